@@ -1,0 +1,2 @@
+// @tributary/connector-google-drive is not built yet; see README.md for what is coming.
+export {};

@@ -1,0 +1,2 @@
+// @tributary/connector-upload is not built yet; see README.md for what is coming.
+export {};

@@ -1,0 +1,14 @@
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+const t0 = Date.now();
+const db = await PGlite.create({ extensions: { vector } });
+console.log('boot ms', Date.now() - t0);
+console.log((await db.query('select version()')).rows[0]);
+await db.exec('create extension vector; create schema extensions;');
+console.log((await db.query("select extversion from pg_extension where extname='vector'")).rows);
+await db.exec(`create role authenticated nologin; create role service_role nologin bypassrls; create table t(id int, org int); alter table t enable row level security; create policy p on t for select to authenticated using (org = 1); grant select on t to authenticated; insert into t values (1,1),(2,2);`);
+await db.exec('begin'); await db.query("select set_config('role','authenticated',true)");
+console.log((await db.query('select * from t')).rows, (await db.query('select current_user')).rows);
+await db.exec('rollback');
+const t1 = Date.now(); const dump = await db.dumpDataDir('none'); console.log('dump', dump.size, Date.now()-t1);
+const t2 = Date.now(); const db2 = await PGlite.create({ loadDataDir: dump, extensions: { vector } }); console.log('load ms', Date.now()-t2, (await db2.query('select count(*) from t')).rows);
