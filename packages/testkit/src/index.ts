@@ -1,1 +1,4 @@
-export {};
+export { createPgliteDatabase } from './pglite-database.js';
+export type { PgliteDatabaseOptions } from './pglite-database.js';
+export { startPostgresServer } from './postgres-server.js';
+export type { PostgresServer, PostgresServerOptions } from './postgres-server.js';
