@@ -1,0 +1,18 @@
+drop function if exists public.get_connector_secrets(uuid);
+drop function if exists public.set_connector_secrets(uuid, jsonb, text);
+drop function if exists public.sweep_unseen_documents(uuid, numeric);
+drop function if exists public.soft_delete_documents(uuid, text[]);
+drop function if exists public.mark_documents_seen(uuid, text[]);
+drop function if exists public.upsert_documents(uuid, jsonb);
+drop function if exists public.complete_webhook_event(uuid, text);
+drop function if exists public.record_webhook_event(uuid, text, text, text, jsonb, jsonb);
+drop function if exists public.finish_connector_sync(uuid, text, jsonb, text, jsonb);
+drop function if exists public.commit_sync_checkpoint(uuid, jsonb);
+drop function if exists public.heartbeat_connector_sync(uuid, integer, jsonb);
+drop function if exists tributary_private.lock_running_sync(uuid);
+drop function if exists public.start_connector_sync(uuid, text, text, integer, text);
+drop function if exists public.cleanup_old_connector_imports(integer, integer);
+drop function if exists public.get_connector_stats(uuid);
+drop function if exists public.increment_batch_failed(uuid);
+drop function if exists public.increment_batch_processed(uuid);
+drop function if exists tributary_private.account_batch_file(uuid, boolean);
