@@ -422,8 +422,15 @@ begin
   if not found then
     raise exception using errcode = 'P0002', message = format('[tributary] connector %s not found', p_connector_id);
   end if;
+  -- Members can read webhook events, so headers that carry credentials (Authorization, cookies,
+  -- channel tokens, API keys) are never stored; names are kept lower-cased.
   insert into public.connector_webhook_events (org_id, connector_id, event_source, event_id, event_type, payload, headers)
-  values (connector_org, p_connector_id, p_event_source, p_event_id, p_event_type, p_payload, p_headers)
+  values (connector_org, p_connector_id, p_event_source, p_event_id, p_event_type, p_payload,
+    case when p_headers is null or jsonb_typeof(p_headers) <> 'object' then null else (
+      select coalesce(jsonb_object_agg(lower(h.key), h.value), '{}'::jsonb)
+      from jsonb_each(p_headers) h
+      where lower(h.key) !~ '(authorization|cookie|token|secret|api[-_]?key|password|credential)'
+    ) end)
   on conflict (event_source, event_id) do nothing
   returning id into inserted_id;
   if inserted_id is not null then

@@ -28,7 +28,10 @@ grant select, delete on public.imported_documents to authenticated;
 grant select on public.document_chunks to authenticated;
 grant select on public.connector_sync_logs to authenticated;
 grant select on public.connector_webhook_events to authenticated;
-grant select, insert on public.file_upload_batches to authenticated;
+-- UPDATE is granted without any UPDATE policy: members can never change a batch, but
+-- increment_batch_processed/_failed then find zero rows and can say why (not found / not allowed /
+-- already finished) instead of a bare "permission denied for table".
+grant select, insert, update on public.file_upload_batches to authenticated;
 
 grant select, insert, update, delete on public.connector_configs, public.imported_documents, public.document_chunks,
   public.connector_sync_logs, public.connector_webhook_events, public.file_upload_batches to service_role;

@@ -1,7 +1,8 @@
 -- The private `connector-imports` bucket and its policies, where a `storage` schema exists (Supabase
 -- Storage, or the shim on plain PostgreSQL/PGlite). Object paths start with the organisation id:
 --   {orgId}/connectors/{connectorType}/{connectorId}/{YYYY-MM-DD}/{fileType}/{fileId}-{filename}
--- Members read and write inside their organisation's folder; owners/admins, or the uploader, delete.
+-- Members read and upload inside their organisation's folder; owners/admins, or the uploader,
+-- update and delete.
 
 do $storage$
 begin
@@ -46,16 +47,33 @@ begin
       and (storage.foldername(name))[1] = any (array(select o::text from tributary_private.user_org_ids() o))
     );
 
-  drop policy if exists "connector-imports: members update in their org folder" on storage.objects;
-  create policy "connector-imports: members update in their org folder" on storage.objects
+  -- Updating is narrowed like deleting: a member could otherwise set owner_id to themselves and
+  -- then delete (or overwrite) someone else's file. Owners/admins update anything in their
+  -- organisation's folder; a member only their own objects, and cannot hand them to someone else.
+  drop policy if exists "connector-imports: admins or the uploader update" on storage.objects;
+  create policy "connector-imports: admins or the uploader update" on storage.objects
     for update to authenticated
     using (
       bucket_id = 'connector-imports'
-      and (storage.foldername(name))[1] = any (array(select o::text from tributary_private.user_org_ids() o))
+      and (
+        (storage.foldername(name))[1] = any (array(
+          select o::text from tributary_private.user_org_ids_with_role(array['owner', 'admin']) o))
+        or (
+          owner_id = (select auth.uid())::text
+          and (storage.foldername(name))[1] = any (array(select o::text from tributary_private.user_org_ids() o))
+        )
+      )
     )
     with check (
       bucket_id = 'connector-imports'
-      and (storage.foldername(name))[1] = any (array(select o::text from tributary_private.user_org_ids() o))
+      and (
+        (storage.foldername(name))[1] = any (array(
+          select o::text from tributary_private.user_org_ids_with_role(array['owner', 'admin']) o))
+        or (
+          owner_id = (select auth.uid())::text
+          and (storage.foldername(name))[1] = any (array(select o::text from tributary_private.user_org_ids() o))
+        )
+      )
     );
 
   drop policy if exists "connector-imports: admins or the uploader delete" on storage.objects;

@@ -90,24 +90,27 @@ const matrix: Record<TableName, Record<ActorName, Cell>> = {
     service_role: serviceRole,
   },
   // Members read and create batches of their org (as themselves, 'uploading', zero counts).
+  // UPDATE is granted without a policy (so the increment RPCs can explain a refusal): updates
+  // touch no row.
   'public.file_upload_batches': {
     anon: [D, 'none', D, D],
-    ownerA: ['A', 'A', D, D],
-    adminA: ['A', 'A', D, D],
-    memberA: ['A', 'A', D, D],
-    memberB: ['B', 'B', D, D],
-    outsider: ['none', 'none', D, D],
+    ownerA: ['A', 'A', 'none', D],
+    adminA: ['A', 'A', 'none', D],
+    memberA: ['A', 'A', 'none', D],
+    memberB: ['B', 'B', 'none', D],
+    outsider: ['none', 'none', 'none', D],
     service_role: serviceRole,
   },
-  // connector-imports only: members read/upload/update in their org folder; owners/admins delete
-  // anything in it, a member only objects whose owner_id is them. objAForeign (owner memberB, in
-  // org A's folder) is out of memberB's reach. The anon grant exists (as on Supabase) but no policy.
+  // connector-imports only: members read/upload in their org folder; owners/admins update and
+  // delete anything in it, a member only objects whose owner_id is them. objAForeign (owner
+  // memberB, in org A's folder) is out of memberB's reach. The anon grant exists (as on Supabase)
+  // but no policy.
   'storage.objects': {
     anon: ['none', 'none', 'none', 'none'],
     ownerA: ['A', 'A', 'A', 'A'],
     adminA: ['A', 'A', 'A', 'A'],
-    memberA: ['A', 'A', 'A', ['objAMember']],
-    memberB: ['B', 'B', 'B', ['objBMember']],
+    memberA: ['A', 'A', ['objAMember'], ['objAMember']],
+    memberB: ['B', 'B', ['objBMember'], ['objBMember']],
     outsider: ['none', 'none', 'none', 'none'],
     service_role: serviceRole,
   },
@@ -383,13 +386,14 @@ describe('row level security on PGlite', () => {
 
     const refusedBatchCalls: ReadonlyArray<[string, ActorName, 'batchA' | 'batchB', string]> = [
       ['increment_batch_processed', 'anon', 'batchA', '42501'],
-      ['increment_batch_processed', 'memberA', 'batchB', '42501'],
-      ['increment_batch_processed', 'ownerA', 'batchB', '42501'],
-      ['increment_batch_processed', 'outsider', 'batchA', '42501'],
+      // Another organisation's batch is invisible: not found, as if it did not exist.
+      ['increment_batch_processed', 'memberA', 'batchB', 'P0002'],
+      ['increment_batch_processed', 'ownerA', 'batchB', 'P0002'],
+      ['increment_batch_processed', 'outsider', 'batchA', 'P0002'],
       // Progress is recorded by the server: even the batch's own uploader cannot move it.
       ['increment_batch_processed', 'memberA', 'batchA', '42501'],
       ['increment_batch_failed', 'anon', 'batchA', '42501'],
-      ['increment_batch_failed', 'memberA', 'batchB', '42501'],
+      ['increment_batch_failed', 'memberA', 'batchB', 'P0002'],
       ['increment_batch_failed', 'memberA', 'batchA', '42501'],
     ];
 
@@ -598,6 +602,31 @@ describe('row level security on PGlite', () => {
             bucket,
             name(world.tenancy.orgA),
             world.tenancy.memberA,
+          ]),
+        ),
+        '42501',
+      );
+    });
+
+    it("a member cannot delete another member's upload by first claiming it (owner_id)", async () => {
+      const objAAdmin = world.rows['storage.objects'].objAAdmin?.key;
+      const outcome = await as('memberA', async (tx) => {
+        const claimed = await tx.query(
+          'update storage.objects set owner_id = (select auth.uid())::text where id = $1 returning id',
+          [objAAdmin],
+        );
+        const deleted = await tx.query('delete from storage.objects where id = $1 returning id', [objAAdmin]);
+        return { claimed: claimed.rows.length, deleted: deleted.rows.length };
+      });
+      expect(outcome).toEqual({ claimed: 0, deleted: 0 });
+    });
+
+    it('a member cannot hand their own object to someone else (42501)', async () => {
+      await expectSqlState(
+        as('memberA', (tx) =>
+          tx.query('update storage.objects set owner_id = $1 where id = $2', [
+            world.tenancy.adminA,
+            world.rows['storage.objects'].objAMember?.key,
           ]),
         ),
         '42501',
