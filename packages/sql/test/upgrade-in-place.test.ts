@@ -57,9 +57,11 @@ const documentStatusMapping: Record<string, string> = {
   error: 'failed',
 };
 
-/** The replacement the package README tells hosts with a `users (id, org_id, role)` table to run. */
+/** The replacement the package README (Tenancy) tells hosts with a `users (id, org_id, role)` table to run. */
 const hostMembershipView = `create or replace view tributary_private.membership_source with (security_invoker = true) as
-  select id as user_id, org_id, role from public.users;`;
+  select u.id as user_id, u.org_id, u.role
+  from public.users u
+  where u.role in ('owner', 'admin', 'member');`;
 
 interface LegacyDocument {
   id: string;
