@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node22',
+  // Lets migrations-directory.ts use import.meta.url in the CJS build too.
+  shims: true,
 });

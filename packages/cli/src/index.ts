@@ -1,1 +1,3 @@
-export {};
+export { TributaryCliError } from './cli-error.js';
+export type { CliIo } from './cli-io.js';
+export { createProgram, runCli } from './program.js';
