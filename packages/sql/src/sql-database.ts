@@ -51,7 +51,8 @@ function wrapPgQueryable(client: PgClientLike): SqlQueryable {
 }
 
 function isPool(value: PgPoolLike | PgClientLike): value is PgPoolLike {
-  return typeof (value as PgPoolLike).connect === 'function' && !('release' in value);
+  // A pg.Client has connect() too; what only a pool has is its connection counters.
+  return typeof (value as PgPoolLike).connect === 'function' && 'idleCount' in value && 'totalCount' in value;
 }
 
 /**
