@@ -1,2 +1,135 @@
-// @tributary/core is not built yet; see README.md for what is coming.
-export {};
+// Public API of @tributary/core. Exports are grouped by source folder, one block per folder;
+// add new blocks (content/, pipeline/...) rather than mixing into another group.
+
+// errors/: one hierarchy; check with `X.isInstance(error)`, not `instanceof`.
+export { AbortError, type AbortErrorOptions, isAbortError } from './errors/abort-error.js';
+export { AuthError, type AuthErrorOptions } from './errors/auth-error.js';
+export {
+  ConnectorApiError,
+  type ConnectorApiErrorOptions,
+  isRetryableStatus,
+} from './errors/connector-api-error.js';
+export { CorruptContentError, type CorruptContentErrorOptions } from './errors/corrupt-content-error.js';
+export {
+  type ConfigIssue,
+  formatFieldPath,
+  InvalidConfigError,
+  type InvalidConfigErrorOptions,
+  type SchemaIssuesLike,
+} from './errors/invalid-config-error.js';
+export { isFatalError } from './errors/is-fatal-error.js';
+export { QuotaExceededError, type QuotaExceededErrorOptions } from './errors/quota-exceeded-error.js';
+export { RateLimitError } from './errors/rate-limit-error.js';
+export { REDACTED, redactSecrets, redactUrl } from './errors/redact-secrets.js';
+export { TimeoutError, type TimeoutErrorOptions } from './errors/timeout-error.js';
+export { TributaryError, type TributaryErrorOptions } from './errors/tributary-error.js';
+export { UnsafeUrlError, type UnsafeUrlErrorOptions } from './errors/unsafe-url-error.js';
+export {
+  UnsupportedConnectorError,
+  type UnsupportedConnectorErrorOptions,
+} from './errors/unsupported-connector-error.js';
+export {
+  UnsupportedContentError,
+  type UnsupportedContentErrorOptions,
+} from './errors/unsupported-content-error.js';
+export {
+  WebhookVerificationError,
+  type WebhookVerificationErrorOptions,
+} from './errors/webhook-verification-error.js';
+// http/: the HTTP kit connectors get as ctx.http (timeouts, retries, rate limits, typed errors).
+export { type Clock, sleep, systemClock } from './http/clock.js';
+export {
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpJsonInit,
+  type HttpRequestInit,
+} from './http/http-client.js';
+export { type PaginateOptions, paginate, paginatePages } from './http/paginate.js';
+export {
+  type CreateRateLimiterOptions,
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimitSettings,
+} from './http/rate-limiter.js';
+export { createResponseError, type ResponseErrorDetails } from './http/response-error.js';
+export { getHeader, parseRetryAfter, retryAfterFromHeaders } from './http/retry-after.js';
+export { TokenBucket, type TokenBucketOptions } from './http/token-bucket.js';
+export {
+  computeBackoffDelay,
+  defaultRetryPolicy,
+  getErrorHeaders,
+  getErrorStatus,
+  isNetworkError,
+  isRetryableFailure,
+  isRetryableHttpStatus,
+  type RetryAttempt,
+  type RetryNotice,
+  type RetryPolicy,
+  toTributaryError,
+  type WithRetriesOptions,
+  withRetries,
+} from './http/with-retries.js';
+// spec/: the versioned connector spec (types in spec/v1) and the helpers that build and run connectors.
+export {
+  assertSupportedConnector,
+  SUPPORTED_SPECIFICATION_VERSIONS,
+} from './spec/assert-supported-connector.js';
+export {
+  type ConnectorInstance,
+  type ConnectorInstanceInput,
+  type ConnectorRunOptions,
+  type ConnectorSyncOptions,
+  createConnectorInstance,
+} from './spec/create-connector-instance.js';
+export {
+  type ConnectorDefinition,
+  type ConnectorWebhooksDefinition,
+  defineConnector,
+  displayNameFromType,
+  type EmptySettings,
+} from './spec/define-connector.js';
+export {
+  type ConsoleLoggerOptions,
+  createConsoleLogger,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  silentLogger,
+} from './spec/logger.js';
+export { type Counter, createCounter, createSyncMetrics, type SyncMetrics } from './spec/sync-metrics.js';
+export type {
+  CheckpointChange,
+  ConnectorChange,
+  DeleteChange,
+  ListingCompleteChange,
+  UpsertChange,
+} from './spec/v1/connector-change.js';
+export type {
+  ConnectorCapabilities,
+  ConnectorContext,
+  ConnectorV1,
+  SyncContext,
+  SyncMode,
+} from './spec/v1/connector-v1.js';
+export type {
+  ConnectorWebhooks,
+  WebhookAction,
+  WebhookEvent,
+  WebhookHandshakeResult,
+  WebhookRequest,
+  WebhookResponse,
+} from './spec/v1/connector-webhooks.js';
+export type { JsonObject, JsonValue } from './spec/v1/json-value.js';
+export type {
+  BytesContent,
+  DocumentContent,
+  DocumentPermission,
+  LazyContent,
+  LoadContentOptions,
+  LoadedContent,
+  PermissionRole,
+  SourceDocument,
+  StreamContent,
+  TextContent,
+} from './spec/v1/source-document.js';
