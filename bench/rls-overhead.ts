@@ -107,8 +107,6 @@ from generate_series(1, ${DOCUMENTS}) as d
 cross join lateral (select (d - 1) % ${ORGANIZATIONS} + 1 as o,
                            now() - make_interval(secs => (d::bigint * 104729) % (365 * 86400)) as ts) as spread;
 
--- The index "latest documents of my org" uses (Tributary's migrations do not ship one yet).
-create index imported_documents_org_id_created_at_idx on public.imported_documents (org_id, created_at desc);
 
 -- The seed-era shape: the host's users table and a copy of the documents with the naive policy.
 create table public.users (

@@ -12,6 +12,25 @@ select 'upgraded_in_place', jsonb_build_object(
 where to_regclass('public.connector_configs') is not null or to_regclass('public.imported_documents') is not null
 on conflict (key) do nothing;
 
+-- The backfills below must not look like edits: host triggers on the legacy tables (typically one
+-- that sets updated_at = now()) are paused for this migration and restored at its end.
+create temporary table tributary_paused_triggers on commit drop as
+select t.tgrelid::regclass::text as table_name, t.tgname::text as trigger_name, t.tgenabled::text as mode
+from pg_catalog.pg_trigger t
+where t.tgrelid in (
+    select legacy.r from (values (to_regclass('public.connector_configs')), (to_regclass('public.imported_documents'))) as legacy (r)
+    where legacy.r is not null)
+  and not t.tgisinternal and t.tgenabled <> 'D';
+do $legacy$
+declare
+  paused record;
+begin
+  for paused in select * from pg_temp.tributary_paused_triggers loop
+    execute format('alter table %s disable trigger %I', paused.table_name, paused.trigger_name);
+  end loop;
+end
+$legacy$;
+
 -- ---------------------------------------------------------------------------------------------
 -- connector_configs: one configured source of an organisation (a Drive, a Notion workspace, ...).
 -- Credentials and webhook secrets are NOT here: they live in tributary_private.connector_secrets,
@@ -107,10 +126,6 @@ create index if not exists connector_configs_org_id_created_at_idx on public.con
 create index if not exists connector_configs_due_idx on public.connector_configs (next_sync_at)
   where is_active and sync_frequency <> 'manual';
 
-drop trigger if exists connector_configs_set_updated_at on public.connector_configs;
-create trigger connector_configs_set_updated_at before update on public.connector_configs
-  for each row execute function tributary_private.set_updated_at();
-
 -- ---------------------------------------------------------------------------------------------
 -- Secrets: readable by the service role only (never by anon/authenticated, not even admins).
 -- `credentials` holds what the SDK gives it (the SDK encrypts it with a key the database never sees
@@ -155,6 +170,10 @@ begin
   end if;
 end
 $legacy$;
+
+drop trigger if exists connector_configs_set_updated_at on public.connector_configs;
+create trigger connector_configs_set_updated_at before update on public.connector_configs
+  for each row execute function tributary_private.set_updated_at();
 
 -- ---------------------------------------------------------------------------------------------
 -- imported_documents: one source document (a file, a page, a transcript).
@@ -226,7 +245,7 @@ set uploaded_by = (metadata ->> 'uploadedBy')::uuid
 where uploaded_by is null
   and metadata ->> 'uploadedBy' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 update public.imported_documents set processing_status = 'pending' where processing_status is null;
-update public.imported_documents set first_synced_at = coalesce(last_synced_at, created_at, now()) where first_synced_at is null;
+update public.imported_documents set first_synced_at = coalesce(created_at, last_synced_at, now()) where first_synced_at is null;
 update public.imported_documents set last_seen_at = coalesce(last_synced_at, created_at, now()) where last_seen_at is null;
 alter table public.imported_documents
   alter column processing_status set default 'pending',
@@ -240,6 +259,14 @@ alter table public.imported_documents
 
 select tributary_private.ensure_constraint('public.imported_documents', 'imported_documents_processing_status_check',
   $$check (processing_status in ('pending', 'processing', 'completed', 'failed'))$$);
+-- A legacy row that broke a CHECK would be kept but could never be updated again (every new row
+-- version is checked), which would also block soft-deleting it. Over-long titles are therefore
+-- shortened, and the original is kept in install_facts.
+insert into tributary_private.install_facts (key, value)
+select 'clamped_title:' || d.id, jsonb_build_object('table', 'public.imported_documents', 'id', d.id, 'title', d.title)
+from public.imported_documents d where char_length(d.title) > 1000
+on conflict (key) do nothing;
+update public.imported_documents set title = left(title, 999) || '…' where char_length(title) > 1000;
 select tributary_private.ensure_constraint('public.imported_documents', 'imported_documents_text_size_check',
   $$check (char_length(external_id) between 1 and 1024
      and char_length(parent_external_id) <= 1024
@@ -295,6 +322,8 @@ create index if not exists imported_documents_content_hash_idx on public.importe
   where content_hash is not null and not is_deleted;
 create index if not exists imported_documents_retention_idx on public.imported_documents (deleted_at)
   where is_deleted;
+-- "Latest documents of my organisation", the list every UI shows.
+create index if not exists imported_documents_org_created_idx on public.imported_documents (org_id, created_at desc);
 create index if not exists imported_documents_uploaded_by_idx on public.imported_documents (org_id, uploaded_by)
   where uploaded_by is not null;
 
@@ -389,7 +418,8 @@ create table if not exists public.connector_sync_logs (
   constraint connector_sync_logs_running_check check ((status = 'running') = (completed_at is null)),
   constraint connector_sync_logs_size_check check (
     char_length(error_message) <= 4000 and pg_column_size(error_details) <= 65536
-    and pg_column_size(metadata) <= 65536 and char_length(worker_id) <= 200)
+    and pg_column_size(metadata) <= 65536 and char_length(worker_id) <= 200),
+  constraint connector_sync_logs_metadata_check check (jsonb_typeof(metadata) = 'object')
 );
 create index if not exists connector_sync_logs_connector_idx on public.connector_sync_logs (org_id, connector_id, started_at desc);
 create index if not exists connector_sync_logs_org_idx on public.connector_sync_logs (org_id, started_at desc);
@@ -405,7 +435,7 @@ create index if not exists connector_sync_logs_problems_idx on public.connector_
 create table if not exists public.connector_webhook_events (
   id uuid primary key default gen_random_uuid(),
   org_id uuid not null,
-  connector_id uuid,
+  connector_id uuid not null,
   event_type text not null,
   event_source text not null,
   event_id text not null,
@@ -416,7 +446,9 @@ create table if not exists public.connector_webhook_events (
   processing_error text,
   retry_count integer not null default 0,
   received_at timestamptz not null default now(),
-  constraint connector_webhook_events_source_event_key unique (event_source, event_id),
+  -- Once per connector: provider event ids are unique per subscription/channel, not across every
+  -- tenant, and one organisation's delivery must never shadow another's.
+  constraint connector_webhook_events_source_event_key unique (connector_id, event_source, event_id),
   constraint connector_webhook_events_connector_fkey foreign key (org_id, connector_id)
     references public.connector_configs (org_id, id) on delete cascade,
   constraint connector_webhook_events_event_source_check check (event_source ~ '^[a-z][a-z0-9_]{0,62}$'),
@@ -478,3 +510,15 @@ comment on table public.document_chunks is 'Tributary: searchable chunks with fu
 comment on table public.connector_sync_logs is 'Tributary: one row per sync run; a running row is the run''s lease.';
 comment on table public.connector_webhook_events is 'Tributary: webhook deliveries, recorded once per (event_source, event_id).';
 comment on table public.file_upload_batches is 'Tributary: progress of batch uploads.';
+
+-- Host triggers paused at the top of this migration are restored as they were.
+do $legacy$
+declare
+  paused record;
+begin
+  for paused in select * from pg_temp.tributary_paused_triggers loop
+    execute format('alter table %s enable %s trigger %I', paused.table_name,
+      case paused.mode when 'A' then 'always' when 'R' then 'replica' else '' end, paused.trigger_name);
+  end loop;
+end
+$legacy$;

@@ -357,6 +357,9 @@ begin
   if p_counts is not null and jsonb_typeof(p_counts) <> 'object' then
     raise exception using errcode = '22023', message = '[tributary] p_counts must be a JSON object';
   end if;
+  if p_counts ? 'metadata' and jsonb_typeof(p_counts -> 'metadata') <> 'object' then
+    raise exception using errcode = '22023', message = '[tributary] p_counts.metadata must be a JSON object';
+  end if;
   run := tributary_private.lock_running_sync(p_sync_log_id);
 
   update public.connector_sync_logs s
@@ -395,7 +398,8 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- Webhook events: recorded once; is_new says whether this delivery is the first.
+-- Webhook events: recorded once per (connector, event_source, event_id); is_new says whether this
+-- delivery is the first.
 -- ---------------------------------------------------------------------------------------------
 create or replace function public.record_webhook_event(
   p_connector_id uuid,
@@ -431,7 +435,7 @@ begin
       from jsonb_each(p_headers) h
       where lower(h.key) !~ '(authorization|cookie|token|secret|api[-_]?key|password|credential)'
     ) end)
-  on conflict (event_source, event_id) do nothing
+  on conflict (connector_id, event_source, event_id) do nothing
   returning id into inserted_id;
   if inserted_id is not null then
     return query select inserted_id, true, false;
@@ -440,7 +444,7 @@ begin
   -- A concurrent first delivery has committed (ON CONFLICT waited for it): report that row.
   return query
   select e.id, false, e.processed from public.connector_webhook_events e
-  where e.event_source = p_event_source and e.event_id = p_event_id;
+  where e.connector_id = p_connector_id and e.event_source = p_event_source and e.event_id = p_event_id;
 end
 $$;
 
@@ -530,6 +534,8 @@ begin
       coalesce(i.source_metadata, '{}'::jsonb), coalesce(i.metadata, '{}'::jsonb), i.uploaded_by,
       coalesce(i.processing_status, 'pending'), now(), now()
     from input i
+    -- Every call locks rows in the same order, so overlapping batches never deadlock.
+    order by i.external_id
     on conflict (org_id, connector_id, external_id) do update set
       parent_external_id = excluded.parent_external_id,
       title = excluded.title,
@@ -579,7 +585,8 @@ as $$
   with touched as (
     update public.imported_documents d
     set last_seen_at = now(), last_synced_at = now(), sync_count = d.sync_count + 1
-    where d.connector_id = p_connector_id and d.external_id = any (p_external_ids) and not d.is_deleted
+    where d.org_id = (select c.org_id from public.connector_configs c where c.id = p_connector_id)
+      and d.connector_id = p_connector_id and d.external_id = any (p_external_ids) and not d.is_deleted
     returning 1
   )
   select count(*)::integer from touched
@@ -594,7 +601,8 @@ as $$
   with deleted as (
     update public.imported_documents d
     set is_deleted = true, deleted_at = now()
-    where d.connector_id = p_connector_id and d.external_id = any (p_external_ids) and not d.is_deleted
+    where d.org_id = (select c.org_id from public.connector_configs c where c.id = p_connector_id)
+      and d.connector_id = p_connector_id and d.external_id = any (p_external_ids) and not d.is_deleted
     returning 1
   )
   select count(*)::integer from deleted

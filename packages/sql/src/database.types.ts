@@ -176,7 +176,7 @@ export type Database = {
       }
       connector_webhook_events: {
         Row: {
-          connector_id: string | null
+          connector_id: string
           event_id: string
           event_source: string
           event_type: string
@@ -191,7 +191,7 @@ export type Database = {
           retry_count: number
         }
         Insert: {
-          connector_id?: string | null
+          connector_id: string
           event_id: string
           event_source: string
           event_type: string
@@ -206,7 +206,7 @@ export type Database = {
           retry_count?: number
         }
         Update: {
-          connector_id?: string | null
+          connector_id?: string
           event_id?: string
           event_source?: string
           event_type?: string
@@ -472,7 +472,7 @@ export type Database = {
       complete_webhook_event: {
         Args: { p_webhook_event_id: string; p_error?: string }
         Returns: {
-          connector_id: string | null
+          connector_id: string
           event_id: string
           event_source: string
           event_type: string

@@ -194,8 +194,8 @@ export interface RollbackResult {
 }
 
 /**
- * Runs down scripts (`NNNN_name.down.sql`) in reverse name order, each in its own transaction
- * under the advisory lock, deleting the history row. Pass exactly one of `to` or `steps`. Checks
+ * Runs down scripts (`NNNN_name.down.sql`) in reverse name order, all in one transaction under the
+ * advisory lock (all or nothing), deleting their history rows. Pass exactly one of `to` or `steps`. Checks
  * up front that every migration to roll back has a down script and an unchanged checksum.
  */
 export async function rollback(db: SqlDatabase, options: RollbackOptions): Promise<RollbackResult> {
@@ -237,17 +237,27 @@ export async function rollback(db: SqlDatabase, options: RollbackOptions): Promi
     dryRun,
     planned: targets.map((migration) => migration.name),
   });
-  for (const migration of targets) {
-    const downSql = migration.downSql ?? '';
-    if (dryRun) {
+  if (dryRun) {
+    for (const migration of targets) {
       result.rolledBack.push({ name: migration.name, executionMs: 0 });
       options.onEvent?.({ type: 'rolled-back', name: migration.name, executionMs: 0, dryRun });
-      continue;
     }
-    const outcome = await db.transaction(async (tx) => {
-      const current = await lockHistory(tx);
-      verifyHistory(known, current);
-      if (!current.some((record) => record.name === migration.name)) return undefined;
+    result.durationMs = elapsedSince(started);
+    return result;
+  }
+  // All down scripts of one rollback run in ONE transaction: if any refuses (e.g. 0003_schema on a
+  // database upgraded in place), nothing is rolled back, rather than leaving the schema half undone.
+  const outcomes = await db.transaction(async (tx) => {
+    const current = await lockHistory(tx);
+    verifyHistory(known, current);
+    const stillApplied = new Set(current.map((record) => record.name));
+    const done: { name: string; executionMs: number | undefined }[] = [];
+    for (const migration of targets) {
+      if (!stillApplied.has(migration.name)) {
+        done.push({ name: migration.name, executionMs: undefined });
+        continue;
+      }
+      const downSql = migration.downSql ?? '';
       const start = performance.now();
       try {
         await tx.exec(downSql);
@@ -255,14 +265,17 @@ export async function rollback(db: SqlDatabase, options: RollbackOptions): Promi
         throw toMigrationFailedError(error, migration.name, 'down', downSql);
       }
       await deleteApplied(tx, migration.name);
-      return elapsedSince(start);
-    });
-    if (outcome === undefined) {
-      result.skipped.push({ name: migration.name, reason: 'rolled-back-concurrently' });
-      options.onEvent?.({ type: 'skipped', name: migration.name, reason: 'rolled-back-concurrently' });
+      done.push({ name: migration.name, executionMs: elapsedSince(start) });
+    }
+    return done;
+  });
+  for (const outcome of outcomes) {
+    if (outcome.executionMs === undefined) {
+      result.skipped.push({ name: outcome.name, reason: 'rolled-back-concurrently' });
+      options.onEvent?.({ type: 'skipped', name: outcome.name, reason: 'rolled-back-concurrently' });
     } else {
-      result.rolledBack.push({ name: migration.name, executionMs: outcome });
-      options.onEvent?.({ type: 'rolled-back', name: migration.name, executionMs: outcome, dryRun });
+      result.rolledBack.push({ name: outcome.name, executionMs: outcome.executionMs });
+      options.onEvent?.({ type: 'rolled-back', name: outcome.name, executionMs: outcome.executionMs, dryRun });
     }
   }
   result.durationMs = elapsedSince(started);

@@ -284,6 +284,25 @@ describe('upsert_documents under concurrency', () => {
     });
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => from + index);
 
+  it('overlapping batches in different orders written at once: no deadlock, one row per document', async () => {
+    const connector = await insertConnector(db, tenancy.orgA, { name: 'order race' });
+    const ids = range(0, 300);
+    const results = await race(8, async (client, worker) => {
+      const batch = documentsFor(worker % 2 === 0 ? ids : [...ids].reverse());
+      const { rows } = await client.query('select action from public.upsert_documents($1, $2::jsonb)', [
+        connector,
+        JSON.stringify(batch),
+      ]);
+      return rows;
+    });
+    expect(rejectionCodes(results)).toEqual([]);
+    const { rows } = await db.query<{ n: number }>(
+      'select count(*)::int as n from public.imported_documents where connector_id = $1',
+      [connector],
+    );
+    expect(rows).toEqual([{ n: 300 }]);
+  });
+
   it('overlapping batches written at once: no error, no duplicate, each document inserted exactly once', async () => {
     const connector = await insertConnector(db, tenancy.orgA, { name: 'upsert race' });
     // 16 workers; worker i writes documents [25 i, 25 i + 100): each document is in up to 4 batches.

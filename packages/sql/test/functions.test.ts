@@ -1009,6 +1009,25 @@ describe('start_connector_sync / heartbeat_connector_sync / commit_sync_checkpoi
     );
   });
 
+  it('refuses a p_counts.metadata that is not an object (22023) and changes nothing', async () => {
+    const t = await seedTenancy(db);
+    const connector = await insertConnector(db, t.orgA);
+    const [run] = await call<{ sync_log_id: string }>(
+      service,
+      'select * from public.start_connector_sync($1)',
+      [connector],
+    );
+    await expectRefused(
+      () =>
+        call(service, `select public.finish_connector_sync($1, 'success', '{"metadata": "oops"}')`, [
+          run?.sync_log_id,
+        ]),
+      '22023',
+      /metadata/,
+      () => rowsOf('select status, metadata from public.connector_sync_logs where id = $1', [run?.sync_log_id]),
+    );
+  });
+
   it("are for workers only: a signed-in owner (own or another organisation's run) gets 42501 and nothing changes", async () => {
     const t = await seedTenancy(db);
     const connectorA = await insertConnector(db, t.orgA);
@@ -1064,6 +1083,46 @@ describe('record_webhook_event / complete_webhook_event', () => {
       `select * from public.record_webhook_event($1, $2, $3, 'file.changed', $4::jsonb, '{"x-signature": "s"}')`,
       [connectorId, source, eventId, payload],
     );
+
+  it("keeps organisations apart: the same event id on another organisation's connector is a new event", async () => {
+    const t = await seedTenancy(db);
+    const connectorA = await insertConnector(db, t.orgA);
+    const connectorB = await insertConnector(db, t.orgB);
+    const eventId = `msg-${randomUUID()}`;
+    const [a] = await record(connectorA, 'google_drive', eventId);
+    const [b] = await record(connectorB, 'google_drive', eventId);
+    expect(b).toEqual({ webhook_event_id: expect.any(String), is_new: true, processed: false });
+    expect(b?.webhook_event_id).not.toBe(a?.webhook_event_id);
+    expect(
+      await rowsOf('select org_id, connector_id from public.connector_webhook_events where id = $1', [
+        b?.webhook_event_id,
+      ]),
+    ).toEqual([{ org_id: t.orgB, connector_id: connectorB }]);
+  });
+
+  it('never stores credential-carrying headers (members can read events)', async () => {
+    const t = await seedTenancy(db);
+    const connector = await insertConnector(db, t.orgA);
+    const [event] = await call<{ webhook_event_id: string }>(
+      service,
+      `select * from public.record_webhook_event($1, 'google_drive', $2, 'change', '{}'::jsonb, $3::jsonb)`,
+      [
+        connector,
+        `evt-${randomUUID()}`,
+        JSON.stringify({
+          Authorization: 'Bearer abc',
+          'X-Goog-Channel-Token': 'channel-secret',
+          Cookie: 'sid=1',
+          'X-Api-Key': 'k',
+          'X-Goog-Resource-State': 'update',
+          'Content-Type': 'application/json',
+        }),
+      ],
+    );
+    expect(
+      await rowsOf('select headers from public.connector_webhook_events where id = $1', [event?.webhook_event_id]),
+    ).toEqual([{ headers: { 'x-goog-resource-state': 'update', 'content-type': 'application/json' } }]);
+  });
 
   it('records a delivery once: is_new true the first time, then false with the same row', async () => {
     const t = await seedTenancy(db);

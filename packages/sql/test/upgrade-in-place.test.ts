@@ -405,36 +405,26 @@ function defineUpgradeSuite(name: string, createBackend: () => Promise<UpgradeBa
       expect(seedPolicies.rows).toEqual([]);
     });
 
-    it('keeps the over-long legacy title, records the size check as NOT VALID, and rejects new over-long writes', async () => {
-      const title = await db.query<{ length: number }>(
-        'select char_length(title) as length from public.imported_documents where id = $1',
-        [longTitleDocument],
+    it('shortens the over-long legacy title (original kept in install_facts), validates every constraint, and rejects new over-long writes', async () => {
+      const title = await db.query<{ title: string }>('select title from public.imported_documents where id = $1', [
+        longTitleDocument,
+      ]);
+      const original = legacy.documents.find((row) => row.id === longTitleDocument)?.title ?? '';
+      expect(title.rows[0]?.title).toHaveLength(1000);
+      expect(title.rows[0]?.title).toBe(`${original.slice(0, 999)}…`);
+      const facts = await db.query<{ key: string; value: { id: string; title: string } }>(
+        "select key, value from tributary_private.install_facts where key like 'clamped_title:%' or key like 'unvalidated_constraint:%'",
       );
-      expect(title.rows).toEqual([{ length: 3000 }]);
-
-      const constraint = await db.query<{ convalidated: boolean }>(
-        `select convalidated from pg_constraint
-         where conrelid = 'public.imported_documents'::regclass and conname = 'imported_documents_text_size_check'`,
+      expect(facts.rows).toEqual([
+        {
+          key: `clamped_title:${longTitleDocument}`,
+          value: { table: 'public.imported_documents', id: longTitleDocument, title: original },
+        },
+      ]);
+      const unvalidated = await db.query<{ conname: string }>(
+        `select conname from pg_constraint where connamespace = 'public'::regnamespace and not convalidated`,
       );
-      expect(constraint.rows).toEqual([{ convalidated: false }]);
-      const facts = await db.query<{
-        key: string;
-        value: { table: string; constraint: string; reason: string };
-      }>(
-        "select key, value from tributary_private.install_facts where key like 'unvalidated_constraint:%' order by key",
-      );
-      // Exactly one legacy violation: every other constraint validated against the legacy rows.
-      expect(facts.rows).toHaveLength(1);
-      expect(facts.rows[0]).toMatchObject({
-        key: 'unvalidated_constraint:public.imported_documents.imported_documents_text_size_check',
-        value: { table: 'public.imported_documents', constraint: 'imported_documents_text_size_check' },
-      });
-      expect(facts.rows[0]?.value.reason).toMatch(/imported_documents_text_size_check/);
-      const otherUnvalidated = await db.query<{ conname: string }>(
-        `select conname from pg_constraint
-         where connamespace = 'public'::regnamespace and not convalidated order by conname`,
-      );
-      expect(otherUnvalidated.rows).toEqual([{ conname: 'imported_documents_text_size_check' }]);
+      expect(unvalidated.rows).toEqual([]);
 
       const insert = (length: number) =>
         actAs(db, { role: 'service_role' }, (tx) =>
@@ -446,6 +436,93 @@ function defineUpgradeSuite(name: string, createBackend: () => Promise<UpgradeBa
         );
       expect(await sqlState(insert(1001))).toBe('23514');
       expect(await sqlState(insert(1000))).toBeUndefined();
+    });
+
+    it('keeps legacy updated_at (host triggers paused during the upgrade); last_error_at and credentials_updated_at derive from it', async () => {
+      const { rows } = await db.query<{
+        id: string;
+        updated_at: string;
+        last_error_at: string | null;
+        credentials_updated_at: string | null;
+      }>(
+        'select id, updated_at::text, last_error_at::text, credentials_updated_at::text from public.connector_configs order by id',
+      );
+      for (const row of rows) {
+        expect({ id: row.id, updatedAt: row.updated_at }).toEqual({
+          id: row.id,
+          updatedAt: legacy.connectors.find((connector) => connector.id === row.id)?.updated_at,
+        });
+      }
+      const legacyUpdatedAt = (id: string) => legacy.connectors.find((connector) => connector.id === id)?.updated_at;
+      expect(rows.find((row) => row.id === notionA)?.last_error_at).toBe(legacyUpdatedAt(notionA));
+      expect(rows.find((row) => row.id === driveA)?.credentials_updated_at).toBe(legacyUpdatedAt(driveA));
+      const triggers = await db.query<{ tgname: string; tgenabled: string }>(
+        `select tgname, tgenabled::text from pg_trigger
+         where tgrelid = 'public.connector_configs'::regclass and not tgisinternal order by tgname`,
+      );
+      expect(triggers.rows.every((trigger) => trigger.tgenabled === 'O')).toBe(true);
+      expect(triggers.rows.length).toBeGreaterThan(2); // the host's own trigger is still there
+    });
+
+    it('takes first_synced_at from created_at', async () => {
+      const { rows } = await db.query<{ id: string; first: string }>(
+        'select id, first_synced_at::text as first from public.imported_documents order by id',
+      );
+      for (const row of rows) {
+        expect({ id: row.id, first: row.first }).toEqual({
+          id: row.id,
+          first: legacy.documents.find((document) => document.id === row.id)?.created_at,
+        });
+      }
+    });
+
+    it('can delete the connector of the formerly over-long row (no frozen legacy rows)', async () => {
+      const result = await actAs(db, { role: 'service_role' }, async (tx) => {
+        await tx.query('delete from public.connector_configs where id = $1', [zoomA]);
+        return tx.query<{ is_deleted: boolean }>('select is_deleted from public.imported_documents where id = $1', [
+          longTitleDocument,
+        ]);
+      });
+      expect(result.rows).toEqual([{ is_deleted: true }]);
+    });
+
+    it('rolls back to before 0003 all or nothing: refused as a whole, nothing changed', async () => {
+      const before = await stateSnapshot(db);
+      const refusal = await rejectionOf(rollback(db, { to: '0002_tenancy' }));
+      expect(refusal).toBeInstanceOf(MigrationFailedError);
+      expect(refusal).toMatchObject({ migration: '0003_schema', postgresCode: '55000' });
+      expect(await stateSnapshot(db)).toEqual(before);
+    });
+
+    it('keeps rows that break a new CHECK, records the constraint as NOT VALID, and guards new writes', async () => {
+      const result = await db.transaction(async (tx) => {
+        await tx.exec(`create table public.legacy_scratch (id int primary key, label text);
+          insert into public.legacy_scratch values (1, repeat('x', 50)), (2, 'ok');`);
+        await tx.query(
+          "select tributary_private.ensure_constraint('public.legacy_scratch', 'legacy_scratch_label_check', 'check (char_length(label) <= 10)')",
+        );
+        const constraint = await tx.query<{ convalidated: boolean }>(
+          "select convalidated from pg_constraint where conname = 'legacy_scratch_label_check'",
+        );
+        const fact = await tx.query<{ key: string }>(
+          "select key from tributary_private.install_facts where key = 'unvalidated_constraint:public.legacy_scratch.legacy_scratch_label_check'",
+        );
+        const rows = await tx.query<{ id: number }>('select id from public.legacy_scratch order by id');
+        let newWrite: string | undefined;
+        await tx.exec('savepoint over_long');
+        try {
+          await tx.query("insert into public.legacy_scratch values (3, repeat('y', 11))");
+        } catch (error) {
+          newWrite = (error as { code?: string }).code;
+        }
+        await tx.exec('rollback to savepoint over_long');
+        await tx.exec('drop table public.legacy_scratch');
+        await tx.query(
+          "delete from tributary_private.install_facts where key = 'unvalidated_constraint:public.legacy_scratch.legacy_scratch_label_check'",
+        );
+        return { constraint: constraint.rows, fact: fact.rows.length, rows: rows.rows.length, newWrite };
+      });
+      expect(result).toEqual({ constraint: [{ convalidated: false }], fact: 1, rows: 2, newWrite: '23514' });
     });
 
     it('refuses to roll back 0003 with the upgrade message, changing nothing, and migrates forward again', async () => {
