@@ -1,6 +1,64 @@
 // Public API of @tributary/core. Exports are grouped by source folder, one block per folder;
 // add new blocks (content/, pipeline/...) rather than mixing into another group.
 
+// content/, chunking/, embedding/: text from files (sniffed, capped), normalized and hashed for
+// dedup, chunked by structure and tokens, embedded in provider-sized batches. The OpenAI embedder
+// is a separate entry point: `@tributary/core/openai`.
+export {
+  type Chunk,
+  type Chunker,
+  type ChunkerOptions,
+  type ChunkOptions,
+  chunkEmbeddingText,
+  createChunker,
+  loadTokenizer,
+  type Tokenizer,
+  type TokenizerName,
+} from './chunking/index.js';
+export {
+  builtInExtractors,
+  type ContentExtractor,
+  type ContentStructure,
+  contentHash,
+  createExtractorRegistry,
+  csvExtractor,
+  DEFAULT_MAX_CHARACTERS,
+  DEFAULT_MAX_INPUT_BYTES,
+  docxExtractor,
+  type ExtractedContent,
+  type ExtractInput,
+  type ExtractorInput,
+  type ExtractorOutput,
+  type ExtractorRegistry,
+  type ExtractorRegistryOptions,
+  htmlExtractor,
+  jsonExtractor,
+  markdownExtractor,
+  normalizeText,
+  PAGE_BREAK,
+  pdfExtractor,
+  plainTextExtractor,
+  srtExtractor,
+  tsvExtractor,
+  webVttExtractor,
+} from './content/index.js';
+export {
+  batchForEmbedding,
+  createLexicalEmbedder,
+  type Embedder,
+  type EmbeddingBatch,
+  type EmbeddingBatchLimits,
+  EmbeddingInputError,
+  type EmbeddingInputErrorOptions,
+  type EmbeddingUsage,
+  type EmbedOptions,
+  type EmbedResult,
+  type LexicalEmbedderOptions,
+  lexicalVector,
+  OPENAI_MAX_INPUTS_PER_REQUEST,
+  OPENAI_MAX_TOKENS_PER_INPUT,
+  OPENAI_MAX_TOKENS_PER_REQUEST,
+} from './embedding/index.js';
 // errors/: one hierarchy; check with `X.isInstance(error)`, not `instanceof`.
 export { AbortError, type AbortErrorOptions, isAbortError } from './errors/abort-error.js';
 export { AuthError, type AuthErrorOptions } from './errors/auth-error.js';
