@@ -38,34 +38,26 @@ create table if not exists tributary_private.install_facts (
 
 -- Organisations the current user belongs to. Wrapped as `(select ...)` in policies, it runs once per
 -- statement, not once per row.
--- PL/pgSQL rather than SQL on purpose: a security definer SQL function is never inlined and is
--- planned again for every statement that calls it, while PL/pgSQL keeps its plan for the session.
 create or replace function tributary_private.user_org_ids()
 returns setof uuid
-language plpgsql stable security definer
+language sql stable security definer
 set search_path = ''
 as $$
-begin
-  return query
   select m.org_id
   from tributary_private.membership_source m
-  where m.user_id = (select auth.uid());
-end
+  where m.user_id = (select auth.uid())
 $$;
 
 -- Organisations where the current user holds one of `roles`. Takes no row value, so it is
 -- evaluated once per statement.
 create or replace function tributary_private.user_org_ids_with_role(roles text[])
 returns setof uuid
-language plpgsql stable security definer
+language sql stable security definer
 set search_path = ''
 as $$
-begin
-  return query
   select m.org_id
   from tributary_private.membership_source m
-  where m.user_id = (select auth.uid()) and m.role = any (roles);
-end
+  where m.user_id = (select auth.uid()) and m.role = any (roles)
 $$;
 
 -- Raises unless the caller may act for p_org_id: a role that bypasses RLS (service_role, the
