@@ -275,7 +275,12 @@ export async function rollback(db: SqlDatabase, options: RollbackOptions): Promi
       options.onEvent?.({ type: 'skipped', name: outcome.name, reason: 'rolled-back-concurrently' });
     } else {
       result.rolledBack.push({ name: outcome.name, executionMs: outcome.executionMs });
-      options.onEvent?.({ type: 'rolled-back', name: outcome.name, executionMs: outcome.executionMs, dryRun });
+      options.onEvent?.({
+        type: 'rolled-back',
+        name: outcome.name,
+        executionMs: outcome.executionMs,
+        dryRun,
+      });
     }
   }
   result.durationMs = elapsedSince(started);

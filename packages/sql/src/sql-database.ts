@@ -78,7 +78,10 @@ export function fromPg(poolOrClient: PgPoolLike | PgClientLike): SqlDatabase {
         await tx.exec('rollback').catch(() => undefined);
         throw error;
       } finally {
-        if (pool) (client as PgClientLike & { release(error?: Error | boolean): void }).release(failed ? true : undefined);
+        if (pool)
+          (client as PgClientLike & { release(error?: Error | boolean): void }).release(
+            failed ? true : undefined,
+          );
       }
     },
   };

@@ -1024,7 +1024,8 @@ describe('start_connector_sync / heartbeat_connector_sync / commit_sync_checkpoi
         ]),
       '22023',
       /metadata/,
-      () => rowsOf('select status, metadata from public.connector_sync_logs where id = $1', [run?.sync_log_id]),
+      () =>
+        rowsOf('select status, metadata from public.connector_sync_logs where id = $1', [run?.sync_log_id]),
     );
   });
 
@@ -1120,7 +1121,9 @@ describe('record_webhook_event / complete_webhook_event', () => {
       ],
     );
     expect(
-      await rowsOf('select headers from public.connector_webhook_events where id = $1', [event?.webhook_event_id]),
+      await rowsOf('select headers from public.connector_webhook_events where id = $1', [
+        event?.webhook_event_id,
+      ]),
     ).toEqual([{ headers: { 'x-goog-resource-state': 'update', 'content-type': 'application/json' } }]);
   });
 

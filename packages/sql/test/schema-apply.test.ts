@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromPglite, loadMigrations, migrate, migrationStatus, rollback, type SqlQueryable } from '../src/index.js';
+import {
+  fromPglite,
+  loadMigrations,
+  migrate,
+  migrationStatus,
+  rollback,
+  type SqlQueryable,
+} from '../src/index.js';
 import { createMigratedPglite, type MigratedServer, startMigratedServer } from './support/schema-database.js';
 
 const expectedTables = [
@@ -109,9 +116,11 @@ describe('bundled migrations on a real PostgreSQL server (no pgvector)', () => {
     const status = await migrationStatus(db);
     const states = Object.fromEntries(status.migrations.map((entry) => [entry.name, entry.state]));
     expect(states['0007_vector_search']).toBe('blocked');
-    expect(Object.entries(states).filter(([, state]) => state !== 'applied').map(([name]) => name)).toEqual([
-      '0007_vector_search',
-    ]);
+    expect(
+      Object.entries(states)
+        .filter(([, state]) => state !== 'applied')
+        .map(([name]) => name),
+    ).toEqual(['0007_vector_search']);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);
   });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit';
 import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromPg } from '../src/index.js';
 
 describe('fromPg', () => {
@@ -48,7 +48,9 @@ describe('fromPg', () => {
         }),
       ),
     );
-    const { rows } = await db.query<{ backends: number }>('select count(distinct pid)::int as backends from pool_items');
+    const { rows } = await db.query<{ backends: number }>(
+      'select count(distinct pid)::int as backends from pool_items',
+    );
     expect(rows[0]?.backends).toBeGreaterThan(1);
   });
 });

@@ -406,9 +406,10 @@ function defineUpgradeSuite(name: string, createBackend: () => Promise<UpgradeBa
     });
 
     it('shortens the over-long legacy title (original kept in install_facts), validates every constraint, and rejects new over-long writes', async () => {
-      const title = await db.query<{ title: string }>('select title from public.imported_documents where id = $1', [
-        longTitleDocument,
-      ]);
+      const title = await db.query<{ title: string }>(
+        'select title from public.imported_documents where id = $1',
+        [longTitleDocument],
+      );
       const original = legacy.documents.find((row) => row.id === longTitleDocument)?.title ?? '';
       expect(title.rows[0]?.title).toHaveLength(1000);
       expect(title.rows[0]?.title).toBe(`${original.slice(0, 999)}…`);
@@ -453,7 +454,8 @@ function defineUpgradeSuite(name: string, createBackend: () => Promise<UpgradeBa
           updatedAt: legacy.connectors.find((connector) => connector.id === row.id)?.updated_at,
         });
       }
-      const legacyUpdatedAt = (id: string) => legacy.connectors.find((connector) => connector.id === id)?.updated_at;
+      const legacyUpdatedAt = (id: string) =>
+        legacy.connectors.find((connector) => connector.id === id)?.updated_at;
       expect(rows.find((row) => row.id === notionA)?.last_error_at).toBe(legacyUpdatedAt(notionA));
       expect(rows.find((row) => row.id === driveA)?.credentials_updated_at).toBe(legacyUpdatedAt(driveA));
       const triggers = await db.query<{ tgname: string; tgenabled: string }>(
@@ -479,9 +481,10 @@ function defineUpgradeSuite(name: string, createBackend: () => Promise<UpgradeBa
     it('can delete the connector of the formerly over-long row (no frozen legacy rows)', async () => {
       const result = await actAs(db, { role: 'service_role' }, async (tx) => {
         await tx.query('delete from public.connector_configs where id = $1', [zoomA]);
-        return tx.query<{ is_deleted: boolean }>('select is_deleted from public.imported_documents where id = $1', [
-          longTitleDocument,
-        ]);
+        return tx.query<{ is_deleted: boolean }>(
+          'select is_deleted from public.imported_documents where id = $1',
+          [longTitleDocument],
+        );
       });
       expect(result.rows).toEqual([{ is_deleted: true }]);
     });

@@ -1,4 +1,4 @@
-export { createPgliteDatabase } from './pglite-database.js';
 export type { PgliteDatabaseOptions } from './pglite-database.js';
-export { startPostgresServer } from './postgres-server.js';
+export { createPgliteDatabase } from './pglite-database.js';
 export type { PostgresServer, PostgresServerOptions } from './postgres-server.js';
+export { startPostgresServer } from './postgres-server.js';

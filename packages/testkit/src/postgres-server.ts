@@ -101,7 +101,9 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
       const client = new pg.Client({ connectionString: connectionString() });
       await client.connect();
       try {
-        const template = createOptions.template ? ` template ${pg.escapeIdentifier(createOptions.template)}` : '';
+        const template = createOptions.template
+          ? ` template ${pg.escapeIdentifier(createOptions.template)}`
+          : '';
         await client.query(`create database ${pg.escapeIdentifier(name)}${template}`);
       } finally {
         await client.end();

@@ -29,7 +29,9 @@ describe('createPgliteDatabase', () => {
     expect(await readdir(snapshotDir)).toEqual(['harness-test.tar.gz']);
 
     const second = await createPgliteDatabase({ snapshot, snapshotDir });
-    const nearest = await second.query<{ id: number }>("select id from items order by embedding <-> '[0,0.9,0]' limit 1");
+    const nearest = await second.query<{ id: number }>(
+      "select id from items order by embedding <-> '[0,0.9,0]' limit 1",
+    );
     expect(nearest.rows).toEqual([{ id: 2 }]);
     await second.close();
     expect(prepared).toBe(1);
@@ -51,7 +53,11 @@ describe('startPostgresServer', () => {
     await pool.query('create table hits (n int)');
     // Eight sessions hold a transaction open at the same moment: a single-connection database would deadlock here.
     const clients = await Promise.all(Array.from({ length: 8 }, () => pool.connect()));
-    await Promise.all(clients.map((client, n) => client.query('begin').then(() => client.query('insert into hits values ($1)', [n]))));
+    await Promise.all(
+      clients.map((client, n) =>
+        client.query('begin').then(() => client.query('insert into hits values ($1)', [n])),
+      ),
+    );
     await Promise.all(clients.map((client) => client.query('commit')));
     for (const client of clients) client.release();
     const { rows } = await pool.query<{ count: string; backends: string }>(

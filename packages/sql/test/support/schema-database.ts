@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { createPgliteDatabase, type PostgresServer, startPostgresServer } from '@tributary/testkit';
 import type pg from 'pg';
-import { fromPg, fromPglite, migrate, migrationsDirectory, type SqlDatabase, type SqlQueryable } from '../../src/index.js';
+import {
+  fromPg,
+  fromPglite,
+  migrate,
+  migrationsDirectory,
+  type SqlDatabase,
+  type SqlQueryable,
+} from '../../src/index.js';
 
 /** A key that changes whenever a bundled migration file changes. */
 export function migrationsFingerprint(): string {
@@ -57,10 +64,7 @@ export async function startMigratedServer(): Promise<MigratedServer> {
   };
 }
 
-export type Actor =
-  | { role: 'anon' }
-  | { role: 'authenticated'; userId: string }
-  | { role: 'service_role' };
+export type Actor = { role: 'anon' } | { role: 'authenticated'; userId: string } | { role: 'service_role' };
 
 /**
  * Runs `fn` in a transaction as a Supabase API role would: `set local role` plus the JWT claims
@@ -77,9 +81,7 @@ export async function actAs<T>(
   try {
     await db.transaction(async (tx) => {
       const claims =
-        actor.role === 'authenticated'
-          ? { sub: actor.userId, role: 'authenticated' }
-          : { role: actor.role };
+        actor.role === 'authenticated' ? { sub: actor.userId, role: 'authenticated' } : { role: actor.role };
       await tx.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
       await tx.query("select set_config('role', $1, true)", [actor.role]);
       result = await fn(tx);
