@@ -191,3 +191,26 @@ export type {
   StreamContent,
   TextContent,
 } from './spec/v1/source-document.js';
+// storage/: blob stores for imported files (local filesystem now; Supabase Storage beside it) and
+// the `{orgId}/connectors/{type}/{id}/{YYYY-MM-DD}/{fileType}/{fileId}-{name}` object path convention.
+export {
+  assertSafeBlobPath,
+  type BlobBody,
+  type BlobInfo,
+  BlobNotFoundError,
+  type BlobStore,
+  buildObjectPath,
+  CONNECTOR_IMPORTS_BUCKET,
+  createLocalBlobStore,
+  type GetBlobOptions,
+  InvalidBlobPathError,
+  type InvalidBlobPathErrorOptions,
+  type LocalBlobStoreOptions,
+  MAX_BLOB_PATH_BYTES,
+  MAX_FILE_NAME_BYTES,
+  type ObjectPathParts,
+  type PutBlobOptions,
+  type PutBlobResult,
+  type SanitizeFileNameOptions,
+  sanitizeFileName,
+} from './storage/index.js';
