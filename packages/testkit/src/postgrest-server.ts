@@ -228,6 +228,15 @@ class SchemaCache {
   }
 }
 
+interface RequestContext {
+  claims: SupabaseJwtClaims;
+  role: string;
+  method: string;
+  path: string;
+  /** JSON of the request headers (lower-case names), as PostgREST sets `request.headers`. */
+  headers: string;
+}
+
 interface Outcome {
   status: number;
   /** JSON text, or null for no body. */
@@ -420,8 +429,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
   }
 
   async function inTransaction(
-    claims: SupabaseJwtClaims,
-    role: string,
+    context: RequestContext,
     readOnly: boolean,
     preferences: Preferences | null,
     run: (client: pg.PoolClient) => Promise<Outcome>,
@@ -431,13 +439,15 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     try {
       await client.query(readOnly ? 'begin read only' : 'begin');
       try {
+        // Transaction-local, like PostgREST: nothing leaks to the next request on this connection.
         await client.query(
-          "select set_config('request.jwt.claims', $1, true), set_config('role', $2, true)",
-          [JSON.stringify(claims), role],
+          `select set_config('request.jwt.claims', $1, true), set_config('request.method', $2, true),
+                  set_config('request.path', $3, true), set_config('request.headers', $4, true),
+                  set_config('role', $5, true)`,
+          [JSON.stringify(context.claims), context.method, context.path, context.headers, context.role],
         );
         const outcome = await run(client);
         if (outcome.singular && outcome.rowCount !== 1) {
-          await client.query('rollback');
           throw new PostgrestError(
             406,
             'PGRST116',
@@ -472,8 +482,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     tableName: string,
     url: URL,
     request: IncomingMessage,
-    claims: SupabaseJwtClaims,
-    role: string,
+    context: RequestContext,
     singular: boolean,
   ): Promise<Outcome> {
     const table = await cache.table(tableName);
@@ -495,7 +504,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
       }
       const source = `select * from ${target} as ${tableAlias}${whereClause(query.filters, known, params)}`;
       const shaped = `select ${columns} from _pgrst_source as ${tableAlias}${orderClause(query, known)}${limitClause(limit, offset)}`;
-      return inTransaction(claims, role, true, preferences, async (client) => {
+      return inTransaction(context, true, preferences, async (client) => {
         const result = await client.query<Envelope>(
           jsonEnvelope(source, shaped, preferences.count),
           params.values,
@@ -621,7 +630,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
       } else if (query.onConflict) {
         throw unsupported('on_conflict without Prefer: resolution=merge-duplicates or ignore-duplicates');
       }
-      return inTransaction(claims, role, false, preferences, async (client) =>
+      return inTransaction(context, false, preferences, async (client) =>
         withCount(await run(client, statement, 201)),
       );
     }
@@ -659,7 +668,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
       const record = params.add(JSON.stringify(body));
       const sets = updateColumns.map((column) => `${quote(column)} = _pgrst_new.${quote(column)}`);
       const statement = `update ${target} as ${tableAlias} set ${sets.join(', ')} from json_populate_record(null::${target}, ${record}::json) as _pgrst_new${whereClause(query.filters, known, params)}`;
-      return inTransaction(claims, role, false, preferences, async (client) =>
+      return inTransaction(context, false, preferences, async (client) =>
         withCount(await run(client, statement, 200)),
       );
     }
@@ -667,7 +676,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     if (method === 'DELETE') {
       if (query.columns || query.onConflict) throw unsupported('columns/on_conflict on DELETE');
       const statement = `delete from ${target} as ${tableAlias}${whereClause(query.filters, known, params)}`;
-      return inTransaction(claims, role, false, preferences, async (client) =>
+      return inTransaction(context, false, preferences, async (client) =>
         withCount(await run(client, statement, 200)),
       );
     }
@@ -680,8 +689,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     name: string,
     url: URL,
     request: IncomingMessage,
-    claims: SupabaseJwtClaims,
-    role: string,
+    context: RequestContext,
     singular: boolean,
   ): Promise<Outcome> {
     if (method !== 'POST') {
@@ -747,7 +755,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
       const sql = fn.returnsSet
         ? `select coalesce(json_agg(_pgrst_v), '[]'::json)::text as body, count(*)::int as n from ${call} as _pgrst_v`
         : `select to_json(${call})::text as body, 1 as n`;
-      return inTransaction(claims, role, false, preferences, async (client) => {
+      return inTransaction(context, false, preferences, async (client) => {
         const result = await client.query<{ body: string | null; n: number }>(sql, params.values);
         const row = result.rows[0] as { body: string | null; n: number };
         if (fn.returnsVoid) {
@@ -779,7 +787,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     const columns = selectList(query.select, known);
     const source = `select * from ${call} as ${tableAlias}${whereClause(query.filters, known, params)}`;
     const shaped = `select ${columns} from _pgrst_source as ${tableAlias}${orderClause(query, known)}${limitClause(query.limit, query.offset)}`;
-    return inTransaction(claims, role, false, preferences, async (client) => {
+    return inTransaction(context, false, preferences, async (client) => {
       const result = await client.query<Envelope>(
         jsonEnvelope(source, shaped, preferences.count),
         params.values,
@@ -829,10 +837,17 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     if (/text\/csv|geo\+json|vnd\.pgrst\.plan/.test(accept)) throw unsupported(`Accept: ${accept}`);
     const singular = accept.includes('application/vnd.pgrst.object+json');
     const name = decodeURIComponent(match[2] as string);
+    const context: RequestContext = {
+      claims,
+      role,
+      method,
+      path: url.pathname.slice('/rest/v1'.length),
+      headers: JSON.stringify(request.headers),
+    };
     try {
       return match[1]
-        ? await handleRpc(method, name, url, request, claims, role, singular)
-        : await handleTable(method, name, url, request, claims, role, singular);
+        ? await handleRpc(method, name, url, request, context, singular)
+        : await handleTable(method, name, url, request, context, singular);
     } catch (error) {
       if (error instanceof pg.DatabaseError && error.code) {
         throw new PostgrestError(

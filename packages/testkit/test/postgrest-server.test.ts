@@ -19,6 +19,7 @@ const clientOptions = { auth: { persistSession: false, autoRefreshToken: false, 
 describe('startPostgrestServer with the real supabase-js client', () => {
   let postgres: PostgresServer;
   let pool: pg.Pool;
+  let database: string;
   let api: PostgrestServer;
   let anon: SupabaseClient;
   let service: SupabaseClient;
@@ -35,7 +36,8 @@ describe('startPostgrestServer with the real supabase-js client', () => {
 
   beforeAll(async () => {
     postgres = await startPostgresServer();
-    pool = postgres.pool(await postgres.createDatabase(), { max: 8 });
+    database = await postgres.createDatabase();
+    pool = postgres.pool(database, { max: 8 });
     await pool.query(await readFile(new URL('./fixtures/postgrest-schema.sql', import.meta.url), 'utf8'));
     api = await startPostgrestServer({ pool });
     anon = createClient(api.url, api.anonKey, clientOptions);
@@ -95,9 +97,48 @@ describe('startPostgrestServer with the real supabase-js client', () => {
         role: 'authenticated',
         current_role: 'authenticated',
         claims: { sub: alice, app_metadata: { org: 'acme' } },
+        method: 'POST',
+        path: '/rpc/whoami',
+        client_info: expect.stringContaining('supabase-js'),
       });
       const asService = await service.rpc('whoami');
       expect(asService.data).toMatchObject({ uid: null, role: 'service_role', current_role: 'service_role' });
+    });
+
+    it('keeps role and claims transaction-local: nothing leaks to the next request on a connection', async () => {
+      const single = postgres.pool(database, { max: 1 });
+      const narrow = await startPostgrestServer({ pool: single });
+      try {
+        const user = createClient(narrow.url, narrow.anonKey, {
+          ...clientOptions,
+          global: { headers: { Authorization: `Bearer ${await narrow.signUserToken(alice)}` } },
+        });
+        const nobody = createClient(narrow.url, narrow.anonKey, clientOptions);
+        expect((await user.rpc('whoami')).data).toMatchObject({ uid: alice, current_role: 'authenticated' });
+        expect((await nobody.rpc('whoami')).data).toMatchObject({
+          uid: null,
+          role: 'anon',
+          current_role: 'anon',
+        });
+        const { rows } = await single.query(
+          "select current_user as who, current_setting('request.jwt.claims', true) as claims",
+        );
+        expect(rows).toEqual([{ who: 'postgres', claims: '' }]);
+      } finally {
+        await narrow.stop();
+        await single.end();
+      }
+    });
+
+    it('serves concurrent requests from different users, each on its own connection and role', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, n) => (n % 2 === 0 ? asAlice : asBob).from('notes').select('owner')),
+      );
+      results.forEach((result, n) => {
+        expect(result.error).toBeNull();
+        const owners = new Set(result.data?.map((row) => row.owner));
+        expect([...owners]).toEqual([n % 2 === 0 ? alice : bob]);
+      });
     });
 
     it('refuses a token signed with another secret and an expired token with 401 PGRST301', async () => {
