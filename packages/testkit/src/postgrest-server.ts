@@ -836,7 +836,12 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     if (accept.includes('nulls=stripped')) throw unsupported('Accept: ...;nulls=stripped');
     if (/text\/csv|geo\+json|vnd\.pgrst\.plan/.test(accept)) throw unsupported(`Accept: ${accept}`);
     const singular = accept.includes('application/vnd.pgrst.object+json');
-    const name = decodeURIComponent(match[2] as string);
+    let name: string;
+    try {
+      name = decodeURIComponent(match[2] as string);
+    } catch {
+      throw new PostgrestError(400, 'PGRST125', `Invalid path specified in request URL: ${url.pathname}`);
+    }
     const context: RequestContext = {
       claims,
       role,

@@ -4,11 +4,47 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  httpStatusForSqlState,
   type PostgresServer,
   type PostgrestServer,
   startPostgresServer,
   startPostgrestServer,
 } from '../src/index.js';
+
+describe('httpStatusForSqlState', () => {
+  it("follows PostgREST's documented SQLSTATE → HTTP status table", () => {
+    const cases: [string, string, number][] = [
+      ['42501', 'anon', 401],
+      ['42501', 'authenticated', 403],
+      ['42501', 'service_role', 403],
+      ['23505', 'anon', 409],
+      ['23503', 'anon', 409],
+      ['23502', 'anon', 400],
+      ['23514', 'anon', 400],
+      ['22P02', 'anon', 400],
+      ['42703', 'anon', 400],
+      ['P0001', 'anon', 400],
+      ['P0002', 'anon', 500],
+      ['PT402', 'anon', 402],
+      ['42883', 'anon', 404],
+      ['42P01', 'anon', 404],
+      ['42P17', 'anon', 500],
+      ['25006', 'anon', 405],
+      ['25P02', 'anon', 500],
+      ['08006', 'anon', 503],
+      ['53300', 'anon', 503],
+      ['53400', 'anon', 500],
+      ['54001', 'anon', 413],
+      ['28000', 'anon', 403],
+      ['0P000', 'anon', 403],
+      ['40001', 'anon', 500],
+      ['57014', 'anon', 500],
+      ['XX000', 'anon', 500],
+    ];
+    for (const [code, role, status] of cases)
+      expect([code, httpStatusForSqlState(code, role)]).toEqual([code, status]);
+  });
+});
 
 function sortByTitle<T extends { title: string }>(rows: T[] | null): T[] {
   return [...(rows ?? [])].sort((a, b) => a.title.localeCompare(b.title));
@@ -399,6 +435,13 @@ describe('startPostgrestServer with the real supabase-js client', () => {
         { title: 'a2', score: 20 },
         { title: 'a1', score: 10 },
       ]);
+      const page = await asAlice
+        .rpc('notes_above', { min_score: 0 }, { count: 'exact' })
+        .select('title')
+        .order('title')
+        .range(1, 1);
+      expect(page.data).toEqual([{ title: 'a2' }]);
+      expect(page.count).toBe(3);
       const one = await asAlice.rpc('notes_above', { min_score: 25 }).select('title').single();
       expect(one.data).toEqual({ title: 'a3' });
 
@@ -456,6 +499,7 @@ describe('startPostgrestServer with the real supabase-js client', () => {
         await service.from('notes').select().order('title;drop table public.notes'),
         await service.from('notes; drop table public.notes').select(),
         await service.rpc('add"(1); drop table public.notes; --', {}),
+        await service.from('notes%E0%A4%A').select(),
       ];
       for (const attempt of attempts) {
         expect(attempt.data).toBeNull();
