@@ -1,0 +1,10 @@
+export {
+  createFolderConnector,
+  DEFAULT_CHECKPOINT_EVERY,
+  FOLDER_CONNECTOR_TYPE,
+  type FolderConfig,
+  type FolderConnectorSettings,
+  type FolderCursor,
+  folderConfigSchema,
+  guessMimeType,
+} from './folder-connector.js';
