@@ -1,8 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // `openai` is its own entry so the optional `openai` peer dependency is only loaded by hosts that import it.
-  entry: ['src/index.ts', 'src/openai.ts'],
+  // `openai`, `pglite` and `postgres` are their own entries so their optional peer dependencies are only needed by hosts that import them.
+  entry: ['src/index.ts', 'src/openai.ts', 'src/pglite.ts', 'src/postgres.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -128,6 +128,53 @@ export {
   type WithRetriesOptions,
   withRetries,
 } from './http/with-retries.js';
+// postgres/, repository/: where the pipeline keeps documents, chunks, sync runs and webhook events.
+// `KnowledgeRepository` is the interface; adapters: in-memory (tests), Postgres over any SQL client
+// (also as `@tributary/core/pglite` and `@tributary/core/postgres` for PGlite and node-postgres).
+export {
+  createPostgresRepository,
+  type PostgresRepositoryOptions,
+  type SqlDatabase,
+  type SqlQueryable,
+  UPSERT_BATCH_SIZE,
+} from './postgres/index.js';
+export {
+  type AddConnectorInput,
+  type ChunkInput,
+  type ConnectorRecord,
+  createMemoryRepository,
+  type DocumentInput,
+  type DocumentVersion,
+  type FinishedSyncStatus,
+  type FinishSyncInput,
+  type HeartbeatInput,
+  type KnowledgeRepository,
+  type ListConnectorsFilter,
+  type MembershipRole,
+  type MemoryKnowledgeRepository,
+  type MemoryRepositoryOptions,
+  type ProcessingStatus,
+  type RecordWebhookEventResult,
+  type ReplaceChunksResult,
+  type RepositoryActor,
+  RepositoryError,
+  type RepositoryErrorOptions,
+  type RepositoryErrorReason,
+  type SearchInput,
+  type SearchResult,
+  type StartSyncInput,
+  type StartSyncResult,
+  type SweepResult,
+  type SyncCounts,
+  type SyncFrequency,
+  type SyncRunMode,
+  type SyncRunRecord,
+  type SyncRunStatus,
+  type SyncType,
+  type UpsertAction,
+  type UpsertDocumentResult,
+  type WebhookEventInput,
+} from './repository/index.js';
 // spec/: the versioned connector spec (types in spec/v1) and the helpers that build and run connectors.
 export {
   assertSupportedConnector,

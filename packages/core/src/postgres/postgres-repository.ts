@@ -1,0 +1,709 @@
+import type {
+  ChunkInput,
+  ConnectorRecord,
+  DocumentInput,
+  DocumentVersion,
+  FinishSyncInput,
+  HeartbeatInput,
+  KnowledgeRepository,
+  ListConnectorsFilter,
+  ProcessingStatus,
+  RecordWebhookEventResult,
+  ReplaceChunksResult,
+  RepositoryActor,
+  SearchInput,
+  SearchResult,
+  StartSyncInput,
+  StartSyncResult,
+  SweepResult,
+  SyncCounts,
+  SyncRunRecord,
+  UpsertDocumentResult,
+  WebhookEventInput,
+} from '../repository/knowledge-repository.js';
+import { RepositoryError } from '../repository/repository-error.js';
+import {
+  assertChunks,
+  assertDocuments,
+  assertLeaseSeconds,
+  assertMaxFraction,
+  invalidInput,
+  normalizeSearch,
+  slices,
+} from '../repository/validate-input.js';
+import type { JsonValue } from '../spec/v1/json-value.js';
+import { mapDatabaseError } from './map-database-error.js';
+import type { SqlDatabase, SqlQueryable } from './sql-database.js';
+
+export interface PostgresRepositoryOptions {
+  /** Any SQL client adapted to `SqlDatabase` (`fromPg`/`fromPglite` of @tributary/sql fit too). */
+  db: SqlDatabase;
+  /**
+   * Who the calls run as. Omitted: the connection's own role (typically a server connection that
+   * bypasses RLS). Given: each call runs in a transaction with `role` and `request.jwt.claims` set
+   * as PostgREST does, so row level security applies to `authenticated` users.
+   */
+  actor?: RepositoryActor | undefined;
+}
+
+/** The largest batch `upsert_documents` accepts per call. */
+export const UPSERT_BATCH_SIZE = 1000;
+
+const processingStatuses: readonly ProcessingStatus[] = ['pending', 'processing', 'completed', 'failed'];
+
+interface SharedState {
+  db: SqlDatabase;
+  /** Whether document_chunks has the pgvector columns (0007_vector_search applied); asked once. */
+  vectors: Promise<boolean> | undefined;
+}
+
+/**
+ * A `KnowledgeRepository` over the Tributary schema (`@tributary/sql` migrations) on any Postgres
+ * client: PGlite, node-postgres, or anything adapted to `SqlDatabase`. Atomic work happens in the
+ * schema's RPCs, so every adapter gets the same guarantees.
+ */
+export function createPostgresRepository(options: PostgresRepositoryOptions): KnowledgeRepository {
+  return buildRepository({ db: options.db, vectors: undefined }, options.actor);
+}
+
+function buildRepository(state: SharedState, actor: RepositoryActor | undefined): KnowledgeRepository {
+  const { db } = state;
+
+  async function run<T>(
+    fn: (tx: SqlQueryable) => Promise<T>,
+    errorOptions: { leaseGuarded?: boolean } = {},
+  ): Promise<T> {
+    try {
+      return await db.transaction(async (tx) => {
+        if (actor) {
+          const claims =
+            actor.role === 'authenticated'
+              ? { sub: actor.userId, role: 'authenticated' }
+              : { role: 'service_role' };
+          await tx.query("select set_config('request.jwt.claims', $1, true), set_config('role', $2, true)", [
+            JSON.stringify(claims),
+            actor.role,
+          ]);
+        }
+        return fn(tx);
+      });
+    } catch (error) {
+      throw mapDatabaseError(error, errorOptions);
+    }
+  }
+
+  function hasVectors(): Promise<boolean> {
+    state.vectors ??= db
+      .query<{ vectors: boolean }>(
+        `select exists (
+           select from pg_catalog.pg_attribute a
+           where a.attrelid = to_regclass('public.document_chunks') and a.attname = 'embedding' and not a.attisdropped
+         ) as vectors`,
+      )
+      .then(({ rows }) => rows[0]?.vectors === true)
+      .catch((error: unknown) => {
+        state.vectors = undefined;
+        throw mapDatabaseError(error);
+      });
+    return state.vectors;
+  }
+
+  const vectorsUnavailable = (what: string) =>
+    new RepositoryError({
+      reason: 'unavailable',
+      message: `${what} needs pgvector, and this database has no embedding column`,
+      hint: 'Install the vector extension and run the migrations again (0007_vector_search was deferred)',
+    });
+
+  const repository: KnowledgeRepository = {
+    withActor: (next) => buildRepository(state, next),
+    withUser: (userId) => buildRepository(state, { role: 'authenticated', userId }),
+
+    getConnector: (connectorId) =>
+      run(async (tx) => {
+        const { rows } = await tx.query<ConnectorRow>(`${connectorSelect} where c.id = $1`, [connectorId]);
+        return rows[0] ? mapConnector(rows[0]) : undefined;
+      }),
+
+    listConnectors: (filter: ListConnectorsFilter = {}) =>
+      run(async (tx) => {
+        const { rows } = await tx.query<ConnectorRow>(
+          `${connectorSelect}
+           where ($1::uuid is null or c.org_id = $1) and ($2::text is null or c.connector_type = $2)
+             and ($3::boolean is null or c.is_active = $3)
+           order by c.org_id, c.created_at, c.id`,
+          [filter.orgId ?? null, filter.connectorType ?? null, filter.isActive ?? null],
+        );
+        return rows.map(mapConnector);
+      }),
+
+    startSync: async (input: StartSyncInput) => {
+      const leaseSeconds = input.leaseSeconds ?? 300;
+      assertLeaseSeconds(leaseSeconds);
+      return run(async (tx) => {
+        const { rows } = await tx.query<{
+          started: boolean;
+          sync_log_id: string;
+          lease_expires_at: Date | string;
+          sync_cursor: JsonValue | null;
+        }>('select * from public.start_connector_sync($1, $2, $3, $4, $5)', [
+          input.connectorId,
+          input.syncType ?? 'manual',
+          input.syncMode ?? 'full',
+          leaseSeconds,
+          input.workerId ?? null,
+        ]);
+        const row = single(rows, 'start_connector_sync');
+        const result: StartSyncResult = {
+          status: row.started ? 'started' : 'alreadyRunning',
+          syncRunId: row.sync_log_id,
+          leaseExpiresAt: toDate(row.lease_expires_at),
+          cursor: row.sync_cursor ?? null,
+        };
+        return result;
+      });
+    },
+
+    heartbeat: async (syncRunId: string, input: HeartbeatInput = {}) => {
+      const leaseSeconds = input.leaseSeconds ?? 300;
+      assertLeaseSeconds(leaseSeconds);
+      return run(
+        async (tx) => {
+          const { rows } = await tx.query<{ expiry: Date | string }>(
+            'select public.heartbeat_connector_sync($1, $2, $3::jsonb) as expiry',
+            [syncRunId, leaseSeconds, input.progress ? JSON.stringify(countsJson(input.progress)) : null],
+          );
+          return toDate(single(rows, 'heartbeat_connector_sync').expiry);
+        },
+        { leaseGuarded: true },
+      );
+    },
+
+    commitCheckpoint: (syncRunId: string, cursor: JsonValue) =>
+      run(
+        async (tx) => {
+          if (cursor === undefined) throw invalidInput('commitCheckpoint needs a cursor (any JSON value)');
+          await tx.query('select 1 from public.commit_sync_checkpoint($1, $2::jsonb)', [
+            syncRunId,
+            JSON.stringify(cursor),
+          ]);
+        },
+        { leaseGuarded: true },
+      ),
+
+    finishSync: (syncRunId: string, input: FinishSyncInput) =>
+      run(
+        async (tx) => {
+          const counts = {
+            ...countsJson(input.counts ?? {}),
+            ...(input.counts?.metadata ? { metadata: input.counts.metadata } : {}),
+          };
+          const { rows } = await tx.query<SyncRunRow>(
+            `select ${syncRunColumns('s')} from public.finish_connector_sync($1, $2, $3::jsonb, $4, $5::jsonb) s`,
+            [
+              syncRunId,
+              input.status,
+              JSON.stringify(counts),
+              input.errorMessage ?? null,
+              input.errorDetails === undefined ? null : JSON.stringify(input.errorDetails),
+            ],
+          );
+          return mapSyncRun(single(rows, 'finish_connector_sync'));
+        },
+        { leaseGuarded: true },
+      ),
+
+    getSyncRun: (syncRunId: string) =>
+      run(async (tx) => {
+        const { rows } = await tx.query<SyncRunRow>(
+          `select ${syncRunColumns('s')} from public.connector_sync_logs s where s.id = $1`,
+          [syncRunId],
+        );
+        return rows[0] ? mapSyncRun(rows[0]) : undefined;
+      }),
+
+    getDocumentVersions: (connectorId: string, externalIds: readonly string[]) =>
+      run(async (tx) => {
+        const versions = new Map<string, DocumentVersion>();
+        if (externalIds.length === 0) return versions;
+        // One query for the whole listing page; the identity index (org_id, connector_id,
+        // external_id) serves it, hence the org lookup.
+        const { rows } = await tx.query<{
+          external_id: string;
+          id: string;
+          source_version: string | null;
+          content_hash: string | null;
+          is_deleted: boolean;
+          processing_status: ProcessingStatus;
+        }>(
+          `select d.external_id, d.id, d.source_version, d.content_hash, d.is_deleted, d.processing_status
+           from public.imported_documents d
+           where d.org_id = (select c.org_id from public.connector_configs c where c.id = $1)
+             and d.connector_id = $1 and d.external_id = any ($2::text[])`,
+          [connectorId, [...externalIds]],
+        );
+        for (const row of rows) {
+          versions.set(row.external_id, {
+            id: row.id,
+            sourceVersion: row.source_version,
+            contentHash: row.content_hash,
+            isDeleted: row.is_deleted,
+            processingStatus: row.processing_status,
+          });
+        }
+        return versions;
+      }),
+
+    upsertDocuments: async (connectorId: string, documents: readonly DocumentInput[]) => {
+      assertDocuments(documents);
+      return run(async (tx) => {
+        const byExternalId = new Map<string, UpsertDocumentResult>();
+        // All batches in one transaction: the call is all or nothing, however many documents.
+        for (const batch of slices(documents, UPSERT_BATCH_SIZE)) {
+          const { rows } = await tx.query<{
+            document_id: string;
+            external_id: string;
+            action: UpsertDocumentResult['action'];
+            previous_content_hash: string | null;
+          }>('select * from public.upsert_documents($1, $2::jsonb)', [
+            connectorId,
+            JSON.stringify(batch.map(documentJson)),
+          ]);
+          for (const row of rows) {
+            byExternalId.set(row.external_id, {
+              documentId: row.document_id,
+              externalId: row.external_id,
+              action: row.action,
+              previousContentHash: row.previous_content_hash,
+            });
+          }
+        }
+        return documents.map((document) => {
+          const result = byExternalId.get(document.externalId);
+          if (!result)
+            throw new RepositoryError({
+              reason: 'database',
+              message: `upsert_documents returned no row for "${document.externalId}"`,
+            });
+          return result;
+        });
+      });
+    },
+
+    markDocumentsSeen: (connectorId: string, externalIds: readonly string[]) =>
+      run(async (tx) => {
+        if (externalIds.length === 0) return 0;
+        const { rows } = await tx.query<{ count: number }>(
+          'select public.mark_documents_seen($1, $2::text[]) as count',
+          [connectorId, [...externalIds]],
+        );
+        return Number(single(rows, 'mark_documents_seen').count);
+      }),
+
+    softDeleteDocuments: (connectorId: string, externalIds: readonly string[]) =>
+      run(async (tx) => {
+        if (externalIds.length === 0) return 0;
+        const { rows } = await tx.query<{ count: number }>(
+          'select public.soft_delete_documents($1, $2::text[]) as count',
+          [connectorId, [...externalIds]],
+        );
+        return Number(single(rows, 'soft_delete_documents').count);
+      }),
+
+    sweepUnseenDocuments: async (syncRunId: string, maxFraction = 0.5) => {
+      assertMaxFraction(maxFraction);
+      return run(
+        async (tx) => {
+          const { rows } = await tx.query<SweepResult>(
+            'select * from public.sweep_unseen_documents($1, $2::numeric)',
+            [syncRunId, maxFraction],
+          );
+          const row = single(rows, 'sweep_unseen_documents');
+          return {
+            swept: Number(row.swept),
+            unseen: Number(row.unseen),
+            total: Number(row.total),
+            refused: row.refused,
+          };
+        },
+        { leaseGuarded: true },
+      );
+    },
+
+    setProcessingStatus: async (
+      documentIds: readonly string[],
+      status: ProcessingStatus,
+      error?: string | null,
+    ) => {
+      if (!processingStatuses.includes(status)) {
+        throw invalidInput(`status must be one of ${processingStatuses.join(', ')}, got ${String(status)}`);
+      }
+      return run(async (tx) => {
+        if (documentIds.length === 0) return 0;
+        const { rows } = await tx.query<{ count: number }>(
+          `with updated as (
+             update public.imported_documents d
+             set processing_status = $2, processing_error = left($3, 4000)
+             where d.id = any ($1::uuid[])
+             returning 1
+           )
+           select count(*)::integer as count from updated`,
+          [[...documentIds], status, error ?? null],
+        );
+        return Number(single(rows, 'setProcessingStatus').count);
+      });
+    },
+
+    replaceChunks: async (
+      documentId: string,
+      chunks: readonly ChunkInput[],
+    ): Promise<ReplaceChunksResult> => {
+      assertChunks(chunks);
+      const withEmbeddings = chunks.some((chunk) => chunk.embedding != null);
+      const vectors = await hasVectors();
+      if (withEmbeddings && !vectors) throw vectorsUnavailable('Storing chunk embeddings');
+      const embeddingsGenerated = chunks.every((chunk) => chunk.embedding != null);
+      return run(async (tx) => {
+        // Locks the document, so two writers of one document's chunks run one after the other.
+        const { rows: documents } = await tx.query<{ org_id: string }>(
+          'select d.org_id from public.imported_documents d where d.id = $1 for update',
+          [documentId],
+        );
+        const document = documents[0];
+        if (!document) {
+          throw new RepositoryError({ reason: 'not_found', message: `document ${documentId} not found` });
+        }
+        const { rows: removed } = await tx.query<{ count: number }>(
+          `with removed as (
+             delete from public.document_chunks c
+             where c.org_id = $1 and c.document_id = $2 and c.chunk_index <> all ($3::integer[])
+             returning 1
+           )
+           select count(*)::integer as count from removed`,
+          [document.org_id, documentId, chunks.map((chunk) => chunk.index)],
+        );
+        if (chunks.length > 0) {
+          const payload = JSON.stringify(
+            chunks.map((chunk) => ({
+              chunk_index: chunk.index,
+              context: chunk.context ?? null,
+              content: chunk.content,
+              content_hash: chunk.contentHash,
+              token_count: chunk.tokenCount ?? null,
+              embedding: chunk.embedding == null ? null : vectorText(chunk.embedding),
+              embedding_model: chunk.embedding == null ? null : (chunk.embeddingModel ?? null),
+            })),
+          );
+          const embeddingColumns = vectors ? ', embedding, embedding_model' : '';
+          const embeddingValues = vectors ? ', x.embedding::extensions.vector, x.embedding_model' : '';
+          const embeddingUpdates = vectors
+            ? ', embedding = excluded.embedding, embedding_model = excluded.embedding_model'
+            : '';
+          await tx.query(
+            `insert into public.document_chunks as c (org_id, document_id, chunk_index, context, content, content_hash, token_count${embeddingColumns})
+             select $1, $2, x.chunk_index, x.context, x.content, x.content_hash, x.token_count${embeddingValues}
+             from jsonb_to_recordset($3::jsonb) as x(chunk_index integer, context text, content text, content_hash text,
+               token_count integer, embedding text, embedding_model text)
+             order by x.chunk_index
+             on conflict (org_id, document_id, chunk_index) do update set
+               context = excluded.context, content = excluded.content, content_hash = excluded.content_hash,
+               token_count = excluded.token_count${embeddingUpdates}`,
+            [document.org_id, documentId, payload],
+          );
+        }
+        await tx.query(
+          `update public.imported_documents
+           set chunk_count = $2, chunks_generated = true, embeddings_generated = $3
+           where id = $1`,
+          [documentId, chunks.length, embeddingsGenerated],
+        );
+        return {
+          chunkCount: chunks.length,
+          removed: Number(removed[0]?.count ?? 0),
+          embeddingsGenerated,
+        };
+      });
+    },
+
+    findReusableEmbeddings: async (
+      orgId: string,
+      embeddingModel: string,
+      contentHashes: readonly string[],
+    ) => {
+      const found = new Map<string, number[]>();
+      // Without pgvector nothing can have been stored, so there is nothing to reuse.
+      if (contentHashes.length === 0 || !(await hasVectors())) return found;
+      return run(async (tx) => {
+        const { rows } = await tx.query<{ content_hash: string; embedding: string }>(
+          `select distinct on (c.content_hash) c.content_hash, c.embedding::text as embedding
+           from public.document_chunks c
+           where c.org_id = $1 and c.embedding_model = $2 and c.content_hash = any ($3::text[])
+             and c.embedding is not null
+           order by c.content_hash, c.created_at desc`,
+          [orgId, embeddingModel, [...new Set(contentHashes)]],
+        );
+        for (const row of rows) found.set(row.content_hash, parseVector(row.embedding));
+        return found;
+      });
+    },
+
+    recordWebhookEvent: (input: WebhookEventInput) =>
+      run(async (tx) => {
+        const { rows } = await tx.query<{ webhook_event_id: string; is_new: boolean; processed: boolean }>(
+          'select * from public.record_webhook_event($1, $2, $3, $4, $5::jsonb, $6::jsonb)',
+          [
+            input.connectorId,
+            input.eventSource,
+            input.eventId,
+            input.eventType,
+            JSON.stringify(input.payload),
+            input.headers === undefined ? null : JSON.stringify(input.headers),
+          ],
+        );
+        const row = single(rows, 'record_webhook_event');
+        const result: RecordWebhookEventResult = {
+          id: row.webhook_event_id,
+          isNew: row.is_new,
+          processed: row.processed,
+        };
+        return result;
+      }),
+
+    completeWebhookEvent: (webhookEventId: string, error?: string | null) =>
+      run(async (tx) => {
+        await tx.query('select 1 from public.complete_webhook_event($1, $2)', [
+          webhookEventId,
+          error ?? null,
+        ]);
+      }),
+
+    search: async (input: SearchInput): Promise<SearchResult[]> => {
+      const search = normalizeSearch(input);
+      if (!(await hasVectors())) throw vectorsUnavailable('Search (unified_content_search)');
+      return run(async (tx) => {
+        const { rows } = await tx.query<{
+          chunk_id: string;
+          document_id: string;
+          connector_id: string | null;
+          title: string | null;
+          external_url: string | null;
+          chunk_index: number;
+          content: string;
+          snippet: string;
+          score: number;
+          full_text_rank: number | null;
+          semantic_rank: number | null;
+        }>(
+          `select * from public.unified_content_search(
+             query_embedding => $1::extensions.vector, match_org_id => $2::uuid, match_count => $3::integer,
+             match_threshold => $4::double precision, include_imported => true, query_text => $5::text,
+             connector_ids => $6::uuid[], full_text_weight => $7::double precision,
+             semantic_weight => $8::double precision)`,
+          [
+            search.queryEmbedding ? vectorText(search.queryEmbedding) : null,
+            input.orgId,
+            search.limit,
+            search.matchThreshold,
+            search.queryText ?? null,
+            input.connectorIds ? [...input.connectorIds] : null,
+            search.fullTextWeight,
+            search.semanticWeight,
+          ],
+        );
+        return rows.map((row) => ({
+          chunkId: row.chunk_id,
+          documentId: row.document_id,
+          connectorId: row.connector_id,
+          title: row.title,
+          externalUrl: row.external_url,
+          chunkIndex: Number(row.chunk_index),
+          snippet: row.snippet,
+          content: row.content,
+          score: Number(row.score),
+          fullTextRank: row.full_text_rank == null ? null : Number(row.full_text_rank),
+          semanticRank: row.semantic_rank == null ? null : Number(row.semantic_rank),
+        }));
+      });
+    },
+  };
+  return repository;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows and values
+// ---------------------------------------------------------------------------------------------
+
+const connectorSelect = `select c.id, c.org_id, c.connector_type, c.name, c.description, c.settings, c.filters, c.metadata,
+  c.is_active, c.sync_frequency, c.sync_cursor, c.last_sync_at, c.last_sync_status, c.next_sync_at, c.error_count,
+  c.last_error from public.connector_configs c`;
+
+interface ConnectorRow {
+  id: string;
+  org_id: string;
+  connector_type: string;
+  name: string;
+  description: string | null;
+  settings: ConnectorRecord['settings'];
+  filters: ConnectorRecord['filters'];
+  metadata: ConnectorRecord['metadata'];
+  is_active: boolean;
+  sync_frequency: ConnectorRecord['syncFrequency'];
+  sync_cursor: JsonValue | null;
+  last_sync_at: Date | string | null;
+  last_sync_status: ConnectorRecord['lastSyncStatus'];
+  next_sync_at: Date | string | null;
+  error_count: number;
+  last_error: string | null;
+}
+
+function mapConnector(row: ConnectorRow): ConnectorRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    connectorType: row.connector_type,
+    name: row.name,
+    description: row.description,
+    settings: row.settings,
+    filters: row.filters,
+    metadata: row.metadata,
+    isActive: row.is_active,
+    syncFrequency: row.sync_frequency,
+    syncCursor: row.sync_cursor ?? null,
+    lastSyncAt: toDateOrNull(row.last_sync_at),
+    lastSyncStatus: row.last_sync_status,
+    nextSyncAt: toDateOrNull(row.next_sync_at),
+    errorCount: Number(row.error_count),
+    lastError: row.last_error,
+  };
+}
+
+function syncRunColumns(alias: string): string {
+  return [
+    'id',
+    'org_id',
+    'connector_id',
+    'sync_type',
+    'sync_mode',
+    'status',
+    'started_at',
+    'completed_at',
+    'lease_expires_at',
+    'worker_id',
+    'documents_synced',
+    'documents_updated',
+    'documents_skipped',
+    'documents_failed',
+    'documents_deleted',
+    'api_calls_made',
+    'error_message',
+  ]
+    .map((column) => `${alias}.${column}`)
+    .concat(`${alias}.bytes_transferred::double precision as bytes_transferred`)
+    .join(', ');
+}
+
+interface SyncRunRow {
+  id: string;
+  org_id: string;
+  connector_id: string | null;
+  sync_type: SyncRunRecord['syncType'];
+  sync_mode: SyncRunRecord['syncMode'];
+  status: SyncRunRecord['status'];
+  started_at: Date | string;
+  completed_at: Date | string | null;
+  lease_expires_at: Date | string | null;
+  worker_id: string | null;
+  documents_synced: number;
+  documents_updated: number;
+  documents_skipped: number;
+  documents_failed: number;
+  documents_deleted: number;
+  api_calls_made: number;
+  bytes_transferred: number;
+  error_message: string | null;
+}
+
+function mapSyncRun(row: SyncRunRow): SyncRunRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    connectorId: row.connector_id,
+    syncType: row.sync_type,
+    syncMode: row.sync_mode,
+    status: row.status,
+    startedAt: toDate(row.started_at),
+    completedAt: toDateOrNull(row.completed_at),
+    leaseExpiresAt: toDateOrNull(row.lease_expires_at),
+    workerId: row.worker_id,
+    documentsSynced: Number(row.documents_synced),
+    documentsUpdated: Number(row.documents_updated),
+    documentsSkipped: Number(row.documents_skipped),
+    documentsFailed: Number(row.documents_failed),
+    documentsDeleted: Number(row.documents_deleted),
+    apiCallsMade: Number(row.api_calls_made),
+    bytesTransferred: Number(row.bytes_transferred),
+    errorMessage: row.error_message,
+  };
+}
+
+function countsJson(counts: SyncCounts): Record<string, number> {
+  const json: Record<string, number> = {};
+  const names: Array<[keyof SyncCounts, string]> = [
+    ['documentsSynced', 'documents_synced'],
+    ['documentsUpdated', 'documents_updated'],
+    ['documentsSkipped', 'documents_skipped'],
+    ['documentsFailed', 'documents_failed'],
+    ['documentsDeleted', 'documents_deleted'],
+    ['apiCallsMade', 'api_calls_made'],
+    ['bytesTransferred', 'bytes_transferred'],
+  ];
+  for (const [from, to] of names) {
+    const value = counts[from];
+    if (value !== undefined) json[to] = value;
+  }
+  return json;
+}
+
+function documentJson(document: DocumentInput): Record<string, unknown> {
+  const modified = document.sourceModifiedAt;
+  return {
+    external_id: document.externalId,
+    parent_external_id: document.parentExternalId ?? null,
+    title: document.title ?? null,
+    mime_type: document.mimeType ?? null,
+    external_url: document.externalUrl ?? null,
+    source_version: document.sourceVersion ?? null,
+    source_modified_at: modified instanceof Date ? modified.toISOString() : (modified ?? null),
+    content: document.content ?? null,
+    content_hash: document.contentHash ?? null,
+    file_size_bytes: document.fileSizeBytes ?? null,
+    storage_path: document.storagePath ?? null,
+    source_metadata: document.sourceMetadata ?? null,
+    metadata: document.metadata ?? null,
+    uploaded_by: document.uploadedBy ?? null,
+    processing_status: document.processingStatus ?? null,
+  };
+}
+
+/** pgvector's text form: `[1,2,3]`. */
+export function vectorText(vector: readonly number[]): string {
+  return `[${vector.join(',')}]`;
+}
+
+function parseVector(text: string): number[] {
+  return JSON.parse(text) as number[];
+}
+
+function single<Row>(rows: Row[], what: string): Row {
+  const row = rows[0];
+  if (!row) throw new RepositoryError({ reason: 'database', message: `${what} returned no row` });
+  return row;
+}
+
+function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+function toDateOrNull(value: Date | string | null): Date | null {
+  return value == null ? null : toDate(value);
+}

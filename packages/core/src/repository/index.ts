@@ -1,0 +1,43 @@
+// Repository types and the in-memory adapter, for imports inside the package. The public API
+// re-exports these from src/index.ts.
+export type {
+  ChunkInput,
+  ConnectorRecord,
+  DocumentInput,
+  DocumentVersion,
+  FinishedSyncStatus,
+  FinishSyncInput,
+  HeartbeatInput,
+  KnowledgeRepository,
+  ListConnectorsFilter,
+  ProcessingStatus,
+  RecordWebhookEventResult,
+  ReplaceChunksResult,
+  RepositoryActor,
+  SearchInput,
+  SearchResult,
+  StartSyncInput,
+  StartSyncResult,
+  SweepResult,
+  SyncCounts,
+  SyncFrequency,
+  SyncRunMode,
+  SyncRunRecord,
+  SyncRunStatus,
+  SyncType,
+  UpsertAction,
+  UpsertDocumentResult,
+  WebhookEventInput,
+} from './knowledge-repository.js';
+export {
+  type AddConnectorInput,
+  createMemoryRepository,
+  type MembershipRole,
+  type MemoryKnowledgeRepository,
+  type MemoryRepositoryOptions,
+} from './memory-repository.js';
+export {
+  RepositoryError,
+  type RepositoryErrorOptions,
+  type RepositoryErrorReason,
+} from './repository-error.js';

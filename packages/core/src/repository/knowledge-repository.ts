@@ -1,0 +1,280 @@
+import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
+
+/** Who a repository call runs as. Postgres adapters apply row level security for `authenticated`. */
+export type RepositoryActor = { role: 'service_role' } | { role: 'authenticated'; userId: string };
+
+export type SyncType = 'manual' | 'scheduled' | 'webhook' | 'initial';
+export type SyncRunMode = 'full' | 'incremental';
+export type SyncRunStatus = 'running' | 'success' | 'partial' | 'failed' | 'cancelled';
+export type FinishedSyncStatus = Exclude<SyncRunStatus, 'running'>;
+export type ProcessingStatus = 'pending' | 'processing' | 'completed' | 'failed';
+export type SyncFrequency = 'manual' | 'hourly' | 'daily' | 'weekly';
+
+/** A row of `connector_configs` (secrets are never part of it). */
+export interface ConnectorRecord {
+  id: string;
+  orgId: string;
+  connectorType: string;
+  name: string;
+  description: string | null;
+  settings: JsonObject;
+  filters: JsonObject;
+  metadata: JsonObject;
+  isActive: boolean;
+  syncFrequency: SyncFrequency;
+  /** The last committed cursor (see `commitCheckpoint`); null before the first checkpoint. */
+  syncCursor: JsonValue | null;
+  lastSyncAt: Date | null;
+  lastSyncStatus: SyncRunStatus | null;
+  nextSyncAt: Date | null;
+  errorCount: number;
+  lastError: string | null;
+}
+
+export interface ListConnectorsFilter {
+  orgId?: string | undefined;
+  connectorType?: string | undefined;
+  isActive?: boolean | undefined;
+}
+
+export interface StartSyncInput {
+  connectorId: string;
+  syncType?: SyncType | undefined;
+  syncMode?: SyncRunMode | undefined;
+  /** How long the run holds its lease without a heartbeat; 5 to 86,400 seconds, default 300. */
+  leaseSeconds?: number | undefined;
+  workerId?: string | undefined;
+}
+
+/**
+ * `started`: this caller owns the new run. `alreadyRunning`: another run holds the lease; its id
+ * and expiry are reported, nothing was started. Both carry the connector's last committed cursor.
+ */
+export type StartSyncResult =
+  | { status: 'started'; syncRunId: string; leaseExpiresAt: Date; cursor: JsonValue | null }
+  | { status: 'alreadyRunning'; syncRunId: string; leaseExpiresAt: Date; cursor: JsonValue | null };
+
+/** Counters of a run (every field optional: omitted ones keep their stored value). */
+export interface SyncCounts {
+  documentsSynced?: number | undefined;
+  documentsUpdated?: number | undefined;
+  documentsSkipped?: number | undefined;
+  documentsFailed?: number | undefined;
+  documentsDeleted?: number | undefined;
+  apiCallsMade?: number | undefined;
+  bytesTransferred?: number | undefined;
+}
+
+export interface HeartbeatInput {
+  leaseSeconds?: number | undefined;
+  progress?: SyncCounts | undefined;
+}
+
+export interface FinishSyncInput {
+  status: FinishedSyncStatus;
+  counts?: (SyncCounts & { metadata?: JsonObject | undefined }) | undefined;
+  errorMessage?: string | undefined;
+  errorDetails?: JsonValue | undefined;
+}
+
+/** A row of `connector_sync_logs`. */
+export interface SyncRunRecord {
+  id: string;
+  orgId: string;
+  connectorId: string | null;
+  syncType: SyncType;
+  syncMode: SyncRunMode;
+  status: SyncRunStatus;
+  startedAt: Date;
+  completedAt: Date | null;
+  leaseExpiresAt: Date | null;
+  workerId: string | null;
+  documentsSynced: number;
+  documentsUpdated: number;
+  documentsSkipped: number;
+  documentsFailed: number;
+  documentsDeleted: number;
+  apiCallsMade: number;
+  bytesTransferred: number;
+  errorMessage: string | null;
+}
+
+/** What the pipeline needs to skip an unchanged document without downloading it (dedup layer 2). */
+export interface DocumentVersion {
+  id: string;
+  sourceVersion: string | null;
+  contentHash: string | null;
+  isDeleted: boolean;
+  processingStatus: ProcessingStatus;
+}
+
+/** One document to store. `externalId` is its identity within the connector (dedup layer 1). */
+export interface DocumentInput {
+  externalId: string;
+  parentExternalId?: string | null | undefined;
+  title?: string | null | undefined;
+  mimeType?: string | null | undefined;
+  externalUrl?: string | null | undefined;
+  sourceVersion?: string | null | undefined;
+  sourceModifiedAt?: Date | string | null | undefined;
+  content?: string | null | undefined;
+  /** sha256 hex of the normalized content (`contentHash()`); drives the unchanged decision. */
+  contentHash?: string | null | undefined;
+  fileSizeBytes?: number | null | undefined;
+  storagePath?: string | null | undefined;
+  sourceMetadata?: JsonObject | undefined;
+  /** Merged into the stored metadata (keys given win). */
+  metadata?: JsonObject | undefined;
+  uploadedBy?: string | null | undefined;
+  /** Status for inserted or changed documents (default `pending`); unchanged ones keep theirs. */
+  processingStatus?: ProcessingStatus | undefined;
+}
+
+/**
+ * `inserted`: new document. `updated`: content hash changed (or the document was deleted and came
+ * back): chunks and embeddings must be redone. `unchanged`: same hash, processing state kept.
+ */
+export type UpsertAction = 'inserted' | 'updated' | 'unchanged';
+
+export interface UpsertDocumentResult {
+  documentId: string;
+  externalId: string;
+  action: UpsertAction;
+  previousContentHash: string | null;
+}
+
+export interface SweepResult {
+  /** Documents soft-deleted now. */
+  swept: number;
+  /** Live documents not seen since the run started. */
+  unseen: number;
+  /** Live documents of the connector. */
+  total: number;
+  /** True when the coverage guard refused (unseen > maxFraction × total): nothing was deleted. */
+  refused: boolean;
+}
+
+export interface ChunkInput {
+  /** Position in the document, from 0. Unique within one call. */
+  index: number;
+  context?: string | null | undefined;
+  content: string;
+  /** sha256 hex of the chunk text; with the model it keys embedding reuse (dedup layer 4). */
+  contentHash: string;
+  tokenCount?: number | null | undefined;
+  embedding?: readonly number[] | null | undefined;
+  /** Required when `embedding` is given. */
+  embeddingModel?: string | null | undefined;
+}
+
+export interface ReplaceChunksResult {
+  chunkCount: number;
+  /** Chunks at positions no longer present, deleted. */
+  removed: number;
+  /** True when every chunk now has an embedding (vacuously true for zero chunks). */
+  embeddingsGenerated: boolean;
+}
+
+export interface WebhookEventInput {
+  connectorId: string;
+  eventSource: string;
+  eventId: string;
+  eventType: string;
+  payload: JsonValue;
+  /** Stored without credential-bearing headers (Authorization, cookies, tokens, API keys). */
+  headers?: Record<string, string> | undefined;
+}
+
+export interface RecordWebhookEventResult {
+  id: string;
+  /** False when this (connector, source, event id) was recorded before: do not process it again. */
+  isNew: boolean;
+  processed: boolean;
+}
+
+export interface SearchInput {
+  orgId: string;
+  queryText?: string | undefined;
+  queryEmbedding?: readonly number[] | undefined;
+  /** 1 to 200, default 20. */
+  limit?: number | undefined;
+  connectorIds?: readonly string[] | undefined;
+  weights?: { fullText?: number | undefined; semantic?: number | undefined } | undefined;
+  /** Minimum cosine similarity for the semantic half (-1 to 1, default 0). */
+  matchThreshold?: number | undefined;
+}
+
+export interface SearchResult {
+  chunkId: string;
+  documentId: string;
+  connectorId: string | null;
+  title: string | null;
+  externalUrl: string | null;
+  chunkIndex: number;
+  /** Matched terms marked with `**`. */
+  snippet: string;
+  content: string;
+  /** Reciprocal rank fusion: Σ weight / (60 + rank). */
+  score: number;
+  /** 1-based rank in the full-text half, null when the chunk did not match the text. */
+  fullTextRank: number | null;
+  /** 1-based rank in the vector half, null when it had no embedding or no query embedding. */
+  semanticRank: number | null;
+}
+
+/**
+ * Storage for everything the pipeline reads and writes. Every method is set-based (one query or
+ * one transaction for any number of ids, never one round trip per item). Adapters:
+ * `createPostgresRepository` (PGlite, node-postgres or any SQL client) and `createMemoryRepository`
+ * (unit tests). Errors are `RepositoryError`s with a `reason`.
+ */
+export interface KnowledgeRepository {
+  /** The same repository acting as someone else (Postgres adapters: row level security applies). */
+  withActor(actor: RepositoryActor): KnowledgeRepository;
+  /** Shorthand for `withActor({ role: 'authenticated', userId })`. */
+  withUser(userId: string): KnowledgeRepository;
+
+  // connectors
+  getConnector(connectorId: string): Promise<ConnectorRecord | undefined>;
+  listConnectors(filter?: ListConnectorsFilter): Promise<ConnectorRecord[]>;
+
+  // sync runs
+  startSync(input: StartSyncInput): Promise<StartSyncResult>;
+  /** Extends the lease and records progress; returns the new expiry. Throws `lease_lost`. */
+  heartbeat(syncRunId: string, input?: HeartbeatInput): Promise<Date>;
+  /** Stores the connector's cursor, only while the run holds its lease. Throws `lease_lost`. */
+  commitCheckpoint(syncRunId: string, cursor: JsonValue): Promise<void>;
+  /** Ends the run and updates the connector's last-sync fields. Throws `lease_lost`. */
+  finishSync(syncRunId: string, input: FinishSyncInput): Promise<SyncRunRecord>;
+  getSyncRun(syncRunId: string): Promise<SyncRunRecord | undefined>;
+
+  // documents
+  getDocumentVersions(
+    connectorId: string,
+    externalIds: readonly string[],
+  ): Promise<Map<string, DocumentVersion>>;
+  upsertDocuments(connectorId: string, documents: readonly DocumentInput[]): Promise<UpsertDocumentResult[]>;
+  markDocumentsSeen(connectorId: string, externalIds: readonly string[]): Promise<number>;
+  softDeleteDocuments(connectorId: string, externalIds: readonly string[]): Promise<number>;
+  sweepUnseenDocuments(syncRunId: string, maxFraction?: number): Promise<SweepResult>;
+  setProcessingStatus(
+    documentIds: readonly string[],
+    status: ProcessingStatus,
+    error?: string | null,
+  ): Promise<number>;
+
+  // chunks
+  replaceChunks(documentId: string, chunks: readonly ChunkInput[]): Promise<ReplaceChunksResult>;
+  findReusableEmbeddings(
+    orgId: string,
+    embeddingModel: string,
+    contentHashes: readonly string[],
+  ): Promise<Map<string, number[]>>;
+
+  // webhook events
+  recordWebhookEvent(input: WebhookEventInput): Promise<RecordWebhookEventResult>;
+  completeWebhookEvent(webhookEventId: string, error?: string | null): Promise<void>;
+
+  // search
+  search(input: SearchInput): Promise<SearchResult[]>;
+}

@@ -1,0 +1,756 @@
+import { randomUUID } from 'node:crypto';
+import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
+import type {
+  ChunkInput,
+  ConnectorRecord,
+  DocumentInput,
+  DocumentVersion,
+  FinishSyncInput,
+  HeartbeatInput,
+  KnowledgeRepository,
+  ListConnectorsFilter,
+  ProcessingStatus,
+  RepositoryActor,
+  SearchInput,
+  SearchResult,
+  StartSyncInput,
+  SyncCounts,
+  SyncFrequency,
+  SyncRunRecord,
+  UpsertDocumentResult,
+  WebhookEventInput,
+} from './knowledge-repository.js';
+import { RepositoryError } from './repository-error.js';
+import {
+  assertChunks,
+  assertDocuments,
+  assertLeaseSeconds,
+  assertMaxFraction,
+  invalidInput,
+  normalizeSearch,
+} from './validate-input.js';
+
+export type MembershipRole = 'owner' | 'admin' | 'member';
+
+export interface MemoryRepositoryOptions {
+  /** Milliseconds since the epoch; default `Date.now`. Tests pass their own to expire leases. */
+  now?: (() => number) | undefined;
+}
+
+export interface AddConnectorInput {
+  orgId: string;
+  id?: string | undefined;
+  connectorType?: string | undefined;
+  name?: string | undefined;
+  isActive?: boolean | undefined;
+  syncFrequency?: SyncFrequency | undefined;
+  settings?: JsonObject | undefined;
+}
+
+/**
+ * The in-memory adapter, plus the set-up a test needs (what a host does with SQL or its admin UI
+ * against Postgres).
+ */
+export interface MemoryKnowledgeRepository extends KnowledgeRepository {
+  addConnector(input: AddConnectorInput): ConnectorRecord;
+  /** Makes `userId` a member of `orgId` (what `tributary_private.memberships` holds in Postgres). */
+  addMembership(userId: string, orgId: string, role?: MembershipRole): void;
+}
+
+interface DocumentState {
+  id: string;
+  orgId: string;
+  connectorId: string;
+  externalId: string;
+  title: string | null;
+  externalUrl: string | null;
+  sourceVersion: string | null;
+  contentHash: string | null;
+  storagePath: string | null;
+  metadata: JsonObject;
+  uploadedBy: string | null;
+  processingStatus: ProcessingStatus;
+  processingError: string | null;
+  chunksGenerated: boolean;
+  embeddingsGenerated: boolean;
+  chunkCount: number;
+  syncCount: number;
+  lastSeenAt: number;
+  isDeleted: boolean;
+  deletedAt: number | null;
+  input: DocumentInput;
+}
+
+interface ChunkState {
+  id: string;
+  orgId: string;
+  documentId: string;
+  index: number;
+  context: string | null;
+  content: string;
+  contentHash: string;
+  embedding: number[] | null;
+  embeddingModel: string | null;
+  createdAt: number;
+}
+
+interface WebhookEventState {
+  id: string;
+  connectorId: string;
+  processed: boolean;
+  processingError: string | null;
+  retryCount: number;
+}
+
+interface State {
+  clock: () => number;
+  lastTick: number;
+  connectors: Map<string, ConnectorRecord & { createdAt: number }>;
+  memberships: Map<string, Map<string, MembershipRole>>;
+  runs: Map<string, SyncRunRecord & { leaseMs: number | null }>;
+  documents: Map<string, DocumentState>;
+  documentIds: Map<string, string>;
+  chunks: Map<string, Map<number, ChunkState>>;
+  webhookEvents: Map<string, WebhookEventState>;
+  webhookEventIds: Map<string, string>;
+}
+
+/**
+ * A `KnowledgeRepository` in JavaScript memory with the semantics of the Postgres adapter (upsert
+ * actions by content hash, leases with expiry, one running sync per connector, webhook dedup per
+ * connector, the sweep's coverage guard, org-scoped hybrid search fused by RRF with k = 60), for
+ * unit tests of code that uses a repository. Search is a simple token match (every query word must
+ * occur; no stemming, no stop words) plus cosine similarity.
+ */
+export function createMemoryRepository(options: MemoryRepositoryOptions = {}): MemoryKnowledgeRepository {
+  const state: State = {
+    clock: options.now ?? Date.now,
+    lastTick: 0,
+    connectors: new Map(),
+    memberships: new Map(),
+    runs: new Map(),
+    documents: new Map(),
+    documentIds: new Map(),
+    chunks: new Map(),
+    webhookEvents: new Map(),
+    webhookEventIds: new Map(),
+  };
+  const service = buildRepository(state, undefined);
+  return {
+    ...service,
+    addConnector(input) {
+      const id = input.id ?? randomUUID();
+      const record: ConnectorRecord & { createdAt: number } = {
+        id,
+        orgId: input.orgId,
+        connectorType: input.connectorType ?? 'custom',
+        name: input.name ?? input.connectorType ?? 'connector',
+        description: null,
+        settings: input.settings ?? {},
+        filters: {},
+        metadata: {},
+        isActive: input.isActive ?? true,
+        syncFrequency: input.syncFrequency ?? 'manual',
+        syncCursor: null,
+        lastSyncAt: null,
+        lastSyncStatus: null,
+        nextSyncAt: null,
+        errorCount: 0,
+        lastError: null,
+        createdAt: tick(state),
+      };
+      state.connectors.set(id, record);
+      return publicConnector(record);
+    },
+    addMembership(userId, orgId, role = 'member') {
+      const orgs = state.memberships.get(userId) ?? new Map<string, MembershipRole>();
+      orgs.set(orgId, role);
+      state.memberships.set(userId, orgs);
+    },
+  };
+}
+
+/**
+ * Every event gets a distinct, increasing timestamp, as separate transactions do in Postgres
+ * (the sweep compares "seen" times with the run's start strictly).
+ */
+function tick(state: State): number {
+  state.lastTick = Math.max(state.clock(), state.lastTick + 1);
+  return state.lastTick;
+}
+
+function publicConnector(record: ConnectorRecord & { createdAt: number }): ConnectorRecord {
+  const { createdAt: _createdAt, ...connector } = record;
+  return structuredClone(connector);
+}
+
+function notFound(message: string): RepositoryError {
+  return new RepositoryError({ reason: 'not_found', message });
+}
+
+function buildRepository(state: State, actor: RepositoryActor | undefined): KnowledgeRepository {
+  const userId = actor?.role === 'authenticated' ? actor.userId : undefined;
+
+  /** Organisations the actor may read; undefined means every one (service). */
+  const readableOrgs = (): Set<string> | undefined =>
+    userId === undefined ? undefined : new Set(state.memberships.get(userId)?.keys() ?? []);
+  const canRead = (orgId: string) => readableOrgs()?.has(orgId) ?? true;
+
+  /** Writes are the server's: members get what Postgres gives them (42501, permission denied). */
+  const assertWriter = (what: string) => {
+    if (userId !== undefined) {
+      throw new RepositoryError({
+        reason: 'not_allowed',
+        message: `permission denied: ${what} is for the server (service role), not for signed-in users`,
+        sqlState: '42501',
+      });
+    }
+  };
+
+  const connectorOrThrow = (connectorId: string) => {
+    const connector = state.connectors.get(connectorId);
+    if (!connector) throw notFound(`connector ${connectorId} not found`);
+    return connector;
+  };
+
+  /** The running run that still holds its lease, or an error saying why not. */
+  const lockRunning = (syncRunId: string) => {
+    const run = state.runs.get(syncRunId);
+    if (!run) throw notFound(`sync run ${syncRunId} not found`);
+    if (run.status !== 'running' || (run.leaseExpiresAt?.getTime() ?? 0) < tick(state)) {
+      throw new RepositoryError({
+        reason: 'lease_lost',
+        message: `sync run ${syncRunId} lost its lease (status ${run.status})`,
+        hint: 'Another worker may have taken over; stop this run without committing anything more',
+        sqlState: '55000',
+      });
+    }
+    return run;
+  };
+
+  const applyCounts = (run: SyncRunRecord, counts: SyncCounts) => {
+    for (const key of [
+      'documentsSynced',
+      'documentsUpdated',
+      'documentsSkipped',
+      'documentsFailed',
+      'documentsDeleted',
+      'apiCallsMade',
+      'bytesTransferred',
+    ] as const) {
+      const value = counts[key];
+      if (value !== undefined) run[key] = value;
+    }
+  };
+
+  const liveDocumentsOf = (connectorId: string) =>
+    [...state.documents.values()].filter((d) => d.connectorId === connectorId && !d.isDeleted);
+
+  const repository: KnowledgeRepository = {
+    withActor: (next) => buildRepository(state, next),
+    withUser: (next) => buildRepository(state, { role: 'authenticated', userId: next }),
+
+    async getConnector(connectorId) {
+      const connector = state.connectors.get(connectorId);
+      return connector && canRead(connector.orgId) ? publicConnector(connector) : undefined;
+    },
+
+    async listConnectors(filter: ListConnectorsFilter = {}) {
+      return [...state.connectors.values()]
+        .filter(
+          (c) =>
+            canRead(c.orgId) &&
+            (filter.orgId === undefined || c.orgId === filter.orgId) &&
+            (filter.connectorType === undefined || c.connectorType === filter.connectorType) &&
+            (filter.isActive === undefined || c.isActive === filter.isActive),
+        )
+        .sort(
+          (a, b) => a.orgId.localeCompare(b.orgId) || a.createdAt - b.createdAt || a.id.localeCompare(b.id),
+        )
+        .map(publicConnector);
+    },
+
+    async startSync(input: StartSyncInput) {
+      const leaseSeconds = input.leaseSeconds ?? 300;
+      assertLeaseSeconds(leaseSeconds);
+      assertWriter('startSync');
+      const connector = connectorOrThrow(input.connectorId);
+      if (!connector.isActive) {
+        throw new RepositoryError({
+          reason: 'wrong_state',
+          message: `connector ${connector.id} is inactive`,
+          hint: 'Set is_active = true on the connector to sync it again',
+          sqlState: '55000',
+        });
+      }
+      const now = tick(state);
+      for (const run of state.runs.values()) {
+        if (
+          run.connectorId === connector.id &&
+          run.status === 'running' &&
+          (run.leaseExpiresAt?.getTime() ?? 0) < now
+        ) {
+          run.status = 'failed';
+          run.completedAt = new Date(now);
+          run.errorMessage = '[tributary] lease expired: the worker stopped heartbeating';
+        }
+      }
+      const running = [...state.runs.values()].find(
+        (r) => r.connectorId === connector.id && r.status === 'running',
+      );
+      const cursor = structuredClone(connector.syncCursor);
+      if (running) {
+        return {
+          status: 'alreadyRunning',
+          syncRunId: running.id,
+          leaseExpiresAt: new Date(running.leaseExpiresAt?.getTime() ?? now),
+          cursor,
+        };
+      }
+      const id = randomUUID();
+      const leaseExpiresAt = new Date(now + leaseSeconds * 1000);
+      state.runs.set(id, {
+        id,
+        orgId: connector.orgId,
+        connectorId: connector.id,
+        syncType: input.syncType ?? 'manual',
+        syncMode: input.syncMode ?? 'full',
+        status: 'running',
+        startedAt: new Date(now),
+        completedAt: null,
+        leaseExpiresAt,
+        leaseMs: leaseSeconds * 1000,
+        workerId: input.workerId ?? null,
+        documentsSynced: 0,
+        documentsUpdated: 0,
+        documentsSkipped: 0,
+        documentsFailed: 0,
+        documentsDeleted: 0,
+        apiCallsMade: 0,
+        bytesTransferred: 0,
+        errorMessage: null,
+      });
+      connector.lastSyncStatus = 'running';
+      return { status: 'started', syncRunId: id, leaseExpiresAt: new Date(leaseExpiresAt), cursor };
+    },
+
+    async heartbeat(syncRunId: string, input: HeartbeatInput = {}) {
+      const leaseSeconds = input.leaseSeconds ?? 300;
+      assertLeaseSeconds(leaseSeconds);
+      assertWriter('heartbeat');
+      const run = lockRunning(syncRunId);
+      run.leaseExpiresAt = new Date(tick(state) + leaseSeconds * 1000);
+      if (input.progress) applyCounts(run, input.progress);
+      return new Date(run.leaseExpiresAt);
+    },
+
+    async commitCheckpoint(syncRunId: string, cursor: JsonValue) {
+      assertWriter('commitCheckpoint');
+      if (cursor === undefined) throw invalidInput('commitCheckpoint needs a cursor (any JSON value)');
+      const run = lockRunning(syncRunId);
+      const connector = run.connectorId ? state.connectors.get(run.connectorId) : undefined;
+      if (connector) connector.syncCursor = structuredClone(cursor);
+    },
+
+    async finishSync(syncRunId: string, input: FinishSyncInput) {
+      assertWriter('finishSync');
+      if (!['success', 'partial', 'failed', 'cancelled'].includes(input.status)) {
+        throw invalidInput(
+          `status must be success, partial, failed or cancelled, got ${String(input.status)}`,
+        );
+      }
+      const run = lockRunning(syncRunId);
+      const now = tick(state);
+      run.status = input.status;
+      run.completedAt = new Date(now);
+      run.leaseExpiresAt = null;
+      if (input.counts) applyCounts(run, input.counts);
+      run.errorMessage = input.errorMessage?.slice(0, 4000) ?? null;
+      const connector = run.connectorId ? state.connectors.get(run.connectorId) : undefined;
+      if (connector) {
+        connector.lastSyncAt = new Date(now);
+        connector.lastSyncStatus = input.status;
+        if (input.status === 'failed') connector.errorCount += 1;
+        if (input.status === 'success') connector.errorCount = 0;
+        if ((input.status === 'failed' || input.status === 'partial') && input.errorMessage) {
+          connector.lastError = input.errorMessage.slice(0, 4000);
+        }
+        const hours = { manual: 0, hourly: 1, daily: 24, weekly: 168 }[connector.syncFrequency];
+        connector.nextSyncAt = hours ? new Date(now + hours * 3_600_000) : null;
+      }
+      return publicRun(run);
+    },
+
+    async getSyncRun(syncRunId: string) {
+      const run = state.runs.get(syncRunId);
+      return run && canRead(run.orgId) ? publicRun(run) : undefined;
+    },
+
+    async getDocumentVersions(connectorId: string, externalIds: readonly string[]) {
+      const versions = new Map<string, DocumentVersion>();
+      const connector = state.connectors.get(connectorId);
+      if (!connector || !canRead(connector.orgId)) return versions;
+      for (const externalId of externalIds) {
+        const id = state.documentIds.get(documentKey(connectorId, externalId));
+        const document = id ? state.documents.get(id) : undefined;
+        if (!document) continue;
+        versions.set(externalId, {
+          id: document.id,
+          sourceVersion: document.sourceVersion,
+          contentHash: document.contentHash,
+          isDeleted: document.isDeleted,
+          processingStatus: document.processingStatus,
+        });
+      }
+      return versions;
+    },
+
+    async upsertDocuments(connectorId: string, documents: readonly DocumentInput[]) {
+      assertDocuments(documents);
+      assertWriter('upsertDocuments');
+      const connector = connectorOrThrow(connectorId);
+      const now = tick(state);
+      return documents.map((input): UpsertDocumentResult => {
+        const key = documentKey(connectorId, input.externalId);
+        const existingId = state.documentIds.get(key);
+        const existing = existingId ? state.documents.get(existingId) : undefined;
+        const contentHash = input.contentHash ?? null;
+        if (!existing) {
+          const id = randomUUID();
+          state.documentIds.set(key, id);
+          state.documents.set(id, {
+            id,
+            orgId: connector.orgId,
+            connectorId,
+            externalId: input.externalId,
+            title: input.title ?? null,
+            externalUrl: input.externalUrl ?? null,
+            sourceVersion: input.sourceVersion ?? null,
+            contentHash,
+            storagePath: input.storagePath ?? null,
+            metadata: structuredClone(input.metadata ?? {}),
+            uploadedBy: input.uploadedBy ?? null,
+            processingStatus: input.processingStatus ?? 'pending',
+            processingError: null,
+            chunksGenerated: false,
+            embeddingsGenerated: false,
+            chunkCount: 0,
+            syncCount: 1,
+            lastSeenAt: now,
+            isDeleted: false,
+            deletedAt: null,
+            input: structuredClone(input),
+          });
+          return {
+            documentId: id,
+            externalId: input.externalId,
+            action: 'inserted',
+            previousContentHash: null,
+          };
+        }
+        const previousContentHash = existing.contentHash;
+        // Same rule as upsert_documents: NULL hashes never compare equal.
+        const unchanged =
+          previousContentHash !== null && previousContentHash === contentHash && !existing.isDeleted;
+        Object.assign(existing, {
+          title: input.title ?? null,
+          externalUrl: input.externalUrl ?? null,
+          sourceVersion: input.sourceVersion ?? null,
+          contentHash,
+          storagePath: input.storagePath ?? existing.storagePath,
+          metadata: { ...existing.metadata, ...structuredClone(input.metadata ?? {}) },
+          uploadedBy: existing.uploadedBy ?? input.uploadedBy ?? null,
+          processingStatus: unchanged ? existing.processingStatus : (input.processingStatus ?? 'pending'),
+          processingError: unchanged ? existing.processingError : null,
+          chunksGenerated: existing.chunksGenerated && unchanged,
+          embeddingsGenerated: existing.embeddingsGenerated && unchanged,
+          syncCount: existing.syncCount + 1,
+          lastSeenAt: now,
+          isDeleted: false,
+          deletedAt: null,
+          input: structuredClone(input),
+        });
+        return {
+          documentId: existing.id,
+          externalId: input.externalId,
+          action: unchanged ? 'unchanged' : 'updated',
+          previousContentHash,
+        };
+      });
+    },
+
+    async markDocumentsSeen(connectorId: string, externalIds: readonly string[]) {
+      assertWriter('markDocumentsSeen');
+      const now = tick(state);
+      let count = 0;
+      for (const externalId of new Set(externalIds)) {
+        const id = state.documentIds.get(documentKey(connectorId, externalId));
+        const document = id ? state.documents.get(id) : undefined;
+        if (!document || document.isDeleted) continue;
+        document.lastSeenAt = now;
+        document.syncCount += 1;
+        count += 1;
+      }
+      return count;
+    },
+
+    async softDeleteDocuments(connectorId: string, externalIds: readonly string[]) {
+      assertWriter('softDeleteDocuments');
+      const now = tick(state);
+      let count = 0;
+      for (const externalId of new Set(externalIds)) {
+        const id = state.documentIds.get(documentKey(connectorId, externalId));
+        const document = id ? state.documents.get(id) : undefined;
+        if (!document || document.isDeleted) continue;
+        document.isDeleted = true;
+        document.deletedAt = now;
+        count += 1;
+      }
+      return count;
+    },
+
+    async sweepUnseenDocuments(syncRunId: string, maxFraction = 0.5) {
+      assertMaxFraction(maxFraction);
+      assertWriter('sweepUnseenDocuments');
+      const run = lockRunning(syncRunId);
+      const live = run.connectorId ? liveDocumentsOf(run.connectorId) : [];
+      const started = run.startedAt.getTime();
+      const unseen = live.filter((d) => d.lastSeenAt < started);
+      if (live.length > 0 && unseen.length > maxFraction * live.length) {
+        return { swept: 0, unseen: unseen.length, total: live.length, refused: true };
+      }
+      const now = tick(state);
+      for (const document of unseen) {
+        document.isDeleted = true;
+        document.deletedAt = now;
+      }
+      return { swept: unseen.length, unseen: unseen.length, total: live.length, refused: false };
+    },
+
+    async setProcessingStatus(
+      documentIds: readonly string[],
+      status: ProcessingStatus,
+      error?: string | null,
+    ) {
+      if (!['pending', 'processing', 'completed', 'failed'].includes(status)) {
+        throw invalidInput(
+          `status must be one of pending, processing, completed, failed, got ${String(status)}`,
+        );
+      }
+      assertWriter('setProcessingStatus');
+      let count = 0;
+      for (const id of new Set(documentIds)) {
+        const document = state.documents.get(id);
+        if (!document) continue;
+        document.processingStatus = status;
+        document.processingError = error?.slice(0, 4000) ?? null;
+        count += 1;
+      }
+      return count;
+    },
+
+    async replaceChunks(documentId: string, chunks: readonly ChunkInput[]) {
+      assertChunks(chunks);
+      assertWriter('replaceChunks');
+      const document = state.documents.get(documentId);
+      if (!document) throw notFound(`document ${documentId} not found`);
+      const previous = state.chunks.get(documentId) ?? new Map<number, ChunkState>();
+      const next = new Map<number, ChunkState>();
+      const now = tick(state);
+      for (const chunk of chunks) {
+        const kept = previous.get(chunk.index);
+        next.set(chunk.index, {
+          id: kept?.id ?? randomUUID(),
+          orgId: document.orgId,
+          documentId,
+          index: chunk.index,
+          context: chunk.context ?? null,
+          content: chunk.content,
+          contentHash: chunk.contentHash,
+          embedding: chunk.embedding == null ? null : [...chunk.embedding],
+          embeddingModel: chunk.embedding == null ? null : (chunk.embeddingModel ?? null),
+          createdAt: kept?.createdAt ?? now,
+        });
+      }
+      const removed = [...previous.keys()].filter((index) => !next.has(index)).length;
+      state.chunks.set(documentId, next);
+      const embeddingsGenerated = chunks.every((chunk) => chunk.embedding != null);
+      document.chunkCount = chunks.length;
+      document.chunksGenerated = true;
+      document.embeddingsGenerated = embeddingsGenerated;
+      return { chunkCount: chunks.length, removed, embeddingsGenerated };
+    },
+
+    async findReusableEmbeddings(orgId: string, embeddingModel: string, contentHashes: readonly string[]) {
+      const wanted = new Set(contentHashes);
+      const found = new Map<string, number[]>();
+      if (!canRead(orgId)) return found;
+      for (const chunks of state.chunks.values()) {
+        for (const chunk of chunks.values()) {
+          if (
+            chunk.orgId === orgId &&
+            chunk.embeddingModel === embeddingModel &&
+            chunk.embedding !== null &&
+            wanted.has(chunk.contentHash)
+          ) {
+            found.set(chunk.contentHash, [...chunk.embedding]);
+          }
+        }
+      }
+      return found;
+    },
+
+    async recordWebhookEvent(input: WebhookEventInput) {
+      assertWriter('recordWebhookEvent');
+      if (!input.eventSource || !input.eventId || !input.eventType || input.payload === undefined) {
+        throw invalidInput('eventSource, eventId, eventType and payload are required');
+      }
+      connectorOrThrow(input.connectorId);
+      const key = `${input.connectorId}\u0000${input.eventSource}\u0000${input.eventId}`;
+      const existingId = state.webhookEventIds.get(key);
+      const existing = existingId ? state.webhookEvents.get(existingId) : undefined;
+      if (existing) return { id: existing.id, isNew: false, processed: existing.processed };
+      const id = randomUUID();
+      state.webhookEventIds.set(key, id);
+      state.webhookEvents.set(id, {
+        id,
+        connectorId: input.connectorId,
+        processed: false,
+        processingError: null,
+        retryCount: 0,
+      });
+      return { id, isNew: true, processed: false };
+    },
+
+    async completeWebhookEvent(webhookEventId: string, error?: string | null) {
+      assertWriter('completeWebhookEvent');
+      const event = state.webhookEvents.get(webhookEventId);
+      if (!event) throw notFound(`webhook event ${webhookEventId} not found`);
+      event.processed = error == null;
+      event.processingError = error?.slice(0, 4000) ?? null;
+      if (error != null) event.retryCount = Math.min(event.retryCount + 1, 1000);
+    },
+
+    async search(input: SearchInput): Promise<SearchResult[]> {
+      const search = normalizeSearch(input);
+      if (!canRead(input.orgId)) {
+        throw new RepositoryError({
+          reason: 'not_allowed',
+          message: `not a member of organisation ${input.orgId}`,
+          sqlState: '42501',
+        });
+      }
+      const connectorIds = input.connectorIds ? new Set(input.connectorIds) : undefined;
+      const candidates: Array<{ chunk: ChunkState; document: DocumentState }> = [];
+      for (const [documentId, chunks] of state.chunks) {
+        const document = state.documents.get(documentId);
+        if (
+          !document ||
+          document.orgId !== input.orgId ||
+          document.isDeleted ||
+          document.processingStatus !== 'completed' ||
+          (connectorIds && !connectorIds.has(document.connectorId))
+        ) {
+          continue;
+        }
+        for (const chunk of chunks.values()) candidates.push({ chunk, document });
+      }
+      const candidateCount = Math.min(search.limit * 4, 400);
+      const byId = (a: { chunk: ChunkState }, b: { chunk: ChunkState }) =>
+        a.chunk.id.localeCompare(b.chunk.id);
+
+      const queryTokens = search.queryText ? [...new Set(tokenize(search.queryText))] : [];
+      const fullText = new Map<string, number>();
+      if (queryTokens.length > 0) {
+        const scored = candidates
+          .map((candidate) => {
+            const tokens = tokenize(`${candidate.chunk.context ?? ''} ${candidate.chunk.content}`);
+            const matches = queryTokens.every((token) => tokens.includes(token));
+            const hits = tokens.filter((token) => queryTokens.includes(token)).length;
+            return { ...candidate, matches, hits };
+          })
+          .filter((candidate) => candidate.matches)
+          .sort((a, b) => b.hits - a.hits || byId(a, b))
+          .slice(0, candidateCount);
+        for (const [position, candidate] of scored.entries()) fullText.set(candidate.chunk.id, position + 1);
+      }
+
+      const semantic = new Map<string, number>();
+      if (search.queryEmbedding) {
+        const query = search.queryEmbedding;
+        const scored = candidates
+          .filter((candidate) => candidate.chunk.embedding !== null)
+          .map((candidate) => ({ ...candidate, similarity: cosine(candidate.chunk.embedding ?? [], query) }))
+          .sort((a, b) => b.similarity - a.similarity || byId(a, b))
+          .slice(0, candidateCount)
+          .filter((candidate) => candidate.similarity >= search.matchThreshold);
+        for (const [position, candidate] of scored.entries()) semantic.set(candidate.chunk.id, position + 1);
+      }
+
+      const k = 60;
+      return candidates
+        .filter(({ chunk }) => fullText.has(chunk.id) || semantic.has(chunk.id))
+        .map(({ chunk, document }): SearchResult => {
+          const fullTextRank = fullText.get(chunk.id) ?? null;
+          const semanticRank = semantic.get(chunk.id) ?? null;
+          const score =
+            (fullTextRank === null ? 0 : search.fullTextWeight / (k + fullTextRank)) +
+            (semanticRank === null ? 0 : search.semanticWeight / (k + semanticRank));
+          return {
+            chunkId: chunk.id,
+            documentId: document.id,
+            connectorId: document.connectorId,
+            title: document.title,
+            externalUrl: document.externalUrl,
+            chunkIndex: chunk.index,
+            snippet:
+              queryTokens.length > 0 ? highlight(chunk.content, queryTokens) : chunk.content.slice(0, 240),
+            content: chunk.content,
+            score,
+            fullTextRank,
+            semanticRank,
+          };
+        })
+        .sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId))
+        .slice(0, search.limit);
+    },
+  };
+  return repository;
+}
+
+function documentKey(connectorId: string, externalId: string): string {
+  return `${connectorId}\u0000${externalId}`;
+}
+
+function publicRun(run: SyncRunRecord & { leaseMs: number | null }): SyncRunRecord {
+  const { leaseMs: _leaseMs, ...record } = run;
+  return structuredClone(record);
+}
+
+function tokenize(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) {
+    throw invalidInput(`queryEmbedding has ${b.length} dimensions, stored embeddings have ${a.length}`);
+  }
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    dot += x * y;
+    normA += x * x;
+    normB += y * y;
+  }
+  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+}
+
+/** Marks query words with `**` in the first 240 characters, like the SQL snippet's StartSel/StopSel. */
+function highlight(content: string, tokens: readonly string[]): string {
+  return content
+    .slice(0, 240)
+    .replace(/[\p{L}\p{N}]+/gu, (word) => (tokens.includes(word.toLowerCase()) ? `**${word}**` : word));
+}

@@ -1,0 +1,116 @@
+// Argument checks shared by every adapter, so bad input fails the same way everywhere and before
+// anything is written.
+import type { ChunkInput, DocumentInput, SearchInput } from './knowledge-repository.js';
+import { RepositoryError } from './repository-error.js';
+
+const sha256Hex = /^[0-9a-f]{64}$/;
+
+export function invalidInput(message: string, hint?: string): RepositoryError {
+  return new RepositoryError({ reason: 'invalid_input', message, hint });
+}
+
+export function assertLeaseSeconds(leaseSeconds: number): void {
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 5 || leaseSeconds > 86_400) {
+    throw invalidInput(`leaseSeconds must be an integer between 5 and 86400, got ${leaseSeconds}`);
+  }
+}
+
+export function assertMaxFraction(maxFraction: number): void {
+  if (!(maxFraction >= 0 && maxFraction <= 1)) {
+    throw invalidInput(`maxFraction must be between 0 and 1, got ${maxFraction}`);
+  }
+}
+
+export function assertDocuments(documents: readonly DocumentInput[]): void {
+  const seen = new Set<string>();
+  for (const [position, document] of documents.entries()) {
+    if (typeof document.externalId !== 'string' || document.externalId === '') {
+      throw invalidInput(`documents[${position}] needs a non-empty externalId`);
+    }
+    if (seen.has(document.externalId)) {
+      throw invalidInput(
+        `documents[${position}] repeats externalId "${document.externalId}"`,
+        'Send each document once per call (the last version of it)',
+      );
+    }
+    seen.add(document.externalId);
+    if (document.contentHash != null && !sha256Hex.test(document.contentHash)) {
+      throw invalidInput(`documents[${position}].contentHash must be 64 lowercase hex characters (sha256)`);
+    }
+  }
+}
+
+export function assertChunks(chunks: readonly ChunkInput[]): void {
+  const positions = new Set<number>();
+  for (const [position, chunk] of chunks.entries()) {
+    const where = `chunks[${position}]`;
+    if (!Number.isInteger(chunk.index) || chunk.index < 0) {
+      throw invalidInput(`${where}.index must be an integer >= 0, got ${chunk.index}`);
+    }
+    if (positions.has(chunk.index)) throw invalidInput(`${where} repeats index ${chunk.index}`);
+    positions.add(chunk.index);
+    if (typeof chunk.content !== 'string' || chunk.content.length === 0) {
+      throw invalidInput(`${where}.content must be a non-empty string`);
+    }
+    if (!sha256Hex.test(chunk.contentHash)) {
+      throw invalidInput(`${where}.contentHash must be 64 lowercase hex characters (sha256)`);
+    }
+    if (chunk.embedding != null) {
+      assertVector(chunk.embedding, `${where}.embedding`);
+      if (!chunk.embeddingModel) throw invalidInput(`${where} has an embedding but no embeddingModel`);
+    }
+  }
+}
+
+export function assertVector(vector: readonly number[], name: string): void {
+  if (!Array.isArray(vector) || vector.length === 0 || !vector.every((value) => Number.isFinite(value))) {
+    throw invalidInput(`${name} must be a non-empty array of finite numbers`);
+  }
+}
+
+export interface NormalizedSearch {
+  queryText: string | undefined;
+  queryEmbedding: readonly number[] | undefined;
+  limit: number;
+  fullTextWeight: number;
+  semanticWeight: number;
+  matchThreshold: number;
+}
+
+export function normalizeSearch(input: SearchInput): NormalizedSearch {
+  if (!input.orgId) throw invalidInput('search needs an orgId');
+  const limit = input.limit ?? 20;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+    throw invalidInput(`limit must be an integer between 1 and 200, got ${limit}`);
+  }
+  const queryText = input.queryText?.trim() ? input.queryText : undefined;
+  if (queryText !== undefined && queryText.length > 2000) {
+    throw invalidInput('queryText is longer than 2000 characters');
+  }
+  if (input.queryEmbedding !== undefined) assertVector(input.queryEmbedding, 'queryEmbedding');
+  if (queryText === undefined && input.queryEmbedding === undefined) {
+    throw invalidInput('search needs queryText, queryEmbedding, or both');
+  }
+  const fullTextWeight = input.weights?.fullText ?? 1;
+  const semanticWeight = input.weights?.semantic ?? 1;
+  if (!(fullTextWeight >= 0) || !(semanticWeight >= 0)) throw invalidInput('search weights must be >= 0');
+  const matchThreshold = input.matchThreshold ?? 0;
+  if (!(matchThreshold >= -1 && matchThreshold <= 1)) {
+    throw invalidInput('matchThreshold must be between -1 and 1');
+  }
+  return {
+    queryText,
+    queryEmbedding: input.queryEmbedding,
+    limit,
+    fullTextWeight,
+    semanticWeight,
+    matchThreshold,
+  };
+}
+
+/** Splits a list into slices of at most `size` items. */
+export function slices<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}
