@@ -33,8 +33,10 @@ begin
   grant usage on schema auth to anon, authenticated, service_role;
 
   -- Same definitions as Supabase: the claims PostgREST puts into request.jwt.claims for each request.
+  -- Like Supabase's, they carry no SET clause, so the planner can inline them into policies (a
+  -- function with SET is never inlined); they only call pg_catalog functions.
   create function auth.uid() returns uuid
-    language sql stable set search_path = ''
+    language sql stable
     as $fn$
       select coalesce(
         nullif(current_setting('request.jwt.claim.sub', true), ''),
@@ -43,7 +45,7 @@ begin
     $fn$;
 
   create function auth.role() returns text
-    language sql stable set search_path = ''
+    language sql stable
     as $fn$
       select coalesce(
         nullif(current_setting('request.jwt.claim.role', true), ''),
@@ -52,7 +54,7 @@ begin
     $fn$;
 
   create function auth.jwt() returns jsonb
-    language sql stable set search_path = ''
+    language sql stable
     as $fn$
       select coalesce(
         nullif(current_setting('request.jwt.claim', true), ''),
