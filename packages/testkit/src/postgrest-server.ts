@@ -470,7 +470,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
 
   function finish(outcome: Outcome, query: { offset: number } | null, total: number | null): Outcome {
     if (outcome.singular && outcome.rowCount === 1) {
-      outcome.body = outcome.first;
+      if (outcome.body !== null) outcome.body = outcome.first;
       outcome.headers['Content-Type'] = 'application/vnd.pgrst.object+json; charset=utf-8';
     }
     if (query) outcome.headers['Content-Range'] = contentRange(query.offset, outcome.rowCount, total);
