@@ -8,7 +8,6 @@ import { createPgliteDatabase } from '@tributary/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresRepository, type SqlDatabase, type SqlQueryable } from '../src/index.js';
 import { createPgliteRepository } from '../src/pglite.js';
-import { pgliteDatabase } from '../src/postgres/sql-database.js';
 import { axisVector, defineRepositoryContract, sha256 } from './repository-contract.js';
 import { databaseFixture, migrationsFingerprint } from './repository-database-fixture.js';
 
@@ -52,7 +51,8 @@ describe('Postgres repository round trips (PGlite)', () => {
   });
 
   it('looks up 1000 versions and reusable embeddings with one statement each', async () => {
-    const repository = createPostgresRepository({ db: countingDatabase(pgliteDatabase(pglite)) });
+    // @tributary/sql's fromPglite fits createPostgresRepository's `db` as is.
+    const repository = createPostgresRepository({ db: countingDatabase(fromPglite(pglite)) });
     const orgId = randomUUID();
     const { rows } = await pglite.query<{ id: string }>(
       `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'notion', 'Wiki') returning id`,

@@ -78,7 +78,6 @@ interface DocumentState {
   lastSeenAt: number;
   isDeleted: boolean;
   deletedAt: number | null;
-  input: DocumentInput;
 }
 
 interface ChunkState {
@@ -107,7 +106,7 @@ interface State {
   lastTick: number;
   connectors: Map<string, ConnectorRecord & { createdAt: number }>;
   memberships: Map<string, Map<string, MembershipRole>>;
-  runs: Map<string, SyncRunRecord & { leaseMs: number | null }>;
+  runs: Map<string, SyncRunRecord>;
   documents: Map<string, DocumentState>;
   documentIds: Map<string, string>;
   chunks: Map<string, Map<number, ChunkState>>;
@@ -319,7 +318,6 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
         startedAt: new Date(now),
         completedAt: null,
         leaseExpiresAt,
-        leaseMs: leaseSeconds * 1000,
         workerId: input.workerId ?? null,
         documentsSynced: 0,
         documentsUpdated: 0,
@@ -439,7 +437,6 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
             lastSeenAt: now,
             isDeleted: false,
             deletedAt: null,
-            input: structuredClone(input),
           });
           return {
             documentId: id,
@@ -468,7 +465,6 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
           lastSeenAt: now,
           isDeleted: false,
           deletedAt: null,
-          input: structuredClone(input),
         });
         return {
           documentId: existing.id,
@@ -722,9 +718,8 @@ function documentKey(connectorId: string, externalId: string): string {
   return `${connectorId}\u0000${externalId}`;
 }
 
-function publicRun(run: SyncRunRecord & { leaseMs: number | null }): SyncRunRecord {
-  const { leaseMs: _leaseMs, ...record } = run;
-  return structuredClone(record);
+function publicRun(run: SyncRunRecord): SyncRunRecord {
+  return structuredClone(run);
 }
 
 function tokenize(text: string): string[] {
