@@ -213,6 +213,7 @@ describe('createLocalBlobStore', () => {
       isAbortError(await failure(store.put('org-1/new/partial.bin', chunks(), { signal: second.signal }))),
     ).toBe(true);
     expect(await store.head('org-1/new/partial.bin')).toBeUndefined();
+    expect(await readdir(join(root, 'org-1'))).toEqual(['keep']); // no empty folder left either
     expect(await filesOnDisk()).toEqual(['org-1/keep/old.txt']);
 
     // A source that throws: same guarantee.

@@ -85,6 +85,7 @@ export function createLocalBlobStore(options: LocalBlobStoreOptions): BlobStore 
     } catch (error) {
       if (!closed) await handle.close().catch(() => {});
       await unlink(temporary).catch(() => {});
+      await removeEmptyParents(directory); // folders created for this upload only
       throw error;
     }
     return { path, sizeBytes, sha256: hash.digest('hex') };
