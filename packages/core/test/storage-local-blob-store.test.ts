@@ -276,6 +276,18 @@ describe('createLocalBlobStore', () => {
     expect(await filesOnDisk()).toEqual(['org-1/ok.txt']);
   });
 
+  it('survives puts and deletes racing in one folder (a delete may remove the emptied folder)', async () => {
+    for (let round = 0; round < 100; round += 1) {
+      await Promise.all([
+        store.put(`org-1/f/a${round}`, new Uint8Array([1])).then(() => store.delete([`org-1/f/a${round}`])),
+        store.put(`org-1/f/b${round}`, new Uint8Array([2])).then(() => store.delete([`org-1/f/b${round}`])),
+        store.put(`org-1/f/c${round}`, new Uint8Array([3])),
+      ]);
+      expect(await store.delete([`org-1/f/c${round}`])).toBe(1);
+    }
+    expect(await filesOnDisk()).toEqual([]);
+  });
+
   it('hides temporary upload files from list', async () => {
     await store.put('org-1/a.txt', new Uint8Array([1]));
     await writeFile(join(root, 'org-1', '.tributary-upload-leftover'), 'crash leftover');

@@ -55,11 +55,10 @@ export function createLocalBlobStore(options: LocalBlobStoreOptions): BlobStore 
     const signal = putOptions.signal;
     throwIfAborted(signal, path);
     const directory = dirname(file);
-    await mkdir(directory, { recursive: true });
     const temporary = join(directory, `${TEMPORARY_NAME_PREFIX}${randomUUID()}`);
     const hash = createHash('sha256');
     let sizeBytes = 0;
-    const handle = await open(temporary, 'wx');
+    const handle = await openTemporary(directory, temporary);
     let closed = false;
     try {
       for await (const chunk of chunksOf(body, signal, path)) {
@@ -89,6 +88,21 @@ export function createLocalBlobStore(options: LocalBlobStoreOptions): BlobStore 
       throw error;
     }
     return { path, sizeBytes, sha256: hash.digest('hex') };
+  }
+
+  /**
+   * Creates the folder and the temporary file. A concurrent delete or failed put may remove the
+   * folder while it is still empty (between our mkdir and open): then create it again.
+   */
+  async function openTemporary(directory: string, temporary: string) {
+    for (let attempt = 1; ; attempt += 1) {
+      await mkdir(directory, { recursive: true });
+      try {
+        return await open(temporary, 'wx');
+      } catch (error) {
+        if (!isCode(error, 'ENOENT') || attempt >= 5) throw error;
+      }
+    }
   }
 
   async function get(path: string, getOptions: GetBlobOptions = {}): Promise<ReadableStream<Uint8Array>> {
