@@ -69,11 +69,17 @@ export function createPostgresRepository(options: PostgresRepositoryOptions): Kn
 function buildRepository(state: SharedState, actor: RepositoryActor | undefined): KnowledgeRepository {
   const { db } = state;
 
+  /**
+   * Runs `fn` as the actor. With an actor every call is a transaction (the role and claims are
+   * transaction-local settings); without one, single-statement calls skip BEGIN/COMMIT round trips
+   * and only `atomic` work (several statements) takes a transaction.
+   */
   async function run<T>(
     fn: (tx: SqlQueryable) => Promise<T>,
-    errorOptions: { leaseGuarded?: boolean } = {},
+    errorOptions: { leaseGuarded?: boolean; atomic?: boolean } = {},
   ): Promise<T> {
     try {
+      if (!actor && !errorOptions.atomic) return await fn(db);
       return await db.transaction(async (tx) => {
         if (actor) {
           const claims =
@@ -256,38 +262,41 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
 
     upsertDocuments: async (connectorId: string, documents: readonly DocumentInput[]) => {
       assertDocuments(documents);
-      return run(async (tx) => {
-        const byExternalId = new Map<string, UpsertDocumentResult>();
-        // All batches in one transaction: the call is all or nothing, however many documents.
-        for (const batch of slices(documents, UPSERT_BATCH_SIZE)) {
-          const { rows } = await tx.query<{
-            document_id: string;
-            external_id: string;
-            action: UpsertDocumentResult['action'];
-            previous_content_hash: string | null;
-          }>('select * from public.upsert_documents($1, $2::jsonb)', [
-            connectorId,
-            JSON.stringify(batch.map(documentJson)),
-          ]);
-          for (const row of rows) {
-            byExternalId.set(row.external_id, {
-              documentId: row.document_id,
-              externalId: row.external_id,
-              action: row.action,
-              previousContentHash: row.previous_content_hash,
-            });
+      return run(
+        async (tx) => {
+          const byExternalId = new Map<string, UpsertDocumentResult>();
+          // All batches in one transaction: the call is all or nothing, however many documents.
+          for (const batch of slices(documents, UPSERT_BATCH_SIZE)) {
+            const { rows } = await tx.query<{
+              document_id: string;
+              external_id: string;
+              action: UpsertDocumentResult['action'];
+              previous_content_hash: string | null;
+            }>('select * from public.upsert_documents($1, $2::jsonb)', [
+              connectorId,
+              JSON.stringify(batch.map(documentJson)),
+            ]);
+            for (const row of rows) {
+              byExternalId.set(row.external_id, {
+                documentId: row.document_id,
+                externalId: row.external_id,
+                action: row.action,
+                previousContentHash: row.previous_content_hash,
+              });
+            }
           }
-        }
-        return documents.map((document) => {
-          const result = byExternalId.get(document.externalId);
-          if (!result)
-            throw new RepositoryError({
-              reason: 'database',
-              message: `upsert_documents returned no row for "${document.externalId}"`,
-            });
-          return result;
-        });
-      });
+          return documents.map((document) => {
+            const result = byExternalId.get(document.externalId);
+            if (!result)
+              throw new RepositoryError({
+                reason: 'database',
+                message: `upsert_documents returned no row for "${document.externalId}"`,
+              });
+            return result;
+          });
+        },
+        { atomic: documents.length > UPSERT_BATCH_SIZE },
+      );
     },
 
     markDocumentsSeen: (connectorId: string, externalIds: readonly string[]) =>
@@ -363,44 +372,45 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       const vectors = await hasVectors();
       if (withEmbeddings && !vectors) throw vectorsUnavailable('Storing chunk embeddings');
       const embeddingsGenerated = chunks.every((chunk) => chunk.embedding != null);
-      return run(async (tx) => {
-        // Locks the document, so two writers of one document's chunks run one after the other.
-        const { rows: documents } = await tx.query<{ org_id: string }>(
-          'select d.org_id from public.imported_documents d where d.id = $1 for update',
-          [documentId],
-        );
-        const document = documents[0];
-        if (!document) {
-          throw new RepositoryError({ reason: 'not_found', message: `document ${documentId} not found` });
-        }
-        const { rows: removed } = await tx.query<{ count: number }>(
-          `with removed as (
+      return run(
+        async (tx) => {
+          // Locks the document, so two writers of one document's chunks run one after the other.
+          const { rows: documents } = await tx.query<{ org_id: string }>(
+            'select d.org_id from public.imported_documents d where d.id = $1 for update',
+            [documentId],
+          );
+          const document = documents[0];
+          if (!document) {
+            throw new RepositoryError({ reason: 'not_found', message: `document ${documentId} not found` });
+          }
+          const { rows: removed } = await tx.query<{ count: number }>(
+            `with removed as (
              delete from public.document_chunks c
              where c.org_id = $1 and c.document_id = $2 and c.chunk_index <> all ($3::integer[])
              returning 1
            )
            select count(*)::integer as count from removed`,
-          [document.org_id, documentId, chunks.map((chunk) => chunk.index)],
-        );
-        if (chunks.length > 0) {
-          const payload = JSON.stringify(
-            chunks.map((chunk) => ({
-              chunk_index: chunk.index,
-              context: chunk.context ?? null,
-              content: chunk.content,
-              content_hash: chunk.contentHash,
-              token_count: chunk.tokenCount ?? null,
-              embedding: chunk.embedding == null ? null : vectorText(chunk.embedding),
-              embedding_model: chunk.embedding == null ? null : (chunk.embeddingModel ?? null),
-            })),
+            [document.org_id, documentId, chunks.map((chunk) => chunk.index)],
           );
-          const embeddingColumns = vectors ? ', embedding, embedding_model' : '';
-          const embeddingValues = vectors ? ', x.embedding::extensions.vector, x.embedding_model' : '';
-          const embeddingUpdates = vectors
-            ? ', embedding = excluded.embedding, embedding_model = excluded.embedding_model'
-            : '';
-          await tx.query(
-            `insert into public.document_chunks as c (org_id, document_id, chunk_index, context, content, content_hash, token_count${embeddingColumns})
+          if (chunks.length > 0) {
+            const payload = JSON.stringify(
+              chunks.map((chunk) => ({
+                chunk_index: chunk.index,
+                context: chunk.context ?? null,
+                content: chunk.content,
+                content_hash: chunk.contentHash,
+                token_count: chunk.tokenCount ?? null,
+                embedding: chunk.embedding == null ? null : vectorText(chunk.embedding),
+                embedding_model: chunk.embedding == null ? null : (chunk.embeddingModel ?? null),
+              })),
+            );
+            const embeddingColumns = vectors ? ', embedding, embedding_model' : '';
+            const embeddingValues = vectors ? ', x.embedding::extensions.vector, x.embedding_model' : '';
+            const embeddingUpdates = vectors
+              ? ', embedding = excluded.embedding, embedding_model = excluded.embedding_model'
+              : '';
+            await tx.query(
+              `insert into public.document_chunks as c (org_id, document_id, chunk_index, context, content, content_hash, token_count${embeddingColumns})
              select $1, $2, x.chunk_index, x.context, x.content, x.content_hash, x.token_count${embeddingValues}
              from jsonb_to_recordset($3::jsonb) as x(chunk_index integer, context text, content text, content_hash text,
                token_count integer, embedding text, embedding_model text)
@@ -408,21 +418,23 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
              on conflict (org_id, document_id, chunk_index) do update set
                context = excluded.context, content = excluded.content, content_hash = excluded.content_hash,
                token_count = excluded.token_count${embeddingUpdates}`,
-            [document.org_id, documentId, payload],
-          );
-        }
-        await tx.query(
-          `update public.imported_documents
+              [document.org_id, documentId, payload],
+            );
+          }
+          await tx.query(
+            `update public.imported_documents
            set chunk_count = $2, chunks_generated = true, embeddings_generated = $3
            where id = $1`,
-          [documentId, chunks.length, embeddingsGenerated],
-        );
-        return {
-          chunkCount: chunks.length,
-          removed: Number(removed[0]?.count ?? 0),
-          embeddingsGenerated,
-        };
-      });
+            [documentId, chunks.length, embeddingsGenerated],
+          );
+          return {
+            chunkCount: chunks.length,
+            removed: Number(removed[0]?.count ?? 0),
+            embeddingsGenerated,
+          };
+        },
+        { atomic: true },
+      );
     },
 
     findReusableEmbeddings: async (
