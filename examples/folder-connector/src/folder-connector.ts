@@ -11,7 +11,7 @@ import {
   type SourceDocument,
   TributaryError,
 } from '@tributary/core';
-import { z } from './zod.js';
+import { z } from 'zod';
 
 /** Connector type stored with every document. */
 export const FOLDER_CONNECTOR_TYPE = 'local_folder';
@@ -43,16 +43,9 @@ const folderConfigObject = z
   .prefault({} as { path: string });
 
 /** What `folderConfigSchema` produces. */
-export interface FolderConfig {
-  path: string;
-  include?: string[] | undefined;
-  maxFileBytes?: number | undefined;
-  includeHidden?: boolean | undefined;
-}
+export type FolderConfig = z.infer<typeof folderConfigObject>;
 
-// Typed against the zod copy core's declarations use (see ./zod.ts for why this package borrows it).
-export const folderConfigSchema: ConnectorV1<FolderConfig>['configSchema'] =
-  folderConfigObject as unknown as ConnectorV1<FolderConfig>['configSchema'];
+export const folderConfigSchema: ConnectorV1<FolderConfig>['configSchema'] = folderConfigObject;
 
 export interface FolderConnectorSettings {
   /** Listed files between two checkpoints. Default 500. */
