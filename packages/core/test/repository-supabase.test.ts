@@ -1,0 +1,208 @@
+// The contract through the real supabase-js client against a local PostgREST-compatible endpoint
+// (`startPostgrestServer` of @tributary/testkit) on a real migrated PostgreSQL server, acting as the
+// service role; `withUser` builds a client with a signed user access token. The server has no
+// pgvector, so 0007_vector_search is deferred and the vector cases assert the documented
+// `unavailable` errors. Plus: a client made from a user token directly, and a bad key.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { fromPg, migrate, type TributaryDatabase } from '@tributary/sql';
+import {
+  type PostgresServer,
+  type PostgrestServer,
+  startPostgresServer,
+  startPostgrestServer,
+} from '@tributary/testkit';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RepositoryError } from '../src/index.js';
+import { createSupabaseRepository, mapPostgrestError } from '../src/supabase.js';
+import { defineRepositoryContract, sha256 } from './repository-contract.js';
+import { databaseFixture } from './repository-database-fixture.js';
+
+const auth = { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false };
+
+interface Harness {
+  postgres: PostgresServer;
+  pool: pg.Pool;
+  api: PostgrestServer;
+  service: SupabaseClient;
+  clientFor(token: string): SupabaseClient;
+  close(): Promise<void>;
+}
+
+async function startHarness(): Promise<Harness> {
+  const postgres = await startPostgresServer();
+  const pool = postgres.pool(await postgres.createDatabase(), { max: 12 });
+  await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+  const api = await startPostgrestServer({ pool });
+  const clientFor = (token: string) =>
+    createClient(api.url, api.anonKey, {
+      auth,
+      global: { headers: { Authorization: `Bearer ${token}` } },
+    });
+  return {
+    postgres,
+    pool,
+    api,
+    service: createClient(api.url, api.serviceRoleKey, { auth }),
+    clientFor,
+    async close() {
+      await api.stop();
+      await postgres.stop();
+    },
+  };
+}
+
+defineRepositoryContract('Supabase (supabase-js over PostgREST, service role)', async () => {
+  const harness = await startHarness();
+  const repository = createSupabaseRepository(harness.service, {
+    clientForUser: async (userId) => harness.clientFor(await harness.api.signUserToken(userId)),
+  });
+  return databaseFixture(fromPg(harness.pool), repository, { vectors: false }, () => harness.close());
+});
+
+describe('Supabase repository: identities', () => {
+  let harness: Harness;
+
+  beforeAll(async () => {
+    harness = await startHarness();
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  async function organisation() {
+    const orgId = randomUUID();
+    const { rows } = await harness.pool.query<{ id: string }>(
+      `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'notion', 'Wiki') returning id`,
+      [orgId],
+    );
+    return { orgId, connectorId: rows[0]?.id ?? '' };
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<RepositoryError> {
+    const error = await promise.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(RepositoryError.isInstance(error), `expected a RepositoryError, got ${String(error)}`).toBe(true);
+    return error as RepositoryError;
+  }
+
+  it('a client made from a user access token sees only that organisation and may not write', async () => {
+    const service = createSupabaseRepository(harness.service);
+    const mine = await organisation();
+    const theirs = await organisation();
+    const userId = randomUUID();
+    await harness.pool.query(
+      `insert into tributary_private.memberships (user_id, org_id, role) values ($1, $2, 'member')`,
+      [userId, mine.orgId],
+    );
+    const [own] = await service.upsertDocuments(mine.connectorId, [
+      { externalId: 'page', contentHash: sha256('mine') },
+    ]);
+    await service.upsertDocuments(theirs.connectorId, [
+      { externalId: 'page', contentHash: sha256('theirs') },
+    ]);
+
+    const asUser = createSupabaseRepository(harness.clientFor(await harness.api.signUserToken(userId)));
+    expect((await asUser.listConnectors()).map((c) => c.id)).toEqual([mine.connectorId]);
+    expect(await asUser.getConnector(theirs.connectorId)).toBeUndefined();
+    expect((await asUser.getDocumentVersions(mine.connectorId, ['page'])).get('page')?.id).toBe(
+      own?.documentId,
+    );
+    expect((await asUser.getDocumentVersions(theirs.connectorId, ['page'])).size).toBe(0);
+
+    const writes: Array<() => Promise<unknown>> = [
+      () => asUser.upsertDocuments(mine.connectorId, [{ externalId: 'new' }]),
+      () => asUser.startSync({ connectorId: mine.connectorId }),
+      () => asUser.markDocumentsSeen(mine.connectorId, ['page']),
+      () => asUser.softDeleteDocuments(mine.connectorId, ['page']),
+      () => asUser.setProcessingStatus([own?.documentId ?? ''], 'failed'),
+      () =>
+        asUser.replaceChunks(own?.documentId ?? '', [{ index: 0, content: 'x', contentHash: sha256('x') }]),
+    ];
+    for (const write of writes) {
+      const error = await rejection(write());
+      expect(error.reason).toBe('not_allowed');
+      expect(error.sqlState).toBe('42501');
+    }
+    expect((await service.getDocumentVersions(mine.connectorId, ['page', 'new'])).get('page')).toMatchObject({
+      isDeleted: false,
+      processingStatus: 'pending',
+    });
+    expect((await service.getDocumentVersions(mine.connectorId, ['new'])).size).toBe(0);
+  });
+
+  it('answers a bad service key with a clear not_allowed error', async () => {
+    const forged = createClient(harness.api.url, 'not-a-jwt', { auth });
+    const error = await rejection(createSupabaseRepository(forged).listConnectors());
+    expect(error.reason).toBe('not_allowed');
+    expect(error.message).toMatch(
+      /^\[tributary\] \[repository\] Supabase refused the credentials: .*PGRST301/,
+    );
+    expect(error.message).toMatch(/service role key/);
+    expect(error.isRetryable).toBe(false);
+
+    const expired = harness.clientFor(await harness.api.signToken({ role: 'service_role' }, -60));
+    expect((await rejection(createSupabaseRepository(expired).getConnector(randomUUID()))).message).toMatch(
+      /JWT expired/,
+    );
+  });
+
+  it('withUser without clientForUser says how to provide one', () => {
+    const repository = createSupabaseRepository(harness.service);
+    let error: unknown;
+    try {
+      repository.withUser(randomUUID());
+    } catch (caught) {
+      error = caught;
+    }
+    expect(RepositoryError.isInstance(error) && error.reason).toBe('unavailable');
+    expect(String((error as Error).message)).toMatch(/clientForUser/);
+    // The service view needs no factory: it is the client the repository was created with.
+    expect(repository.withActor({ role: 'service_role' })).toBeDefined();
+  });
+
+  it('accepts a client typed with TributaryDatabase and reports unreachable projects as retryable', async () => {
+    const typed = createClient<TributaryDatabase>(harness.api.url, harness.api.serviceRoleKey, { auth });
+    const { connectorId } = await organisation();
+    expect((await createSupabaseRepository(typed).getConnector(connectorId))?.id).toBe(connectorId);
+
+    const error = mapPostgrestError(
+      { message: 'TypeError: fetch failed', details: '', hint: '', code: '' },
+      { status: 0 },
+    );
+    expect(error).toMatchObject({ reason: 'database', isRetryable: true });
+    expect(error.message).toMatch(/could not reach the Supabase API/);
+    expect(mapPostgrestError({ code: 'PGRST202', message: 'Could not find the function' }).reason).toBe(
+      'unavailable',
+    );
+    expect(mapPostgrestError({ code: '55000', message: 'lease' }, { leaseGuarded: true }).reason).toBe(
+      'lease_lost',
+    );
+  });
+
+  it('refuses a null cursor up front (PostgREST would pass it as SQL NULL)', async () => {
+    const repository = createSupabaseRepository(harness.service);
+    const { connectorId } = await organisation();
+    const run = await repository.startSync({ connectorId });
+    expect((await rejection(repository.commitCheckpoint(run.syncRunId, null))).reason).toBe('invalid_input');
+  });
+});
+
+describe('@tributary/core package manifest: supabase', () => {
+  it('keeps supabase-js an optional peer behind its own entry, out of the main entry', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+      exports: Record<string, unknown>;
+    };
+    expect(Object.keys(manifest.dependencies ?? {})).not.toContain('@supabase/supabase-js');
+    expect(manifest.peerDependenciesMeta?.['@supabase/supabase-js']?.optional).toBe(true);
+    expect(Object.keys(manifest.exports)).toContain('./supabase');
+    const index = readFileSync(new URL('../src/index.ts', import.meta.url), 'utf8');
+    expect(index).not.toMatch(/@supabase\/supabase-js|\.\/supabase/);
+  });
+});
