@@ -128,6 +128,20 @@ export {
   type WithRetriesOptions,
   withRetries,
 } from './http/with-retries.js';
+// pipeline/: runSync, the ingestion pipeline (versions, content hashes, chunk reuse, deletes,
+// the full-sync sweep with its coverage guard, checkpoints committed only after durable work).
+export {
+  type RunSyncOptions,
+  reportSyncTotal,
+  runSync,
+  type SyncDocumentError,
+  type SyncEmbeddingCounts,
+  type SyncProgressEvent,
+  type SyncRunCounts,
+  type SyncSummary,
+  type SyncSummaryStatus,
+  type SyncSweepSummary,
+} from './pipeline/index.js';
 // postgres/, repository/: where the pipeline keeps documents, chunks, sync runs and webhook events.
 // `KnowledgeRepository` is the interface; adapters: in-memory (tests), Postgres over any SQL client
 // (also as `@tributary/core/pglite` and `@tributary/core/postgres` for PGlite and node-postgres).

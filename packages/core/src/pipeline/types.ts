@@ -1,0 +1,150 @@
+import type { Chunker } from '../chunking/chunker.js';
+import type { ExtractorRegistry } from '../content/extractor-registry.js';
+import type { Embedder } from '../embedding/embedder.js';
+import type { RateLimiter, RateLimitSettings } from '../http/rate-limiter.js';
+import type { KnowledgeRepository, SyncType } from '../repository/knowledge-repository.js';
+import type { Logger } from '../spec/logger.js';
+import type { ConnectorV1, SyncMode } from '../spec/v1/connector-v1.js';
+
+/** Counters of one run, also carried by every progress event. */
+export interface SyncRunCounts {
+  /** Upserts received from the connector. */
+  seen: number;
+  /** New documents stored. */
+  inserted: number;
+  /** Documents whose content hash changed (re-chunked, re-embedded where needed). */
+  updated: number;
+  /** Documents loaded whose content hash was unchanged (no chunking, no embedding). */
+  unchanged: number;
+  /** Documents skipped without loading: same source version as stored (dedup layer 2). */
+  skippedByVersion: number;
+  /** Documents that failed (stored with `processing_status = 'failed'`). */
+  failed: number;
+  /** Documents soft-deleted (`delete` changes and the full-sync sweep). */
+  deleted: number;
+}
+
+/** What embedding cost in this run. */
+export interface SyncEmbeddingCounts {
+  /** `embed()` calls the pipeline made (one per batch). */
+  requests: number;
+  /** Texts sent to the embedder. */
+  inputs: number;
+  /** Chunks whose embedding was reused from a stored chunk with the same hash and embedder (layer 4). */
+  reused: number;
+  /** Tokens the embedder reported. */
+  tokens: number;
+}
+
+/** The outcome of the full-sync delete sweep (or why it did not run). */
+export interface SyncSweepSummary {
+  /** Documents soft-deleted by the sweep. */
+  swept: number;
+  /** Live documents not seen in this run; `null` when the sweep was not attempted. */
+  unseen: number | null;
+  /** Live documents of the connector; `null` when the sweep was not attempted. */
+  total: number | null;
+  /** True when nothing was swept on purpose: incomplete listing, aborted run, or the coverage guard. */
+  refused: boolean;
+  reason?: string | undefined;
+}
+
+export interface SyncDocumentError {
+  externalId: string;
+  message: string;
+}
+
+/**
+ * `success`: everything stored. `partial`: some documents failed (see `errors`). `failed`: the run
+ * stopped (fatal error, connector failure, lease lost; see `error`). `cancelled`: the signal
+ * aborted it. `skipped`: another run of this connector holds the lease; nothing was touched.
+ */
+export type SyncSummaryStatus = 'success' | 'partial' | 'failed' | 'cancelled' | 'skipped';
+
+export interface SyncSummary {
+  status: SyncSummaryStatus;
+  /** The `connector_sync_logs` row (for `skipped`: the run that is already going). */
+  runId: string;
+  mode: SyncMode;
+  counts: SyncRunCounts;
+  embeddings: SyncEmbeddingCounts;
+  /** API calls counted by `ctx.metrics` (the HTTP kit, or the connector itself). */
+  apiCalls: number;
+  /** Response bytes counted by `ctx.metrics`. */
+  bytes: number;
+  /** Bytes of document content the pipeline loaded (text as UTF-8). */
+  contentBytes: number;
+  durationMs: number;
+  /** Full syncs only. */
+  sweep?: SyncSweepSummary | undefined;
+  /** Per-document failures (at most 1,000 kept). */
+  errors: SyncDocumentError[];
+  /** Why the run failed or was cancelled. */
+  error?: string | undefined;
+}
+
+interface ProgressBase {
+  runId: string;
+  counts: SyncRunCounts;
+  /** Documents the connector said it will yield (`reportSyncTotal`), when it said. */
+  total?: number | undefined;
+  /** Estimated milliseconds left, when a total is known and some documents are done. */
+  etaMs?: number | undefined;
+}
+
+export type SyncProgressEvent =
+  | (ProgressBase & { type: 'run-started'; mode: SyncMode })
+  | (ProgressBase & { type: 'document-started'; externalId: string })
+  | (ProgressBase & {
+      type: 'document-finished';
+      externalId: string;
+      action: 'inserted' | 'updated' | 'unchanged';
+      bytes: number;
+    })
+  | (ProgressBase & { type: 'document-skipped'; externalId: string })
+  | (ProgressBase & { type: 'document-failed'; externalId: string; message: string; bytes: number })
+  | (ProgressBase & { type: 'group-committed'; documents: number; deleted: number })
+  | (ProgressBase & { type: 'checkpoint' })
+  | (ProgressBase & { type: 'sweep'; sweep: SyncSweepSummary })
+  | (ProgressBase & { type: 'run-finished'; status: SyncSummaryStatus });
+
+export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
+  connector: ConnectorV1<Config, Credentials>;
+  /** Raw config, validated by the connector's schema (a bad one ends the run `failed`). */
+  config?: unknown;
+  /** Raw credentials, validated by the connector's schema. Never logged. */
+  credentials?: unknown;
+  /** The `connector_configs` row this run belongs to. */
+  connectorId: string;
+  repository: KnowledgeRepository;
+  /** Default: `createExtractorRegistry()` (the built-ins). */
+  extractors?: ExtractorRegistry | undefined;
+  /** Default: `createChunker()` (512 tokens, 64 overlap, cl100k_base). */
+  chunker?: Chunker | undefined;
+  /** Required: embeddings are stored under `embedder.id`, so the choice must be explicit. */
+  embedder: Embedder;
+  /** Default: `incremental` when a cursor is stored and the connector is incremental, else `full`. */
+  mode?: SyncMode | undefined;
+  /** Default `manual`. */
+  syncType?: SyncType | undefined;
+  signal?: AbortSignal | undefined;
+  logger?: Logger | undefined;
+  /** Called synchronously for every event; exceptions thrown by it are logged and ignored. */
+  onProgress?: ((event: SyncProgressEvent) => void) | undefined;
+  /** Parallel content loads (default 4) and parallel embedding requests (default 2). */
+  concurrency?: { load?: number | undefined; embed?: number | undefined } | undefined;
+  /** Lease length (default 300 seconds); heartbeats renew it. */
+  leaseSeconds?: number | undefined;
+  /** Milliseconds between heartbeats. Default: a third of the lease. */
+  heartbeatIntervalMs?: number | undefined;
+  /** Coverage guard of the full-sync sweep: refuse when more than this fraction is unseen. Default 0.5. */
+  maxSweepFraction?: number | undefined;
+  /** Tighter embedding batch limits than the embedder's own (never looser). */
+  embedBatch?: { maxInputs?: number | undefined; maxTokens?: number | undefined } | undefined;
+  /** Upserts processed together (one version lookup, one upsert, one embedding pass). Default 50. */
+  groupSize?: number | undefined;
+  /** `fetch` for the connector's HTTP kit. */
+  fetch?: typeof fetch | undefined;
+  /** Overrides the connector's rate limit. */
+  rateLimit?: RateLimitSettings | RateLimiter | undefined;
+}
