@@ -1,0 +1,178 @@
+// runSync end to end on migrated PGlite (PostgreSQL with pgvector) through `@tributary/core/pglite`:
+// ingest, re-run, deletes and sweep, search finds the right document, and an auth error recorded on
+// the connector (`error_count`).
+import { randomUUID } from 'node:crypto';
+import type { PGlite } from '@electric-sql/pglite';
+import { fromPglite, migrate } from '@tributary/sql';
+import { createPgliteDatabase } from '@tributary/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AuthError,
+  type ConnectorChange,
+  createChunker,
+  createLexicalEmbedder,
+  defineConnector,
+  type Embedder,
+  type KnowledgeRepository,
+  runSync,
+} from '../src/index.js';
+import { createPgliteRepository } from '../src/pglite.js';
+import { migrationsFingerprint } from './repository-database-fixture.js';
+
+interface Page {
+  title: string;
+  text: string;
+  version: string;
+}
+
+function createWiki() {
+  const pages = new Map<string, Page>();
+  const stats = { loads: 0 };
+  let authBroken = false;
+  const connector = defineConnector({
+    type: 'wiki',
+    async check() {},
+    async *sync(): AsyncIterable<ConnectorChange> {
+      for (const [externalId, page] of [...pages.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        yield {
+          kind: 'upsert',
+          document: {
+            externalId,
+            title: page.title,
+            version: page.version,
+            mimeType: 'text/markdown',
+            externalUrl: `https://wiki.example.com/${externalId}`,
+            content: {
+              kind: 'lazy',
+              async load() {
+                stats.loads += 1;
+                if (authBroken) throw new AuthError({ connector: 'wiki', status: 401 });
+                return { kind: 'text', text: page.text };
+              },
+            },
+          },
+        };
+      }
+      yield { kind: 'checkpoint', cursor: { pages: pages.size } };
+      yield { kind: 'listing-complete', complete: true };
+    },
+  });
+  return {
+    pages,
+    stats,
+    connector,
+    breakAuth() {
+      authBroken = true;
+    },
+  };
+}
+
+function countingEmbedder() {
+  const inner = createLexicalEmbedder();
+  const stats = { requests: 0, inputs: 0 };
+  const embedder: Embedder = {
+    ...inner,
+    async embed(texts, options) {
+      stats.requests += 1;
+      stats.inputs += texts.length;
+      return inner.embed(texts, options);
+    },
+  };
+  return { embedder, stats, inner };
+}
+
+const topics: Record<string, string> = {
+  'salmon-migration': 'Salmon swim upstream to spawn in the gravel beds where they hatched.',
+  'glacier-melt': 'Glacier meltwater feeds the river through the dry summer months.',
+  'beaver-dams': 'Beavers build dams of sticks and mud that slow the current and form ponds.',
+  'delta-sediment': 'The delta grows as the river drops its sediment where it meets the sea.',
+};
+
+describe('runSync on PGlite', () => {
+  let pglite: PGlite;
+  let repository: KnowledgeRepository;
+  const orgId = randomUUID();
+  let connectorId = '';
+
+  beforeAll(async () => {
+    pglite = await createPgliteDatabase({
+      snapshot: {
+        key: `tributary-core-repository-${migrationsFingerprint()}`,
+        prepare: async (fresh) => {
+          await migrate(fromPglite(fresh));
+        },
+      },
+    });
+    repository = createPgliteRepository(pglite, { actor: { role: 'service_role' } });
+    const { rows } = await pglite.query<{ id: string }>(
+      `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'wiki', 'Wiki') returning id`,
+      [orgId],
+    );
+    connectorId = rows[0]?.id ?? '';
+  });
+  afterAll(async () => {
+    await pglite?.close();
+  });
+
+  it('ingests, finds the right document, re-runs for free, sweeps, and records an auth failure', async () => {
+    const wiki = createWiki();
+    for (const [id, text] of Object.entries(topics)) {
+      wiki.pages.set(id, { title: id.replace('-', ' '), text: `# ${id}\n\n${text}`, version: '1' });
+    }
+    const { embedder, stats, inner } = countingEmbedder();
+    const options = {
+      connector: wiki.connector,
+      connectorId,
+      repository,
+      embedder,
+      chunker: createChunker({ maxTokens: 128 }),
+    };
+
+    const first = await runSync(options);
+    expect(first.status).toBe('success');
+    expect(first.counts).toMatchObject({ seen: 4, inserted: 4, failed: 0 });
+    expect(stats.inputs).toBeGreaterThanOrEqual(4);
+    const run = await repository.getSyncRun(first.runId);
+    expect(run).toMatchObject({ status: 'success', documentsSynced: 4, documentsFailed: 0 });
+    expect((await repository.getConnector(connectorId))?.syncCursor).toEqual({ pages: 4 });
+
+    // Search (full text and lexical vectors) finds the right document.
+    const query = 'why do salmon swim upstream';
+    const [queryEmbedding] = (await inner.embed([query])).vectors;
+    const hits = await repository.search({ orgId, queryText: 'salmon spawn', queryEmbedding, limit: 5 });
+    expect(hits[0]?.title).toBe('salmon migration');
+    expect(hits[0]?.externalUrl).toBe('https://wiki.example.com/salmon-migration');
+    const textOnly = await repository.search({ orgId, queryText: 'beavers dams' });
+    expect(textOnly[0]?.title).toBe('beaver dams');
+
+    // Nothing changed: no loads, no embeddings.
+    wiki.stats.loads = 0;
+    stats.requests = 0;
+    const second = await runSync(options);
+    expect(second.counts).toMatchObject({ skippedByVersion: 4, inserted: 0, updated: 0 });
+    expect(wiki.stats.loads).toBe(0);
+    expect(stats.requests).toBe(0);
+
+    // One page changed, one removed from the source: re-embedded and swept.
+    (wiki.pages.get('glacier-melt') as Page).text =
+      '# glacier-melt\n\nGlacier meltwater now peaks in late spring.';
+    (wiki.pages.get('glacier-melt') as Page).version = '2';
+    wiki.pages.delete('delta-sediment');
+    const third = await runSync(options);
+    expect(third.counts).toMatchObject({ updated: 1, skippedByVersion: 2, deleted: 1 });
+    expect(third.sweep).toMatchObject({ swept: 1, unseen: 1, total: 4, refused: false });
+    expect(await repository.search({ orgId, queryText: 'sediment' })).toEqual([]);
+    expect((await repository.search({ orgId, queryText: 'spring' }))[0]?.title).toBe('glacier melt');
+
+    // Revoked credentials: the run fails, the connector counts the error, nothing is deleted.
+    wiki.breakAuth();
+    (wiki.pages.get('beaver-dams') as Page).version = '2';
+    const failed = await runSync(options);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/credentials/);
+    const connector = await repository.getConnector(connectorId);
+    expect(connector).toMatchObject({ lastSyncStatus: 'failed', errorCount: 1 });
+    expect((await repository.getSyncRun(failed.runId))?.status).toBe('failed');
+    expect((await repository.search({ orgId, queryText: 'beavers' }))[0]?.title).toBe('beaver dams');
+  });
+});
