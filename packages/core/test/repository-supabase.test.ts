@@ -62,7 +62,7 @@ defineRepositoryContract('Supabase (supabase-js over PostgREST, service role)', 
   return databaseFixture(fromPg(harness.pool), repository, { vectors: false }, () => harness.close());
 });
 
-describe('Supabase repository: identities', () => {
+describe('Supabase repository beyond the contract', () => {
   let harness: Harness;
 
   beforeAll(async () => {
@@ -182,6 +182,132 @@ describe('Supabase repository: identities', () => {
     expect(mapPostgrestError({ code: '55000', message: 'lease' }, { leaseGuarded: true }).reason).toBe(
       'lease_lost',
     );
+  });
+
+  it('replaces chunks with gaps in the positions, and a replace interrupted halfway converges when retried', async () => {
+    const { connectorId } = await organisation();
+    let failDeletes = 0;
+    const flaky = createClient(harness.api.url, harness.api.serviceRoleKey, {
+      auth,
+      global: {
+        fetch: (input, init) => {
+          if (init?.method === 'DELETE' && failDeletes > 0) {
+            failDeletes--;
+            return Promise.reject(new TypeError('fetch failed'));
+          }
+          return fetch(input, init);
+        },
+      },
+    });
+    const repository = createSupabaseRepository(flaky);
+    const [document] = await repository.upsertDocuments(connectorId, [
+      { externalId: 'd', contentHash: sha256('d') },
+    ]);
+    const documentId = document?.documentId ?? '';
+    const chunk = (index: number, content: string) => ({ index, content, contentHash: sha256(content) });
+    const stored = async () => {
+      const { rows } = await harness.pool.query<{ chunk_index: number; content: string }>(
+        'select chunk_index, content from public.document_chunks where document_id = $1 order by chunk_index',
+        [documentId],
+      );
+      const { rows: docs } = await harness.pool.query<{ chunk_count: number; chunks_generated: boolean }>(
+        'select chunk_count, chunks_generated from public.imported_documents where id = $1',
+        [documentId],
+      );
+      return { chunks: rows.map((r) => [r.chunk_index, r.content]), document: docs[0] };
+    };
+
+    expect(
+      await repository.replaceChunks(documentId, [
+        chunk(0, 'a'),
+        chunk(2, 'b'),
+        chunk(3, 'c'),
+        chunk(7, 'd'),
+      ]),
+    ).toEqual({ chunkCount: 4, removed: 0, embeddingsGenerated: false });
+    expect(await repository.replaceChunks(documentId, [chunk(0, 'a2'), chunk(7, 'd2')])).toEqual({
+      chunkCount: 2,
+      removed: 2,
+      embeddingsGenerated: false,
+    });
+    expect(await stored()).toEqual({
+      chunks: [
+        [0, 'a2'],
+        [7, 'd2'],
+      ],
+      document: { chunk_count: 2, chunks_generated: true },
+    });
+
+    failDeletes = 1;
+    const interrupted = await rejection(repository.replaceChunks(documentId, [chunk(0, 'x')]));
+    expect(interrupted).toMatchObject({ reason: 'database', isRetryable: true });
+    // The new chunk is written, the stale one not yet removed, and the document says so.
+    expect(await stored()).toEqual({
+      chunks: [
+        [0, 'x'],
+        [7, 'd2'],
+      ],
+      document: { chunk_count: 2, chunks_generated: false },
+    });
+    expect(await repository.replaceChunks(documentId, [chunk(0, 'x')])).toEqual({
+      chunkCount: 1,
+      removed: 1,
+      embeddingsGenerated: false,
+    });
+    expect(await stored()).toEqual({
+      chunks: [[0, 'x']],
+      document: { chunk_count: 1, chunks_generated: true },
+    });
+  });
+
+  it('splits long id lists over several requests and pages lists by maxRows', async () => {
+    const requests: string[] = [];
+    const counting = createClient(harness.api.url, harness.api.serviceRoleKey, {
+      auth,
+      global: {
+        fetch: (input, init) => {
+          const url = new URL(input instanceof Request ? input.url : String(input));
+          requests.push(`${init?.method ?? 'GET'} ${url.pathname.replace('/rest/v1/', '')}`);
+          return fetch(input, init);
+        },
+      },
+    });
+    const repository = createSupabaseRepository(counting, { maxRows: 2 });
+    const { orgId, connectorId } = await organisation();
+    for (let i = 0; i < 4; i++) {
+      await harness.pool.query(
+        `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'notion', $2)`,
+        [orgId, `Wiki ${i}`],
+      );
+    }
+    expect(await repository.listConnectors({ orgId })).toHaveLength(5);
+    expect(requests).toEqual(Array(3).fill('GET connector_configs'));
+
+    // 300 ids of 200 characters: far more than one URL holds.
+    const documents = Array.from({ length: 300 }, (_, i) => ({
+      externalId: `${String(i).padStart(4, '0')}/${'x'.repeat(195)}`,
+      contentHash: sha256(`doc ${i}`),
+    }));
+    const results = await repository.upsertDocuments(connectorId, documents);
+    requests.length = 0;
+    const versions = await repository.getDocumentVersions(
+      connectorId,
+      documents.map((d) => d.externalId),
+    );
+    expect(versions.size).toBe(300);
+    // The connector's org, then slices of about 6,000 URL characters (about 27 of these ids each).
+    expect(requests.filter((r) => r === 'GET imported_documents').length).toBeGreaterThanOrEqual(10);
+    expect(versions.get(documents[299]?.externalId ?? '')?.id).toBe(results[299]?.documentId);
+
+    const ids = [...results.map((r) => r.documentId), randomUUID()];
+    requests.length = 0;
+    expect(await repository.setProcessingStatus(ids, 'completed')).toBe(300);
+    expect(requests).toEqual(Array(3).fill('PATCH imported_documents'));
+    const { rows } = await harness.pool.query<{ count: number }>(
+      `select count(*)::int as count from public.imported_documents where connector_id = $1 and processing_status = 'completed'`,
+      [connectorId],
+    );
+    expect(rows[0]?.count).toBe(300);
   });
 
   it('refuses a null cursor up front (PostgREST would pass it as SQL NULL)', async () => {
