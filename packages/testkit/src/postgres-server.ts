@@ -65,6 +65,9 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     password,
     persistent: !temporary,
     createPostgresUser: true,
+    // UTF-8 whatever the environment's locale: without LANG (e.g. `env -i`, some CI shells) initdb
+    // would pick SQL_ASCII, where char_length counts bytes and text behaves unlike Supabase.
+    initdbFlags: ['--encoding=UTF8', '--no-locale'],
     postgresFlags: Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
     onLog: (message) => {
       logs.push(String(message));

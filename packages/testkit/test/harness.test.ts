@@ -47,6 +47,14 @@ describe('startPostgresServer', () => {
     await server?.stop();
   });
 
+  it('creates UTF-8 databases whatever the locale of the environment', async () => {
+    const pool = server.pool(await server.createDatabase(), { max: 1 });
+    const { rows } = await pool.query<{ encoding: string; length: number }>(
+      "select current_setting('server_encoding') as encoding, char_length('…') as length",
+    );
+    expect(rows).toEqual([{ encoding: 'UTF8', length: 1 }]);
+  });
+
   it('serves several connections at once and isolates databases', async () => {
     const database = await server.createDatabase();
     const pool = server.pool(database, { max: 8 });
