@@ -14,6 +14,7 @@ import {
   type Embedder,
   type KnowledgeRepository,
   type MemoryKnowledgeRepository,
+  QuotaExceededError,
   type RunSyncOptions,
   reportSyncTotal,
   runSync,
@@ -525,6 +526,71 @@ describe('runSync: failures', () => {
     expect(summary.sweep?.refused).toBe(true);
     const connector = await env.repository.getConnector(env.connectorId);
     expect(connector).toMatchObject({ lastSyncStatus: 'failed', errorCount: 1 });
+  });
+
+  it('an embedding failure fails the documents that needed it (partial); a quota error fails the run', async () => {
+    const env = setup();
+    const source = createSource();
+    fill(source, 3);
+    const { embedder } = countingEmbedder();
+    let failWith: Error | undefined = new Error('embedding service returned 500');
+    const flaky: Embedder = {
+      ...embedder,
+      embed: (texts, options) => (failWith ? Promise.reject(failWith) : embedder.embed(texts, options)),
+    };
+    const partial = await runSync(baseOptions(env, source, flaky));
+    expect(partial.status).toBe('partial');
+    expect(partial.counts.failed).toBe(3);
+    expect(partial.errors[0]?.message).toMatch(/500/);
+    let stored = await states(env.repository, env.connectorId, [...source.docs.keys()]);
+    expect(stored.every((d) => d.processingStatus === 'failed')).toBe(true);
+
+    failWith = new QuotaExceededError({ message: 'monthly embedding quota exhausted' });
+    const failed = await runSync(baseOptions(env, source, flaky));
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/quota/);
+
+    failWith = undefined;
+    const recovered = await runSync(baseOptions(env, source, flaky));
+    expect(recovered.status).toBe('success');
+    stored = await states(env.repository, env.connectorId, [...source.docs.keys()]);
+    expect(stored.every((d) => d.processingStatus === 'completed')).toBe(true);
+  });
+
+  it('keeps the order of changes: an upsert after a delete of the same document brings it back', async () => {
+    const env = setup();
+    const { embedder } = countingEmbedder();
+    const text = article('Phoenix', 1);
+    const connector = defineConnector({
+      type: 'ordered_source',
+      async check() {},
+      async *sync(): AsyncIterable<ConnectorChange> {
+        const upsert = (externalId: string): ConnectorChange => ({
+          kind: 'upsert',
+          document: {
+            externalId,
+            title: externalId,
+            mimeType: 'text/markdown',
+            content: { kind: 'text', text },
+          },
+        });
+        yield upsert('phoenix');
+        yield upsert('ash');
+        yield { kind: 'delete', externalId: 'phoenix' };
+        yield { kind: 'delete', externalId: 'ash' };
+        yield upsert('phoenix');
+      },
+    });
+    const summary = await runSync({
+      ...baseOptions(env, createSource(), embedder),
+      connector: connector as RunSyncOptions['connector'],
+    });
+    expect(summary.counts.deleted).toBe(2);
+    const stored = await states(env.repository, env.connectorId, ['ash', 'phoenix']);
+    expect(stored.map((d) => [d.externalId, d.isDeleted, d.processingStatus])).toEqual([
+      ['ash', true, 'completed'],
+      ['phoenix', false, 'completed'],
+    ]);
   });
 
   it('invalid config ends the run failed', async () => {
