@@ -18,6 +18,7 @@ import {
   QuotaExceededError,
   RateLimitError,
 } from './errors/index.js';
+import { sleep } from './http/clock.js';
 
 /** US dollars per 1M input tokens, from OpenAI's price list. Override with `pricePerMillionTokens`. */
 export const OPENAI_EMBEDDING_PRICES_PER_MILLION_TOKENS: Readonly<Record<string, number>> = {
@@ -374,24 +375,6 @@ function readRetryAfter(headers: unknown): number | undefined {
 /** Exponential backoff with jitter: initial × 2^attempt, at most 8 s, scaled by 0.75–1. */
 function backoffDelay(attempt: number, initialDelayMs: number): number {
   return Math.round(Math.min(8000, initialDelayMs * 2 ** attempt) * (0.75 + Math.random() * 0.25));
-}
-
-function sleep(milliseconds: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, milliseconds);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Masks the configured key and anything shaped like an OpenAI key in provider messages. */
