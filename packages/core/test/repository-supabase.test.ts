@@ -310,6 +310,21 @@ describe('Supabase repository beyond the contract', () => {
     expect(rows[0]?.count).toBe(300);
   });
 
+  it('finds external ids with quotes, backslashes, commas and parentheses', async () => {
+    const repository = createSupabaseRepository(harness.service);
+    const { connectorId } = await organisation();
+    const externalIds = ['a"b', 'c\\d', 'e,f', '(g)', ' h i ', 'j\\"k', 'l.m:n'];
+    const results = await repository.upsertDocuments(
+      connectorId,
+      externalIds.map((externalId) => ({ externalId, contentHash: sha256(externalId) })),
+    );
+    const versions = await repository.getDocumentVersions(connectorId, [...externalIds, 'a', 'b']);
+    expect([...versions.keys()].sort()).toEqual([...externalIds].sort());
+    for (const [i, externalId] of externalIds.entries()) {
+      expect(versions.get(externalId)?.id).toBe(results[i]?.documentId);
+    }
+  });
+
   it('refuses a null cursor up front (PostgREST would pass it as SQL NULL)', async () => {
     const repository = createSupabaseRepository(harness.service);
     const { connectorId } = await organisation();

@@ -327,7 +327,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
             .select('external_id,id,source_version,content_hash,is_deleted,processing_status')
             .eq('org_id', orgId)
             .eq('connector_id', connectorId)
-            .in('external_id', slice),
+            .filter('external_id', 'in', inList(slice)),
         );
         for (const row of data) {
           versions.set(row.external_id, {
@@ -441,7 +441,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
           client
             .from('imported_documents')
             .update({ processing_status: status, processing_error: processingError }, { count: 'exact' })
-            .in('id', slice),
+            .filter('id', 'in', inList(slice)),
         );
         updated += count ?? 0;
       }
@@ -530,7 +530,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
             .delete({ count: 'exact' })
             .eq('org_id', orgId)
             .eq('document_id', documentId)
-            .in('chunk_index', slice),
+            .filter('chunk_index', 'in', inList(slice)),
         );
         removed += count ?? 0;
       }
@@ -567,7 +567,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
               .select('content_hash,embedding')
               .eq('org_id', orgId)
               .eq('embedding_model', embeddingModel)
-              .in('content_hash', slice)
+              .filter('content_hash', 'in', inList(slice))
               .not('embedding', 'is', null)
               .order('content_hash')
               .order('created_at', { ascending: false })
@@ -659,14 +659,14 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
 
 /**
  * Splits values for `.in()` filters, which travel in the URL: at most `maxValues` per slice and
- * about `IN_FILTER_MAX_CHARS` URL characters (values are percent-encoded and may be quoted).
+ * about `IN_FILTER_MAX_CHARS` URL characters (values are quoted and percent-encoded).
  */
 function inFilterSlices(values: readonly string[], maxValues: number): string[][] {
   const result: string[][] = [];
   let current: string[] = [];
   let chars = 0;
   for (const value of values) {
-    const size = encodeURIComponent(value).length + 7;
+    const size = encodeURIComponent(quoteValue(value)).length + 3;
     if (current.length > 0 && (current.length >= maxValues || chars + size > IN_FILTER_MAX_CHARS)) {
       result.push(current);
       current = [];
@@ -677,6 +677,19 @@ function inFilterSlices(values: readonly string[], maxValues: number): string[][
   }
   if (current.length > 0) result.push(current);
   return result;
+}
+
+/**
+ * PostgREST's `in.(...)` list, every value double-quoted with `"` and `\` escaped. (postgrest-js's
+ * `.in()` quotes values with reserved characters but does not escape quotes or backslashes inside
+ * them, so an external id like `a"b` would break its filter.)
+ */
+function inList(values: readonly string[]): string {
+  return `(${values.map(quoteValue).join(',')})`;
+}
+
+function quoteValue(value: string): string {
+  return `"${value.replace(/[\\"]/g, '\\$&')}"`;
 }
 
 interface ConnectorRow {
