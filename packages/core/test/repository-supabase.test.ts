@@ -151,7 +151,7 @@ describe('Supabase repository beyond the contract', () => {
     );
   });
 
-  it('withUser without clientForUser says how to provide one', () => {
+  it('withUser without clientForUser says how to provide one; a failing clientForUser is reported', async () => {
     const repository = createSupabaseRepository(harness.service);
     let error: unknown;
     try {
@@ -161,6 +161,14 @@ describe('Supabase repository beyond the contract', () => {
     }
     expect(RepositoryError.isInstance(error) && error.reason).toBe('unavailable');
     expect(String((error as Error).message)).toMatch(/clientForUser/);
+    const failing = createSupabaseRepository(harness.service, {
+      clientForUser: () => {
+        throw new Error('no session for this user');
+      },
+    }).withUser(randomUUID());
+    const failed = await rejection(failing.listConnectors());
+    expect(failed.reason).toBe('not_allowed');
+    expect(failed.message).toMatch(/clientForUser could not build a client .*no session for this user/);
     // The service view needs no factory: it is the client the repository was created with.
     expect(repository.withActor({ role: 'service_role' })).toBeDefined();
   });

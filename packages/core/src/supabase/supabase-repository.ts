@@ -112,9 +112,10 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
     request: (client: SupabaseClient) => PromiseLike<PostgrestOutcome>,
     errorOptions: { leaseGuarded?: boolean } = {},
   ): Promise<{ data: T; count: number | null }> {
+    const client = await clientOf();
     let outcome: PostgrestOutcome;
     try {
-      outcome = await request(await clientOf());
+      outcome = await request(client);
     } catch (error) {
       throw mapPostgrestError(error, { ...errorOptions, status: 0 });
     }
@@ -175,7 +176,12 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
         .then(() => factory(actor.userId))
         .catch((error: unknown) => {
           userClient = undefined;
-          throw error;
+          if (RepositoryError.isInstance(error)) throw error;
+          throw new RepositoryError({
+            reason: 'not_allowed',
+            message: `clientForUser could not build a client for user ${actor.userId}: ${error instanceof Error ? error.message : String(error)}`,
+            cause: error,
+          });
         });
       return userClient;
     });
