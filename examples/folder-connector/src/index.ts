@@ -7,4 +7,4 @@ export {
   type FolderCursor,
   folderConfigSchema,
   guessMimeType,
-} from './folder-connector.js';
+} from './folder-connector.ts';

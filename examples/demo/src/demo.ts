@@ -1,0 +1,448 @@
+// The Tributary demo, step by step: an embedded database, a folder imported twice (the second
+// time nothing is loaded or embedded), and a hybrid search. `main.ts` is the command line around it.
+import { mkdir, readdir } from 'node:fs/promises';
+import { extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import {
+  createLexicalEmbedder,
+  type Embedder,
+  type KnowledgeRepository,
+  runSync,
+  type SearchResult,
+  type SyncMode,
+  type SyncProgressEvent,
+  type SyncSummary,
+} from '@tributary/core';
+import { createPgliteRepository } from '@tributary/core/pglite';
+import { createFolderConnector, FOLDER_CONNECTOR_TYPE } from '@tributary/examples-folder-connector';
+import { fromPglite, migrate } from '@tributary/sql';
+import cliProgress from 'cli-progress';
+
+/** The repository root (this file is examples/demo/src/demo.ts). */
+export const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const DEFAULT_DIR = join(REPOSITORY_ROOT, '.tributary', 'demo-db');
+export const DEFAULT_CORPUS = join(REPOSITORY_ROOT, 'examples', 'corpus');
+/** Answered by handbook/benefits-overview.pdf ("Up to 5 unused days carry over to the next year"). */
+export const DEFAULT_QUERY = 'do unused annual leave days carry over to next year';
+
+/** The file formats the demo imports (the corpus's generate-binaries.mjs is a tool, not content). */
+export const DEMO_EXTENSIONS = ['md', 'txt', 'html', 'csv', 'json', 'vtt', 'srt', 'pdf', 'docx'] as const;
+
+/** Fixed ids, so running the demo again finds the same organisation, member and connector. */
+export const DEMO_ORG_ID = '00000000-0000-4000-8000-00000000f0e1';
+export const DEMO_USER_ID = '00000000-0000-4000-8000-00000000a11c';
+
+/** The exact duplicate in the corpus and its original (see examples/corpus/README.md). */
+const DUPLICATE = { copy: 'archive/Security Policy (copy).md', original: 'handbook/security-policy.md' };
+
+export interface DemoOutput {
+  write(text: string): unknown;
+  /** A progress bar when true, plain lines otherwise (CI, pipes). */
+  isTTY?: boolean | undefined;
+}
+
+export interface RunDemoOptions {
+  /** Folder of the PGlite database (created if missing). Default `.tributary/demo-db` at the repository root. */
+  dir?: string | undefined;
+  /** Folder to import. Default `examples/corpus`. */
+  corpus?: string | undefined;
+  query?: string | undefined;
+  /** Where the demo writes. Default `process.stdout`. */
+  out?: DemoOutput | undefined;
+  /** Read for `OPENAI_API_KEY`. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+export interface DemoSync {
+  summary: SyncSummary;
+  /** Documents whose content the pipeline loaded (`document-started` events). */
+  loads: number;
+}
+
+export interface DemoDuplicate {
+  /** Both files are stored, with the same document content hash. */
+  sameContentHash: boolean;
+  /** Chunks stored for the copy and for the original. */
+  copyChunks: number;
+  originalChunks: number;
+  /** Chunks of the copy whose text equals a chunk of the original. */
+  copyChunksWithSameText: number;
+  /** ... and whose chunk hash (what embedding reuse looks up) equals one of the original's. */
+  copyChunksWithSameHash: number;
+  /** Chunks stored for the whole corpus. */
+  chunksStored: number;
+}
+
+export interface DemoResult {
+  embedder: { id: string; kind: 'openai' | 'lexical' };
+  connectorId: string;
+  /** Files in the corpus with a demo format. */
+  corpusFiles: string[];
+  first: DemoSync;
+  second: DemoSync;
+  duplicate: DemoDuplicate;
+  query: string;
+  results: SearchResult[];
+}
+
+/** A failure the command line reports as one `[tributary] ...` line. */
+export class DemoError extends Error {
+  override name = 'DemoError';
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Relative POSIX paths of the corpus files the demo imports (what the folder connector lists). */
+export async function listCorpusFiles(corpus: string): Promise<string[]> {
+  const entries = await readdir(corpus, { recursive: true, withFileTypes: true });
+  const extensions = new Set<string>(DEMO_EXTENSIONS);
+  return entries
+    .filter((entry) => entry.isFile() && extensions.has(extname(entry.name).slice(1).toLowerCase()))
+    .map((entry) =>
+      join(entry.parentPath, entry.name)
+        .slice(corpus.length + 1)
+        .split('\\')
+        .join('/'),
+    )
+    .filter((path) => !path.split('/').some((part) => part.startsWith('.')))
+    .sort();
+}
+
+/** OpenAI when a key is set, else the offline lexical embedder. Explicit: vectors are stored under its id. */
+async function chooseEmbedder(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ embedder: Embedder; kind: 'openai' | 'lexical' }> {
+  const apiKey = env.OPENAI_API_KEY;
+  if (apiKey !== undefined && apiKey !== '') {
+    const { createOpenAIEmbedder } = await import('@tributary/core/openai');
+    return {
+      embedder: createOpenAIEmbedder({ apiKey, model: 'text-embedding-3-small', dimensions: 1536 }),
+      kind: 'openai',
+    };
+  }
+  return { embedder: createLexicalEmbedder({ dimensions: 1536 }), kind: 'lexical' };
+}
+
+/**
+ * The demo organisation, its member and a `local_folder` connector for this corpus and embedder,
+ * written as the database owner (as a host's server would). Idempotent: fixed ids, and the
+ * connector is found again by its settings. One connector per embedder, so vectors of different
+ * embedders are never compared.
+ */
+async function ensureDemoRows(
+  pglite: PGlite,
+  corpus: string,
+  embedderId: string,
+): Promise<{ connectorId: string; config: { path: string; include: string[] } }> {
+  const config = { path: corpus, include: [...DEMO_EXTENSIONS] };
+  await pglite.query(
+    `insert into tributary_private.memberships (user_id, org_id, role) values ($1, $2, 'owner')
+     on conflict (user_id, org_id) do nothing`,
+    [DEMO_USER_ID, DEMO_ORG_ID],
+  );
+  const existing = await pglite.query<{ id: string }>(
+    `select id from public.connector_configs
+     where org_id = $1 and connector_type = $2 and settings ->> 'path' = $3 and metadata ->> 'embedder' = $4
+     order by created_at limit 1`,
+    [DEMO_ORG_ID, FOLDER_CONNECTOR_TYPE, corpus, embedderId],
+  );
+  const found = existing.rows[0];
+  if (found) return { connectorId: found.id, config };
+  const inserted = await pglite.query<{ id: string }>(
+    `insert into public.connector_configs
+       (org_id, connector_type, name, description, settings, metadata, sync_frequency, created_by)
+     values ($1, $2, 'Demo corpus', 'The Fernhill Analytics handbook (examples/corpus)', $3, $4, 'manual', $5)
+     returning id`,
+    [
+      DEMO_ORG_ID,
+      FOLDER_CONNECTOR_TYPE,
+      JSON.stringify(config),
+      JSON.stringify({ embedder: embedderId }),
+      DEMO_USER_ID,
+    ],
+  );
+  const row = inserted.rows[0];
+  if (!row) throw new DemoError('could not create the demo connector row');
+  return { connectorId: row.id, config };
+}
+
+/** Renders progress: a cli-progress bar over documents on a terminal, plain lines otherwise. */
+function createProgressRenderer(out: DemoOutput, expected: number) {
+  let loads = 0;
+  let done = 0;
+  let skipped = 0;
+  let bar: cliProgress.SingleBar | undefined;
+  const pad = String(expected).length;
+
+  const onProgress = (event: SyncProgressEvent) => {
+    if (event.type === 'document-started') loads += 1;
+    if (out.isTTY) {
+      if (event.type === 'run-started') {
+        bar = new cliProgress.SingleBar(
+          {
+            format: '  {bar} {value}/{total} documents | {file}',
+            stream: out as unknown as NodeJS.WritableStream,
+            hideCursor: true,
+            clearOnComplete: false,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(event.total ?? expected, 0, { file: '' });
+      } else if (
+        event.type === 'document-finished' ||
+        event.type === 'document-skipped' ||
+        event.type === 'document-failed'
+      ) {
+        done += 1;
+        if (event.total !== undefined) bar?.setTotal(event.total);
+        else if (done > expected) bar?.setTotal(done);
+        bar?.update(done, { file: event.externalId });
+      } else if (event.type === 'run-finished') {
+        bar?.setTotal(done);
+        bar?.update(done, { file: event.status });
+        bar?.stop();
+      }
+      return;
+    }
+    const position = () => `[${String(done).padStart(pad)}/${expected}]`;
+    if (event.type === 'run-started') out.write(`  ${event.mode} sync started\n`);
+    else if (event.type === 'document-finished') {
+      done += 1;
+      out.write(`  ${position()} ${event.action.padEnd(9)} ${event.externalId}\n`);
+    } else if (event.type === 'document-failed') {
+      done += 1;
+      out.write(`  ${position()} failed    ${event.externalId}: ${event.message}\n`);
+    } else if (event.type === 'document-skipped') {
+      done += 1;
+      skipped += 1;
+    } else if (event.type === 'run-finished') {
+      if (skipped > 0) out.write(`  ${skipped} document(s) skipped: same version as stored, not loaded\n`);
+      out.write(`  sync ${event.status}\n`);
+    }
+  };
+  return { onProgress, loads: () => loads };
+}
+
+function printSummary(out: DemoOutput, summary: SyncSummary, loads: number): void {
+  const { counts, embeddings } = summary;
+  out.write(
+    [
+      `  status ${summary.status} (${summary.mode} sync) in ${(summary.durationMs / 1000).toFixed(1)} s`,
+      `  documents: ${counts.seen} listed, ${counts.inserted} inserted, ${counts.updated} updated, ` +
+        `${counts.unchanged} unchanged, ${counts.skippedByVersion} skipped (same version), ` +
+        `${counts.failed} failed, ${counts.deleted} deleted`,
+      `  loaded: ${loads} document(s), ${summary.contentBytes} bytes`,
+      `  embeddings: ${embeddings.requests} request(s), ${embeddings.inputs} input(s), ` +
+        `${embeddings.reused} reused, ${embeddings.tokens} token(s)`,
+      '',
+    ].join('\n'),
+  );
+  for (const error of summary.errors.slice(0, 5)) out.write(`  ! ${error.externalId}: ${error.message}\n`);
+}
+
+async function sync(
+  out: DemoOutput,
+  options: {
+    repository: KnowledgeRepository;
+    embedder: Embedder;
+    connectorId: string;
+    config: unknown;
+    expected: number;
+    mode?: SyncMode;
+  },
+): Promise<DemoSync> {
+  const progress = createProgressRenderer(out, options.expected);
+  const summary = await runSync({
+    connector: createFolderConnector(),
+    config: options.config,
+    connectorId: options.connectorId,
+    repository: options.repository,
+    embedder: options.embedder,
+    mode: options.mode,
+    onProgress: progress.onProgress,
+  });
+  if (summary.status === 'failed' || summary.status === 'cancelled' || summary.status === 'skipped') {
+    throw new DemoError(
+      `the sync ended ${summary.status}${summary.error ? `: ${summary.error}` : ''} (run ${summary.runId})`,
+    );
+  }
+  printSummary(out, summary, progress.loads());
+  return { summary, loads: progress.loads() };
+}
+
+async function describeDuplicate(pglite: PGlite, connectorId: string): Promise<DemoDuplicate> {
+  const documents = await pglite.query<{ external_id: string; content_hash: string; chunks: number }>(
+    `select d.external_id, d.content_hash,
+       (select count(*)::int from public.document_chunks c where c.document_id = d.id) as chunks
+     from public.imported_documents d
+     where d.connector_id = $1 and not d.is_deleted and d.external_id = any($2)`,
+    [connectorId, [DUPLICATE.copy, DUPLICATE.original]],
+  );
+  const byId = new Map(documents.rows.map((row) => [row.external_id, row]));
+  const copy = byId.get(DUPLICATE.copy);
+  const original = byId.get(DUPLICATE.original);
+  const chunks = await pglite.query<{ same_text: number; same_hash: number; stored: number }>(
+    `with docs as (
+       select id, external_id from public.imported_documents
+       where connector_id = $1 and not is_deleted),
+     copy as (select c.* from public.document_chunks c join docs d on d.id = c.document_id where d.external_id = $2),
+     original as (select c.* from public.document_chunks c join docs d on d.id = c.document_id where d.external_id = $3)
+     select
+       (select count(*)::int from copy where content in (select content from original)) as same_text,
+       (select count(*)::int from copy where content_hash in (select content_hash from original)) as same_hash,
+       (select count(*)::int from public.document_chunks c join docs d on d.id = c.document_id) as stored`,
+    [connectorId, DUPLICATE.copy, DUPLICATE.original],
+  );
+  const row = chunks.rows[0];
+  return {
+    sameContentHash: copy !== undefined && copy.content_hash === original?.content_hash,
+    copyChunks: copy?.chunks ?? 0,
+    originalChunks: original?.chunks ?? 0,
+    copyChunksWithSameText: row?.same_text ?? 0,
+    copyChunksWithSameHash: row?.same_hash ?? 0,
+    chunksStored: row?.stored ?? 0,
+  };
+}
+
+/** ` (folder/file.ext)` when the result is a file of the corpus and its title is not that path. */
+function pathOf(result: SearchResult, corpus: string): string {
+  if (!result.externalUrl?.startsWith('file:')) return '';
+  const path = relative(corpus, fileURLToPath(result.externalUrl)).split('\\').join('/');
+  return path === result.title || path.startsWith('..') ? '' : ` (${path})`;
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
+ * Runs the demo: migrate an embedded PGlite, create the demo organisation and connector, sync the
+ * corpus, sync it again (nothing loaded, nothing embedded), and answer `query` with hybrid search.
+ * Throws `DemoError` (or the underlying error) on failure.
+ */
+export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult> {
+  const out = options.out ?? process.stdout;
+  const dir = resolve(options.dir ?? DEFAULT_DIR);
+  const corpus = resolve(options.corpus ?? DEFAULT_CORPUS);
+  const query = options.query ?? DEFAULT_QUERY;
+  const say = (text = '') => out.write(`${text}\n`);
+
+  let corpusFiles: string[];
+  try {
+    corpusFiles = await listCorpusFiles(corpus);
+  } catch (error) {
+    throw new DemoError(`cannot read the corpus folder ${corpus}: ${message(error)}`);
+  }
+  if (corpusFiles.length === 0) throw new DemoError(`no ${DEMO_EXTENSIONS.join('/')} files in ${corpus}`);
+
+  say(`1. Database: PGlite with pgvector in ${dir}`);
+  await mkdir(dir, { recursive: true });
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dir, { extensions: { vector } });
+  } catch (error) {
+    throw new DemoError(
+      `cannot open the PGlite database in ${dir}: ${message(error)} (is another process using it, or was it created by another PGlite version? delete the folder to start over)`,
+    );
+  }
+  try {
+    const migrated = await migrate(fromPglite(pglite));
+    say(
+      `   migrations: ${migrated.applied.length} applied now` +
+        (migrated.applied.length === 0 ? ' (already up to date)' : ''),
+    );
+
+    const { embedder, kind } = await chooseEmbedder(options.env ?? process.env);
+    const { connectorId, config } = await ensureDemoRows(pglite, corpus, embedder.id);
+    say(`   organisation ${DEMO_ORG_ID}, owner ${DEMO_USER_ID}`);
+    say(`   connector ${connectorId}: local_folder at ${corpus}`);
+    say();
+
+    say(`2. Embedder: ${embedder.id}`);
+    if (kind === 'openai') say('   OPENAI_API_KEY is set: OpenAI text-embedding-3-small, 1536 dimensions.');
+    else {
+      say('   No OPENAI_API_KEY: the offline lexical embedder. It is lexical, not semantic: texts that');
+      say(
+        '   share words land close, synonyms and paraphrases do not. Set OPENAI_API_KEY for semantic search.',
+      );
+    }
+    say();
+
+    const repository = createPgliteRepository(pglite);
+    const syncOptions = { repository, embedder, connectorId, config, expected: corpusFiles.length };
+    say(`3. Sync: ${corpusFiles.length} files in ${corpus}`);
+    const first = await sync(out, syncOptions);
+    if (first.summary.mode === 'incremental') {
+      say('   (incremental: this database already holds the corpus from an earlier run; delete');
+      say(`   ${dir} to watch the first import again)`);
+    }
+    say();
+
+    say('4. Sync again, listing every file (full mode): versions match, so nothing is loaded or embedded');
+    const second = await sync(out, { ...syncOptions, mode: 'full' });
+    say(
+      `   => ${second.summary.embeddings.inputs} embedding input(s), ${second.loads} document(s) loaded, ` +
+        `${second.summary.counts.skippedByVersion} skipped by version`,
+    );
+    say();
+
+    const duplicate = await describeDuplicate(pglite, connectorId);
+    say(`5. Dedup: "${DUPLICATE.copy}" is a byte-for-byte copy of ${DUPLICATE.original}`);
+    say(
+      `   stored as its own document (another file), ${duplicate.sameContentHash ? 'with the same' : 'with a different'} content hash; ` +
+        `${duplicate.copyChunks} and ${duplicate.originalChunks} chunk(s).`,
+    );
+    say(
+      `   ${duplicate.copyChunksWithSameText} of its chunks have the same text as the original's, ` +
+        `${duplicate.copyChunksWithSameHash} the same chunk hash: a chunk's hash and embedded text include its`,
+    );
+    say(
+      `   context (the document title), so ${duplicate.copyChunksWithSameHash === 0 ? 'they were embedded again' : 'matching ones were reused'}` +
+        ` (first sync: ${first.summary.embeddings.inputs} embedding input(s), ${first.summary.embeddings.reused} reused, ` +
+        `${duplicate.chunksStored} chunk(s) stored).`,
+    );
+    say(
+      '   What is never repeated: an unchanged file (step 4: skipped by version, not loaded) and a changed',
+    );
+    say(
+      '   file whose extracted text hashes the same (stored "unchanged": not re-chunked, not re-embedded).',
+    );
+    say();
+
+    say(`6. Search (hybrid: full text + ${embedder.id}): "${query}"`);
+    const { vectors } = await embedder.embed([query], { signal: AbortSignal.timeout(60_000) });
+    const results = await repository.search({
+      orgId: DEMO_ORG_ID,
+      queryText: query,
+      queryEmbedding: vectors[0],
+      connectorIds: [connectorId],
+      limit: 5,
+    });
+    if (results.length === 0) say('   no results');
+    results.forEach((result, index) => {
+      say(
+        `   ${index + 1}. ${result.score.toFixed(4)}  ${result.title ?? '(untitled)'}${pathOf(result, corpus)}` +
+          `  [text #${result.fullTextRank ?? '-'}, vector #${result.semanticRank ?? '-'}]`,
+      );
+      say(`      ${oneLine(result.snippet, 160)}`);
+    });
+
+    return {
+      embedder: { id: embedder.id, kind },
+      connectorId,
+      corpusFiles,
+      first,
+      second,
+      duplicate,
+      query,
+      results,
+    };
+  } finally {
+    await pglite.close();
+  }
+}

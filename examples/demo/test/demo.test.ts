@@ -1,0 +1,78 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_QUERY, DEMO_EXTENSIONS, type DemoResult, runDemo } from '../src/demo.ts';
+
+const corpus = fileURLToPath(new URL('../../corpus', import.meta.url));
+
+describe('runDemo on the real corpus', () => {
+  let dir: string;
+  let result: DemoResult;
+  let output = '';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tributary-demo-'));
+    result = await runDemo({
+      dir: join(dir, 'db'),
+      corpus,
+      out: { write: (text: string) => (output += text), isTTY: false },
+      env: {}, // the offline lexical embedder, whatever the environment holds
+    });
+  });
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('inserts every corpus file on the first (full) sync', async () => {
+    const extensions = new Set<string>(DEMO_EXTENSIONS);
+    const entries = await readdir(corpus, { recursive: true, withFileTypes: true });
+    const files = entries.filter((entry) => entry.isFile() && extensions.has(extname(entry.name).slice(1)));
+    expect(files.length).toBeGreaterThanOrEqual(30);
+    expect(result.corpusFiles).toHaveLength(files.length);
+    expect(result.embedder.kind).toBe('lexical');
+    const { summary, loads } = result.first;
+    expect(summary).toMatchObject({ status: 'success', mode: 'full' });
+    expect(summary.counts).toMatchObject({
+      seen: files.length,
+      inserted: files.length,
+      failed: 0,
+      deleted: 0,
+    });
+    expect(loads).toBe(files.length);
+    expect(summary.embeddings.inputs).toBeGreaterThan(0);
+  });
+
+  it('loads and embeds nothing on the second sync', () => {
+    const { summary, loads } = result.second;
+    expect(summary).toMatchObject({ status: 'success', mode: 'full' });
+    expect(summary.counts).toMatchObject({
+      seen: result.corpusFiles.length,
+      skippedByVersion: result.corpusFiles.length,
+      inserted: 0,
+      updated: 0,
+      deleted: 0,
+    });
+    expect(summary.embeddings).toMatchObject({ inputs: 0, requests: 0 });
+    expect(summary.contentBytes).toBe(0);
+    expect(loads).toBe(0);
+  });
+
+  it('stores the exact duplicate as its own document with the same content hash', () => {
+    expect(result.duplicate.sameContentHash).toBe(true);
+    expect(result.duplicate.copyChunks).toBe(result.duplicate.originalChunks);
+    expect(result.duplicate.copyChunksWithSameText).toBe(result.duplicate.copyChunks);
+  });
+
+  it('answers the default query with the benefits overview first', () => {
+    expect(result.query).toBe(DEFAULT_QUERY);
+    expect(result.results.length).toBeGreaterThan(0);
+    expect(result.results.length).toBeLessThanOrEqual(5);
+    expect(result.results[0]?.externalUrl).toMatch(/\/handbook\/benefits-overview\.pdf$/);
+    expect(result.results[0]?.snippet).toMatch(/carry/);
+    expect(output).toContain('lexical, not semantic');
+    expect(output).toContain('benefits-overview.pdf');
+  });
+});
