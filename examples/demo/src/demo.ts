@@ -215,7 +215,7 @@ function createProgressRenderer(out: DemoOutput, expected: number) {
       out.write(`  ${position()} ${event.action.padEnd(9)} ${event.externalId}\n`);
     } else if (event.type === 'document-failed') {
       done += 1;
-      out.write(`  ${position()} failed    ${event.externalId}: ${event.message}\n`);
+      out.write(`  ${position()} failed    ${event.externalId}: ${oneLine(event.message, 100)}\n`);
     } else if (event.type === 'document-skipped') {
       done += 1;
       skipped += 1;
@@ -241,7 +241,14 @@ function printSummary(out: DemoOutput, summary: SyncSummary, loads: number): voi
       '',
     ].join('\n'),
   );
-  for (const error of summary.errors.slice(0, 5)) out.write(`  ! ${error.externalId}: ${error.message}\n`);
+  // The same cause usually fails many documents (a network error, a bad key): one line per cause.
+  const causes = new Map<string, string[]>();
+  for (const error of summary.errors)
+    causes.set(error.message, [...(causes.get(error.message) ?? []), error.externalId]);
+  for (const [cause, ids] of causes) {
+    const which = ids.length === 1 ? ids[0] : `${ids.length} documents (${ids[0]}, ...)`;
+    out.write(`  ! ${which}: ${oneLine(cause, 240)}\n`);
+  }
 }
 
 async function sync(
@@ -271,6 +278,11 @@ async function sync(
     );
   }
   printSummary(out, summary, progress.loads());
+  if (summary.counts.failed > 0 && summary.counts.failed === summary.counts.seen) {
+    throw new DemoError(
+      `every document failed (${summary.counts.failed}); first error: ${(summary.errors[0]?.message ?? 'unknown').replace(/^\[tributary\]\s*/, '')}`,
+    );
+  }
   return { summary, loads: progress.loads() };
 }
 
@@ -383,35 +395,43 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     }
     say();
 
-    say('4. Sync again, listing every file (full mode): versions match, so nothing is loaded or embedded');
+    say('4. Sync again, listing every file (full mode): a file whose version is stored is not loaded');
     const second = await sync(out, { ...syncOptions, mode: 'full' });
+    const again = second.summary;
+    const verdict =
+      again.embeddings.inputs === 0 && second.loads === 0
+        ? 'nothing re-embedded'
+        : 'some documents were processed again';
     say(
-      `   => ${second.summary.embeddings.inputs} embedding input(s), ${second.loads} document(s) loaded, ` +
-        `${second.summary.counts.skippedByVersion} skipped by version`,
+      `   => ${verdict}: ${again.embeddings.inputs} embedding input(s), ${second.loads} document(s) loaded, ` +
+        `${again.counts.skippedByVersion} of ${again.counts.seen} skipped by version`,
     );
+    if (second.loads > 0)
+      say('      (documents that failed or changed since the first sync are loaded again)');
     say();
 
     const duplicate = await describeDuplicate(pglite, connectorId);
-    say(`5. Dedup: "${DUPLICATE.copy}" is a byte-for-byte copy of ${DUPLICATE.original}`);
+    say(`5. Dedup: "${DUPLICATE.copy}" is a byte-for-byte copy of ${DUPLICATE.original}.`);
     say(
-      `   stored as its own document (another file), ${duplicate.sameContentHash ? 'with the same' : 'with a different'} content hash; ` +
-        `${duplicate.copyChunks} and ${duplicate.originalChunks} chunk(s).`,
+      `   Both are stored, as two documents ${duplicate.sameContentHash ? 'with the same' : 'with different'} content hash` +
+        ` (${duplicate.copyChunks} and ${duplicate.originalChunks} chunk(s)).`,
     );
     say(
-      `   ${duplicate.copyChunksWithSameText} of its chunks have the same text as the original's, ` +
-        `${duplicate.copyChunksWithSameHash} the same chunk hash: a chunk's hash and embedded text include its`,
+      `   ${duplicate.copyChunksWithSameText} of the copy's chunks have the same text as the original's and ` +
+        `${duplicate.copyChunksWithSameHash} the same chunk hash`,
     );
-    say(
-      `   context (the document title), so ${duplicate.copyChunksWithSameHash === 0 ? 'they were embedded again' : 'matching ones were reused'}` +
-        ` (first sync: ${first.summary.embeddings.inputs} embedding input(s), ${first.summary.embeddings.reused} reused, ` +
-        `${duplicate.chunksStored} chunk(s) stored).`,
-    );
-    say(
-      '   What is never repeated: an unchanged file (step 4: skipped by version, not loaded) and a changed',
-    );
-    say(
-      '   file whose extracted text hashes the same (stored "unchanged": not re-chunked, not re-embedded).',
-    );
+    say("   (a chunk's hash also covers its context: the document's title).");
+    const { inputs, reused } = first.summary.embeddings;
+    if (first.summary.counts.inserted > 0) {
+      say(
+        `   The first sync sent ${inputs} text(s) to the embedder and reused ${reused} stored embedding(s);` +
+          ` ${duplicate.chunksStored} chunk(s) are stored.`,
+      );
+      if (duplicate.copyChunksWithSameHash === 0 && reused === 0) say('   So the copy was embedded again.');
+    } else {
+      say(`   ${duplicate.chunksStored} chunk(s) are stored (embedded by an earlier run of the demo).`);
+    }
+    say('   What is never repeated: an unchanged file (step 4: skipped by version, never loaded).');
     say();
 
     say(`6. Search (hybrid: full text + ${embedder.id}): "${query}"`);

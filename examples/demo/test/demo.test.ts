@@ -75,4 +75,19 @@ describe('runDemo on the real corpus', () => {
     expect(output).toContain('lexical, not semantic');
     expect(output).toContain('benefits-overview.pdf');
   });
+
+  it('finds its organisation and connector again when run a second time on the same folder', async () => {
+    const again = await runDemo({
+      dir: join(dir, 'db'),
+      corpus,
+      query: 'public holidays 2026 Berlin office',
+      out: { write: () => undefined, isTTY: false },
+      env: {},
+    });
+    expect(again.connectorId).toBe(result.connectorId);
+    expect(again.first.summary).toMatchObject({ status: 'success', mode: 'incremental' });
+    expect(again.first.summary.counts).toMatchObject({ inserted: 0, updated: 0, failed: 0, deleted: 0 });
+    expect(again.first.summary.embeddings.inputs).toBe(0);
+    expect(again.results[0]?.externalUrl).toMatch(/\/handbook\/holidays-2026\.txt$/);
+  });
 });
