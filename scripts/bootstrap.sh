@@ -18,8 +18,10 @@ log() { printf '[bootstrap] %s\n' "$*" >&2; }
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
 ensure_node() {
-  local system_node
-  system_node="$(command -v node || true)"
+  local system_node path_without_tools
+  # Look for Node outside .tools/bin, which may already be on PATH (and holds our own link).
+  path_without_tools="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$TOOLS_DIR/bin" | paste -sd: -)"
+  system_node="$(PATH="$path_without_tools" command -v node || true)"
   if [ -n "$system_node" ] && [ "$(node_major "$system_node")" -ge "$REQUIRED_NODE_MAJOR" ]; then
     ln -sf "$system_node" "$TOOLS_DIR/bin/node"
     return
