@@ -1,0 +1,141 @@
+// Rows of the Tributary schema (snake_case, as Postgres and PostgREST return them) and their mapping
+// to the repository's records, shared by the SQL adapters (node-postgres/PGlite and supabase-js).
+
+import type { JsonValue } from '../spec/v1/json-value.js';
+import type { ConnectorRecord, DocumentInput, SyncCounts, SyncRunRecord } from './knowledge-repository.js';
+
+export interface ConnectorRow {
+  id: string;
+  org_id: string;
+  connector_type: string;
+  name: string;
+  description: string | null;
+  settings: ConnectorRecord['settings'];
+  filters: ConnectorRecord['filters'];
+  metadata: ConnectorRecord['metadata'];
+  is_active: boolean;
+  sync_frequency: ConnectorRecord['syncFrequency'];
+  sync_cursor: JsonValue | null;
+  last_sync_at: Date | string | null;
+  last_sync_status: ConnectorRecord['lastSyncStatus'];
+  next_sync_at: Date | string | null;
+  error_count: number;
+  last_error: string | null;
+}
+
+export function mapConnector(row: ConnectorRow): ConnectorRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    connectorType: row.connector_type,
+    name: row.name,
+    description: row.description,
+    settings: row.settings,
+    filters: row.filters,
+    metadata: row.metadata,
+    isActive: row.is_active,
+    syncFrequency: row.sync_frequency,
+    syncCursor: row.sync_cursor ?? null,
+    lastSyncAt: toDateOrNull(row.last_sync_at),
+    lastSyncStatus: row.last_sync_status,
+    nextSyncAt: toDateOrNull(row.next_sync_at),
+    errorCount: Number(row.error_count),
+    lastError: row.last_error,
+  };
+}
+
+export interface SyncRunRow {
+  id: string;
+  org_id: string;
+  connector_id: string | null;
+  sync_type: SyncRunRecord['syncType'];
+  sync_mode: SyncRunRecord['syncMode'];
+  status: SyncRunRecord['status'];
+  started_at: Date | string;
+  completed_at: Date | string | null;
+  lease_expires_at: Date | string | null;
+  worker_id: string | null;
+  documents_synced: number;
+  documents_updated: number;
+  documents_skipped: number;
+  documents_failed: number;
+  documents_deleted: number;
+  api_calls_made: number;
+  bytes_transferred: number | string;
+  error_message: string | null;
+}
+
+export function mapSyncRun(row: SyncRunRow): SyncRunRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    connectorId: row.connector_id,
+    syncType: row.sync_type,
+    syncMode: row.sync_mode,
+    status: row.status,
+    startedAt: toDate(row.started_at),
+    completedAt: toDateOrNull(row.completed_at),
+    leaseExpiresAt: toDateOrNull(row.lease_expires_at),
+    workerId: row.worker_id,
+    documentsSynced: Number(row.documents_synced),
+    documentsUpdated: Number(row.documents_updated),
+    documentsSkipped: Number(row.documents_skipped),
+    documentsFailed: Number(row.documents_failed),
+    documentsDeleted: Number(row.documents_deleted),
+    apiCallsMade: Number(row.api_calls_made),
+    bytesTransferred: Number(row.bytes_transferred),
+    errorMessage: row.error_message,
+  };
+}
+
+export function countsJson(counts: SyncCounts): Record<string, number> {
+  const json: Record<string, number> = {};
+  const names: Array<[keyof SyncCounts, string]> = [
+    ['documentsSynced', 'documents_synced'],
+    ['documentsUpdated', 'documents_updated'],
+    ['documentsSkipped', 'documents_skipped'],
+    ['documentsFailed', 'documents_failed'],
+    ['documentsDeleted', 'documents_deleted'],
+    ['apiCallsMade', 'api_calls_made'],
+    ['bytesTransferred', 'bytes_transferred'],
+  ];
+  for (const [from, to] of names) {
+    const value = counts[from];
+    if (value !== undefined) json[to] = value;
+  }
+  return json;
+}
+
+export function documentJson(document: DocumentInput): Record<string, unknown> {
+  const modified = document.sourceModifiedAt;
+  return {
+    external_id: document.externalId,
+    parent_external_id: document.parentExternalId ?? null,
+    title: document.title ?? null,
+    mime_type: document.mimeType ?? null,
+    external_url: document.externalUrl ?? null,
+    source_version: document.sourceVersion ?? null,
+    source_modified_at: modified instanceof Date ? modified.toISOString() : (modified ?? null),
+    content: document.content ?? null,
+    content_hash: document.contentHash ?? null,
+    file_size_bytes: document.fileSizeBytes ?? null,
+    storage_path: document.storagePath ?? null,
+    source_metadata: document.sourceMetadata ?? null,
+    metadata: document.metadata ?? null,
+    uploaded_by: document.uploadedBy ?? null,
+    processing_status: document.processingStatus ?? null,
+  };
+}
+
+/** pgvector's text form `[1,2,3]` (PostgREST returns vector columns as that text). */
+export function parseVector(value: string | number[]): number[] {
+  return typeof value === 'string' ? (JSON.parse(value) as number[]) : value;
+}
+
+export function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+export function toDateOrNull(value: Date | string | null): Date | null {
+  return value == null ? null : toDate(value);
+}
