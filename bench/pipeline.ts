@@ -1,0 +1,507 @@
+// What does one sync cost, end to end? The pipeline (`runSync`, default settings) over synthetic
+// documents, on PGlite (pgvector, HNSW index) and on a real PostgreSQL server (no pgvector there).
+//
+// - Documents: BENCH_DOCUMENTS (default 10,000) deterministic Markdown documents of ~5 KB each
+//   (headings, varied text), from an in-memory connector made with `defineConnector`: every
+//   document has a `version` and lazy content whose `load()` calls are counted.
+// - Embedder: a stub implementing core's `Embedder` (OpenAI-like limits: 2,048 inputs and 300,000
+//   tokens per request) that sleeps 50 ms per request and returns deterministic 1536-dimension
+//   unit vectors; requests and inputs are counted.
+// - Phases per backend: (1) initial ingest, (2) re-sync with nothing changed (must load nothing and
+//   embed nothing), (3) re-sync with 10% of the documents changed (a new version whose third
+//   section is rewritten). Each prints time, documents/s, loads, embedding requests and inputs,
+//   reused embeddings, the time spent in each repository method, and peak RSS (sampled every 50 ms).
+//
+// Run: pnpm --filter @tributary/bench pipeline   (after building the workspace packages; see README.md)
+// Tune: BENCH_DOCUMENTS (default 10000), BENCH_BACKENDS (default `pglite,postgres`).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import {
+  defineConnector,
+  type Embedder,
+  type KnowledgeRepository,
+  reportSyncTotal,
+  runSync,
+  type SyncSummary,
+} from '@tributary/core';
+import { createPgliteRepository } from '@tributary/core/pglite';
+import { createNodePostgresRepository } from '@tributary/core/postgres';
+import { fromPg, fromPglite, migrate } from '@tributary/sql';
+import { startPostgresServer } from '@tributary/testkit';
+
+const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 10_000);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres')
+  .split(',')
+  .map((name) => name.trim())
+  .filter((name) => name !== '');
+const EMBED_DELAY_MS = 50;
+const DIMENSIONS = 1536;
+const CHANGED_SHARE = 0.1;
+const RSS_SAMPLE_MS = 50;
+
+// ---- deterministic text ----------------------------------------------------------------------
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+const WORDS = (
+  'account action agenda analysis annual approval architecture archive audit backlog balance ' +
+  'benefit budget calendar campaign capacity catalog change channel checklist client cluster ' +
+  'commitment compliance contract cost coverage customer dashboard database deadline decision ' +
+  'delivery dependency deployment design detail device discount document draft effort engineer ' +
+  'estimate event expense feature feedback finance forecast framework funding goal guideline ' +
+  'hardware headcount holiday incident index initiative insight inventory invoice issue leave ' +
+  'license limit load manager margin market meeting metric migration milestone module network ' +
+  'office onboarding operation option order outage owner partner payment payroll pipeline plan ' +
+  'policy portal priority process procurement product project proposal quality quarter query ' +
+  'ratio record region release report request requirement resource review revenue risk roadmap ' +
+  'rollout salary schedule schema security server service session signal software sprint staff ' +
+  'standard strategy supplier support survey system target task team template tenant test ' +
+  'ticket timeline training travel trend update upgrade usage vendor version warehouse workflow'
+).split(' ');
+const VERBS = (
+  'adjusts approves blocks captures changes checks covers defines delays describes drives ' +
+  'enables estimates explains extends improves includes limits lists measures moves needs ' +
+  'outlines owns plans reduces replaces requires reviews schedules shows supports tracks updates'
+).split(' ');
+
+function pick<T>(random: () => number, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)] as T;
+}
+
+function sentence(random: () => number): string {
+  const words = [pick(random, WORDS), pick(random, WORDS), pick(random, VERBS)];
+  const extra = 4 + Math.floor(random() * 9);
+  for (let i = 0; i < extra; i++) words.push(pick(random, WORDS));
+  if (random() < 0.3) words.push(String(Math.floor(random() * 10_000)));
+  const text = words.join(' ');
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
+function paragraph(random: () => number, sentences: number): string {
+  return Array.from({ length: sentences }, () => sentence(random)).join(' ');
+}
+
+const SECTIONS = 7;
+
+function sectionText(doc: number, section: number, revision: number): string {
+  // Revision 1 is the original; a changed document rewrites its third section only.
+  const seed = fnv1a(`doc ${doc} section ${section} revision ${section === 2 ? revision : 1}`);
+  const random = mulberry32(seed);
+  const heading = `## ${pick(random, WORDS)} ${pick(random, WORDS)} ${section + 1}`;
+  const body = [paragraph(random, 4), paragraph(random, 3)];
+  if (random() < 0.4) {
+    body.push(Array.from({ length: 3 }, () => `- ${pick(random, WORDS)}: ${sentence(random)}`).join('\n'));
+  }
+  return [heading, ...body].join('\n\n');
+}
+
+function documentTitle(doc: number): string {
+  const random = mulberry32(fnv1a(`title ${doc}`));
+  return `Document ${doc}: ${pick(random, WORDS)} ${pick(random, WORDS)} ${pick(random, WORDS)}`;
+}
+
+function documentText(doc: number, revision: number): string {
+  const sections = Array.from({ length: SECTIONS }, (_, section) => sectionText(doc, section, revision));
+  return `# ${documentTitle(doc)}\n\n${sections.join('\n\n')}\n`;
+}
+
+// ---- the in-memory source ----------------------------------------------------------------------
+
+interface Source {
+  revisions: Uint8Array;
+  loads: number;
+  loadMs: number;
+}
+
+function createSource(documents: number): Source {
+  return { revisions: new Uint8Array(documents).fill(1), loads: 0, loadMs: 0 };
+}
+
+function createBenchConnector(source: Source) {
+  return defineConnector({
+    type: 'bench_memory',
+    displayName: 'Bench (in memory)',
+    async check() {},
+    async *sync(ctx) {
+      reportSyncTotal(ctx, source.revisions.length);
+      for (let doc = 0; doc < source.revisions.length; doc++) {
+        const revision = source.revisions[doc] ?? 1;
+        yield {
+          kind: 'upsert',
+          document: {
+            externalId: `doc-${doc}`,
+            title: documentTitle(doc),
+            mimeType: 'text/markdown',
+            version: `r${revision}`,
+            content: {
+              kind: 'lazy',
+              load: async () => {
+                const started = performance.now();
+                source.loads += 1;
+                const text = documentText(doc, revision);
+                source.loadMs += performance.now() - started;
+                return { kind: 'text', text };
+              },
+            },
+          },
+        };
+      }
+      yield { kind: 'listing-complete', complete: true };
+    },
+  });
+}
+
+// ---- the embedder stub -------------------------------------------------------------------------
+
+interface StubEmbedder extends Embedder {
+  requests: number;
+  inputs: number;
+}
+
+function createStubEmbedder(): StubEmbedder {
+  const stub: StubEmbedder = {
+    id: `bench:stub@${DIMENSIONS}`,
+    model: 'stub',
+    dimensions: DIMENSIONS,
+    kind: 'semantic',
+    maxInputsPerRequest: 2048,
+    maxTokensPerRequest: 300_000,
+    maxTokensPerInput: 8191,
+    requests: 0,
+    inputs: 0,
+    async embed(texts, options) {
+      stub.requests += 1;
+      stub.inputs += texts.length;
+      await sleep(EMBED_DELAY_MS, undefined, { signal: options?.signal });
+      const vectors = texts.map((text) => {
+        const random = mulberry32(fnv1a(text));
+        const values = Array.from({ length: DIMENSIONS }, () => random() * 2 - 1);
+        const norm = Math.hypot(...values) || 1;
+        return values.map((value) => value / norm);
+      });
+      return { vectors, usage: { requests: 1, inputs: texts.length, tokens: 0, costUsd: 0 } };
+    },
+  };
+  return stub;
+}
+
+// ---- measuring -------------------------------------------------------------------------------
+
+/** Wraps a repository so that every method's calls and time are recorded. */
+function timedRepository(
+  repository: KnowledgeRepository,
+  timings: Map<string, { calls: number; ms: number }>,
+): KnowledgeRepository {
+  return new Proxy(repository, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        const started = performance.now();
+        const record = () => {
+          const entry = timings.get(property) ?? { calls: 0, ms: 0 };
+          entry.calls += 1;
+          entry.ms += performance.now() - started;
+          timings.set(property, entry);
+        };
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (result instanceof Promise) return result.finally(record);
+        record();
+        return result;
+      };
+    },
+  });
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, RSS_SAMPLE_MS);
+sampler.unref();
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+interface PhaseResult {
+  backend: string;
+  phase: string;
+  summary: SyncSummary;
+  wallMs: number;
+  loads: number;
+  requests: number;
+  inputs: number;
+  peakRss: number;
+  chunksStored: number;
+}
+
+interface Backend {
+  name: string;
+  repository: KnowledgeRepository;
+  connectorId: string;
+  countChunks(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function runPhase(
+  backend: Backend,
+  phase: string,
+  source: Source,
+  embedder: StubEmbedder,
+  expect: { loads?: number; requests?: number },
+): Promise<PhaseResult> {
+  const timings = new Map<string, { calls: number; ms: number }>();
+  const loadsBefore = source.loads;
+  const loadMsBefore = source.loadMs;
+  const requestsBefore = embedder.requests;
+  const inputsBefore = embedder.inputs;
+  peakRss = process.memoryUsage().rss;
+  let lastReport = performance.now();
+  const started = performance.now();
+  const summary = await runSync({
+    connector: createBenchConnector(source),
+    connectorId: backend.connectorId,
+    repository: timedRepository(backend.repository, timings),
+    embedder,
+    onProgress: (event) => {
+      const now = performance.now();
+      if (now - lastReport < 30_000 || event.type === 'document-started') return;
+      lastReport = now;
+      const done = event.counts.inserted + event.counts.updated + event.counts.unchanged;
+      console.log(
+        `   ... ${seconds(now - started)}: ${done + event.counts.skippedByVersion + event.counts.failed}/${event.total ?? '?'} documents ` +
+          `(${event.counts.failed} failed), rss ${mb(process.memoryUsage().rss)}`,
+      );
+    },
+  });
+  const wallMs = performance.now() - started;
+  const result: PhaseResult = {
+    backend: backend.name,
+    phase,
+    summary,
+    wallMs,
+    loads: source.loads - loadsBefore,
+    requests: embedder.requests - requestsBefore,
+    inputs: embedder.inputs - inputsBefore,
+    peakRss: Math.max(peakRss, process.memoryUsage().rss),
+    chunksStored: await backend.countChunks(),
+  };
+  const { counts, embeddings } = summary;
+  const docsPerSecond = counts.seen / (wallMs / 1000);
+  console.log(`== ${backend.name}: ${phase}`);
+  console.log(
+    `   status ${summary.status} in ${seconds(wallMs)} (${docsPerSecond.toFixed(1)} documents/s); ` +
+      `summary.durationMs ${seconds(summary.durationMs)}`,
+  );
+  console.log(
+    `   documents: ${counts.seen} listed, ${counts.inserted} inserted, ${counts.updated} updated, ` +
+      `${counts.unchanged} unchanged, ${counts.skippedByVersion} skipped by version, ${counts.failed} failed, ` +
+      `${counts.deleted} deleted`,
+  );
+  console.log(
+    `   content loads: ${result.loads} (${(source.loadMs - loadMsBefore).toFixed(0)} ms generating text), ` +
+      `${mb(summary.contentBytes)} of content`,
+  );
+  console.log(
+    `   embedding: ${result.requests} request(s), ${result.inputs} input(s) ` +
+      `(summary: ${embeddings.requests} / ${embeddings.inputs}, ${embeddings.reused} reused)`,
+  );
+  console.log(`   chunks stored for the connector: ${result.chunksStored}; peak RSS ${mb(result.peakRss)}`);
+  const methods = [...timings.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  console.log(
+    `   repository time: ${methods.map(([name, t]) => `${name} ${seconds(t.ms)}/${t.calls}`).join(', ')}`,
+  );
+  if (summary.error) console.log(`   error: ${summary.error}`);
+  const causes = new Map<string, number>();
+  for (const error of summary.errors) causes.set(error.message, (causes.get(error.message) ?? 0) + 1);
+  for (const [message, n] of causes) console.log(`   ! ${n} document(s) failed: ${message.slice(0, 300)}`);
+  if (expect.loads !== undefined && result.loads !== expect.loads) {
+    console.log(`   !! FLAG: expected ${expect.loads} content loads, got ${result.loads}`);
+  }
+  if (expect.requests !== undefined && result.requests !== expect.requests) {
+    console.log(`   !! FLAG: expected ${expect.requests} embedding requests, got ${result.requests}`);
+  }
+  console.log('');
+  return result;
+}
+
+async function runBackend(backend: Backend): Promise<PhaseResult[]> {
+  const source = createSource(DOCUMENTS);
+  const embedder = createStubEmbedder();
+  const results: PhaseResult[] = [];
+  results.push(await runPhase(backend, 'initial ingest', source, embedder, {}));
+  results.push(
+    await runPhase(backend, 're-sync, nothing changed', source, embedder, { loads: 0, requests: 0 }),
+  );
+  let changed = 0;
+  const every = Math.round(1 / CHANGED_SHARE);
+  for (let doc = 0; doc < DOCUMENTS; doc += every) {
+    source.revisions[doc] = 2;
+    changed += 1;
+  }
+  results.push(
+    await runPhase(backend, `re-sync, ${changed} documents (10%) changed`, source, embedder, {
+      loads: changed,
+    }),
+  );
+  return results;
+}
+
+// ---- backends ------------------------------------------------------------------------------
+
+const ORG_ID = '00000000-0000-4000-8000-0000000be4c4';
+
+async function openPglite(): Promise<Backend> {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-bench-pglite-'));
+  const pglite = await PGlite.create({ dataDir: dir, extensions: { vector } });
+  const migrated = await migrate(fromPglite(pglite));
+  const version = await pglite.query<{ server_version: string }>('show server_version');
+  console.log(
+    `PGlite (PostgreSQL ${version.rows[0]?.server_version}, pgvector) in ${dir}; ` +
+      `${migrated.applied.length} migrations applied`,
+  );
+  const inserted = await pglite.query<{ id: string }>(
+    `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'bench_memory', 'Bench') returning id`,
+    [ORG_ID],
+  );
+  const connectorId = inserted.rows[0]?.id as string;
+  return {
+    name: 'pglite',
+    repository: createPgliteRepository(pglite),
+    connectorId,
+    async countChunks() {
+      const result = await pglite.query<{ n: number }>(
+        'select count(*)::int as n from public.document_chunks c join public.imported_documents d on d.id = c.document_id where d.connector_id = $1',
+        [connectorId],
+      );
+      return result.rows[0]?.n ?? 0;
+    },
+    async close() {
+      await pglite.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function openPostgres(): Promise<Backend> {
+  const server = await startPostgresServer();
+  try {
+    const database = await server.createDatabase({ name: 'tributary_bench_pipeline' });
+    const pool = server.pool(database, { max: 4 });
+    const version = await pool.query<{ server_version: string }>('show server_version');
+    const migrated = await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+    console.log(
+      `PostgreSQL ${version.rows[0]?.server_version} (embedded server, no pgvector); ` +
+        `${migrated.applied.length} migrations applied` +
+        (migrated.deferred.length > 0
+          ? `, deferred: ${migrated.deferred.map((m) => m.name).join(', ')}`
+          : ''),
+    );
+    const inserted = await pool.query<{ id: string }>(
+      `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'bench_memory', 'Bench') returning id`,
+      [ORG_ID],
+    );
+    const connectorId = inserted.rows[0]?.id as string;
+    return {
+      name: 'postgres',
+      repository: createNodePostgresRepository(pool),
+      connectorId,
+      async countChunks() {
+        const result = await pool.query<{ n: number }>(
+          'select count(*)::int as n from public.document_chunks c join public.imported_documents d on d.id = c.document_id where d.connector_id = $1',
+          [connectorId],
+        );
+        return result.rows[0]?.n ?? 0;
+      },
+      async close() {
+        await server.stop();
+      },
+    };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const sample = documentText(0, 1);
+  console.log(
+    `${DOCUMENTS} documents of ~${(sample.length / 1024).toFixed(1)} KB Markdown (${SECTIONS} sections); ` +
+      `embedder stub: ${EMBED_DELAY_MS} ms per request, ${DIMENSIONS} dimensions; runSync defaults; ` +
+      `backends: ${BACKENDS.join(', ')}\n`,
+  );
+  const results: PhaseResult[] = [];
+  for (const name of BACKENDS) {
+    const open = name === 'pglite' ? openPglite : name === 'postgres' ? openPostgres : undefined;
+    if (!open) throw new Error(`unknown backend ${name} (pglite or postgres)`);
+    const backend = await open();
+    try {
+      results.push(...(await runBackend(backend)));
+    } finally {
+      await backend.close();
+    }
+  }
+
+  console.log('== Summary');
+  const header = [
+    'backend',
+    'phase',
+    'status',
+    'wall',
+    'docs/s',
+    'loads',
+    'embed req',
+    'inputs',
+    'reused',
+    'failed',
+    'chunks',
+    'peak RSS',
+  ];
+  const rows = results.map((r) => [
+    r.backend,
+    r.phase,
+    r.summary.status,
+    seconds(r.wallMs),
+    (r.summary.counts.seen / (r.wallMs / 1000)).toFixed(1),
+    String(r.loads),
+    String(r.requests),
+    String(r.inputs),
+    String(r.summary.embeddings.reused),
+    String(r.summary.counts.failed),
+    String(r.chunksStored),
+    mb(r.peakRss),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const row of rows) console.log(line(row));
+  console.log(`\nFinished in ${seconds(performance.now() - startedAt)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
