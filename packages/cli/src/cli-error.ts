@@ -7,11 +7,21 @@ const marker = Symbol.for('tributary.error');
 export class TributaryCliError extends Error {
   readonly [marker] = true;
   readonly code: string;
+  /** The process exit code (default 1; `sync` uses 2 for a partial run). */
+  readonly exitCode: number;
+  /** The command already printed its result under `--json`, so no `{ "error" }` object follows. */
+  readonly jsonPrinted: boolean;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(`[tributary] ${message}`, options);
+  constructor(
+    code: string,
+    message: string,
+    options?: { cause?: unknown; exitCode?: number; jsonPrinted?: boolean },
+  ) {
+    super(`[tributary] ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TributaryCliError';
     this.code = code;
+    this.exitCode = options?.exitCode ?? 1;
+    this.jsonPrinted = options?.jsonPrinted ?? false;
   }
 }
 

@@ -5,6 +5,11 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Relative paths in flags resolve against this folder. */
   cwd: string;
+  /**
+   * A terminal to draw progress bars on (stderr when it is a TTY). Absent: progress is printed as
+   * plain lines (CI, pipes, tests).
+   */
+  progressStream?: NodeJS.WritableStream | undefined;
 }
 
 export function processIo(): CliIo {
@@ -13,5 +18,6 @@ export function processIo(): CliIo {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     cwd: process.cwd(),
+    progressStream: process.stderr.isTTY ? process.stderr : undefined,
   };
 }

@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
-import { formatFailure } from './cli-error.js';
+import { formatFailure, TributaryCliError } from './cli-error.js';
 import { type CliIo, processIo } from './cli-io.js';
 import { demoCommand } from './demo-command.js';
 import { migrateCommand } from './migrate-command.js';
+import { searchCommand } from './search-command.js';
+import { statusCommand } from './status-command.js';
+import { syncCommand } from './sync-command.js';
 
 /** The `tributary` command with its subcommands; run it with {@link runCli}. */
 export function createProgram(io: CliIo = processIo()): Command {
@@ -19,6 +22,9 @@ export function createProgram(io: CliIo = processIo()): Command {
     })
     .exitOverride();
   program.addCommand(migrateCommand(io));
+  program.addCommand(syncCommand(io));
+  program.addCommand(searchCommand(io));
+  program.addCommand(statusCommand(io));
   program.addCommand(demoCommand(io));
   // Subcommands inherit the output settings and exit override only when created through the parent,
   // so copy them onto the ones built separately.
@@ -55,7 +61,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
         if (current !== undefined) io.stderr('Caused by: ');
       }
     }
-    if (argv.includes('--json')) io.stdout(`${JSON.stringify({ error: failure })}\n`);
-    return 1;
+    const cliError = error instanceof TributaryCliError ? error : undefined;
+    if (argv.includes('--json') && !cliError?.jsonPrinted)
+      io.stdout(`${JSON.stringify({ error: failure })}\n`);
+    return cliError?.exitCode ?? 1;
   }
 }

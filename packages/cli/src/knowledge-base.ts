@@ -1,0 +1,107 @@
+import {
+  createLexicalEmbedder,
+  createPostgresRepository,
+  type Embedder,
+  type KnowledgeRepository,
+} from '@tributary/core';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { TributaryCliError } from './cli-error.js';
+import type { CliIo } from './cli-io.js';
+import { type DatabaseFlags, type OpenDatabase, openDatabase } from './open-database.js';
+
+/** Flags every command reading or writing the knowledge base accepts (after the global ones). */
+export interface KnowledgeBaseFlags extends DatabaseFlags {
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** `--database-url` and `--pglite`, as on `migrate`. */
+export function addDatabaseOptions(command: Command): Command {
+  return command
+    .option(
+      '--database-url <url>',
+      'PostgreSQL connection string (default: $DATABASE_URL); use a direct or session connection',
+    )
+    .option('--pglite <dir>', 'use an embedded PGlite database (with pgvector) kept in this folder');
+}
+
+export type EmbedderChoice = 'lexical' | 'openai';
+
+/** `--embedder lexical|openai` (default lexical). */
+export function embedderOption(): Option {
+  return new Option('--embedder <name>', 'how texts are embedded: lexical (offline) or openai')
+    .choices(['lexical', 'openai'])
+    .default('lexical');
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A commander argument parser for uuid flags. */
+export function parseUuid(value: string): string {
+  if (!uuidPattern.test(value)) throw new InvalidArgumentError(`expected a uuid, got "${value}".`);
+  return value.toLowerCase();
+}
+
+/** Collects a repeatable uuid flag. */
+export function collectUuid(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), parseUuid(value)];
+}
+
+/** A commander argument parser for whole numbers from 1 to `max`. */
+export function parseCount(max: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1 || parsed > max) {
+      throw new InvalidArgumentError(`expected a whole number from 1 to ${max}, got "${value}".`);
+    }
+    return parsed;
+  };
+}
+
+export interface KnowledgeBase {
+  database: OpenDatabase;
+  repository: KnowledgeRepository;
+}
+
+/** Opens the database of `--pglite` / `--database-url` / `DATABASE_URL` with a repository on it. */
+export async function openKnowledgeBase(flags: DatabaseFlags, io: CliIo): Promise<KnowledgeBase> {
+  const database = await openDatabase(flags, io);
+  // Runs as the connection's own role, like a sync worker on the server.
+  return { database, repository: createPostgresRepository({ db: database.db }) };
+}
+
+export interface ChosenEmbedder {
+  embedder: Embedder;
+  /** What the output says: `lexical (offline, not semantic)` or the OpenAI model. */
+  description: string;
+}
+
+export const OPENAI_MODEL = 'text-embedding-3-small';
+
+/** The embedder named by `--embedder`; `openai` needs `OPENAI_API_KEY`. */
+export async function chooseEmbedder(choice: EmbedderChoice, io: CliIo): Promise<ChosenEmbedder> {
+  if (choice === 'openai') {
+    const apiKey = io.env.OPENAI_API_KEY;
+    if (apiKey === undefined || apiKey.trim() === '') {
+      throw new TributaryCliError(
+        'missing_openai_api_key',
+        '--embedder openai needs the OPENAI_API_KEY environment variable; set it, or use --embedder lexical (offline, not semantic)',
+      );
+    }
+    const { createOpenAIEmbedder } = await import('@tributary/core/openai');
+    const embedder = createOpenAIEmbedder({ apiKey, model: OPENAI_MODEL, dimensions: 1536 });
+    return { embedder, description: `openai ${OPENAI_MODEL} (1536 dimensions, ${embedder.id})` };
+  }
+  const embedder = createLexicalEmbedder({ dimensions: 1536 });
+  return { embedder, description: `lexical (offline, not semantic; ${embedder.id})` };
+}
+
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Collapses whitespace and cuts to `max` characters. */
+export function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

@@ -1,0 +1,303 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { runSync, type SyncMode, type SyncProgressEvent, type SyncSummary } from '@tributary/core';
+import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
+import { TributaryCliError } from './cli-error.js';
+import type { CliIo } from './cli-io.js';
+import { loadConnectorPlugin } from './connector-plugin.js';
+import {
+  addDatabaseOptions,
+  chooseEmbedder,
+  type EmbedderChoice,
+  embedderOption,
+  type KnowledgeBaseFlags,
+  oneLine,
+  openKnowledgeBase,
+  parseUuid,
+  printJson,
+} from './knowledge-base.js';
+
+interface SyncOptions {
+  connectorId: string;
+  plugin: string;
+  export?: string;
+  config?: string;
+  credentialsEnv?: string;
+  credentials?: string;
+  mode?: SyncMode;
+  embedder: EmbedderChoice;
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new TributaryCliError(
+      'invalid_json',
+      `${source} is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
+async function readJsonFile(file: string, flag: string, io: CliIo): Promise<unknown> {
+  const path = resolve(io.cwd, file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new TributaryCliError(
+      'unreadable_file',
+      `cannot read ${flag} file ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return parseJson(text, `${flag} file ${path}`);
+}
+
+async function readCredentials(options: SyncOptions, io: CliIo): Promise<unknown> {
+  if (options.credentials !== undefined) return readJsonFile(options.credentials, '--credentials', io);
+  if (options.credentialsEnv === undefined) return undefined;
+  const value = io.env[options.credentialsEnv];
+  if (value === undefined || value.trim() === '') {
+    throw new TributaryCliError(
+      'missing_credentials',
+      `the environment variable ${options.credentialsEnv} (--credentials-env) is not set; it should hold the connector's credentials as JSON`,
+    );
+  }
+  // Never echo the value: it holds secrets.
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    throw new TributaryCliError(
+      'invalid_json',
+      `the environment variable ${options.credentialsEnv} (--credentials-env) is not valid JSON; it should hold the connector's credentials as a JSON object`,
+    );
+  }
+}
+
+function formatEta(ms: number | undefined): string {
+  if (ms === undefined) return 'ETA …';
+  const seconds = Math.ceil(ms / 1000);
+  return seconds < 60
+    ? `ETA ${seconds}s`
+    : `ETA ${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+}
+
+/**
+ * Progress of a sync: a cli-progress bar over documents (with counts and, when the connector
+ * reported a total, an ETA) on a terminal; plain lines otherwise.
+ */
+function createProgressRenderer(io: CliIo, quiet: boolean): (event: SyncProgressEvent) => void {
+  let done = 0;
+  let total: number | undefined;
+  let etaMs: number | undefined;
+  let current = '';
+  const stream = io.progressStream;
+
+  if (stream !== undefined) {
+    let bar: cliProgress.SingleBar | undefined;
+    const text = (options: cliProgress.Options, params: cliProgress.Params) =>
+      total === undefined
+        ? `  ${done} documents | ${current}`
+        : `  ${cliProgress.Format.BarFormat(params.progress, options)} ${done}/${total} documents | ${formatEta(etaMs)} | ${current}`;
+    return (event) => {
+      if (event.total !== undefined) total = event.total;
+      etaMs = event.etaMs;
+      if (event.type === 'run-started') {
+        bar = new cliProgress.SingleBar(
+          { format: text, stream, hideCursor: true, clearOnComplete: false },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(Math.max(total ?? 1, 1), 0);
+        return;
+      }
+      if (event.type === 'document-started') current = event.externalId;
+      if (
+        event.type === 'document-finished' ||
+        event.type === 'document-skipped' ||
+        event.type === 'document-failed'
+      ) {
+        done += 1;
+        current = event.externalId;
+      }
+      if (event.type === 'run-finished') current = event.status;
+      bar?.setTotal(Math.max(total ?? done, done, 1));
+      bar?.update(done);
+      if (event.type === 'run-finished') bar?.stop();
+    };
+  }
+
+  const say = (line: string) => {
+    if (!quiet) io.stdout(`${line}\n`);
+  };
+  let skipped = 0;
+  return (event) => {
+    if (event.total !== undefined) total = event.total;
+    const position = () => `[${done}${total === undefined ? '' : `/${total}`}]`;
+    switch (event.type) {
+      case 'run-started':
+        say(`  ${event.mode} sync started (run ${event.runId})`);
+        break;
+      case 'document-finished':
+        done += 1;
+        say(`  ${position()} ${event.action.padEnd(9)} ${event.externalId}`);
+        break;
+      case 'document-failed':
+        done += 1;
+        say(`  ${position()} failed    ${event.externalId}: ${oneLine(event.message, 160)}`);
+        break;
+      case 'document-skipped':
+        done += 1;
+        skipped += 1;
+        break;
+      case 'run-finished':
+        if (skipped > 0) say(`  ${skipped} document(s) skipped: same version as stored, not loaded`);
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+function printSummary(io: CliIo, summary: SyncSummary, embedder: string): void {
+  const { counts, embeddings } = summary;
+  const lines = [
+    `Sync ${summary.status} (${summary.mode}) in ${(summary.durationMs / 1000).toFixed(1)} s, run ${summary.runId}`,
+    `  documents:  ${counts.seen} listed, ${counts.inserted} inserted, ${counts.updated} updated, ` +
+      `${counts.unchanged} unchanged, ${counts.skippedByVersion} skipped (same version), ` +
+      `${counts.failed} failed, ${counts.deleted} deleted`,
+    `  embeddings: ${embeddings.requests} request(s), ${embeddings.inputs} input(s), ${embeddings.reused} reused, ` +
+      `${embeddings.tokens} token(s) with ${embedder}`,
+    `  transfer:   ${summary.contentBytes} content bytes, ${summary.apiCalls} API call(s), ${summary.bytes} response bytes`,
+  ];
+  if (summary.sweep !== undefined) {
+    const { sweep } = summary;
+    lines.push(
+      `  sweep:      ${sweep.refused ? `not run${sweep.reason ? ` (${sweep.reason})` : ''}` : `${sweep.swept} removed`}`,
+    );
+  }
+  // The same cause often fails many documents: one line per cause.
+  const causes = new Map<string, string[]>();
+  for (const error of summary.errors)
+    causes.set(error.message, [...(causes.get(error.message) ?? []), error.externalId]);
+  for (const [cause, ids] of causes) {
+    const which = ids.length === 1 ? ids[0] : `${ids.length} documents (${ids[0]}, ...)`;
+    lines.push(`  ! ${which}: ${oneLine(cause, 240)}`);
+  }
+  io.stdout(`${lines.join('\n')}\n`);
+}
+
+/** `tributary sync`: runs one sync of a connector plugin into the knowledge base. */
+export function syncCommand(io: CliIo): Command {
+  const command = new Command('sync')
+    .description('run one sync of a connector plugin into the knowledge base')
+    .requiredOption('--connector-id <uuid>', 'the connector_configs row to sync', parseUuid)
+    .requiredOption('--plugin <module>', 'the connector plugin: a package name or a file path (.js/.mjs)')
+    .option(
+      '--export <name>',
+      'the export holding the connector or its factory (default: the default export)',
+    )
+    .option(
+      '--config <file>',
+      "JSON file with the connector's config (default: the connector row's settings)",
+    )
+    .addOption(
+      new Option(
+        '--credentials-env <var>',
+        "environment variable holding the connector's credentials as JSON",
+      ),
+    )
+    .addOption(
+      new Option('--credentials <file>', "JSON file with the connector's credentials").conflicts(
+        'credentialsEnv',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'full or incremental (default: incremental when a cursor is stored and the connector supports it)',
+      ).choices(['full', 'incremental']),
+    )
+    .addOption(embedderOption());
+  addDatabaseOptions(command).action(async (options: SyncOptions, sub: Command) => {
+    const flags = sub.optsWithGlobals<KnowledgeBaseFlags>();
+    const json = flags.json ?? false;
+    const say = (line: string) => {
+      if (!json) io.stdout(`${line}\n`);
+    };
+    // Everything that can fail without the database is checked before opening it.
+    const { embedder, description } = await chooseEmbedder(options.embedder, io);
+    const credentials = await readCredentials(options, io);
+    const explicitConfig =
+      options.config === undefined ? undefined : await readJsonFile(options.config, '--config', io);
+    const plugin = await loadConnectorPlugin(options.plugin, { cwd: io.cwd, exportName: options.export });
+
+    const { database, repository } = await openKnowledgeBase(flags, io);
+    try {
+      const row = await repository.getConnector(options.connectorId);
+      if (row === undefined) {
+        throw new TributaryCliError(
+          'connector_not_found',
+          `no connector ${options.connectorId} in ${database.label}; create its connector_configs row first (see tributary status)`,
+        );
+      }
+      if (row.connectorType !== plugin.connector.type) {
+        throw new TributaryCliError(
+          'connector_type_mismatch',
+          `connector ${row.id} is of type "${row.connectorType}" but the plugin ${plugin.specifier} is "${plugin.connector.type}"`,
+        );
+      }
+      say(`Syncing ${row.connectorType} connector "${row.name}" (${row.id}) into ${database.label}`);
+      say(
+        `  plugin:   ${plugin.specifier}${plugin.exportName === 'default' ? '' : ` (export ${plugin.exportName})`}`,
+      );
+      say(`  embedder: ${description}`);
+
+      const summary = await runSync({
+        connector: plugin.connector,
+        config: explicitConfig ?? row.settings,
+        credentials,
+        connectorId: row.id,
+        repository,
+        embedder,
+        mode: options.mode,
+        onProgress: createProgressRenderer(io, json),
+      });
+
+      if (json) {
+        printJson(io, {
+          database: database.label,
+          connector: { id: row.id, type: row.connectorType, name: row.name, orgId: row.orgId },
+          embedder: { id: embedder.id, kind: options.embedder, description },
+          ...summary,
+        });
+      } else {
+        printSummary(io, summary, description);
+      }
+      const failure = (message: string, exitCode: number) =>
+        new TributaryCliError(`sync_${summary.status}`, message, { exitCode, jsonPrinted: true });
+      switch (summary.status) {
+        case 'success':
+          return;
+        case 'partial':
+          throw failure(
+            `sync partial: ${summary.counts.failed} of ${summary.counts.seen} document(s) failed (run ${summary.runId} recorded); first error: ${oneLine(summary.errors[0]?.message ?? 'unknown', 300).replace(/^\[tributary\]\s*/, '')}`,
+            2,
+          );
+        case 'skipped':
+          throw failure(
+            `another sync of connector ${row.id} is running (run ${summary.runId}); nothing was done`,
+            1,
+          );
+        default:
+          throw failure(
+            `sync ${summary.status} (run ${summary.runId})${summary.error ? `: ${oneLine(summary.error, 400).replace(/^\[tributary\]\s*/, '')}` : ''}`,
+            1,
+          );
+      }
+    } finally {
+      await database.close();
+    }
+  });
+  return command;
+}

@@ -1,0 +1,316 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const plugins = join(here, 'fixtures', 'plugins');
+const notesPlugin = join(plugins, 'notes-connector.mjs');
+const failingPlugin = join(plugins, 'failing-connector.mjs');
+
+const ORG_ID = '00000000-0000-4000-8000-0000000c1101';
+const OTHER_ORG_ID = '00000000-0000-4000-8000-0000000c1102';
+
+async function run(
+  cwd: string,
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    env,
+    cwd,
+  });
+  return { code, stdout, stderr };
+}
+
+let cwd: string;
+let notesId: string;
+let failingId: string;
+const db = ['--pglite', 'db'];
+
+beforeAll(async () => {
+  cwd = await mkdtemp(join(tmpdir(), 'tributary-cli-sync-'));
+  const migrated = await run(cwd, ['migrate', ...db]);
+  expect(migrated.stderr).toBe('');
+  expect(migrated.code).toBe(0);
+  // PGlite folders are single-process: insert the connector rows, then close before the CLI opens it.
+  const pglite = await PGlite.create(join(cwd, 'db'), { extensions: { vector } });
+  try {
+    const insert = async (org: string, type: string, name: string) => {
+      const { rows } = await pglite.query<{ id: string }>(
+        `insert into public.connector_configs (org_id, connector_type, name) values ($1, $2, $3) returning id`,
+        [org, type, name],
+      );
+      const id = rows[0]?.id;
+      if (id === undefined) throw new Error('no connector row');
+      return id;
+    };
+    notesId = await insert(ORG_ID, 'cli_notes', 'Notes');
+    failingId = await insert(ORG_ID, 'cli_failing', 'Failing source');
+    await insert(OTHER_ORG_ID, 'cli_notes', 'Other notes');
+  } finally {
+    await pglite.close();
+  }
+});
+
+afterAll(async () => {
+  if (cwd) await rm(cwd, { recursive: true, force: true });
+});
+
+describe('tributary sync, search and status on a PGlite folder', () => {
+  it('syncs a plugin file, then finds nothing to embed the second time', async () => {
+    // A path relative to the working folder, as a user would type it.
+    const plugin = relative(cwd, notesPlugin);
+    const first = await run(cwd, ['sync', '--connector-id', notesId, '--plugin', plugin, ...db]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`Syncing cli_notes connector "Notes" (${notesId})`);
+    expect(first.stdout).toMatch(
+      /embedder: lexical \(offline, not semantic; lexical:hashed-ngrams-v1@1536\)/,
+    );
+    expect(first.stdout).toMatch(/^ {2}full sync started/m);
+    expect(first.stdout).toMatch(/^ {2}\[1\/3\] inserted {2}note-salmon$/m);
+    expect(first.stdout).toMatch(/^Sync success \(full\)/m);
+    expect(first.stdout).toContain(
+      'documents:  3 listed, 3 inserted, 0 updated, 0 unchanged, 0 skipped (same version), 0 failed, 0 deleted',
+    );
+    expect(first.stdout).toMatch(/embeddings: \d+ request\(s\), 3 input\(s\), 0 reused/);
+
+    const second = await run(cwd, [
+      '--json',
+      'sync',
+      '--connector-id',
+      notesId,
+      '--plugin',
+      notesPlugin,
+      ...db,
+    ]);
+    expect(second.stderr).toBe('');
+    expect(second.code).toBe(0);
+    const summary = JSON.parse(second.stdout) as {
+      status: string;
+      mode: string;
+      counts: { seen: number; skippedByVersion: number; inserted: number };
+      embeddings: { inputs: number; requests: number };
+      embedder: { kind: string };
+      connector: { id: string };
+    };
+    expect(summary).toMatchObject({
+      status: 'success',
+      mode: 'full',
+      counts: { seen: 3, skippedByVersion: 3, inserted: 0 },
+      embeddings: { inputs: 0, requests: 0 },
+      embedder: { kind: 'lexical' },
+      connector: { id: notesId },
+    });
+  });
+
+  it('searches the synced documents', async () => {
+    const found = await run(cwd, ['search', 'grilled salmon with dill', '--org', ORG_ID, ...db]);
+    expect(found.stderr).toBe('');
+    expect(found.code).toBe(0);
+    expect(found.stdout).toContain('full text + lexical (offline, not semantic');
+    expect(found.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner {2}\[text #1, vector #1\]$/m);
+    expect(found.stdout).toContain('https://notes.example/note-salmon');
+    expect(found.stdout).toMatch(/\*\*salmon\*\*/i);
+
+    const json = await run(cwd, [
+      'search',
+      'bicycle chain',
+      '--org',
+      ORG_ID,
+      '--limit',
+      '2',
+      '--json',
+      ...db,
+    ]);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as {
+      results: { rank: number; title: string; externalUrl: string }[];
+    };
+    expect(parsed.results.length).toBeLessThanOrEqual(2);
+    expect(parsed.results[0]).toMatchObject({
+      rank: 1,
+      title: 'Bike maintenance',
+      externalUrl: 'https://notes.example/note-bike',
+    });
+
+    // Another organisation sees none of it.
+    const other = await run(cwd, ['search', 'salmon', '--org', OTHER_ORG_ID, ...db]);
+    expect(other.code).toBe(0);
+    expect(other.stdout).toContain('No results.');
+  });
+
+  it('a plugin whose documents all fail ends partial with exit code 2, and the run is recorded', async () => {
+    const partial = await run(cwd, [
+      'sync',
+      '--connector-id',
+      failingId,
+      '--plugin',
+      failingPlugin,
+      '--export',
+      'failingConnector',
+      ...db,
+    ]);
+    expect(partial.code).toBe(2);
+    expect(partial.stdout).toMatch(/^Sync partial \(full\)/m);
+    expect(partial.stdout).toContain(
+      '2 listed, 0 inserted, 0 updated, 0 unchanged, 0 skipped (same version), 2 failed',
+    );
+    expect(partial.stdout).toMatch(/^ {2}! broken-1: .*the source refused to send broken-1/m);
+    expect(partial.stderr).toMatch(
+      /^\[tributary\] sync partial: 2 of 2 document\(s\) failed \(run [0-9a-f-]{36} recorded\); first error: .*the source refused to send broken-1/,
+    );
+    expect(partial.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('status lists the connectors and the runs', async () => {
+    const status = await run(cwd, ['status', '--org', ORG_ID, ...db]);
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(
+      new RegExp(
+        `^ {2}${notesId} {2}cli_notes "Notes" {2}last sync success at \\d{4}-.*Z, 0 error\\(s\\)$`,
+        'm',
+      ),
+    );
+    expect(status.stdout).toMatch(
+      new RegExp(`^ {2}${failingId} {2}cli_failing "Failing source" {2}last sync partial`, 'm'),
+    );
+    expect(status.stdout).not.toContain('Other notes');
+    expect(status.stdout).toContain('Latest sync runs (3)');
+    expect(status.stdout).toMatch(
+      / partial {3}manual full {2}0 inserted, 0 updated, 0 skipped, 2 failed, 0 deleted {2}\d+\.\d s/,
+    );
+    expect(status.stdout).toMatch(
+      / success {3}manual full {2}3 inserted, 0 updated, 0 skipped, 0 failed, 0 deleted/,
+    );
+
+    const json = await run(cwd, ['status', '--connector-id', notesId, '--json', ...db]);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as {
+      connectors: { id: string; lastSyncStatus: string }[];
+      runs: { status: string; syncMode: string; documentsSynced: number; documentsSkipped: number }[];
+    };
+    expect(parsed.connectors).toEqual([expect.objectContaining({ id: notesId, lastSyncStatus: 'success' })]);
+    expect(parsed.runs.map((entry) => [entry.status, entry.documentsSynced, entry.documentsSkipped])).toEqual(
+      [
+        ['success', 0, 3],
+        ['success', 3, 0],
+      ],
+    );
+  });
+
+  it('fails with exit 1 and one clear line for a plugin that is not a connector', async () => {
+    const notConnector = await run(cwd, [
+      'sync',
+      '--connector-id',
+      notesId,
+      '--plugin',
+      join(plugins, 'not-a-connector.mjs'),
+      ...db,
+    ]);
+    expect(notConnector.code).toBe(1);
+    expect(notConnector.stderr).toMatch(
+      /^\[tributary\] export "default" of .*not-a-connector\.mjs is not a Tributary connector: found an object with keys name, sync; the connector has no specificationVersion/,
+    );
+    expect(notConnector.stderr.trim().split('\n')).toHaveLength(1);
+
+    const wrongExport = await run(cwd, [
+      'sync',
+      '--connector-id',
+      notesId,
+      '--plugin',
+      notesPlugin,
+      '--export',
+      'settings',
+      ...db,
+    ]);
+    expect(wrongExport.code).toBe(1);
+    expect(wrongExport.stderr).toMatch(
+      /^\[tributary\] export "settings" of .* is not a Tributary connector: found an object with keys baseUrl/,
+    );
+
+    const missingExport = await run(cwd, [
+      'sync',
+      '--connector-id',
+      notesId,
+      '--plugin',
+      notesPlugin,
+      '--export',
+      'nope',
+      ...db,
+    ]);
+    expect(missingExport.code).toBe(1);
+    expect(missingExport.stderr).toMatch(
+      /^\[tributary\] .* has no export "nope"; it exports default, settings/,
+    );
+
+    const missingFile = await run(cwd, [
+      'sync',
+      '--connector-id',
+      notesId,
+      '--plugin',
+      './missing.mjs',
+      ...db,
+    ]);
+    expect(missingFile.code).toBe(1);
+    expect(missingFile.stderr).toMatch(/^\[tributary\] connector plugin file .*missing\.mjs does not exist/);
+  });
+
+  it('fails with exit 1 for an unknown connector id, a plugin of another type, and openai without a key', async () => {
+    const unknown = await run(cwd, [
+      'sync',
+      '--connector-id',
+      '00000000-0000-4000-8000-00000000dead',
+      '--plugin',
+      notesPlugin,
+      ...db,
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /^\[tributary\] no connector 00000000-0000-4000-8000-00000000dead in PGlite /,
+    );
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+
+    const json = await run(cwd, [
+      'sync',
+      '--connector-id',
+      '00000000-0000-4000-8000-00000000dead',
+      '--plugin',
+      notesPlugin,
+      '--json',
+      ...db,
+    ]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'connector_not_found' } });
+
+    const mismatch = await run(cwd, ['sync', '--connector-id', failingId, '--plugin', notesPlugin, ...db]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(
+      /^\[tributary\] connector .* is of type "cli_failing" but the plugin .* is "cli_notes"/,
+    );
+
+    const badId = await run(cwd, ['sync', '--connector-id', 'abc', '--plugin', notesPlugin, ...db]);
+    expect(badId.code).toBe(1);
+    expect(badId.stderr).toMatch(/^\[tributary\] .*--connector-id.*expected a uuid, got "abc"/);
+
+    const openai = await run(cwd, ['search', 'salmon', '--org', ORG_ID, '--embedder', 'openai', ...db]);
+    expect(openai.code).toBe(1);
+    expect(openai.stderr).toMatch(
+      /^\[tributary\] --embedder openai needs the OPENAI_API_KEY environment variable/,
+    );
+  });
+});
