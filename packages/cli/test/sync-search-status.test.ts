@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -312,5 +315,32 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     expect(openai.stderr).toMatch(
       /^\[tributary\] --embedder openai needs the OPENAI_API_KEY environment variable/,
     );
+  });
+
+  it('the built executable exits 2 for a partial sync, with the summary on stdout', async () => {
+    const bin = join(here, '..', 'dist', 'bin.js');
+    expect(existsSync(bin), 'build the package first (turbo runs build before test)').toBe(true);
+    const exec = promisify(execFile);
+    const failure = await exec(
+      process.execPath,
+      [
+        bin,
+        'sync',
+        '--connector-id',
+        failingId,
+        '--plugin',
+        failingPlugin,
+        '--export',
+        'failingConnector',
+        ...db,
+      ],
+      { cwd, env: { PATH: process.env.PATH } },
+    ).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stdout).toMatch(/^Sync partial \(full\)/m);
+    expect(failure?.stderr).toMatch(/^\[tributary\] sync partial: 2 of 2 document\(s\) failed[^\n]*\n$/);
   });
 });
