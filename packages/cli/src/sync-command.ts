@@ -253,7 +253,16 @@ export function syncCommand(io: CliIo): Command {
       );
       say(`  embedder: ${description}`);
 
+      // Ctrl-C ends the run `cancelled` (recorded, lease released) instead of leaving it running;
+      // a second Ctrl-C quits at once (our listener is gone by then).
+      const controller = new AbortController();
+      const onInterrupt = () => {
+        io.stderr('[tributary] interrupted: ending the run as cancelled (Ctrl-C again to quit at once)\n');
+        controller.abort();
+      };
+      process.once('SIGINT', onInterrupt);
       const summary = await runSync({
+        signal: controller.signal,
         connector: plugin.connector,
         config: explicitConfig ?? row.settings,
         credentials,
@@ -262,7 +271,7 @@ export function syncCommand(io: CliIo): Command {
         embedder,
         mode: options.mode,
         onProgress: createProgressRenderer(io, json),
-      });
+      }).finally(() => process.off('SIGINT', onInterrupt));
 
       if (json) {
         printJson(io, {

@@ -150,6 +150,19 @@ describe('tributary sync, search and status on a PGlite folder', () => {
       externalUrl: 'https://notes.example/note-bike',
     });
 
+    // Only the failing connector's documents (none completed): nothing.
+    const filtered = await run(cwd, [
+      'search',
+      'salmon',
+      '--org',
+      ORG_ID,
+      '--connector-id',
+      failingId,
+      ...db,
+    ]);
+    expect(filtered.code).toBe(0);
+    expect(filtered.stdout).toContain('No results.');
+
     // Another organisation sees none of it.
     const other = await run(cwd, ['search', 'salmon', '--org', OTHER_ORG_ID, ...db]);
     expect(other.code).toBe(0);
