@@ -288,10 +288,10 @@ async function runPhase(
       const now = performance.now();
       if (now - lastReport < 30_000 || event.type === 'document-started') return;
       lastReport = now;
-      const done = event.counts.inserted + event.counts.updated + event.counts.unchanged;
+      const { counts } = event;
       console.log(
-        `   ... ${seconds(now - started)}: ${done + event.counts.skippedByVersion + event.counts.failed}/${event.total ?? '?'} documents ` +
-          `(${event.counts.failed} failed), rss ${mb(process.memoryUsage().rss)}`,
+        `   ... ${seconds(now - started)}: ${counts.seen}/${event.total ?? '?'} listed, ${counts.inserted} inserted, ` +
+          `${counts.updated} updated, ${counts.skippedByVersion} skipped, ${counts.failed} failed; rss ${mb(process.memoryUsage().rss)}`,
       );
     },
   });
@@ -335,7 +335,10 @@ async function runPhase(
   if (summary.error) console.log(`   error: ${summary.error}`);
   const causes = new Map<string, number>();
   for (const error of summary.errors) causes.set(error.message, (causes.get(error.message) ?? 0) + 1);
-  for (const [message, n] of causes) console.log(`   ! ${n} document(s) failed: ${message.slice(0, 300)}`);
+  for (const [message, n] of causes) {
+    // summary.errors keeps at most 1,000 entries; counts.failed is the total.
+    console.log(`   ! ${n} of the ${summary.errors.length} error(s) kept: ${message.slice(0, 300)}`);
+  }
   if (expect.loads !== undefined && result.loads !== expect.loads) {
     console.log(`   !! FLAG: expected ${expect.loads} content loads, got ${result.loads}`);
   }
