@@ -276,7 +276,8 @@ async function runPhase(
   const loadMsBefore = source.loadMs;
   const requestsBefore = embedder.requests;
   const inputsBefore = embedder.inputs;
-  peakRss = process.memoryUsage().rss;
+  const rssAtStart = process.memoryUsage().rss;
+  peakRss = rssAtStart;
   let lastReport = performance.now();
   const started = performance.now();
   const summary = await runSync({
@@ -327,7 +328,10 @@ async function runPhase(
     `   embedding: ${result.requests} request(s), ${result.inputs} input(s) ` +
       `(summary: ${embeddings.requests} / ${embeddings.inputs}, ${embeddings.reused} reused)`,
   );
-  console.log(`   chunks stored for the connector: ${result.chunksStored}; peak RSS ${mb(result.peakRss)}`);
+  console.log(
+    `   chunks stored for the connector: ${result.chunksStored}; peak RSS ${mb(result.peakRss)} ` +
+      `(${mb(rssAtStart)} at the start of the phase)`,
+  );
   const methods = [...timings.entries()].sort((a, b) => b[1].ms - a[1].ms);
   console.log(
     `   repository time: ${methods.map(([name, t]) => `${name} ${seconds(t.ms)}/${t.calls}`).join(', ')}`,
