@@ -88,4 +88,40 @@ describe('Postgres repository round trips (PGlite)', () => {
     expect([...reuse.keys()]).toEqual([sha256('one')]);
     expect(statements).toHaveLength(1);
   });
+
+  it('does not rewrite unchanged chunks when a document is re-chunked', async () => {
+    const repository = createPostgresRepository({ db: fromPglite(pglite) });
+    const orgId = randomUUID();
+    const { rows } = await pglite.query<{ id: string }>(
+      `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'notion', 'Wiki') returning id`,
+      [orgId],
+    );
+    const [document] = await repository.upsertDocuments(rows[0]?.id ?? '', [
+      { externalId: 'page', contentHash: sha256('page') },
+    ]);
+    const documentId = document?.documentId ?? '';
+    const chunk = (index: number, text: string) => ({
+      index,
+      content: text,
+      contentHash: sha256(text),
+      embedding: axisVector({ [index]: 1 }),
+      embeddingModel: 'm',
+    });
+    const versions = async () =>
+      (
+        await pglite.query<{ chunk_index: number; version: string }>(
+          'select chunk_index, xmin::text as version from public.document_chunks where document_id = $1 order by chunk_index',
+          [documentId],
+        )
+      ).rows;
+    await repository.replaceChunks(documentId, [chunk(0, 'intro'), chunk(1, 'body'), chunk(2, 'end')]);
+    const before = await versions();
+    // Only the middle chunk changes: the other two rows keep their row version (not rewritten).
+    await repository.replaceChunks(documentId, [chunk(0, 'intro'), chunk(1, 'new body'), chunk(2, 'end')]);
+    const after = await versions();
+    expect(after.map((row) => row.chunk_index)).toEqual([0, 1, 2]);
+    expect(after[0]?.version).toBe(before[0]?.version);
+    expect(after[2]?.version).toBe(before[2]?.version);
+    expect(after[1]?.version).not.toBe(before[1]?.version);
+  });
 });

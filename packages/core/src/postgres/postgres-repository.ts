@@ -416,6 +416,13 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
             const embeddingUpdates = vectors
               ? ', embedding = excluded.embedding, embedding_model = excluded.embedding_model'
               : '';
+            // An unchanged chunk (same hash of context + text, same model, embedding present or
+            // absent as before) is not rewritten: rewriting it would cost a new row version and new
+            // HNSW and GIN index entries for nothing.
+            const embeddingChanged = vectors
+              ? ` or c.embedding_model is distinct from excluded.embedding_model
+               or (c.embedding is null) <> (excluded.embedding is null)`
+              : '';
             await tx.query(
               `insert into public.document_chunks as c (org_id, document_id, chunk_index, context, content, content_hash, token_count${embeddingColumns})
              select $1, $2, x.chunk_index, x.context, x.content, x.content_hash, x.token_count${embeddingValues}
@@ -424,7 +431,10 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
              order by x.chunk_index
              on conflict (org_id, document_id, chunk_index) do update set
                context = excluded.context, content = excluded.content, content_hash = excluded.content_hash,
-               token_count = excluded.token_count${embeddingUpdates}`,
+               token_count = excluded.token_count${embeddingUpdates}
+             where c.content_hash is distinct from excluded.content_hash
+               or c.context is distinct from excluded.context
+               or c.token_count is distinct from excluded.token_count${embeddingChanged}`,
               [document.org_id, documentId, payload],
             );
           }
