@@ -24,8 +24,10 @@ import {
   countsJson,
   documentJson,
   mapConnector,
+  mapSearchResult,
   mapSyncRun,
   parseVector,
+  type SearchResultRow,
   type SyncRunRow,
   toDate,
 } from '../repository/schema-rows.js';
@@ -510,19 +512,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       const search = normalizeSearch(input);
       if (!(await hasVectors())) throw vectorsUnavailable('Search (unified_content_search)');
       return run(async (tx) => {
-        const { rows } = await tx.query<{
-          chunk_id: string;
-          document_id: string;
-          connector_id: string | null;
-          title: string | null;
-          external_url: string | null;
-          chunk_index: number;
-          content: string;
-          snippet: string;
-          score: number;
-          full_text_rank: number | null;
-          semantic_rank: number | null;
-        }>(
+        const { rows } = await tx.query<SearchResultRow>(
           `select * from public.unified_content_search(
              query_embedding => $1::extensions.vector, match_org_id => $2::uuid, match_count => $3::integer,
              match_threshold => $4::double precision, include_imported => true, query_text => $5::text,
@@ -539,19 +529,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
             search.semanticWeight,
           ],
         );
-        return rows.map((row) => ({
-          chunkId: row.chunk_id,
-          documentId: row.document_id,
-          connectorId: row.connector_id,
-          title: row.title,
-          externalUrl: row.external_url,
-          chunkIndex: Number(row.chunk_index),
-          snippet: row.snippet,
-          content: row.content,
-          score: Number(row.score),
-          fullTextRank: row.full_text_rank == null ? null : Number(row.full_text_rank),
-          semanticRank: row.semantic_rank == null ? null : Number(row.semantic_rank),
-        }));
+        return rows.map(mapSearchResult);
       });
     },
   };

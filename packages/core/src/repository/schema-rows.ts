@@ -2,7 +2,13 @@
 // to the repository's records, shared by the SQL adapters (node-postgres/PGlite and supabase-js).
 
 import type { JsonValue } from '../spec/v1/json-value.js';
-import type { ConnectorRecord, DocumentInput, SyncCounts, SyncRunRecord } from './knowledge-repository.js';
+import type {
+  ConnectorRecord,
+  DocumentInput,
+  SearchResult,
+  SyncCounts,
+  SyncRunRecord,
+} from './knowledge-repository.js';
 
 export interface ConnectorRow {
   id: string;
@@ -138,4 +144,35 @@ export function toDate(value: Date | string): Date {
 
 export function toDateOrNull(value: Date | string | null): Date | null {
   return value == null ? null : toDate(value);
+}
+
+/** A row of `unified_content_search`. */
+export interface SearchResultRow {
+  chunk_id: string;
+  document_id: string;
+  connector_id: string | null;
+  title: string | null;
+  external_url: string | null;
+  chunk_index: number;
+  content: string;
+  snippet: string;
+  score: number;
+  full_text_rank: number | null;
+  semantic_rank: number | null;
+}
+
+export function mapSearchResult(row: SearchResultRow): SearchResult {
+  return {
+    chunkId: row.chunk_id,
+    documentId: row.document_id,
+    connectorId: row.connector_id,
+    title: row.title,
+    externalUrl: row.external_url,
+    chunkIndex: Number(row.chunk_index),
+    snippet: row.snippet,
+    content: row.content,
+    score: Number(row.score),
+    fullTextRank: row.full_text_rank == null ? null : Number(row.full_text_rank),
+    semanticRank: row.semantic_rank == null ? null : Number(row.semantic_rank),
+  };
 }

@@ -24,8 +24,10 @@ import {
   countsJson,
   documentJson,
   mapConnector,
+  mapSearchResult,
   mapSyncRun,
   parseVector,
+  type SearchResultRow,
   type SyncRunRow,
 } from '../repository/schema-rows.js';
 import {
@@ -620,21 +622,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
     search: async (input: SearchInput): Promise<SearchResult[]> => {
       const search = normalizeSearch(input);
       if (!(await hasVectors())) throw vectorsUnavailable('Search (unified_content_search)');
-      const { data } = await call<
-        Array<{
-          chunk_id: string;
-          document_id: string;
-          connector_id: string | null;
-          title: string | null;
-          external_url: string | null;
-          chunk_index: number;
-          content: string;
-          snippet: string;
-          score: number;
-          full_text_rank: number | null;
-          semantic_rank: number | null;
-        }>
-      >((client) =>
+      const { data } = await call<SearchResultRow[]>((client) =>
         client.rpc('unified_content_search', {
           query_embedding: search.queryEmbedding ? vectorText(search.queryEmbedding) : null,
           match_org_id: input.orgId,
@@ -647,19 +635,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
           semantic_weight: search.semanticWeight,
         }),
       );
-      return (data ?? []).map((row) => ({
-        chunkId: row.chunk_id,
-        documentId: row.document_id,
-        connectorId: row.connector_id,
-        title: row.title,
-        externalUrl: row.external_url,
-        chunkIndex: Number(row.chunk_index),
-        snippet: row.snippet,
-        content: row.content,
-        score: Number(row.score),
-        fullTextRank: row.full_text_rank == null ? null : Number(row.full_text_rank),
-        semanticRank: row.semantic_rank == null ? null : Number(row.semantic_rank),
-      }));
+      return (data ?? []).map(mapSearchResult);
     },
   };
   return repository;
