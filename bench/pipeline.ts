@@ -31,7 +31,7 @@ import {
 import { createPgliteRepository } from '@tributary/core/pglite';
 import { createNodePostgresRepository } from '@tributary/core/postgres';
 import { fromPg, fromPglite, migrate } from '@tributary/sql';
-import { startPostgresServer } from '@tributary/testkit';
+import { startPostgresServer } from '@tributary/testkit-postgres';
 
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 10_000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres')

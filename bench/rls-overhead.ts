@@ -13,7 +13,7 @@
 // Run: pnpm --filter @tributary/bench rls   (after `pnpm build`; see README.md)
 // Tune: BENCH_ITERATIONS (default 3000 per variant and query), BENCH_WARMUP (default 300).
 import { fromPg, migrate } from '@tributary/sql';
-import { startPostgresServer } from '@tributary/testkit';
+import { startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
 
 const ORGANIZATIONS = 100;

@@ -165,6 +165,7 @@ export {
   type KnowledgeRepository,
   type ListConnectorsFilter,
   type MembershipRole,
+  type MemoryDocumentSnapshot,
   type MemoryKnowledgeRepository,
   type MemoryRepositoryOptions,
   type ProcessingStatus,

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import { fromPglite, migrate } from '@tributary/sql';
-import { createPgliteDatabase } from '@tributary/testkit';
+import { createPgliteDatabase } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthError,

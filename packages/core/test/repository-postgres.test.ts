@@ -4,7 +4,7 @@
 // connections can show: concurrent starts of one connector.
 import { readFileSync } from 'node:fs';
 import { fromPg, migrate } from '@tributary/sql';
-import { type PostgresServer, startPostgresServer } from '@tributary/testkit';
+import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodePostgresRepository } from '../src/postgres.js';

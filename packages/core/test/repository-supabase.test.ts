@@ -1,5 +1,5 @@
 // The contract through the real supabase-js client against a local PostgREST-compatible endpoint
-// (`startPostgrestServer` of @tributary/testkit) on a real migrated PostgreSQL server, acting as the
+// (`startPostgrestServer` of @tributary/testkit-postgres) on a real migrated PostgreSQL server, acting as the
 // service role; `withUser` builds a client with a signed user access token. The server has no
 // pgvector, so 0007_vector_search is deferred and the vector cases assert the documented
 // `unavailable` errors. Plus: a client made from a user token directly, and a bad key.
@@ -12,7 +12,7 @@ import {
   type PostgrestServer,
   startPostgresServer,
   startPostgrestServer,
-} from '@tributary/testkit';
+} from '@tributary/testkit-postgres';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepositoryError } from '../src/index.js';

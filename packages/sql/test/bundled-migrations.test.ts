@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createPgliteDatabase } from '@tributary/testkit';
+import { createPgliteDatabase } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseTypesPath, exposedSchemas, renderBundledDatabaseTypes } from '../scripts/generate-types.js';
 import type { Database, Tables } from '../src/database.types.js';

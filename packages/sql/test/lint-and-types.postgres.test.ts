@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { type PostgresServer, startPostgresServer } from '@tributary/testkit';
+import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDatabaseTypes } from '../src/generate-database-types.js';
 import { lintDatabase } from '../src/lint-database.js';

@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { createPgliteDatabase } from '@tributary/testkit';
+import { createPgliteDatabase } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LintDatabaseOptions, type LintFinding, lintDatabase, lintRules } from '../src/lint-database.js';
 import { fromPglite, type SqlDatabase, type SqlQueryable } from '../src/sql-database.js';

@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { createPgliteDatabase } from '@tributary/testkit';
+import { createPgliteDatabase } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromPglite, loadMigrations, migrate, migrationStatus, type SqlDatabase } from '../src/index.js';
 import { appliedNames, fixture, tableExists } from './helpers.js';

@@ -1,4 +1,4 @@
-import { type PostgresServer, startPostgresServer } from '@tributary/testkit';
+import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fromPg,

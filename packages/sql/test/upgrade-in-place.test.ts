@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { createPgliteDatabase, type PostgresServer, startPostgresServer } from '@tributary/testkit';
+import { createPgliteDatabase, type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fromPg,

@@ -1,6 +1,23 @@
-export type { PgliteDatabaseOptions } from './pglite-database.js';
-export { createPgliteDatabase } from './pglite-database.js';
-export type { PostgresServer, PostgresServerOptions } from './postgres-server.js';
-export { startPostgresServer } from './postgres-server.js';
-export type { PostgrestServer, PostgrestServerOptions } from './postgrest-server.js';
-export { httpStatusForSqlState, startPostgrestServer } from './postgrest-server.js';
+// The Postgres harnesses, re-exported so one devDependency gives a connector's tests everything.
+export {
+  createPgliteDatabase,
+  httpStatusForSqlState,
+  type PgliteDatabaseOptions,
+  type PostgresServer,
+  type PostgresServerOptions,
+  type PostgrestServer,
+  type PostgrestServerOptions,
+  startPostgresServer,
+  startPostgrestServer,
+} from '@tributary/testkit-postgres';
+export {
+  applicableChecks,
+  type ConformanceCheckName,
+  type ConformanceDocument,
+  type ConformanceRun,
+  type ConformanceSource,
+  type InvalidConfigCase,
+  runConformanceCheck,
+  type TestConnectorOptions,
+  testConnector,
+} from './test-connector.js';

@@ -33,6 +33,7 @@ export {
   type AddConnectorInput,
   createMemoryRepository,
   type MembershipRole,
+  type MemoryDocumentSnapshot,
   type MemoryKnowledgeRepository,
   type MemoryRepositoryOptions,
 } from './memory-repository.js';

@@ -55,6 +55,26 @@ export interface MemoryKnowledgeRepository extends KnowledgeRepository {
   addConnector(input: AddConnectorInput): ConnectorRecord;
   /** Makes `userId` a member of `orgId` (what `tributary_private.memberships` holds in Postgres). */
   addMembership(userId: string, orgId: string, role?: MembershipRole): void;
+  /**
+   * Every stored document of `connectorId` (soft-deleted ones included), ordered by external id:
+   * what tests compare after a sync. Not part of `KnowledgeRepository`.
+   */
+  listDocuments(connectorId: string): MemoryDocumentSnapshot[];
+}
+
+/** A stored document as `listDocuments` reports it. */
+export interface MemoryDocumentSnapshot {
+  id: string;
+  externalId: string;
+  title: string | null;
+  sourceVersion: string | null;
+  contentHash: string | null;
+  processingStatus: ProcessingStatus;
+  processingError: string | null;
+  isDeleted: boolean;
+  chunkCount: number;
+  /** Chunks stored for the document that carry an embedding. */
+  embeddedChunks: number;
 }
 
 interface DocumentState {
@@ -165,6 +185,26 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
       const orgs = state.memberships.get(userId) ?? new Map<string, MembershipRole>();
       orgs.set(orgId, role);
       state.memberships.set(userId, orgs);
+    },
+    listDocuments(connectorId) {
+      return [...state.documents.values()]
+        .filter((document) => document.connectorId === connectorId)
+        .sort((a, b) => (a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0))
+        .map((document) => {
+          const chunks = [...(state.chunks.get(document.id)?.values() ?? [])];
+          return {
+            id: document.id,
+            externalId: document.externalId,
+            title: document.title,
+            sourceVersion: document.sourceVersion,
+            contentHash: document.contentHash,
+            processingStatus: document.processingStatus,
+            processingError: document.processingError,
+            isDeleted: document.isDeleted,
+            chunkCount: chunks.length,
+            embeddedChunks: chunks.filter((chunk) => chunk.embedding !== null).length,
+          };
+        });
     },
   };
 }

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { createPgliteDatabase, type PostgresServer, startPostgresServer } from '@tributary/testkit';
+import { createPgliteDatabase, type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
 import {
   fromPg,

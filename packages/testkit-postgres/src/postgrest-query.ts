@@ -25,7 +25,7 @@ export function unsupported(what: string, details: string | null = null): Postgr
   return new PostgrestError(
     400,
     'PGRST100',
-    `"${what}" is not supported by the @tributary/testkit PostgREST server`,
+    `"${what}" is not supported by the @tributary/testkit-postgres PostgREST server`,
     details,
     'Supported: select=col,alias:col,*; filters eq neq gt gte lt lte like ilike in is (with not.); order; limit; offset',
   );
