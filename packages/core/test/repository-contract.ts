@@ -121,6 +121,11 @@ export function defineRepositoryContract(
     }
 
     describe('connectors', () => {
+      it('says whether it can store embeddings (pgvector present), as a user too', async () => {
+        expect(await repo.storesEmbeddings()).toBe(fixture.capabilities.vectors);
+        expect(await repo.withUser(randomUUID()).storesEmbeddings()).toBe(fixture.capabilities.vectors);
+      });
+
       it('gets a connector by id with its cursor, and lists by organisation', async () => {
         const { orgId, connectorId } = await freshConnector();
         const second = await fixture.createConnector(orgId, { isActive: false });

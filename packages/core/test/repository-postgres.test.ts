@@ -7,6 +7,7 @@ import { fromPg, migrate } from '@tributary/sql';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLexicalEmbedder, defineConnector, runSync } from '../src/index.js';
 import { createNodePostgresRepository } from '../src/postgres.js';
 import { defineRepositoryContract } from './repository-contract.js';
 import { databaseFixture } from './repository-database-fixture.js';
@@ -48,6 +49,58 @@ describe('Postgres repository on several connections', () => {
     const started = results.filter((r) => r.status === 'started');
     expect(started).toHaveLength(1);
     expect(new Set(results.map((r) => r.syncRunId))).toEqual(new Set([started[0]?.syncRunId]));
+  });
+
+  it('fails a sync at once, before listing, loading or embedding, when the database has no pgvector', async () => {
+    const repository = createNodePostgresRepository(context.pool);
+    const { rows } = await context.pool.query<{ id: string }>(
+      `insert into public.connector_configs (org_id, connector_type, name)
+       values (gen_random_uuid(), 'notes', 'Notes') returning id`,
+    );
+    const connectorId = rows[0]?.id ?? '';
+    const calls = { listed: 0, loaded: 0, embedded: 0 };
+    const lexical = createLexicalEmbedder();
+    const summary = await runSync({
+      connector: defineConnector({
+        type: 'notes',
+        async check() {},
+        async *sync() {
+          calls.listed += 1;
+          yield {
+            kind: 'upsert' as const,
+            document: {
+              externalId: 'a',
+              title: 'A',
+              content: {
+                kind: 'lazy' as const,
+                load: async () => {
+                  calls.loaded += 1;
+                  return { kind: 'text' as const, text: 'alpha' };
+                },
+              },
+            },
+          };
+        },
+      }),
+      connectorId,
+      repository,
+      embedder: {
+        ...lexical,
+        embed: (texts, options) => {
+          calls.embedded += 1;
+          return lexical.embed(texts, options);
+        },
+      },
+    });
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(/cannot store embeddings \(no pgvector/);
+    expect(calls).toEqual({ listed: 0, loaded: 0, embedded: 0 });
+    const run = await repository.getSyncRun(summary.runId);
+    expect(run).toMatchObject({ status: 'failed' });
+    expect(await repository.getConnector(connectorId)).toMatchObject({
+      lastSyncStatus: 'failed',
+      errorCount: 1,
+    });
   });
 });
 

@@ -579,6 +579,15 @@ export async function runSync<Config, Credentials>(
   logger.info('sync started', { runId, connectorId, mode });
   try {
     checkStop();
+    // Fail before anything is listed, loaded or embedded: without pgvector every document would be
+    // embedded (and paid for) and then fail to store.
+    if (!(await repository.storesEmbeddings())) {
+      throw new StopRun(
+        'failed',
+        'this database cannot store embeddings (no pgvector: migration 0007_vector_search was deferred). ' +
+          'Install the vector extension and run the migrations again, then sync.',
+      );
+    }
     const instance = createConnectorInstance(connector, {
       config: options.config,
       credentials: options.credentials,

@@ -131,6 +131,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
     });
 
   const repository: KnowledgeRepository = {
+    storesEmbeddings: () => hasVectors(),
     withActor: (next) => buildRepository(state, next),
     withUser: (userId) => buildRepository(state, { role: 'authenticated', userId }),
 

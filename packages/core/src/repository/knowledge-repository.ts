@@ -235,6 +235,12 @@ export interface KnowledgeRepository {
   withUser(userId: string): KnowledgeRepository;
 
   // connectors
+  /**
+   * Whether chunk embeddings can be stored (pgvector and `0007_vector_search` present). `runSync`
+   * asks before anything is loaded or embedded, so a database without vectors fails the run at
+   * once instead of embedding every document and failing each.
+   */
+  storesEmbeddings(): Promise<boolean>;
   getConnector(connectorId: string): Promise<ConnectorRecord | undefined>;
   listConnectors(filter?: ListConnectorsFilter): Promise<ConnectorRecord[]>;
 

@@ -286,6 +286,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
     [...state.documents.values()].filter((d) => d.connectorId === connectorId && !d.isDeleted);
 
   const repository: KnowledgeRepository = {
+    storesEmbeddings: async () => true,
     withActor: (next) => buildRepository(state, next),
     withUser: (next) => buildRepository(state, { role: 'authenticated', userId: next }),
 

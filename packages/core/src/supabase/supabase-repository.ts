@@ -196,6 +196,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
   }
 
   const repository: KnowledgeRepository = {
+    storesEmbeddings: () => hasVectors(),
     withActor,
     withUser: (userId) => withActor({ role: 'authenticated', userId }),
 
