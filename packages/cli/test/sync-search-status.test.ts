@@ -3,10 +3,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
 
@@ -22,6 +24,7 @@ async function run(
   cwd: string,
   argv: string[],
   env: Record<string, string | undefined> = {},
+  progressStream?: NodeJS.WritableStream,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -34,8 +37,22 @@ async function run(
     },
     env,
     cwd,
+    progressStream,
   });
   return { code, stdout, stderr };
+}
+
+/** A stream that says it is a terminal (as `process.stderr` does on a TTY) and keeps what is drawn. */
+function fakeTerminal(): Writable & { isTTY: true; columns: number; drawn: () => string } {
+  let drawn = '';
+  const terminal = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      drawn += chunk.toString();
+      callback();
+    },
+  }) as Writable & { isTTY: true; columns: number; drawn: () => string };
+  Object.assign(terminal, { isTTY: true, columns: 120, drawn: () => drawn });
+  return terminal;
 }
 
 let cwd: string;
@@ -229,6 +246,26 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     );
   });
 
+  it('draws a progress bar on a terminal, ending at every document of the reported total', async () => {
+    const terminal = fakeTerminal();
+    const result = await run(
+      cwd,
+      ['sync', '--connector-id', notesId, '--plugin', notesPlugin, '--mode', 'full', ...db],
+      {},
+      terminal,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    // The per-document lines are the non-terminal rendering; on a terminal the bar replaces them.
+    expect(result.stdout).not.toMatch(/\[1\/3\]/);
+    expect(result.stdout).toMatch(/^Sync success \(full\)/m);
+    const drawn = terminal.drawn();
+    // cli-progress draws on the terminal (cursor control, no line wrap), and the last frame is a
+    // full bar (shades_classic) at 3 of 3.
+    expect(drawn).toContain('\u001b[?25l');
+    expect(drawn).toMatch(/\u2588{40} 3\/3 documents \| ETA 0s \| success/);
+  });
+
   it('fails with exit 1 and one clear line for a plugin that is not a connector', async () => {
     const notConnector = await run(cwd, [
       'sync',
@@ -355,5 +392,68 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     expect(failure?.code).toBe(2);
     expect(failure?.stdout).toMatch(/^Sync partial \(full\)/m);
     expect(failure?.stderr).toMatch(/^\[tributary\] sync partial: 2 of 2 document\(s\) failed[^\n]*\n$/);
+  });
+});
+
+describe('tributary on a PostgreSQL server through --database-url', () => {
+  let server: PostgresServer;
+  let database: string;
+  let url: string;
+  let serverCwd: string;
+
+  beforeAll(async () => {
+    server = await startPostgresServer();
+    database = await server.createDatabase();
+    url = server.connectionString(database);
+    serverCwd = await mkdtemp(join(tmpdir(), 'tributary-cli-server-'));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (serverCwd) await rm(serverCwd, { recursive: true, force: true });
+  });
+
+  it('migrates (deferring pgvector), then refuses to sync at once with a clear message, recorded in status', async () => {
+    const refused = await run(serverCwd, ['migrate', '--database-url', url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/vector/);
+
+    const migrated = await run(serverCwd, [
+      'migrate',
+      '--database-url',
+      url,
+      'up',
+      '--defer-missing-extensions',
+    ]);
+    expect(migrated.stderr).toBe('');
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toMatch(/deferred\s+0007_vector_search\s+needs extension vector/);
+
+    const { rows } = await server
+      .pool(database, { max: 1 })
+      .query<{ id: string }>(
+        `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'cli_notes', 'Server notes') returning id`,
+        [ORG_ID],
+      );
+    const connectorId = rows[0]?.id ?? '';
+
+    const sync = await run(serverCwd, [
+      'sync',
+      '--connector-id',
+      connectorId,
+      '--plugin',
+      notesPlugin,
+      '--database-url',
+      url,
+    ]);
+    expect(sync.code).toBe(1);
+    expect(sync.stdout).toMatch(/^Sync failed \(full\)/m);
+    expect(sync.stdout).toContain('documents:  0 listed, 0 inserted');
+    expect(`${sync.stdout}${sync.stderr}`).toMatch(/cannot store embeddings \(no pgvector/);
+
+    const status = await run(serverCwd, ['--json', 'status', '--database-url', url]);
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(connectorId);
+    expect(status.stdout).toContain('"lastSyncStatus": "failed"');
   });
 });
