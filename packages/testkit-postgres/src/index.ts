@@ -4,3 +4,4 @@ export type { PostgresServer, PostgresServerOptions } from './postgres-server.js
 export { startPostgresServer } from './postgres-server.js';
 export type { PostgrestServer, PostgrestServerOptions } from './postgrest-server.js';
 export { httpStatusForSqlState, startPostgrestServer } from './postgrest-server.js';
+export type { StorageApiOptions } from './storage-api.js';

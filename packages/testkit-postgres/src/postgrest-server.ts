@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import {
   type Filter,
@@ -12,6 +13,7 @@ import {
   type SelectItem,
   unsupported,
 } from './postgrest-query.js';
+import { createStorageApi, type StorageApiOptions } from './storage-api.js';
 import { SupabaseJwt, type SupabaseJwtClaims } from './supabase-jwt.js';
 
 export interface PostgrestServerOptions {
@@ -23,6 +25,12 @@ export interface PostgrestServerOptions {
   schema?: string;
   /** TCP port on 127.0.0.1; default: a free port picked by the OS. */
   port?: number;
+  /**
+   * Also serve the Supabase Storage API under `/storage/v1` (what `supabase.storage.from(bucket)`
+   * calls), with object bytes in `storage.directory` and object rows in `storage.objects` under the
+   * database's policies. Needs the `storage` schema (Supabase's, or @tributary/sql's shim).
+   */
+  storage?: StorageApiOptions;
 }
 
 export interface PostgrestServer {
@@ -33,6 +41,8 @@ export interface PostgrestServer {
   /** A JWT with `role: service_role`, like a Supabase project's service role key. */
   readonly serviceRoleKey: string;
   readonly jwtSecret: string;
+  /** Where the Storage API keeps object bytes, when `storage` was given (absolute path). */
+  readonly storageDirectory: string | undefined;
   /** An access token for a signed-in user (`role: authenticated`, `sub: userId`, one hour). */
   signUserToken(userId: string, extraClaims?: Record<string, unknown>): Promise<string>;
   /** Signs arbitrary claims (e.g. an already expired token: `expiresInSeconds: -60`). */
@@ -876,7 +886,25 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     response.end(outcome.body === null || outcome.status === 204 ? undefined : outcome.body);
   }
 
+  const storage = options.storage ? createStorageApi(pool, jwt, options.storage) : undefined;
+
   const server = createServer((request, response) => {
+    if (request.url?.startsWith('/storage/v1/')) {
+      if (storage) {
+        void storage.handle(request, response);
+      } else {
+        response.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
+        response.end(
+          JSON.stringify({
+            statusCode: '404',
+            error: 'Not Found',
+            message:
+              'the Storage API is off: start the server with startPostgrestServer({ storage: { directory } })',
+          }),
+        );
+      }
+      return;
+    }
     handle(request).then(
       (outcome) => respond(response, outcome),
       (error: unknown) => {
@@ -906,6 +934,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     anonKey,
     serviceRoleKey,
     jwtSecret: jwt.secret,
+    storageDirectory: options.storage ? resolve(options.storage.directory) : undefined,
     signUserToken: (userId, extraClaims = {}) =>
       jwt.sign({ aud: 'authenticated', role: 'authenticated', ...extraClaims, sub: userId }),
     signToken: (claims, expiresInSeconds) => jwt.sign(claims, expiresInSeconds),
