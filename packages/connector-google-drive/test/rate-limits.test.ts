@@ -1,0 +1,93 @@
+// One retry owner: googleapis/gaxios retries are off, the connector retries through core's
+// withRetries, honouring Retry-After, and every attempt reaches the server exactly once.
+import { createConnectorInstance, RateLimitError } from '@tributary/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_RATE_LIMIT } from '../src/index.js';
+import { collectChanges, type DriveHarness, startDriveHarness, upserts } from './support/drive-harness.js';
+import type { FakeDrive } from './support/fake-drive-server.js';
+
+let harness: DriveHarness;
+let fake: FakeDrive;
+let folder: string;
+beforeEach(async () => {
+  harness = await startDriveHarness();
+  fake = harness.fake;
+  folder = fake.addFolder('F', fake.rootFolderId);
+  for (let index = 0; index < 3; index++)
+    fake.addFile({ name: `f${index}.txt`, parent: folder, content: `${index}` });
+});
+afterEach(() => harness.close());
+
+const sync = () =>
+  collectChanges(harness.connector(), {
+    config: { folderIds: [folder] },
+    credentials: harness.serviceAccount,
+  });
+
+describe('rate limits and retries', () => {
+  it('retries 429 with Retry-After, each attempt sent once', async () => {
+    await sync();
+    const clean = fake.callCount('api');
+    fake.resetCalls();
+    fake.failNext(2, 429, { retryAfter: '0' });
+    expect(upserts(await sync())).toHaveLength(3);
+    expect(fake.callCount('fault')).toBe(2);
+    expect(fake.callCount('api')).toBe(clean + 2);
+  });
+
+  it('retries 403 rateLimitExceeded and userRateLimitExceeded (not an auth failure)', async () => {
+    fake.failNext(1, 403, { reason: 'rateLimitExceeded', retryAfter: '0' });
+    fake.failNext(1, 403, { reason: 'userRateLimitExceeded', retryAfter: '0' });
+    expect(upserts(await sync())).toHaveLength(3);
+    expect(fake.callCount('fault')).toBe(2);
+  });
+
+  it('retries 5xx with backoff; gaxios adds no retries of its own', async () => {
+    fake.failNext(2, 503);
+    expect(upserts(await sync())).toHaveLength(3);
+    expect(fake.callCount('fault')).toBe(2);
+  });
+
+  it('gives up after the retry budget with a typed error and an exact number of attempts', async () => {
+    fake.failNext(50, 429, { retryAfter: '0' });
+    const instance = createConnectorInstance(harness.connector(), {
+      config: { folderIds: [folder] },
+      credentials: harness.serviceAccount,
+    });
+    const error = await instance.check().catch((caught: unknown) => caught);
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    // Core's default policy: 1 attempt + 5 retries. Stacked retry layers would multiply this.
+    expect(fake.callCount('fault')).toBe(6);
+  });
+
+  it('a Retry-After longer than the policy allows surfaces at once as a RateLimitError', async () => {
+    fake.failNext(1, 429, { retryAfter: '3600' });
+    const error = await createConnectorInstance(harness.connector(), {
+      config: { folderIds: [folder] },
+      credentials: harness.serviceAccount,
+    })
+      .check()
+      .catch((caught: unknown) => caught);
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect((error as RateLimitError).retryAfterMs).toBe(3_600_000);
+    expect(fake.callCount('fault')).toBe(1);
+  });
+
+  it('a 404 on a listed folder is not retried', async () => {
+    const changes = await collectChanges(harness.connector(), {
+      config: { folderIds: ['doesNotExist'] },
+      credentials: harness.serviceAccount,
+    });
+    expect(changes.find((change) => change.kind === 'listing-complete')).toMatchObject({ complete: false });
+    // changes.getStartPageToken and one files.get: the 404 was not retried.
+    expect(fake.callCount('api')).toBe(2);
+  });
+
+  it('has a per-connector request budget, overridable in the settings', () => {
+    expect(harness.connector({ rateLimit: undefined }).rateLimit).toEqual(DEFAULT_RATE_LIMIT);
+    expect(harness.connector({ rateLimit: { requestsPerSecond: 2, burst: 4 } }).rateLimit).toEqual({
+      requestsPerSecond: 2,
+      burst: 4,
+    });
+  });
+});
