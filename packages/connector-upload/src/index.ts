@@ -1,2 +1,55 @@
-// @tributary/connector-upload is not built yet; see README.md for what is coming.
-export {};
+// Public API of @tributary/connector-upload.
+export { type DetectedUploadType, detectUploadType, SNIFF_BYTES } from './detect-upload-type.js';
+export { readImageSize } from './image-metadata.js';
+export {
+  createGuardedDocxExtractor,
+  createPptxExtractor,
+  createXlsxExtractor,
+  uploadExtractors,
+} from './office-extractors.js';
+export { createSqlUploadBatchStore, type SqlUploadBatchStoreOptions } from './sql-upload-batch-store.js';
+export {
+  createOpenAITranscriber,
+  OPENAI_TRANSCRIPTION_MAX_BYTES,
+  type OpenAITranscriberSettings,
+  type TranscribeInput,
+  type Transcriber,
+  type TranscriptionResult,
+} from './transcriber.js';
+export {
+  UploadBatchError,
+  type UploadBatchErrorOptions,
+  type UploadBatchErrorReason,
+} from './upload-batch-error.js';
+export type {
+  CreateBatchRecordInput,
+  RecordedFileOutcome,
+  UploadBatchActor,
+  UploadBatchRecord,
+  UploadBatchStatus,
+  UploadBatchStore,
+  UploadFileStatus,
+} from './upload-batch-store.js';
+export {
+  UploadRejectedError,
+  type UploadRejectedErrorOptions,
+  type UploadRejectionReason,
+} from './upload-rejected-error.js';
+export type { UploadData, UploadFileInput } from './upload-source.js';
+export {
+  DEFAULT_ALLOWED_MIME_TYPES,
+  DEFAULT_MAX_FILE_BYTES,
+  type UploadKind,
+} from './upload-types.js';
+export {
+  type CreateBatchInput,
+  createUploader,
+  type UploadBatchHandle,
+  type UploadBatchProgress,
+  type UploadEvent,
+  type Uploader,
+  type UploaderSettings,
+  type UploadFileProgress,
+  type WatchBatchOptions,
+} from './uploader.js';
+export { assertSafeZip, DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-guard.js';

@@ -1,0 +1,204 @@
+import type { SqlDatabase, SqlQueryable } from '@tributary/core';
+import { UploadBatchError } from './upload-batch-error.js';
+import {
+  type CreateBatchRecordInput,
+  encodeOutcome,
+  isFailedOutcome,
+  mapBatchRow,
+  type UploadBatchActor,
+  type UploadBatchStore,
+} from './upload-batch-store.js';
+
+export interface SqlUploadBatchStoreOptions {
+  /** Default: the connection's own role (a server connection). */
+  actor?: UploadBatchActor | undefined;
+}
+
+/**
+ * The batch store over any SQL client adapted to `{ query, exec, transaction }` (`fromPg` /
+ * `fromPglite` of `@tributary/sql`, the same handle core's Postgres repository takes).
+ */
+export function createSqlUploadBatchStore(
+  db: SqlDatabase,
+  options: SqlUploadBatchStoreOptions = {},
+): UploadBatchStore {
+  const actor = options.actor;
+
+  async function run<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    try {
+      return await db.transaction(async (tx) => {
+        if (actor) {
+          const claims =
+            actor.role === 'authenticated'
+              ? { sub: actor.userId, role: 'authenticated' }
+              : { role: 'service_role' };
+          await tx.query(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [
+            actor.role,
+            JSON.stringify(claims),
+          ]);
+        }
+        return await fn(tx);
+      });
+    } catch (error) {
+      throw mapSqlError(error);
+    }
+  }
+
+  const store: UploadBatchStore = {
+    withActor(next) {
+      return createSqlUploadBatchStore(db, { actor: next });
+    },
+
+    async ensureUploadConnector(orgId) {
+      return run(async (tx) => {
+        // One upload connector per organisation; the advisory lock keeps two first uploads from
+        // creating two.
+        await tx.query(`select pg_advisory_xact_lock(hashtext('tributary.upload-connector:' || $1))`, [
+          orgId,
+        ]);
+        const found = await tx.query<{ id: string }>(
+          `select id from public.connector_configs where org_id = $1 and connector_type = 'upload'
+           order by created_at limit 1`,
+          [orgId],
+        );
+        if (found.rows[0]) return found.rows[0].id;
+        const created = await tx.query<{ id: string }>(
+          `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'upload', 'Uploads')
+           returning id`,
+          [orgId],
+        );
+        return (created.rows[0] as { id: string }).id;
+      });
+    },
+
+    async createBatch(input: CreateBatchRecordInput) {
+      return run(async (tx) => {
+        const { rows } = await tx.query<Record<string, unknown>>(
+          `insert into public.file_upload_batches (org_id, user_id, connector_id, batch_name, total_files, metadata)
+           values ($1, $2, $3, $4, $5, $6::jsonb) returning *`,
+          [
+            input.orgId,
+            input.userId,
+            input.connectorId,
+            input.batchName ?? null,
+            input.totalFiles,
+            JSON.stringify(input.metadata ?? {}),
+          ],
+        );
+        return mapBatchRow(rows[0] as Record<string, unknown>);
+      });
+    },
+
+    async recordFile(batchId, index, outcome) {
+      const attempt = (compact: boolean) =>
+        run(async (tx) => {
+          await tx.query(
+            `update public.file_upload_batches
+             set metadata = jsonb_set(metadata, '{files}',
+               coalesce(metadata -> 'files', '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb))
+             where id = $1 and status in ('uploading', 'processing')`,
+            [batchId, String(index), JSON.stringify(encodeOutcome(outcome, compact))],
+          );
+          const fn = isFailedOutcome(outcome) ? 'increment_batch_failed' : 'increment_batch_processed';
+          const { rows } = await tx.query<Record<string, unknown>>(`select * from public.${fn}($1)`, [
+            batchId,
+          ]);
+          return mapBatchRow(rows[0] as Record<string, unknown>);
+        });
+      try {
+        return await attempt(false);
+      } catch (error) {
+        if (UploadBatchError.isInstance(error) && error.reason === 'ended') return undefined;
+        // 23514: the per-file entries outgrew the row's metadata limit; keep the status only.
+        if (isCheckViolation(error)) {
+          try {
+            return await attempt(true);
+          } catch (retry) {
+            if (UploadBatchError.isInstance(retry) && retry.reason === 'ended') return undefined;
+            throw retry;
+          }
+        }
+        throw error;
+      }
+    },
+
+    async getBatch(batchId) {
+      return run(async (tx) => {
+        const { rows } = await tx.query<Record<string, unknown>>(
+          'select * from public.file_upload_batches where id = $1',
+          [batchId],
+        );
+        return rows[0] ? mapBatchRow(rows[0]) : undefined;
+      });
+    },
+
+    async cancelBatch(batchId) {
+      return run(async (tx) => {
+        const { rows } = await tx.query<Record<string, unknown>>(
+          `update public.file_upload_batches set status = 'cancelled', completed_at = now()
+           where id = $1 and status in ('uploading', 'processing') returning *`,
+          [batchId],
+        );
+        if (rows[0]) return mapBatchRow(rows[0]);
+        const current = await tx.query<Record<string, unknown>>(
+          'select * from public.file_upload_batches where id = $1',
+          [batchId],
+        );
+        return current.rows[0] ? mapBatchRow(current.rows[0]) : undefined;
+      });
+    },
+  };
+  return store;
+}
+
+function isCheckViolation(error: unknown): boolean {
+  const cause = UploadBatchError.isInstance(error)
+    ? (error.cause as { code?: string } | undefined)
+    : undefined;
+  return cause?.code === '23514';
+}
+
+/** SQLSTATEs of the batch RPCs (see `@tributary/sql` 0004_functions) as `UploadBatchError`s. */
+export function mapSqlError(error: unknown): unknown {
+  if (UploadBatchError.isInstance(error)) return error;
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message.replace(/^\[tributary\]\s*/, '') : String(error);
+  if (code === '42501') {
+    return new UploadBatchError({
+      reason: 'not_allowed',
+      message: `not allowed: ${message}`,
+      hint: 'A user may only create batches in an organisation they belong to, and only the server records progress; use a server connection (service role) for the uploader',
+      cause: error,
+    });
+  }
+  if (code === 'P0002') {
+    return new UploadBatchError({
+      reason: 'not_found',
+      message,
+      hint: 'Check the batch id; batches of another organisation are not visible',
+      cause: error,
+    });
+  }
+  if (code === '55000') {
+    return new UploadBatchError({
+      reason: 'ended',
+      message,
+      hint: 'The batch has ended; start a new batch for more files',
+      cause: error,
+    });
+  }
+  if (typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'))) {
+    return new UploadBatchError({
+      reason: 'invalid_input',
+      message: `the database refused the batch data: ${message}`,
+      hint: 'Check the ids (UUIDs) and the number of files (1 to 100,000)',
+      cause: error,
+    });
+  }
+  return new UploadBatchError({
+    reason: 'database',
+    message: `batch storage failed: ${message}`,
+    hint: 'Check the database connection and that the @tributary/sql migrations are applied, then retry',
+    cause: error,
+  });
+}

@@ -1,0 +1,853 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type BlobStore,
+  buildObjectPath,
+  builtInExtractors,
+  type Chunker,
+  createExtractorRegistry,
+  DEFAULT_MAX_INPUT_BYTES,
+  type Embedder,
+  type ExtractorRegistry,
+  InvalidConfigError,
+  type JsonObject,
+  type KnowledgeRepository,
+  type Logger,
+  type SourceDocument,
+  sanitizeFileName,
+  silentLogger,
+} from '@tributary/core';
+import { detectUploadType, SNIFF_BYTES } from './detect-upload-type.js';
+import { readImageSize } from './image-metadata.js';
+import { uploadExtractors } from './office-extractors.js';
+import { PipelineFeeder } from './pipeline-feeder.js';
+import type { Transcriber } from './transcriber.js';
+import { UploadBatchError } from './upload-batch-error.js';
+import type {
+  RecordedFileOutcome,
+  UploadBatchRecord,
+  UploadBatchStatus,
+  UploadBatchStore,
+  UploadFileStatus,
+} from './upload-batch-store.js';
+import { UploadRejectedError } from './upload-rejected-error.js';
+import { toUploadSource, type UploadFileInput, type UploadSource } from './upload-source.js';
+import {
+  DEFAULT_ALLOWED_MIME_TYPES,
+  DEFAULT_MAX_FILE_BYTES,
+  storageFolder,
+  type UploadKind,
+} from './upload-types.js';
+
+export interface UploaderSettings {
+  /** Where documents and chunks go (any core adapter: PGlite, node-postgres, supabase-js). */
+  repository: KnowledgeRepository;
+  /** Batch rows and their counters (`createSqlUploadBatchStore`, `createSupabaseUploadBatchStore`). */
+  batches: UploadBatchStore;
+  /** Where the files' bytes go (`createLocalBlobStore`, `createSupabaseBlobStore`). */
+  blobStore: BlobStore;
+  embedder: Embedder;
+  /** Speech to text for audio and video; without one they are stored as awaiting transcription. */
+  transcriber?: Transcriber | undefined;
+  /** Default: core's built-ins plus XLSX, PPTX and the zip-bomb-guarded DOCX of this package. */
+  extractors?: ExtractorRegistry | undefined;
+  chunker?: Chunker | undefined;
+  /** Files of one batch stored at once, and documents the pipeline loads at once. Default 4. */
+  concurrency?: number | undefined;
+  /** Largest accepted file, checked while streaming. Default 5 GB (the bucket's limit). */
+  maxFileBytes?: number | undefined;
+  /** Default: the `connector-imports` bucket's list. */
+  allowedMimeTypes?: readonly string[] | undefined;
+  /** Documents larger than this are stored but not extracted. Default 100 MB (the registry's limit). */
+  maxExtractBytes?: number | undefined;
+  logger?: Logger | undefined;
+  /** Clock for the object path's day. */
+  now?: (() => Date) | undefined;
+  /** Wait before retrying when another worker holds the upload connector's lease. Default 5 s. */
+  leaseRetryMs?: number | undefined;
+}
+
+export interface CreateBatchInput {
+  orgId: string;
+  /** The uploader: recorded as `uploaded_by`, so they may delete what they uploaded. */
+  userId: string;
+  files: readonly UploadFileInput[];
+  /** Default: the organisation's `upload` connector, created on first use. */
+  connectorId?: string | undefined;
+  batchName?: string | undefined;
+}
+
+export interface UploadFileProgress {
+  index: number;
+  name: string | undefined;
+  status: UploadFileStatus;
+  documentId?: string | undefined;
+  message?: string | undefined;
+}
+
+export interface UploadBatchProgress {
+  id: string;
+  orgId: string;
+  userId: string | null;
+  connectorId: string | null;
+  batchName: string | null;
+  status: UploadBatchStatus;
+  totalFiles: number;
+  processedFiles: number;
+  failedFiles: number;
+  percent: number;
+  createdAt: Date;
+  completedAt: Date | null;
+  files: UploadFileProgress[];
+}
+
+export type UploadEvent =
+  | { type: 'file-started'; batchId: string; index: number; name: string }
+  | {
+      type: 'file-stored';
+      batchId: string;
+      index: number;
+      name: string;
+      path: string;
+      sizeBytes: number;
+      sha256: string;
+      mimeType: string;
+    }
+  | {
+      type: 'file-finished';
+      batchId: string;
+      index: number;
+      name: string;
+      status: UploadFileStatus;
+      documentId?: string | undefined;
+      message?: string | undefined;
+      processedFiles: number;
+      failedFiles: number;
+      percent: number;
+    }
+  | {
+      type: 'batch-finished';
+      batchId: string;
+      status: UploadBatchStatus;
+      processedFiles: number;
+      failedFiles: number;
+    };
+
+export interface UploadBatchHandle {
+  batchId: string;
+  connectorId: string;
+  totalFiles: number;
+  /** Resolves (never rejects) with the batch as the database has it once every file is accounted for. */
+  done: Promise<UploadBatchProgress>;
+  /** This batch's events, from file-started to batch-finished. */
+  events: AsyncIterable<UploadEvent>;
+}
+
+export interface WatchBatchOptions {
+  /** Polling interval. Default 1,000 ms. (Supabase hosts can subscribe to the row with Realtime instead.) */
+  intervalMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface Uploader {
+  /**
+   * Records the batch and returns its id at once; files are then stored and processed in the
+   * background with bounded concurrency. Throws `UploadBatchError` when the batch cannot be created
+   * (e.g. `not_allowed` for a user outside the organisation) and `InvalidConfigError` for bad input.
+   */
+  createBatch(input: CreateBatchInput): Promise<UploadBatchHandle>;
+  /** Progress from the database: counts, percent, status and what is known per file. */
+  getBatch(batchId: string): Promise<UploadBatchProgress | undefined>;
+  /** Yields the batch each time its progress changes, until it ends. */
+  watchBatch(batchId: string, options?: WatchBatchOptions): AsyncIterable<UploadBatchProgress>;
+  /** Stops the batch's remaining files and ends it `cancelled`. Files already indexed stay. */
+  cancelBatch(batchId: string): Promise<UploadBatchProgress | undefined>;
+  /** Every batch's events in this process; returns the unsubscribe function. */
+  subscribe(listener: (event: UploadEvent) => void): () => void;
+  /** Resolves when every batch started by this uploader has finished. */
+  idle(): Promise<void>;
+}
+
+const TERMINAL: ReadonlySet<UploadBatchStatus> = new Set([
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+]);
+/** Names longer than this are refused (every file system's limit is 255 bytes). */
+const MAX_NAME_BYTES = 255;
+
+interface LiveBatch {
+  record: UploadBatchRecord;
+  controller: AbortController;
+  names: string[];
+  live: Map<number, UploadFileProgress>;
+  done: Promise<UploadBatchProgress>;
+}
+
+/**
+ * Creates the uploader a host app calls when its users drop files: batches with progress,
+ * streaming storage with a size limit, type checks from the bytes, sha256 dedup per organisation,
+ * and indexing through core's pipeline.
+ *
+ * @example
+ * const uploader = createUploader({ repository, batches, blobStore, embedder });
+ * const { batchId, done } = await uploader.createBatch({ orgId, userId, files: [file1, file2] });
+ */
+export function createUploader(settings: UploaderSettings): Uploader {
+  const concurrency = positive(settings.concurrency ?? 4, 'concurrency');
+  const maxFileBytes = positive(settings.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, 'maxFileBytes');
+  const maxExtractBytes = positive(settings.maxExtractBytes ?? DEFAULT_MAX_INPUT_BYTES, 'maxExtractBytes');
+  const allowedMimeTypes = new Set(settings.allowedMimeTypes ?? DEFAULT_ALLOWED_MIME_TYPES);
+  const extractors =
+    settings.extractors ??
+    createExtractorRegistry([...builtInExtractors(), ...uploadExtractors()], {
+      maxInputBytes: maxExtractBytes,
+    });
+  const logger = settings.logger ?? silentLogger;
+  const now = settings.now ?? (() => new Date());
+  const { repository, batches, blobStore } = settings;
+  const feeders = new Map<string, PipelineFeeder>();
+  const listeners = new Set<(event: UploadEvent) => void>();
+  const liveBatches = new Map<string, LiveBatch>();
+  // Same bytes in flight in this process, per connector: the second waits for the first's document.
+  const inFlight = new Map<string, Promise<string | undefined>>();
+
+  const emit = (event: UploadEvent) => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.warn('upload event listener threw', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  };
+
+  const feederFor = (connectorId: string) => {
+    let feeder = feeders.get(connectorId);
+    if (!feeder) {
+      feeder = new PipelineFeeder({
+        connectorId,
+        repository,
+        embedder: settings.embedder,
+        extractors,
+        chunker: settings.chunker,
+        concurrency,
+        logger,
+        leaseRetryMs: settings.leaseRetryMs ?? 5_000,
+      });
+      feeders.set(connectorId, feeder);
+    }
+    return feeder;
+  };
+
+  async function processFile(
+    batch: LiveBatch,
+    index: number,
+    source: UploadSource,
+  ): Promise<RecordedFileOutcome> {
+    const { record, controller } = batch;
+    const signal = controller.signal;
+    const name = safeDisplayName(source.name);
+    const connectorId = record.connectorId as string;
+    const feeder = feederFor(connectorId);
+    batch.live.set(index, { index, name, status: 'uploading' });
+    emit({ type: 'file-started', batchId: record.id, index, name });
+    let storedPath: string | undefined;
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        feeder.release();
+      }
+    };
+    feeder.hold();
+    try {
+      checkName(source.name);
+      if (source.sizeBytes === 0) throw emptyFile(source.name);
+      if (source.sizeBytes !== undefined && source.sizeBytes > maxFileBytes)
+        throw tooLarge(source.name, maxFileBytes);
+      signal.throwIfAborted();
+      const iterable = await source.open(signal);
+      const { head, rest } = await readHead(iterable, SNIFF_BYTES);
+      if (head.byteLength === 0) throw emptyFile(source.name);
+      const detected = await detectUploadType({
+        head,
+        fileName: source.name,
+        claimedMimeType: source.contentType,
+        allowedMimeTypes,
+      });
+      const fileId = randomUUID();
+      const path = buildObjectPath({
+        orgId: record.orgId,
+        connectorType: 'upload',
+        connectorId,
+        date: now(),
+        fileType: storageFolder(detected.kind),
+        fileId,
+        fileName: source.name,
+      });
+      const stored = await blobStore.put(path, limitSize(head, rest, maxFileBytes, source.name), {
+        contentType: detected.mimeType,
+        signal,
+      });
+      storedPath = path;
+      emit({
+        type: 'file-stored',
+        batchId: record.id,
+        index,
+        name,
+        path,
+        sizeBytes: stored.sizeBytes,
+        sha256: stored.sha256,
+        mimeType: detected.mimeType,
+      });
+      batch.live.set(index, { index, name, status: 'processing' });
+
+      // Dedup by content: the same bytes in this organisation's uploads are one document.
+      const key = `${connectorId}:${stored.sha256}`;
+      const pending = inFlight.get(key);
+      if (pending) {
+        const documentId = await pending;
+        if (documentId) {
+          await blobStore.delete([path]);
+          return {
+            status: 'duplicate',
+            documentId,
+            name,
+            message: 'identical to a file uploaded at the same time',
+          };
+        }
+      }
+      const versions = await repository.getDocumentVersions(connectorId, [stored.sha256]);
+      const existing = versions.get(stored.sha256);
+      if (existing && !existing.isDeleted && existing.processingStatus !== 'failed') {
+        await blobStore.delete([path]);
+        return {
+          status: 'duplicate',
+          documentId: existing.id,
+          name,
+          message: 'already uploaded to this organisation',
+        };
+      }
+
+      let resolveDocument: (id: string | undefined) => void = () => {};
+      inFlight.set(
+        key,
+        new Promise((resolve) => {
+          resolveDocument = resolve;
+        }),
+      );
+      try {
+        const outcome = await indexStored({
+          batch,
+          index,
+          name,
+          head,
+          path,
+          sizeBytes: stored.sizeBytes,
+          sha256: stored.sha256,
+          mimeType: detected.mimeType,
+          kind: detected.kind,
+          feeder,
+          release,
+          onDocument: (id) => resolveDocument(id),
+        });
+        resolveDocument(outcome.documentId);
+        return outcome;
+      } finally {
+        resolveDocument(undefined);
+        inFlight.delete(key);
+      }
+    } catch (error) {
+      if (signal.aborted) {
+        if (storedPath) await blobStore.delete([storedPath]).catch(() => 0);
+        return { status: 'cancelled', name, message: 'the batch was cancelled' };
+      }
+      const message = describeError(error);
+      logger.warn('upload file failed', { batchId: record.id, index, error: message });
+      return { status: 'failed', name, message };
+    } finally {
+      release();
+    }
+  }
+
+  async function indexStored(file: {
+    batch: LiveBatch;
+    index: number;
+    name: string;
+    head: Uint8Array;
+    path: string;
+    sizeBytes: number;
+    sha256: string;
+    mimeType: string;
+    kind: UploadKind;
+    feeder: PipelineFeeder;
+    release: () => void;
+    onDocument: (documentId: string) => void;
+  }): Promise<RecordedFileOutcome> {
+    const { batch, name, kind } = file;
+    const connectorId = batch.record.connectorId as string;
+    const upload: JsonObject = {
+      batchId: batch.record.id,
+      fileIndex: file.index,
+      fileName: name,
+      sha256: file.sha256,
+      kind,
+      mimeType: file.mimeType,
+      sizeBytes: file.sizeBytes,
+    };
+    const sourceMetadata: JsonObject = { upload };
+    const extra: JsonObject = {};
+    if (kind === 'image') {
+      const size = readImageSize(file.head, file.mimeType);
+      if (size) extra.image = size;
+    }
+    const transcriber = settings.transcriber;
+    let transcription: JsonObject | undefined;
+    if (kind === 'audio' || kind === 'video') {
+      transcription = !transcriber
+        ? { status: 'awaiting' }
+        : file.sizeBytes > transcriber.maxBytes
+          ? { status: 'too_large', limitBytes: transcriber.maxBytes, transcriber: transcriber.id }
+          : { status: 'transcribing', transcriber: transcriber.id };
+      extra.transcription = transcription;
+    }
+    const [stored] = await repository.upsertDocuments(connectorId, [
+      {
+        externalId: file.sha256,
+        title: name,
+        mimeType: file.mimeType,
+        fileSizeBytes: file.sizeBytes,
+        storagePath: file.path,
+        uploadedBy: batch.record.userId,
+        sourceMetadata,
+        metadata: { upload, ...extra },
+        processingStatus:
+          kind === 'image' || transcription?.status === 'too_large'
+            ? 'completed'
+            : kind === 'document' || transcription?.status === 'transcribing'
+              ? 'processing'
+              : 'pending',
+      },
+    ]);
+    const documentId = (stored as { documentId: string }).documentId;
+    file.onDocument(documentId);
+
+    if (kind === 'image') {
+      return {
+        status: 'stored',
+        documentId,
+        name,
+        message: 'image stored with its metadata; images have no text to index',
+      };
+    }
+    if (transcription?.status === 'awaiting') {
+      return { status: 'awaiting_transcription', documentId, name };
+    }
+    if (transcription?.status === 'too_large' && transcriber) {
+      return {
+        status: 'stored',
+        documentId,
+        name,
+        message: `stored but not transcribed: ${formatMegabytes(file.sizeBytes)} is over the ${formatMegabytes(transcriber.maxBytes)} limit of ${transcriber.id}`,
+      };
+    }
+
+    let content: SourceDocument['content'];
+    let mimeType = file.mimeType;
+    if (kind === 'document') {
+      if (file.sizeBytes > maxExtractBytes) {
+        const message = `stored, but at ${formatMegabytes(file.sizeBytes)} it is over the ${formatMegabytes(maxExtractBytes)} text-extraction limit`;
+        await repository.setProcessingStatus([documentId], 'failed', message);
+        return { status: 'failed', documentId, name, message };
+      }
+      const path = file.path;
+      content = {
+        kind: 'lazy',
+        load: async ({ signal }) => ({ kind: 'stream', stream: await blobStore.get(path, { signal }) }),
+      };
+    } else {
+      try {
+        const bytes = await readAll(await blobStore.get(file.path, { signal: batch.controller.signal }));
+        const result = await (transcriber as Transcriber).transcribe({
+          bytes,
+          fileName: name,
+          mimeType: file.mimeType,
+          signal: batch.controller.signal,
+        });
+        content = { kind: 'text', text: result.text };
+        mimeType = 'text/plain';
+        sourceMetadata.transcription = {
+          transcriber: (transcriber as Transcriber).id,
+          ...(result.durationSeconds !== undefined ? { durationSeconds: result.durationSeconds } : {}),
+          ...(result.language ? { language: result.language } : {}),
+        };
+      } catch (error) {
+        const message = `stored, but transcription failed: ${describeError(error)}`;
+        await repository.setProcessingStatus([documentId], 'failed', message);
+        return { status: 'failed', documentId, name, message };
+      }
+    }
+    const outcomePromise = file.feeder.submit(
+      { externalId: file.sha256, title: name, mimeType, metadata: sourceMetadata, content },
+      batch.record.id,
+    );
+    file.release();
+    const outcome = await outcomePromise;
+    if (!outcome.ok) return { status: 'failed', documentId, name, message: outcome.message };
+    return { status: 'completed', documentId, name };
+  }
+
+  async function account(batch: LiveBatch, index: number, outcome: RecordedFileOutcome) {
+    batch.live.set(index, {
+      index,
+      name: outcome.name,
+      status: outcome.status,
+      documentId: outcome.documentId,
+      message: outcome.message,
+    });
+    let updated: UploadBatchRecord | undefined;
+    try {
+      updated = await batches.recordFile(batch.record.id, index, outcome);
+    } catch (error) {
+      logger.error('could not record an upload file outcome', {
+        batchId: batch.record.id,
+        index,
+        error: describeError(error),
+      });
+    }
+    if (updated) batch.record = updated;
+    emit({
+      type: 'file-finished',
+      batchId: batch.record.id,
+      index,
+      name: outcome.name ?? '',
+      status: outcome.status,
+      documentId: outcome.documentId,
+      message: outcome.message,
+      processedFiles: batch.record.processedFiles,
+      failedFiles: batch.record.failedFiles,
+      percent: batch.record.progressPercent,
+    });
+  }
+
+  async function runBatch(batch: LiveBatch, sources: UploadSource[]): Promise<UploadBatchProgress> {
+    let next = 0;
+    const worker = async () => {
+      while (next < sources.length) {
+        const index = next++;
+        const outcome = await processFile(batch, index, sources[index] as UploadSource);
+        await account(batch, index, outcome);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, sources.length) }, worker));
+    const final = (await getBatch(batch.record.id).catch(() => undefined)) ?? toProgress(batch.record, batch);
+    emit({
+      type: 'batch-finished',
+      batchId: final.id,
+      status: final.status,
+      processedFiles: final.processedFiles,
+      failedFiles: final.failedFiles,
+    });
+    liveBatches.delete(batch.record.id);
+    return final;
+  }
+
+  function toProgress(record: UploadBatchRecord, batch?: LiveBatch): UploadBatchProgress {
+    const files: UploadFileProgress[] = [];
+    for (let index = 0; index < record.totalFiles; index += 1) {
+      const recorded = record.files.get(index);
+      const live = batch?.live.get(index);
+      const name = recorded?.name ?? live?.name ?? batch?.names[index];
+      if (recorded) {
+        files.push({
+          index,
+          name,
+          status: recorded.status,
+          documentId: recorded.documentId ?? live?.documentId,
+          message: recorded.message,
+        });
+      } else if (live) {
+        files.push({ ...live, name });
+      } else {
+        files.push({
+          index,
+          name,
+          status: TERMINAL.has(record.status) && record.status === 'cancelled' ? 'cancelled' : 'pending',
+        });
+      }
+    }
+    return {
+      id: record.id,
+      orgId: record.orgId,
+      userId: record.userId,
+      connectorId: record.connectorId,
+      batchName: record.batchName,
+      status: record.status,
+      totalFiles: record.totalFiles,
+      processedFiles: record.processedFiles,
+      failedFiles: record.failedFiles,
+      percent: record.progressPercent,
+      createdAt: record.createdAt,
+      completedAt: record.completedAt,
+      files,
+    };
+  }
+
+  async function getBatch(batchId: string): Promise<UploadBatchProgress | undefined> {
+    const record = await batches.getBatch(batchId);
+    return record ? toProgress(record, liveBatches.get(batchId)) : undefined;
+  }
+
+  return {
+    async createBatch(input) {
+      if (!input || !Array.isArray(input.files) || input.files.length === 0 || input.files.length > 100_000) {
+        throw new InvalidConfigError({
+          subject: 'upload batch',
+          issues: [{ fieldPath: 'files', message: 'give between 1 and 100,000 files' }],
+        });
+      }
+      const sources = input.files.map((file) => toUploadSource(file));
+      const connectorId = input.connectorId ?? (await batches.ensureUploadConnector(input.orgId));
+      const record = await batches.createBatch({
+        orgId: input.orgId,
+        userId: input.userId,
+        connectorId,
+        totalFiles: sources.length,
+        batchName: input.batchName,
+      });
+      const buffered: UploadEvent[] = [];
+      let wake: (() => void) | undefined;
+      let finished = false;
+      const unsubscribe = (() => {
+        const listener = (event: UploadEvent) => {
+          if (event.batchId !== record.id) return;
+          buffered.push(event);
+          if (event.type === 'batch-finished') finished = true;
+          wake?.();
+        };
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      })();
+      const batch: LiveBatch = {
+        record,
+        controller: new AbortController(),
+        names: sources.map((source) => safeDisplayName(source.name)),
+        live: new Map(),
+        done: Promise.resolve(undefined as unknown as UploadBatchProgress),
+      };
+      liveBatches.set(record.id, batch);
+      batch.done = runBatch(batch, sources).catch((error) => {
+        logger.error('upload batch stopped', { batchId: record.id, error: describeError(error) });
+        return toProgress(batch.record, batch);
+      });
+      async function* events(): AsyncIterable<UploadEvent> {
+        try {
+          for (;;) {
+            const event = buffered.shift();
+            if (event) {
+              yield event;
+              continue;
+            }
+            if (finished) return;
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+          }
+        } finally {
+          unsubscribe();
+        }
+      }
+      return {
+        batchId: record.id,
+        connectorId,
+        totalFiles: sources.length,
+        done: batch.done,
+        events: events(),
+      };
+    },
+
+    getBatch,
+
+    async *watchBatch(batchId, options = {}) {
+      const intervalMs = options.intervalMs ?? 1_000;
+      let last = '';
+      for (;;) {
+        options.signal?.throwIfAborted();
+        const progress = await getBatch(batchId);
+        if (!progress) {
+          throw new UploadBatchError({
+            reason: 'not_found',
+            message: `upload batch ${batchId} not found`,
+            hint: 'Check the batch id; batches of another organisation are not visible',
+          });
+        }
+        const fingerprint = `${progress.status}:${progress.processedFiles}:${progress.failedFiles}`;
+        if (fingerprint !== last) {
+          last = fingerprint;
+          yield progress;
+        }
+        if (TERMINAL.has(progress.status)) return;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, intervalMs);
+          options.signal?.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+      }
+    },
+
+    async cancelBatch(batchId) {
+      const batch = liveBatches.get(batchId);
+      const record = await batches.cancelBatch(batchId);
+      if (batch) {
+        batch.controller.abort(new Error('batch cancelled'));
+        if (batch.record.connectorId)
+          feeders.get(batch.record.connectorId)?.cancelBatch(batchId, 'the batch was cancelled');
+      }
+      return record ? toProgress(record, batch) : undefined;
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+
+    async idle() {
+      while (liveBatches.size > 0) await Promise.all([...liveBatches.values()].map((batch) => batch.done));
+      await Promise.all([...feeders.values()].map((feeder) => feeder.idle()));
+    },
+  };
+}
+
+/** The first `limit` bytes (fewer for a smaller file) and the rest of the stream, unread. */
+async function readHead(
+  iterable: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ head: Uint8Array; rest: AsyncIterator<Uint8Array> }> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await iterator.next();
+    if (done) break;
+    const chunk = toBytes(value);
+    if (chunk.byteLength === 0) continue;
+    parts.push(chunk);
+    size += chunk.byteLength;
+  }
+  return { head: Buffer.concat(parts), rest: iterator };
+}
+
+/** Replays the head, then the rest, counting bytes and stopping at `maxBytes`. */
+async function* limitSize(
+  head: Uint8Array,
+  rest: AsyncIterator<Uint8Array>,
+  maxBytes: number,
+  fileName: string,
+): AsyncIterable<Uint8Array> {
+  let total = head.byteLength;
+  if (total > maxBytes) throw tooLarge(fileName, maxBytes);
+  yield head;
+  try {
+    for (;;) {
+      const { done, value } = await rest.next();
+      if (done) return;
+      const chunk = toBytes(value);
+      total += chunk.byteLength;
+      if (total > maxBytes) throw tooLarge(fileName, maxBytes);
+      yield chunk;
+    }
+  } finally {
+    await rest.return?.();
+  }
+}
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return Buffer.from(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new TypeError('an upload stream must yield Uint8Array chunks');
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+  }
+  return Buffer.concat(parts);
+}
+
+function checkName(name: string): void {
+  const invalid = (message: string, hint: string) =>
+    new UploadRejectedError({ reason: 'invalid_name', fileName: safeDisplayName(name), message, hint });
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw invalid('a file has an empty name', 'Give every file a name with its extension, e.g. report.pdf');
+  }
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
+    throw invalid(
+      `a file name is ${Buffer.byteLength(name, 'utf8')} bytes long (the limit is ${MAX_NAME_BYTES})`,
+      'Rename the file to something shorter and upload it again',
+    );
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[/\\]|[\u0000-\u001f\u007f]/.test(name) || name === '.' || name === '..') {
+    throw invalid(
+      `the file name ${JSON.stringify(safeDisplayName(name))} contains a path or control characters`,
+      'Upload files by their plain name (no folders, no "..", no control characters)',
+    );
+  }
+}
+
+function safeDisplayName(name: string): string {
+  return sanitizeFileName(typeof name === 'string' ? name : '', { fallback: 'unnamed' });
+}
+
+function emptyFile(name: string) {
+  return new UploadRejectedError({
+    reason: 'empty_file',
+    fileName: safeDisplayName(name),
+    message: `${safeDisplayName(name)} is empty (0 bytes)`,
+    hint: 'Check that the file was saved completely and upload it again',
+  });
+}
+
+function tooLarge(name: string, maxBytes: number) {
+  return new UploadRejectedError({
+    reason: 'too_large',
+    fileName: safeDisplayName(name),
+    message: `${safeDisplayName(name)} is larger than the ${formatMegabytes(maxBytes)} upload limit`,
+    hint: 'Split or compress the file, or ask the administrator to raise maxFileBytes',
+  });
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function formatMegabytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 * 1024) return `${(bytes / (1024 * 1024 * 1024)).toFixed(1)} GB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function positive(value: number, field: string): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidConfigError({
+      subject: 'uploader settings',
+      issues: [{ fieldPath: field, message: 'must be a positive number' }],
+    });
+  }
+  return value;
+}
