@@ -89,6 +89,23 @@ export function createSqlUploadBatchStore(
       });
     },
 
+    async attachConnector(batchId, connectorId) {
+      return run(async (tx) => {
+        const { rows } = await tx.query<Record<string, unknown>>(
+          'update public.file_upload_batches set connector_id = $2 where id = $1 returning *',
+          [batchId, connectorId],
+        );
+        if (!rows[0]) {
+          throw new UploadBatchError({
+            reason: 'not_found',
+            message: `upload batch ${batchId} not found`,
+            hint: 'Check the batch id',
+          });
+        }
+        return mapBatchRow(rows[0]);
+      });
+    },
+
     async recordFile(batchId, index, outcome) {
       const attempt = (compact: boolean) =>
         run(async (tx) => {

@@ -58,7 +58,8 @@ export interface UploadBatchRecord {
 export interface CreateBatchRecordInput {
   orgId: string;
   userId: string;
-  connectorId: string;
+  /** `null` when the connector is attached afterwards (`attachConnector`). */
+  connectorId: string | null;
   totalFiles: number;
   batchName?: string | undefined;
   metadata?: JsonObject | undefined;
@@ -77,6 +78,8 @@ export interface UploadBatchStore {
   /** The organisation's `upload` connector (`connector_configs`), created on first use. */
   ensureUploadConnector(orgId: string): Promise<string>;
   createBatch(input: CreateBatchRecordInput): Promise<UploadBatchRecord>;
+  /** Sets the connector of a batch created without one (server side). */
+  attachConnector(batchId: string, connectorId: string): Promise<UploadBatchRecord>;
   /**
    * Records one file's outcome and counts it (`increment_batch_processed` or `_failed`) in one
    * transaction where the backend has them. Returns the batch after the count, or `undefined`

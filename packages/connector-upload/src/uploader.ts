@@ -64,6 +64,13 @@ export interface UploaderSettings {
   now?: (() => Date) | undefined;
   /** Wait before retrying when another worker holds the upload connector's lease. Default 5 s. */
   leaseRetryMs?: number | undefined;
+  /**
+   * `user` (recommended when the database holds your memberships): the batch row is inserted as
+   * the uploading user, so row level security decides whether they may add to that organisation
+   * (`UploadBatchError` `not_allowed` otherwise). `server` (default): the host has checked.
+   * Progress is always recorded by the server.
+   */
+  createBatchesAs?: 'user' | 'server' | undefined;
 }
 
 export interface CreateBatchInput {
@@ -610,14 +617,30 @@ export function createUploader(settings: UploaderSettings): Uploader {
         });
       }
       const sources = input.files.map((file) => toUploadSource(file));
-      const connectorId = input.connectorId ?? (await batches.ensureUploadConnector(input.orgId));
-      const record = await batches.createBatch({
-        orgId: input.orgId,
-        userId: input.userId,
-        connectorId,
-        totalFiles: sources.length,
-        batchName: input.batchName,
-      });
+      let record: UploadBatchRecord;
+      let connectorId: string;
+      if (settings.createBatchesAs === 'user') {
+        // The row is inserted as the user first, so a user outside the organisation is refused
+        // (RLS) before anything, even the organisation's upload connector, is created for them.
+        record = await batches.withActor({ role: 'authenticated', userId: input.userId }).createBatch({
+          orgId: input.orgId,
+          userId: input.userId,
+          connectorId: input.connectorId ?? null,
+          totalFiles: sources.length,
+          batchName: input.batchName,
+        });
+        connectorId = input.connectorId ?? (await batches.ensureUploadConnector(input.orgId));
+        if (!input.connectorId) record = await batches.attachConnector(record.id, connectorId);
+      } else {
+        connectorId = input.connectorId ?? (await batches.ensureUploadConnector(input.orgId));
+        record = await batches.createBatch({
+          orgId: input.orgId,
+          userId: input.userId,
+          connectorId,
+          totalFiles: sources.length,
+          batchName: input.batchName,
+        });
+      }
       const buffered: UploadEvent[] = [];
       let wake: (() => void) | undefined;
       let finished = false;
@@ -839,7 +862,8 @@ function describeError(error: unknown): string {
 
 function formatMegabytes(bytes: number): string {
   if (bytes >= 1024 * 1024 * 1024) return `${(bytes / (1024 * 1024 * 1024)).toFixed(1)} GB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${(bytes / 1024).toFixed(1)} KB`;
 }
 
 function positive(value: number, field: string): number {
