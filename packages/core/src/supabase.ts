@@ -1,8 +1,17 @@
-// `@tributary/core/supabase`: the repository over supabase-js (a Supabase project's Data API).
+// `@tributary/core/supabase`: the repository over supabase-js (a Supabase project's Data API) and
+// the blob store over Supabase Storage.
 // `@supabase/supabase-js` is an optional peer dependency: this entry only uses its types, the host
 // passes its own client.
 
 export { mapPostgrestError, type PostgrestErrorLike } from './supabase/map-postgrest-error.js';
+export {
+  createSupabaseBlobStore,
+  mapStorageError,
+  type SupabaseBlobStoreOptions,
+  SupabaseStorageError,
+  type SupabaseStorageErrorOptions,
+  type SupabaseStorageErrorReason,
+} from './supabase/supabase-blob-store.js';
 export {
   createSupabaseRepository,
   SUPABASE_CHUNK_BATCH_SIZE,
