@@ -326,7 +326,9 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
       };
 
       // ---- the listing: bounded concurrency, outcomes taken in queue order (deterministic) ---
-      const window = Math.max(config.concurrency * 2, 8);
+      // Read-ahead: fetches keep going (within the politeness limits) while the pipeline works on
+      // what was already yielded; outcomes wait here, in order, at most `window` of them.
+      const window = Math.max(config.concurrency * 4, 32);
       const pending = new Map<number, Promise<Outcome>>();
       let started = 0;
       let sinceCheckpoint = 0;
