@@ -15,4 +15,4 @@ export {
   DEFAULT_CHECKPOINT_EVERY,
   type UrlConnectorSettings,
 } from './url-connector.js';
-export type { PageState, UrlCursor } from './url-cursor.js';
+export type { PageState, UrlCursor, UrlCursorPage } from './url-cursor.js';

@@ -351,6 +351,9 @@ describe('crawls', () => {
     const pageRequests = site.requests.filter((r) => r.path !== '/robots.txt');
     expect(pageRequests.every((r) => r.headers['if-none-match'] !== undefined)).toBe(true);
     expect(pageRequests.every((r) => r.status === 304)).toBe(true);
+    // The cursor names each URL once, however many pages link to it.
+    const cursorJson = JSON.stringify(lastCursor(first));
+    expect(cursorJson.split(`"${site.url('/a')}"`)).toHaveLength(2);
     // Same documents, same versions: the pipeline will skip every one without loading it.
     expect(upserts(second).map((d) => [d.externalId, d.version])).toEqual(
       upserts(first).map((d) => [d.externalId, d.version]),
@@ -411,6 +414,13 @@ describe('re-sync through the pipeline', () => {
     expect(run.documents().find((d) => d.externalId === site.url('/three'))?.processingStatus).toBe(
       'completed',
     );
+  });
+
+  it('an unrecognised cursor means a full fetch, not a failure', async () => {
+    addArticle('/', 'Home');
+    const changes = await collect(siteConnector(site), { url: site.url('/') }, { version: 99, pages: {} });
+    expect(upserts(changes)).toHaveLength(1);
+    expect(site.requests[0]?.headers['if-none-match']).toBeUndefined();
   });
 
   it('a 404 on a URL never seen before is not a document', async () => {
