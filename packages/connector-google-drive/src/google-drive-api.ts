@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { drive, type drive_v3 } from '@googleapis/drive';
-import type { HttpClient } from '@tributary/core';
+import type { HttpClient, SyncMetrics } from '@tributary/core';
 import { mapGoogleError } from './drive-errors.js';
 import { createGoogleAuthClient, type GoogleAuthClient } from './google-drive-auth.js';
 import {
@@ -64,7 +64,7 @@ export interface DriveApi {
   listFiles(input: ListFilesInput): Promise<FileListPage>;
   getFile(fileId: string, fields: string, perDocument?: boolean): Promise<DriveFile>;
   exportText(fileId: string, mimeType: string): Promise<string>;
-  download(fileId: string): Promise<Readable>;
+  download(fileId: string): Promise<AsyncIterable<Uint8Array>>;
   getStartPageToken(): Promise<string>;
   listChanges(pageToken: string): Promise<ChangeListPage>;
   watchChanges(pageToken: string, channel: drive_v3.Schema$Channel): Promise<DriveChannel>;
@@ -77,11 +77,13 @@ export interface DriveApi {
 
 export interface CreateDriveApiOptions {
   http: HttpClient;
+  /** Where downloaded and exported bytes are counted (`summary.bytes`). */
+  metrics?: SyncMetrics | undefined;
   credentials: GoogleDriveCredentials;
   settings: GoogleDriveConnectorSettings;
 }
 
-export function createDriveApi({ http, credentials, settings }: CreateDriveApiOptions): DriveApi {
+export function createDriveApi({ http, metrics, credentials, settings }: CreateDriveApiOptions): DriveApi {
   const auth = createGoogleAuthClient(credentials, settings);
   const rootUrl = withSlash(settings.rootUrl ?? DEFAULT_ROOT_URL);
   const sheetsRootUrl = withSlash(settings.sheetsRootUrl ?? DEFAULT_SHEETS_ROOT_URL);
@@ -151,7 +153,9 @@ export function createDriveApi({ http, credentials, settings }: CreateDriveApiOp
         'files.export',
         async (signal) => {
           const response = await client.files.export({ fileId, mimeType }, { signal, responseType: 'text' });
-          return typeof response.data === 'string' ? response.data : String(response.data ?? '');
+          const text = typeof response.data === 'string' ? response.data : String(response.data ?? '');
+          metrics?.bytes.count(Buffer.byteLength(text));
+          return text;
         },
         true,
       ),
@@ -164,7 +168,7 @@ export function createDriveApi({ http, credentials, settings }: CreateDriveApiOp
             { fileId, alt: 'media', supportsAllDrives: true },
             { signal, responseType: 'stream' },
           );
-          return response.data as unknown as Readable;
+          return countBytes(response.data as unknown as Readable, metrics);
         },
         true,
       ),
@@ -288,7 +292,9 @@ export function createDriveApi({ http, credentials, settings }: CreateDriveApiOp
         'export link',
         async (signal) => {
           const response = await auth.request<string>({ url, signal, responseType: 'text' });
-          return typeof response.data === 'string' ? response.data : String(response.data ?? '');
+          const text = typeof response.data === 'string' ? response.data : String(response.data ?? '');
+          metrics?.bytes.count(Buffer.byteLength(text));
+          return text;
         },
         true,
       ),
@@ -297,4 +303,15 @@ export function createDriveApi({ http, credentials, settings }: CreateDriveApiOp
 
 function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** The download as an async iterable that counts bytes as the pipeline reads them. */
+function countBytes(stream: Readable, metrics: SyncMetrics | undefined): AsyncIterable<Uint8Array> {
+  if (!metrics) return stream as AsyncIterable<Uint8Array>;
+  return (async function* () {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      metrics.bytes.count(chunk.byteLength);
+      yield chunk;
+    }
+  })();
 }

@@ -92,7 +92,12 @@ export function createGoogleDriveConnector(
     },
 
     sync(ctx) {
-      const api = createDriveApi({ http: ctx.http, credentials: ctx.credentials, settings });
+      const api = createDriveApi({
+        http: ctx.http,
+        metrics: ctx.metrics,
+        credentials: ctx.credentials,
+        settings,
+      });
       const cursor = parseDriveCursor(ctx.cursor);
       if (ctx.mode === 'incremental' && cursor?.phase === 'changes') return syncChanges(ctx, api, cursor);
       // An incremental run over a listing that a crash interrupted continues it where it stopped.

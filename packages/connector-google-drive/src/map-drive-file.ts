@@ -180,7 +180,7 @@ async function loadContent(file: DriveFile, options: MapFileOptions): Promise<Lo
       const stream = await api.download(id);
       return {
         kind: 'stream',
-        stream: stream as AsyncIterable<Uint8Array>,
+        stream,
         ...(file.size != null ? { sizeBytes: Number(file.size) } : {}),
       };
     }

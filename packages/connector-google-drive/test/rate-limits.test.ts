@@ -1,6 +1,14 @@
 // One retry owner: googleapis/gaxios retries are off, the connector retries through core's
 // withRetries, honouring Retry-After, and every attempt reaches the server exactly once.
-import { createConnectorInstance, RateLimitError } from '@tributary/core';
+import {
+  createConnectorInstance,
+  createLexicalEmbedder,
+  createMemoryRepository,
+  type LogFields,
+  type Logger,
+  RateLimitError,
+  runSync,
+} from '@tributary/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RATE_LIMIT } from '../src/index.js';
 import { collectChanges, type DriveHarness, startDriveHarness, upserts } from './support/drive-harness.js';
@@ -42,6 +50,23 @@ describe('rate limits and retries', () => {
     expect(fake.callCount('fault')).toBe(2);
   });
 
+  it('retries a failing token endpoint once per attempt: google-auth-library adds no retries', async () => {
+    fake.failNextTokenRequests(2, 503);
+    expect(upserts(await sync())).toHaveLength(3);
+    expect(fake.callCount('token.fault')).toBe(2);
+    fake.failNextTokenRequests(20, 503);
+    const error = await createConnectorInstance(harness.connector(), {
+      config: { folderIds: [folder] },
+      credentials: harness.serviceAccount,
+    })
+      .check()
+      .catch((caught: unknown) => caught);
+    expect((error as { status?: number }).status).toBe(503);
+    // 1 attempt + 5 retries, one token request each. With the library's own retries (3 per
+    // token request) there would be 24.
+    expect(fake.callCount('token.fault')).toBe(2 + 6);
+  });
+
   it('retries 5xx with backoff; gaxios adds no retries of its own', async () => {
     fake.failNext(2, 503);
     expect(upserts(await sync())).toHaveLength(3);
@@ -81,6 +106,74 @@ describe('rate limits and retries', () => {
     expect(changes.find((change) => change.kind === 'listing-complete')).toMatchObject({ complete: false });
     // changes.getStartPageToken and one files.get: the 404 was not retried.
     expect(fake.callCount('api')).toBe(2);
+  });
+
+  it('every API call waits for the request budget, and the counts agree with the server', async () => {
+    const keys: string[] = [];
+    const repository = createMemoryRepository();
+    const connectorId = repository.addConnector({ orgId: '00000000-0000-4000-8000-000000000001' }).id;
+    fake.failNext(1, 429, { retryAfter: '0' });
+    const summary = await runSync({
+      connector: harness.connector(),
+      config: { folderIds: [folder] },
+      credentials: harness.serviceAccount,
+      connectorId,
+      repository,
+      embedder: createLexicalEmbedder({ dimensions: 32 }),
+      rateLimit: {
+        async acquire(key) {
+          keys.push(key);
+        },
+      },
+    });
+    expect(summary.status).toBe('success');
+    // One token per attempt (the 429 and its retry included), each one a request the server saw.
+    expect(keys.length).toBe(fake.callCount('api'));
+    expect(summary.apiCalls).toBe(fake.callCount('api'));
+    expect(new Set(keys)).toEqual(new Set(['google_drive']));
+    // Downloaded bytes are counted: three one-byte files.
+    expect(summary.bytes).toBe(3);
+  });
+
+  it('keeps secrets out of every log line, also while retrying and failing', async () => {
+    const lines: string[] = [];
+    const record = (level: string) => (message: string, fields?: LogFields) => {
+      lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+    };
+    const logger: Logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    const repository = createMemoryRepository();
+    const connectorId = repository.addConnector({ orgId: '00000000-0000-4000-8000-000000000002' }).id;
+    fake.failNext(2, 503);
+    const run = (credentials: unknown) =>
+      runSync({
+        connector: harness.connector(),
+        config: { folderIds: [folder] },
+        credentials,
+        connectorId,
+        repository,
+        embedder: createLexicalEmbedder({ dimensions: 32 }),
+        logger,
+      });
+    expect((await run(harness.serviceAccount)).status).toBe('success');
+    fake.revokeRefreshToken(harness.oauth.refreshToken);
+    expect((await run(harness.oauth)).status).toBe('failed');
+    const text = lines.join('\n');
+    expect(lines.some((line) => line.startsWith('warn retrying'))).toBe(true);
+    expect(text).toMatch(/invalid_grant/);
+    for (const secret of [
+      harness.oauth.refreshToken,
+      harness.oauth.clientSecret,
+      'PRIVATE KEY',
+      harness.serviceAccount.privateKey.split('\n')[1] as string,
+      'ya29.',
+    ]) {
+      expect(text).not.toContain(secret);
+    }
   });
 
   it('has a per-connector request budget, overridable in the settings', () => {

@@ -358,6 +358,8 @@ export interface FakeDrive {
   /** The account lost access: a `removed` change, the file no longer visible. */
   revokeAccess(id: string): void;
   setPermissions(id: string, permissions: FakePermission[]): void;
+  /** The next `count` token requests fail with this status (a 5xx or 429). */
+  failNextTokenRequests(count: number, status: number): void;
   /** The next `count` API requests (token requests excluded) fail with this status. */
   failNext(count: number, status: number, options?: { reason?: string; retryAfter?: string }): void;
   channel(id: string): Channel | undefined;
@@ -378,6 +380,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
   const serviceAccounts = new Map<string, { publicKey: string; subjects: Set<string> | undefined }>();
   const channels = new Map<string, Channel>();
   const faults: Fault[] = [];
+  const tokenFaults: number[] = [];
   let nextSeq = 1;
   let idCounter = 0;
   let clock = Date.parse('2025-01-01T00:00:00.000Z');
@@ -881,6 +884,18 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     void (async () => {
       try {
         if (url.pathname === '/token' && request.method === 'POST') {
+          const tokenFault = tokenFaults.shift();
+          if (tokenFault !== undefined) {
+            count('token');
+            count('token.fault');
+            send(
+              response,
+              tokenFault,
+              { error: 'internal_failure', error_description: 'Backend error' },
+              { 'retry-after': '0' },
+            );
+            return;
+          }
           send(response, 200, handleToken(new URLSearchParams(await readBody())));
           return;
         }
@@ -1055,6 +1070,9 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
       const file = mustGet(id);
       file.permissions = permissions;
       touch(file);
+    },
+    failNextTokenRequests(countOfRequests, status) {
+      for (let index = 0; index < countOfRequests; index++) tokenFaults.push(status);
     },
     failNext(countOfRequests, status, faultOptions = {}) {
       for (let index = 0; index < countOfRequests; index++) {
