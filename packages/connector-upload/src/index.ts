@@ -31,6 +31,13 @@ export type {
   UploadFileStatus,
 } from './upload-batch-store.js';
 export {
+  createUploadConnector,
+  type StoredUpload,
+  type UploadConnectorSettings,
+  type UploadFeedItem,
+  uploadConnectorConfigSchema,
+} from './upload-connector.js';
+export {
   UploadRejectedError,
   type UploadRejectedErrorOptions,
   type UploadRejectionReason,

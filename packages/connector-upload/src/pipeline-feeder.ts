@@ -1,20 +1,19 @@
 import {
+  type BlobStore,
   type Chunker,
-  type ConnectorChange,
-  defineConnector,
   type Embedder,
   type ExtractorRegistry,
   type KnowledgeRepository,
   type Logger,
   runSync,
-  type SourceDocument,
   sleep,
 } from '@tributary/core';
+import { createUploadConnector, type StoredUpload, type UploadFeedItem } from './upload-connector.js';
 
 export type PipelineOutcome = { ok: true } | { ok: false; message: string };
 
 interface QueuedDocument {
-  document: SourceDocument;
+  upload: StoredUpload;
   batchId: string;
   resolve: (outcome: PipelineOutcome) => void;
 }
@@ -22,6 +21,7 @@ interface QueuedDocument {
 export interface PipelineFeederOptions {
   connectorId: string;
   repository: KnowledgeRepository;
+  blobStore: BlobStore;
   embedder: Embedder;
   extractors: ExtractorRegistry;
   chunker?: Chunker | undefined;
@@ -48,8 +48,11 @@ export class PipelineFeeder {
   #running: Promise<void> | undefined;
   #wake: (() => void) | undefined;
 
+  readonly #connector: ReturnType<typeof createUploadConnector>;
+
   constructor(options: PipelineFeederOptions) {
     this.#options = options;
+    this.#connector = createUploadConnector({ blobStore: options.blobStore });
   }
 
   /** A file is being stored and may be submitted: keep the run open for it. */
@@ -63,9 +66,9 @@ export class PipelineFeeder {
   }
 
   /** Queues a stored file; resolves when the pipeline finished or failed it. */
-  submit(document: SourceDocument, batchId: string): Promise<PipelineOutcome> {
+  submit(upload: StoredUpload, batchId: string): Promise<PipelineOutcome> {
     return new Promise((resolve) => {
-      this.#queue.push({ document, batchId, resolve });
+      this.#queue.push({ upload, batchId, resolve });
       this.#notify();
       this.#ensureRunning();
     });
@@ -113,39 +116,30 @@ export class PipelineFeeder {
         item.resolve(outcome);
       };
       const feeder = this;
-      const connector = defineConnector({
-        type: 'upload',
-        displayName: 'Upload',
-        capabilities: { binaryContent: true },
-        async check() {},
-        async *sync(): AsyncIterable<ConnectorChange> {
-          let sinceCheckpoint = 0;
-          for (;;) {
-            const item = feeder.#queue.shift();
-            if (item) {
-              handed.set(item.document.externalId, item);
-              sinceCheckpoint += 1;
-              yield { kind: 'upsert', document: item.document };
-              continue;
-            }
-            if (feeder.#holds <= 0) return;
-            if (sinceCheckpoint > 0) {
-              // Commit what the pipeline holds before waiting for the next stored file.
-              sinceCheckpoint = 0;
-              yield { kind: 'checkpoint', cursor: {} };
-              continue;
-            }
-            await new Promise<void>((resolve) => {
-              feeder.#wake = resolve;
-            });
+      // Stored files as they arrive; a flush whenever the queue runs dry, so the pipeline commits
+      // what it holds instead of waiting for a full group.
+      async function* feed(): AsyncIterable<UploadFeedItem> {
+        for (;;) {
+          const item = feeder.#queue.shift();
+          if (item) {
+            handed.set(item.upload.sha256, item);
+            yield item.upload;
+            continue;
           }
-        },
-      });
+          if (feeder.#holds <= 0) return;
+          yield { flush: true };
+          if (feeder.#queue.length > 0 || feeder.#holds <= 0) continue;
+          await new Promise<void>((resolve) => {
+            feeder.#wake = resolve;
+          });
+        }
+      }
       let summary: Awaited<ReturnType<typeof runSync>> | undefined;
       let failure: unknown;
       try {
         summary = await runSync({
-          connector,
+          connector: this.#connector,
+          config: { uploads: feed() },
           connectorId: options.connectorId,
           repository: options.repository,
           embedder: options.embedder,

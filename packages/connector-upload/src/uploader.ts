@@ -12,7 +12,6 @@ import {
   type JsonObject,
   type KnowledgeRepository,
   type Logger,
-  type SourceDocument,
   sanitizeFileName,
   silentLogger,
 } from '@tributary/core';
@@ -237,6 +236,7 @@ export function createUploader(settings: UploaderSettings): Uploader {
       feeder = new PipelineFeeder({
         connectorId,
         repository,
+        blobStore,
         embedder: settings.embedder,
         extractors,
         chunker: settings.chunker,
@@ -462,19 +462,13 @@ export function createUploader(settings: UploaderSettings): Uploader {
       };
     }
 
-    let content: SourceDocument['content'];
-    let mimeType = file.mimeType;
+    let text: string | undefined;
     if (kind === 'document') {
       if (file.sizeBytes > maxExtractBytes) {
         const message = `stored, but at ${formatMegabytes(file.sizeBytes)} it is over the ${formatMegabytes(maxExtractBytes)} text-extraction limit`;
         await repository.setProcessingStatus([documentId], 'failed', message);
         return { status: 'failed', documentId, name, message };
       }
-      const path = file.path;
-      content = {
-        kind: 'lazy',
-        load: async ({ signal }) => ({ kind: 'stream', stream: await blobStore.get(path, { signal }) }),
-      };
     } else {
       try {
         const bytes = await readAll(await blobStore.get(file.path, { signal: batch.controller.signal }));
@@ -484,8 +478,7 @@ export function createUploader(settings: UploaderSettings): Uploader {
           mimeType: file.mimeType,
           signal: batch.controller.signal,
         });
-        content = { kind: 'text', text: result.text };
-        mimeType = 'text/plain';
+        text = result.text;
         sourceMetadata.transcription = {
           transcriber: (transcriber as Transcriber).id,
           ...(result.durationSeconds !== undefined ? { durationSeconds: result.durationSeconds } : {}),
@@ -498,7 +491,7 @@ export function createUploader(settings: UploaderSettings): Uploader {
       }
     }
     const outcomePromise = file.feeder.submit(
-      { externalId: file.sha256, title: name, mimeType, metadata: sourceMetadata, content },
+      { sha256: file.sha256, name, mimeType: file.mimeType, path: file.path, text, metadata: sourceMetadata },
       batch.record.id,
     );
     file.release();
