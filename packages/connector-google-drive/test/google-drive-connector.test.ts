@@ -142,7 +142,7 @@ describe('auth', () => {
     expect((error as Error).message).not.toContain('PRIVATE KEY');
   });
 
-  it('works with an OAuth2 refresh token and refreshes an expired access token', async () => {
+  it('works with an OAuth2 refresh token, refreshing an access token before it expires', async () => {
     const folder = fake.addFolder('F', fake.rootFolderId);
     fake.addFile({ name: 'a.txt', parent: folder, content: 'alpha' });
     const instance = createConnectorInstance(harness.connector(), {
@@ -151,11 +151,36 @@ describe('auth', () => {
     });
     await instance.check();
     expect(fake.callCount('token')).toBe(1);
-    fake.expireAccessTokens();
+    // Tokens living 2 minutes are inside google-auth-library's 5-minute refresh margin: each
+    // call refreshes first, and no call is ever sent with an expiring token.
+    fake.options.tokenLifetimeSeconds = 120;
+    fake.resetCalls();
     const changes = [];
     for await (const change of instance.sync()) changes.push(change);
     expect(upserts(changes).map((document) => document.title)).toEqual(['a.txt']);
-    expect(fake.callCount('token')).toBe(2);
+    expect(fake.callCount('token')).toBe(fake.callCount('api'));
+    expect(fake.callCount('api')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('an access token rejected mid-run (401) ends the run failed as an auth error', async () => {
+    const folder = fake.addFolder('F', fake.rootFolderId);
+    for (let index = 0; index < 3; index++)
+      fake.addFile({ name: `f${index}.txt`, parent: folder, content: `${index}` });
+    const run = pipeline(harness, { folderIds: [folder] }, harness.serviceAccount, { pageSize: 1 });
+    const { runSync, createLexicalEmbedder } = await import('@tributary/core');
+    const summary = await runSync({
+      connector: harness.connector({ pageSize: 1 }),
+      config: { folderIds: [folder] },
+      credentials: harness.serviceAccount,
+      connectorId: run.connectorId,
+      repository: run.repository,
+      embedder: createLexicalEmbedder({ dimensions: 32 }),
+      onProgress: (event) => {
+        if (event.type === 'checkpoint') fake.expireAccessTokens();
+      },
+    });
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(/rejected the credentials/);
   });
 
   it('a revoked refresh token ends the run failed with an AuthError saying what to do, without secrets', async () => {

@@ -92,6 +92,8 @@ export interface FakeDriveOptions {
   partialPages?: boolean;
   /** Every files.list answer says incompleteSearch: true. */
   incompleteSearch?: boolean;
+  /** `expires_in` of issued access tokens (default 3599 s). */
+  tokenLifetimeSeconds?: number;
 }
 
 export interface NewFileInput {
@@ -524,7 +526,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
       }
       const token = `ya29.sa-${randomBytes(12).toString('hex')}`;
       accessTokens.set(token, { expired: false });
-      return { access_token: token, expires_in: 3599, token_type: 'Bearer' };
+      return { access_token: token, expires_in: options.tokenLifetimeSeconds ?? 3599, token_type: 'Bearer' };
     }
     if (grant === 'refresh_token') {
       const clientId = form.get('client_id') ?? '';
@@ -546,7 +548,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
       accessTokens.set(token, { refreshToken, expired: false });
       return {
         access_token: token,
-        expires_in: 3599,
+        expires_in: options.tokenLifetimeSeconds ?? 3599,
         token_type: 'Bearer',
         scope: 'https://www.googleapis.com/auth/drive.readonly',
       };
