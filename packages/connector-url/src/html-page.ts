@@ -14,6 +14,8 @@ export interface HtmlPage {
   links: string[];
   /** `<meta name="robots">` says `nofollow`. */
   noFollow: boolean;
+  /** `<meta name="robots">` says `noindex`. */
+  noIndex: boolean;
   /** Markdown of the main content. */
   markdown: string;
 }
@@ -88,6 +90,7 @@ export function readHtmlPage(html: string, pageUrl: string): HtmlPage {
     canonicalUrl,
     links,
     noFollow: /\bnofollow\b|\bnone\b/.test(robots),
+    noIndex: /\bnoindex\b|\bnone\b/.test(robots),
     markdown: toMarkdown(contentHtml ?? ''),
   };
 }

@@ -266,6 +266,7 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
           }
           const validators = validatorsOf(response);
           const mediaType = response.mediaType;
+          const headerNoIndex = /\bnoindex\b|\bnone\b/i.test(response.headers.get('x-robots-tag') ?? '');
           if (HTML_TYPES.has(mediaType)) {
             const page = readHtmlPage(
               decodeHtml(response.body ?? new Uint8Array(), response.headers.get('content-type')),
@@ -276,6 +277,8 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
               page.canonicalUrl && isSameSite(page.canonicalUrl, finalId) ? page.canonicalUrl : finalId;
             const state: PageState = { id, title: page.title || titleFromUrl(id), mediaType, ...validators };
             if (followLinks && !page.noFollow) state.links = page.links;
+            // `noindex` is a robots directive: honoured whenever robots.txt is.
+            if (robots && (page.noIndex || headerNoIndex)) state.noIndex = true;
             const metadata: JsonObject = {
               url: key,
               finalUrl: response.url,
@@ -301,6 +304,7 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
           if (BINARY_TYPES.has(mediaType)) {
             const id = canonicalizeUrl(response.url) ?? response.url;
             const state: PageState = { id, title: titleFromUrl(id), mediaType, ...validators };
+            if (robots && headerNoIndex) state.noIndex = true;
             return {
               kind: 'page',
               key,
@@ -350,7 +354,11 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
             case 'page': {
               current.set(outcome.key, outcome.state);
               for (const link of outcome.state.links ?? []) admitLink(link, item.depth + 1);
-              if (!emitted.has(outcome.state.id)) {
+              if (outcome.state.noIndex) {
+                ctx.logger.info('page asks not to be indexed (noindex); links followed, page not imported', {
+                  url: outcome.key,
+                });
+              } else if (!emitted.has(outcome.state.id)) {
                 emitted.add(outcome.state.id);
                 yield { kind: 'upsert', document: outcome.document };
               }

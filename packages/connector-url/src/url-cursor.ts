@@ -11,6 +11,8 @@ export interface PageState {
   lastModified?: string;
   /** Crawl: the page's links, so a 304 page still leads to its children. */
   links?: string[];
+  /** The page asked not to be indexed (`noindex`): its links are followed, it is not imported. */
+  noIndex?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export interface UrlCursorPage {
   lastModified?: string;
   /** Indexes in `urls`. */
   links?: number[];
+  noIndex?: boolean;
 }
 
 export function versionOf(state: Pick<PageState, 'etag' | 'lastModified'>): string | undefined {
@@ -70,6 +73,7 @@ export function cursorOf(pages: ReadonlyMap<string, PageState>): JsonValue {
     if (state.etag !== undefined) entry.etag = state.etag;
     if (state.lastModified !== undefined) entry.lastModified = state.lastModified;
     if (state.links !== undefined) entry.links = state.links.map(ref);
+    if (state.noIndex) entry.noIndex = true;
     entries.push(entry);
   }
   const cursor: UrlCursor = { version: 1, urls, pages: entries };
@@ -102,6 +106,7 @@ export function parseCursor(cursor: JsonValue | undefined, logger: Logger): Map<
     const state: PageState = { id, title: entry.title, mediaType: entry.mediaType };
     if (typeof entry.etag === 'string') state.etag = entry.etag;
     if (typeof entry.lastModified === 'string') state.lastModified = entry.lastModified;
+    if (entry.noIndex === true) state.noIndex = true;
     if (Array.isArray(entry.links)) {
       state.links = entry.links.map(url).filter((link): link is string => typeof link === 'string');
     }

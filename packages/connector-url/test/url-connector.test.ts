@@ -316,6 +316,30 @@ describe('crawls', () => {
     expect(site.requests.map((r) => r.path)).toEqual(['/robots.txt']);
   });
 
+  it('follows the links of a noindex page without importing it (robots directives), also on a 304', async () => {
+    addArticle('/', 'Home', ['/hidden', '/report.pdf']);
+    site.pages.set('/hidden', {
+      body: articlePage({ title: 'Hidden', paragraphs: [prose('hidden')], links: ['/child'] }).replace(
+        '<meta charset="utf-8">',
+        '<meta charset="utf-8"><meta name="robots" content="noindex, follow">',
+      ),
+    });
+    addArticle('/child', 'Child');
+    site.pages.set('/report.pdf', {
+      body: minimalPdf('internal'),
+      contentType: 'application/pdf',
+      headers: { 'x-robots-tag': 'noindex' },
+    });
+    const connector = siteConnector(site);
+    const first = await collect(connector, { startUrl: site.url('/') });
+    expect(upserts(first).map((d) => new URL(d.externalId).pathname)).toEqual(['/', '/child']);
+    const second = await collect(connector, { startUrl: site.url('/') }, lastCursor(first));
+    expect(upserts(second).map((d) => new URL(d.externalId).pathname)).toEqual(['/', '/child']);
+    expect(site.requests.filter((r) => r.path === '/hidden').map((r) => r.status)).toEqual([200, 304]);
+    // A URL a person listed is imported whatever it says: robots rules are off for lists by default.
+    expect(upserts(await collect(connector, { url: site.url('/hidden') }))).toHaveLength(1);
+  });
+
   it('keeps per-host concurrency within the limit', async () => {
     let inFlight = 0;
     let peak = 0;
