@@ -204,6 +204,7 @@ export function createStorageApi(pool: pg.Pool, jwt: SupabaseJwt, options: Stora
       name: string;
       version: string;
       metadata: Record<string, unknown>;
+      userMetadata: Record<string, unknown> | null;
       upsert: boolean;
     },
   ): Promise<{ id: string; previousVersion: string | null }> {
@@ -212,11 +213,19 @@ export function createStorageApi(pool: pg.Pool, jwt: SupabaseJwt, options: Stora
       sub !== null && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(sub)
         ? sub
         : null;
-    const values = [row.bucketId, row.name, owner, sub, row.version, JSON.stringify(row.metadata)];
+    const values = [
+      row.bucketId,
+      row.name,
+      owner,
+      sub,
+      row.version,
+      JSON.stringify(row.metadata),
+      row.userMetadata === null ? null : JSON.stringify(row.userMetadata),
+    ];
     if (!row.upsert) {
       const { rows } = await client.query<{ id: string }>(
-        `insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
-         values ($1, $2, $3, $4, $5, $6::jsonb) returning id`,
+        `insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata, user_metadata)
+         values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) returning id`,
         values,
       );
       return { id: (rows[0] as { id: string }).id, previousVersion: null };
@@ -227,11 +236,12 @@ export function createStorageApi(pool: pg.Pool, jwt: SupabaseJwt, options: Stora
       [row.bucketId, row.name],
     );
     const { rows } = await client.query<{ id: string }>(
-      `insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata)
-       values ($1, $2, $3, $4, $5, $6::jsonb)
+      `insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata, user_metadata)
+       values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
        on conflict (bucket_id, name) do update
          set owner = excluded.owner, owner_id = excluded.owner_id, version = excluded.version,
-             metadata = excluded.metadata, updated_at = now(), last_accessed_at = now()
+             metadata = excluded.metadata, user_metadata = excluded.user_metadata,
+             updated_at = now(), last_accessed_at = now()
        returning id`,
       values,
     );
@@ -248,27 +258,34 @@ export function createStorageApi(pool: pg.Pool, jwt: SupabaseJwt, options: Stora
   ): Promise<void> {
     assertValidKey(name);
     const bucket = await findBucket(bucketId);
-    const contentType = request.headers['content-type'] ?? 'application/octet-stream';
-    if (/^multipart\/form-data/i.test(contentType)) {
-      throw errors.invalidRequest(
-        'multipart uploads (a Blob or File body) are not supported by this test endpoint: upload a ReadableStream, a Buffer or an ArrayBuffer',
-      );
-    }
-    if (bucket.allowed_mime_types && bucket.allowed_mime_types.length > 0) {
-      validateMimeType(contentType, bucket.allowed_mime_types);
-    }
+    const requestType = request.headers['content-type'] ?? 'application/octet-stream';
+    const boundary = /^multipart\/form-data\s*;.*\bboundary=(?:"([^"]+)"|([^;\s]+))/i.exec(requestType);
+    const checkType = (type: string) => {
+      if (bucket.allowed_mime_types && bucket.allowed_mime_types.length > 0) {
+        validateMimeType(type, bucket.allowed_mime_types);
+      }
+    };
+    // A raw body's type is the request's; a multipart body's is its file part's (checked on arrival).
+    if (!boundary) checkType(requestType);
     const limits = [
       bucket.file_size_limit === null ? undefined : Number(bucket.file_size_limit),
       options.fileSizeLimit,
     ].filter((limit): limit is number => typeof limit === 'number' && Number.isFinite(limit) && limit > 0);
     const limit = limits.length > 0 ? Math.min(...limits) : Number.POSITIVE_INFINITY;
     const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge();
+    if (!boundary && Number.isFinite(declared) && declared > limit) throw errors.tooLarge();
 
     // Like storage-api's permission probe: the row must be accepted before any byte is stored.
     const probeVersion = randomUUID();
     await asCaller(caller, false, async (client) => {
-      await writeRow(client, caller, { bucketId, name, version: probeVersion, metadata: {}, upsert });
+      await writeRow(client, caller, {
+        bucketId,
+        name,
+        version: probeVersion,
+        metadata: {},
+        userMetadata: null,
+        upsert,
+      });
       throw new ProbeAccepted();
     }).catch((error: unknown) => {
       if (!(error instanceof ProbeAccepted)) throw error;
@@ -290,19 +307,35 @@ export function createStorageApi(pool: pg.Pool, jwt: SupabaseJwt, options: Stora
         callback(null, chunk);
       },
     });
+    const parser = boundary
+      ? new MultipartFileParser(boundary[1] ?? boundary[2] ?? '', checkType)
+      : undefined;
     try {
-      await receive(request, meter, file);
+      await receive(request, parser ? [parser, meter] : [meter], file);
     } catch (error) {
       await unlink(file).catch(() => {});
       throw error;
     }
+    const fields = parser?.fields ?? {};
+    const cacheSeconds = fields.cacheControl;
+    const cacheControl =
+      cacheSeconds !== undefined
+        ? /^\d+$/.test(cacheSeconds)
+          ? `max-age=${cacheSeconds}`
+          : cacheSeconds
+        : (request.headers['cache-control'] ?? 'no-cache');
+    const metadataHeader = request.headers['x-metadata'];
+    const userMetadata = parseUserMetadata(
+      fields.metadata ??
+        (typeof metadataHeader === 'string'
+          ? Buffer.from(metadataHeader, 'base64').toString('utf8')
+          : undefined),
+    );
     const now = new Date();
-    const eTag = `"${md5.digest('hex')}"`;
-    const cacheControl = request.headers['cache-control'] ?? 'no-cache';
     const metadata = {
-      eTag,
+      eTag: `"${md5.digest('hex')}"`,
       size,
-      mimetype: contentType,
+      mimetype: parser ? (parser.contentType ?? 'application/octet-stream') : requestType,
       cacheControl,
       lastModified: now.toISOString(),
       contentLength: size,
@@ -311,7 +344,7 @@ export function createStorageApi(pool: pg.Pool, jwt: SupabaseJwt, options: Stora
     let written: { id: string; previousVersion: string | null };
     try {
       written = await asCaller(caller, false, (client) =>
-        writeRow(client, caller, { bucketId, name, version, metadata, upsert }),
+        writeRow(client, caller, { bucketId, name, version, metadata, userMetadata, upsert }),
       );
     } catch (error) {
       await unlink(file).catch(() => {});
@@ -663,19 +696,22 @@ function validateMimeType(mimeType: string, allowed: readonly string[]): void {
 }
 
 /**
- * Streams the request body through `meter` into `file`. Not `pipeline`: on failure the request must
- * stay open, so that the rest of the body can be drained and the client gets the JSON error.
+ * Streams the request body through `stages` into `file`. Not `pipeline`: on failure the request
+ * must stay open, so that the rest of the body can be drained and the client gets the JSON error.
  */
-function receive(request: IncomingMessage, meter: Transform, file: string): Promise<void> {
+function receive(request: IncomingMessage, stages: Transform[], file: string): Promise<void> {
   return new Promise<void>((resolvePromise, reject) => {
     const out = createWriteStream(file, { flags: 'wx' });
+    const chain: NodeJS.ReadableStream[] = [request, ...stages];
+    const targets: NodeJS.WritableStream[] = [...stages, out];
     let settled = false;
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
-      request.unpipe(meter);
-      meter.unpipe(out);
-      meter.destroy();
+      chain.forEach((stream, index) => {
+        stream.unpipe(targets[index]);
+      });
+      for (const stage of stages) stage.destroy();
       out.destroy();
       out.once('close', () => reject(error));
     };
@@ -684,15 +720,155 @@ function receive(request: IncomingMessage, meter: Transform, file: string): Prom
       if (!request.complete)
         fail(errors.invalidRequest('the client closed the connection before the body ended'));
     });
-    meter.once('error', fail);
+    for (const stage of stages) stage.once('error', fail);
     out.once('error', fail);
     out.once('finish', () => {
       if (settled) return;
       settled = true;
       resolvePromise();
     });
-    request.pipe(meter).pipe(out);
+    let source: NodeJS.ReadableStream = request;
+    for (const stage of stages) source = source.pipe(stage);
+    source.pipe(out);
   });
+}
+
+/**
+ * Passes through only the bytes of the first file part of a `multipart/form-data` body (what
+ * supabase-js sends for a `Blob`, `File` or `FormData`), streaming: the file is never held, only
+ * the last few bytes that could start the closing boundary. Text fields before the file
+ * (`cacheControl`, `metadata`) are kept in `fields`; `onFileType` sees the file part's type first.
+ */
+class MultipartFileParser extends Transform {
+  readonly fields: Record<string, string> = {};
+  contentType: string | undefined;
+  readonly #delimiter: Buffer;
+  #buffer: Buffer = Buffer.from('\r\n'); // so the first boundary matches "\r\n--boundary" too
+  #state: 'boundary' | 'after-boundary' | 'headers' | 'field' | 'file' | 'trailing' = 'boundary';
+  #field = '';
+  readonly #onFileType: (type: string) => void;
+
+  constructor(boundary: string, onFileType: (type: string) => void) {
+    super();
+    this.#delimiter = Buffer.from(`\r\n--${boundary}`);
+    this.#onFileType = onFileType;
+  }
+
+  override _transform(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    try {
+      this.#consume();
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: (error?: Error | null) => void): void {
+    callback(
+      this.#state === 'trailing'
+        ? null
+        : errors.invalidRequest(
+            this.#state === 'file'
+              ? 'the multipart body ended before its closing boundary'
+              : 'the multipart body has no file',
+          ),
+    );
+  }
+
+  #consume(): void {
+    for (;;) {
+      const buffer = this.#buffer;
+      switch (this.#state) {
+        case 'boundary': {
+          const at = buffer.indexOf(this.#delimiter);
+          if (at === -1) {
+            // Preamble: keep only what could be the start of the boundary.
+            this.#buffer = buffer.subarray(Math.max(0, buffer.length - this.#delimiter.length + 1));
+            return;
+          }
+          this.#buffer = buffer.subarray(at + this.#delimiter.length);
+          this.#state = 'after-boundary';
+          break;
+        }
+        case 'after-boundary': {
+          if (buffer.length < 2) return;
+          if (buffer[0] === 0x2d && buffer[1] === 0x2d)
+            throw errors.invalidRequest('the multipart body has no file');
+          this.#buffer = buffer.subarray(2); // CRLF
+          this.#state = 'headers';
+          break;
+        }
+        case 'headers': {
+          const end = buffer.indexOf('\r\n\r\n');
+          if (end === -1) {
+            if (buffer.length > 16 * 1024)
+              throw errors.invalidRequest('a multipart part has over 16 KB of headers');
+            return;
+          }
+          const headers = buffer.subarray(0, end).toString('utf8');
+          this.#buffer = buffer.subarray(end + 4);
+          const disposition = /^content-disposition:(.*)$/im.exec(headers)?.[1] ?? '';
+          if (/\bfilename\*?=/i.test(disposition)) {
+            this.contentType =
+              /^content-type:\s*(.+?)\s*$/im.exec(headers)?.[1] ?? 'application/octet-stream';
+            this.#onFileType(this.contentType);
+            this.#state = 'file';
+          } else {
+            this.#field = /\bname="([^"]*)"/i.exec(disposition)?.[1] ?? '';
+            this.#state = 'field';
+          }
+          break;
+        }
+        case 'field': {
+          const at = buffer.indexOf(this.#delimiter);
+          if (at === -1) {
+            if (buffer.length > 1024 * 1024)
+              throw errors.invalidRequest('a multipart field is larger than 1 MB');
+            return;
+          }
+          this.fields[this.#field] = buffer.subarray(0, at).toString('utf8');
+          this.#buffer = buffer.subarray(at + this.#delimiter.length);
+          this.#state = 'after-boundary';
+          break;
+        }
+        case 'file': {
+          const at = buffer.indexOf(this.#delimiter);
+          if (at === -1) {
+            const keep = this.#delimiter.length - 1;
+            if (buffer.length > keep) {
+              this.push(buffer.subarray(0, buffer.length - keep));
+              this.#buffer = buffer.subarray(buffer.length - keep);
+            }
+            return;
+          }
+          if (at > 0) this.push(buffer.subarray(0, at));
+          this.#buffer = Buffer.alloc(0);
+          this.#state = 'trailing'; // like storage-api, only the first file counts
+          return;
+        }
+        case 'trailing':
+          this.#buffer = Buffer.alloc(0);
+          return;
+      }
+    }
+  }
+}
+
+function parseUserMetadata(text: string | undefined): Record<string, unknown> | null {
+  if (text === undefined || text === '') return null;
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw errors.invalidRequest('metadata must be a JSON object');
 }
 
 function encodeKey(key: string): string {
