@@ -1,7 +1,8 @@
 import { gunzipSync } from 'node:zlib';
+import { ConnectorApiError } from '@tributary/core';
 import { XMLParser } from 'fast-xml-parser';
 import { canonicalizeUrl } from './canonical-url.js';
-import type { SafeFetcher } from './safe-fetcher.js';
+import { type SafeFetcher, URL_CONNECTOR_TYPE } from './safe-fetcher.js';
 
 export interface SitemapEntry {
   url: string;
@@ -26,13 +27,14 @@ const parser = new XMLParser({
 
 /**
  * Reads a sitemap or a sitemap index (followed up to `maxSitemaps` sitemaps, nested indexes
- * included, each read once), gzipped or not, and returns its page URLs in document order without
- * duplicates, stopping at `maxUrls`.
+ * included, each read once), gzipped or not, and returns the page URLs `accept` keeps, in document
+ * order without duplicates, stopping at `maxUrls`. A failing child sitemap is reported in
+ * `failures`; a failing root sitemap throws (nothing can be listed).
  */
 export async function readSitemap(
   startUrl: string,
   fetcher: SafeFetcher,
-  limits: { maxUrls: number; maxSitemaps: number },
+  limits: { maxUrls: number; maxSitemaps: number; accept: (url: string) => boolean },
 ): Promise<SitemapListing> {
   const entries: SitemapEntry[] = [];
   const failures: SitemapListing['failures'] = [];
@@ -50,13 +52,24 @@ export async function readSitemap(
     let document: Record<string, unknown>;
     try {
       const response = await fetcher.fetch(sitemapUrl, { maxBytes: MAX_SITEMAP_BYTES });
-      if (response.status !== 200 || !response.body) throw new Error(`HTTP ${response.status}`);
+      if (response.status !== 200 || !response.body) {
+        throw new ConnectorApiError({
+          connector: URL_CONNECTOR_TYPE,
+          status: response.status,
+          method: 'GET',
+          url: sitemapUrl,
+          isRetryable: false,
+          message: `sitemap ${sitemapUrl} answered HTTP ${response.status}`,
+          hint: 'Check sitemapUrl in the connector config',
+        });
+      }
       let bytes = response.body;
       if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
         bytes = gunzipSync(bytes, { maxOutputLength: MAX_SITEMAP_BYTES });
       }
       document = parser.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
     } catch (error) {
+      if (sitemapUrl === startUrl) throw error;
       failures.push({ url: sitemapUrl, error: error instanceof Error ? error.message : String(error) });
       continue;
     }
@@ -71,7 +84,7 @@ export async function readSitemap(
       for (const item of urlset.url ?? []) {
         if (entries.length >= limits.maxUrls) break;
         const loc = typeof item.loc === 'string' ? canonicalizeUrl(item.loc.trim(), sitemapUrl) : undefined;
-        if (!loc || seenUrls.has(loc)) continue;
+        if (!loc || seenUrls.has(loc) || !limits.accept(loc)) continue;
         seenUrls.add(loc);
         entries.push({
           url: loc,

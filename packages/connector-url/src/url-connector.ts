@@ -184,19 +184,16 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
       } else if (kind === 'crawl' && origin) {
         enqueue(origin, 0);
       } else if (kind === 'sitemap' && origin) {
-        const listing = await readSitemap(origin, fetcher, { maxUrls: Number.MAX_SAFE_INTEGER, maxSitemaps });
+        const listing = await readSitemap(origin, fetcher, {
+          maxUrls: config.maxPages,
+          maxSitemaps,
+          accept: (url) => (!config.sameOrigin || isSameOrigin(url, origin)) && matchesFilters(url),
+        });
         for (const failure of listing.failures) {
           ctx.logger.warn('sitemap could not be read', { url: failure.url, error: failure.error });
           incomplete.push(`sitemap ${failure.url} could not be read (${failure.error})`);
         }
-        for (const entry of listing.entries) {
-          if (queue.length >= config.maxPages) {
-            break;
-          }
-          if (config.sameOrigin && !isSameOrigin(entry.url, origin)) continue;
-          if (!matchesFilters(entry.url)) continue;
-          enqueue(entry.url, 0);
-        }
+        for (const entry of listing.entries) enqueue(entry.url, 0);
       }
       const followLinks = kind === 'crawl';
       const admitLink = (link: string, depth: number) => {

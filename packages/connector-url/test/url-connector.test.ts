@@ -229,6 +229,25 @@ describe('sitemaps', () => {
     expect(site.requests.some((r) => r.path === '/blog/x')).toBe(false);
   });
 
+  it('fails the sync when the sitemap itself cannot be read, and stops at maxPages', async () => {
+    const instance = createConnectorInstance(siteConnector(site), {
+      config: { sitemapUrl: site.url('/sitemap.xml'), requestsPerSecond: 500 },
+    });
+    const drain = async () => {
+      for await (const _ of instance.sync()) {
+        // the sitemap 404s: nothing to list
+      }
+    };
+    await expect(drain()).rejects.toThrow(/sitemap .* answered HTTP 404/);
+    site.pages.set('/sitemap.xml', {
+      contentType: 'application/xml',
+      body: `<urlset>${['/1', '/2', '/3', '/4'].map((p) => `<url><loc>${site.url(p)}</loc></url>`).join('')}</urlset>`,
+    });
+    for (const path of ['/1', '/2', '/3', '/4']) addArticle(path, path);
+    const changes = await collect(siteConnector(site), { sitemapUrl: site.url('/sitemap.xml'), maxPages: 2 });
+    expect(upserts(changes).map((d) => new URL(d.externalId).pathname)).toEqual(['/1', '/2']);
+  });
+
   it('reports an incomplete listing when a child sitemap fails', async () => {
     addArticle('/docs/a', 'A');
     site.pages.set('/sitemap.xml', {
