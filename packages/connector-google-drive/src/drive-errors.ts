@@ -85,6 +85,11 @@ export interface MapGoogleErrorOptions {
   /** The call is about one file's content: a 403/404 about that file fails the document only. */
   perDocument?: boolean | undefined;
   credentialsType?: 'service_account' | 'oauth2' | undefined;
+  /**
+   * The call is to an API the connector can do without (the Sheets API): a 403 saying it is not
+   * enabled in the project (`accessNotConfigured`) is not an auth failure.
+   */
+  optionalApi?: boolean | undefined;
 }
 
 /**
@@ -133,6 +138,18 @@ export function mapGoogleError(error: unknown, options: MapGoogleErrorOptions = 
       body: `${reason} (rate limit)`,
       method: details.method,
       url: details.url,
+    });
+  }
+  if (options.optionalApi && status === 403 && reason === 'accessNotConfigured') {
+    return new ConnectorApiError({
+      connector: PROVIDER,
+      status,
+      method: details.method,
+      url: details.url,
+      responseBody: body,
+      isRetryable: false,
+      message: 'the API is not enabled in the Google Cloud project (accessNotConfigured)',
+      hint: 'Enable it in the Google Cloud console (APIs & Services) for the full export',
     });
   }
   if (

@@ -95,13 +95,14 @@ export function createDriveApi({ http, metrics, credentials, settings }: CreateD
     operation: string,
     fn: (signal: AbortSignal | undefined) => Promise<T>,
     perDocument = false,
+    optionalApi = false,
   ) =>
     http.withRetries(
       async ({ signal }) => {
         try {
           return await fn(signal);
         } catch (error) {
-          throw mapGoogleError(error, { perDocument, credentialsType });
+          throw mapGoogleError(error, { perDocument, credentialsType, optionalApi });
         }
       },
       { operation: `drive.${operation}` },
@@ -284,6 +285,7 @@ export function createDriveApi({ http, metrics, credentials, settings }: CreateD
             title: sheet.properties?.title ?? `Sheet ${index + 1}`,
           }));
         },
+        true,
         true,
       ),
 

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   type ConnectorWebhooksDefinition,
   createHttpClient,
+  InvalidConfigError,
   type Logger,
   silentLogger,
   type WebhookEvent,
@@ -142,7 +143,14 @@ export interface GoogleDriveChannels {
  */
 export function createGoogleDriveChannels(options: GoogleDriveChannelsOptions): GoogleDriveChannels {
   const settings = options.settings ?? {};
-  const credentials = googleDriveCredentialsSchema.parse(options.credentials) as GoogleDriveCredentials;
+  const parsed = googleDriveCredentialsSchema.safeParse(options.credentials);
+  if (!parsed.success) {
+    throw InvalidConfigError.fromSchemaIssues(parsed.error, {
+      connector: GOOGLE_DRIVE_CONNECTOR_TYPE,
+      subject: 'credentials',
+    });
+  }
+  const credentials: GoogleDriveCredentials = parsed.data;
   const http = createHttpClient({
     provider: GOOGLE_DRIVE_CONNECTOR_TYPE,
     rateLimit: settings.rateLimit ?? DEFAULT_RATE_LIMIT,

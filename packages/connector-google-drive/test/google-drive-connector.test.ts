@@ -438,6 +438,33 @@ describe('exports', () => {
     expect(fake.callCount('sheets.exportLink')).toBe(3);
   });
 
+  it('without the Sheets API, exports the first sheet and says so', async () => {
+    fake.options.sheetsApiDisabled = true;
+    const folder = fake.addFolder('F', fake.rootFolderId);
+    fake.addFile({
+      name: 'Budget',
+      mimeType: SHEET,
+      parent: folder,
+      sheets: [
+        { sheetId: 0, title: 'Summary', csv: 'item,total\nrent,1200\n' },
+        { sheetId: 5, title: 'Q1', csv: 'month,spend\njan,100\n' },
+      ],
+    });
+    const warnings: string[] = [];
+    const instance = createConnectorInstance(harness.connector(), {
+      config: { folderIds: [folder] },
+      credentials: harness.serviceAccount,
+    });
+    const documents: SourceDocument[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (message: string) => warnings.push(message) };
+    for await (const change of instance.sync({ logger }))
+      if (change.kind === 'upsert') documents.push(change.document);
+    const text = await loadText(documents[0] as SourceDocument);
+    expect(text).toContain('| rent | 1200 |');
+    expect(text).not.toContain('jan');
+    expect(warnings).toEqual(['Sheets API unavailable; exporting the first sheet only']);
+  });
+
   it('reports a Doc over the 10 MB export limit as a failed document with a clear message; the run goes on', async () => {
     const folder = fake.addFolder('F', fake.rootFolderId);
     const big = fake.addFile({

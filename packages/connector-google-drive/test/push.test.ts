@@ -64,6 +64,12 @@ describe('changes.watch channels', () => {
     await manager.stop(renewed);
     expect(fake.callCount('channels.stop')).toBe(3);
   });
+
+  it('refuses bad credentials with an InvalidConfigError naming the field', () => {
+    expect(() => createGoogleDriveChannels({ credentials: { type: 'oauth2', clientId: 'x' } })).toThrow(
+      /clientSecret/,
+    );
+  });
 });
 
 describe('webhooks', () => {

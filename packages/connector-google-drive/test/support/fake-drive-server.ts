@@ -92,6 +92,8 @@ export interface FakeDriveOptions {
   partialPages?: boolean;
   /** Every files.list answer says incompleteSearch: true. */
   incompleteSearch?: boolean;
+  /** The Sheets API is not enabled in the project: it answers 403 accessNotConfigured. */
+  sheetsApiDisabled?: boolean;
   /** `expires_in` of issued access tokens (default 3599 s). */
   tokenLifetimeSeconds?: number;
 }
@@ -838,6 +840,13 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     const sheetsMatch = /^\/v4\/spreadsheets\/([^/]+)$/.exec(path);
     if (method === 'GET' && sheetsMatch) {
       count('sheets.get');
+      if (options.sheetsApiDisabled) {
+        throw apiError(
+          403,
+          'accessNotConfigured',
+          'Google Sheets API has not been used in project 123 before or it is disabled.',
+        );
+      }
       const file = getVisibleFile(decodeURIComponent(sheetsMatch[1] as string));
       if (file.mimeType !== SHEET)
         throw apiError(400, 'badRequest', 'This operation is not supported for this document');
