@@ -208,6 +208,30 @@ export function defineBlobStoreContract(name: string, create: () => Promise<Blob
       expect(await pathsOf(store)).toEqual(['org-1/keep/old.txt']);
     });
 
+    it('stops a download when its signal aborts, and refuses one whose signal already has', async () => {
+      await store.put('org-1/download/big.bin', new Uint8Array(4 * 1024 * 1024).fill(9));
+      const controller = new AbortController();
+      const reader = (await store.get('org-1/download/big.bin', { signal: controller.signal })).getReader();
+      const first = await reader.read();
+      expect(first.done).toBe(false);
+      controller.abort(new Error('user left the page'));
+      const outcome = await (async () => {
+        for (;;) {
+          const next = await reader.read();
+          if (next.done) return 'completed';
+        }
+      })().catch((error: unknown) => error);
+      expect(isAbortError(outcome), String(outcome)).toBe(true);
+
+      const done = new AbortController();
+      done.abort();
+      expect(isAbortError(await failure(store.get('org-1/download/big.bin', { signal: done.signal })))).toBe(
+        true,
+      );
+      // The object itself is untouched.
+      expect((await store.head('org-1/download/big.bin'))?.sizeBytes).toBe(4 * 1024 * 1024);
+    });
+
     it('refuses keys that could escape the store, before touching it', async () => {
       for (const path of HOSTILE_PATHS) {
         const error = await failure(store.put(path, new Uint8Array([1])));

@@ -254,7 +254,7 @@ export function createSupabaseBlobStore(options: SupabaseBlobStoreOptions): Blob
         path,
       });
     }
-    return result.data;
+    return signal ? abortAware(result.data, signal, path) : result.data;
   }
 
   async function head(path: string): Promise<BlobInfo | undefined> {
@@ -406,6 +406,39 @@ function meteredStream(
       },
       cancel() {
         release();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * fetch errors an aborted download's body with the signal's reason; report an `AbortError`, as
+ * every Tributary stream does, and keep pulling only as fast as the consumer reads.
+ */
+function abortAware(
+  stream: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  path: string,
+): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const next = await reader.read();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          controller.error(
+            signal.aborted
+              ? new AbortError({ area: 'storage', operation: `get ${path}`, cause: signal.reason })
+              : error,
+          );
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
       },
     },
     { highWaterMark: 0 },
