@@ -41,12 +41,3 @@ const RANGE_NAMES: Readonly<Record<string, string>> = {
   deprecated: 'deprecated',
   orchid2: 'ORCHIDv2',
 };
-
-/** `true` for an IPv4 or IPv6 literal (brackets allowed). */
-export function isIpLiteral(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return (
-    ipaddr.isValid(bare.split('%')[0] ?? bare) &&
-    (bare.includes(':') || ipaddr.IPv4.isValidFourPartDecimal(bare))
-  );
-}

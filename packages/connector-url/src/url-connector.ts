@@ -175,6 +175,8 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
       };
       const start = config.startUrl ?? config.sitemapUrl ?? config.url ?? '';
       const origin = start ? canonicalizeUrl(start) : undefined;
+      // The crawl's scope: the start URL, or where it redirects (http://site → https://www.site).
+      let scope = origin;
       // A crawl or sitemap whose own URL is refused cannot list anything: the run fails (no sweep).
       if (origin && (kind === 'crawl' || kind === 'sitemap')) await fetcher.assertAllowed(origin);
       if (kind === 'url' && config.url) {
@@ -199,7 +201,7 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
       const admitLink = (link: string, depth: number) => {
         if (!followLinks || depth > config.maxDepth || queued.has(link)) return;
         if (queue.length >= config.maxPages) return;
-        if (config.sameOrigin && origin && !isSameOrigin(link, origin)) return;
+        if (config.sameOrigin && scope && !isSameOrigin(link, scope)) return;
         if (!matchesFilters(link)) return;
         enqueue(link, depth);
       };
@@ -258,7 +260,13 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
           if (response.status < 200 || response.status > 299) {
             throw new Error(`unexpected HTTP ${response.status}`);
           }
-          if (kind === 'crawl' && config.sameOrigin && origin && !isSameOrigin(response.url, origin)) {
+          if (
+            kind === 'crawl' &&
+            item.depth > 0 &&
+            config.sameOrigin &&
+            scope &&
+            !isSameOrigin(response.url, scope)
+          ) {
             return { kind: 'skipped', key, reason: `redirected to another origin (${response.url})` };
           }
           const validators = validatorsOf(response);
@@ -349,6 +357,7 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
 
           switch (outcome.kind) {
             case 'page': {
+              if (kind === 'crawl' && item.depth === 0) scope = outcome.finalUrl;
               current.set(outcome.key, outcome.state);
               for (const link of outcome.state.links ?? []) admitLink(link, item.depth + 1);
               if (outcome.state.noIndex) {
@@ -363,7 +372,12 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
             }
             case 'gone': {
               current.delete(outcome.key);
-              if (outcome.previous) {
+              const id = outcome.previous?.id;
+              // Another URL of this listing may still serve the same document (same canonical id).
+              const servedElsewhere =
+                id !== undefined &&
+                (emitted.has(id) || [...current.values()].some((state) => state.id === id));
+              if (outcome.previous && !servedElsewhere) {
                 ctx.logger.info('page gone; deleting it', { url: outcome.key });
                 yield { kind: 'delete', externalId: outcome.previous.id };
               } else {

@@ -302,6 +302,28 @@ describe('crawls', () => {
     expect(changes.at(-1)).toEqual({ kind: 'listing-complete', complete: true });
   });
 
+  it('crawls the origin the start URL redirects to', async () => {
+    const moved = await startSite();
+    try {
+      site.pages.set('/', { body: '', status: 301, headers: { location: moved.url('/') } });
+      moved.pages.set('/', {
+        body: articlePage({
+          title: 'Moved',
+          paragraphs: [prose('moved')],
+          links: ['/page', site.url('/old')],
+        }),
+      });
+      moved.pages.set('/page', { body: articlePage({ title: 'Page', paragraphs: [prose('page')] }) });
+      const changes = await collect(siteConnector(site, { allowedHosts: [site.host, moved.host] }), {
+        startUrl: site.url('/'),
+      });
+      expect(upserts(changes).map((d) => d.externalId)).toEqual([moved.url('/'), moved.url('/page')]);
+      expect(site.requests.some((r) => r.path === '/old')).toBe(false);
+    } finally {
+      await moved.close();
+    }
+  });
+
   it('stops at maxPages and applies include/exclude to links', async () => {
     buildSite();
     const limited = await collect(siteConnector(site), { startUrl: site.url('/'), maxPages: 3 });
@@ -464,6 +486,24 @@ describe('re-sync through the pipeline', () => {
     const changes = await collect(siteConnector(site), { url: site.url('/') }, { version: 99, pages: {} });
     expect(upserts(changes)).toHaveLength(1);
     expect(site.requests[0]?.headers['if-none-match']).toBeUndefined();
+  });
+
+  it('a URL now 404 is not deleted while another URL still serves the same canonical document', async () => {
+    addArticle('/a', 'Doc', [], { canonical: '/doc' });
+    addArticle('/b', 'Doc', [], { canonical: '/doc' });
+    const connector = siteConnector(site);
+    const config = { urls: [site.url('/a'), site.url('/b')] };
+    const first = await collect(connector, config);
+    expect(upserts(first).map((d) => d.externalId)).toEqual([site.url('/doc')]);
+    site.pages.delete('/a');
+    const second = await collect(connector, config, lastCursor(first));
+    expect(second.filter((c) => c.kind === 'delete')).toEqual([]);
+    expect(upserts(second).map((d) => d.externalId)).toEqual([site.url('/doc')]);
+    site.pages.delete('/b');
+    const third = await collect(connector, config, lastCursor(second));
+    expect(third.filter((c) => c.kind === 'delete')).toEqual([
+      { kind: 'delete', externalId: site.url('/doc') },
+    ]);
   });
 
   it('a 404 on a URL never seen before is not a document', async () => {
