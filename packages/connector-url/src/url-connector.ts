@@ -14,7 +14,7 @@ import {
 } from '@tributary/core';
 import { canonicalizeUrl, isSameOrigin, isSameSite } from './canonical-url.js';
 import { createHostPoliteness } from './host-politeness.js';
-import { decodeHtml, readHtmlPage } from './html-page.js';
+import { decodeHtml, type HtmlPage, readHtmlPage } from './html-page.js';
 import { createRobotsRules } from './robots-rules.js';
 import {
   createSafeFetcher,
@@ -207,20 +207,23 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
       };
 
       // ---- one URL ---------------------------------------------------------------------------
-      const loadFresh = (url: string, mediaType: string) => async (): Promise<LoadedContent> => {
-        const response = await fetcher.fetch(url);
-        if (response.status === 404 || response.status === 410) {
-          throw new ConnectorApiError({
-            connector: URL_CONNECTOR_TYPE,
-            status: response.status,
-            method: 'GET',
-            url,
-            isRetryable: false,
-            message: `${url} is gone (HTTP ${response.status})`,
-          });
-        }
-        return contentOf(response, mediaType || response.mediaType);
-      };
+      // `metadata` is the document's own object: the pipeline reads it after `load()`, so a page
+      // loaded after a 304 (its stored copy had failed) gets its description and links back.
+      const loadFresh =
+        (url: string, mediaType: string, metadata?: JsonObject) => async (): Promise<LoadedContent> => {
+          const response = await fetcher.fetch(url);
+          if (response.status === 404 || response.status === 410) {
+            throw new ConnectorApiError({
+              connector: URL_CONNECTOR_TYPE,
+              status: response.status,
+              method: 'GET',
+              url,
+              isRetryable: false,
+              message: `${url} is gone (HTTP ${response.status})`,
+            });
+          }
+          return contentOf(response, mediaType || response.mediaType, metadata);
+        };
 
       const visit = async (item: QueueItem): Promise<Outcome> => {
         const key = item.url;
@@ -246,15 +249,19 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
             return { kind: 'gone', key, previous: prior };
           if (response.status === 304) {
             if (!prior) throw new Error('the server answered 304 to an unconditional request');
+            const metadata: JsonObject = { url: key, canonicalUrl: prior.id, contentType: prior.mediaType };
             return {
               kind: 'page',
               key,
               state: prior,
               finalUrl: response.url,
-              document: documentOf(key, prior, versionOf(prior), {
-                kind: 'lazy',
-                load: loadFresh(key, prior.mediaType),
-              }),
+              document: {
+                ...documentOf(key, prior, versionOf(prior), {
+                  kind: 'lazy',
+                  load: loadFresh(key, prior.mediaType, metadata),
+                }),
+                metadata,
+              },
             };
           }
           if (response.status < 200 || response.status > 299) {
@@ -284,17 +291,7 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
             if (followLinks && !page.noFollow) state.links = page.links;
             // `noindex` is a robots directive: honoured whenever robots.txt is.
             if (robots && (page.noIndex || headerNoIndex)) state.noIndex = true;
-            const metadata: JsonObject = {
-              url: key,
-              finalUrl: response.url,
-              canonicalUrl: id,
-              contentType: mediaType,
-              links: page.links.slice(0, 200),
-            };
-            if (page.description) metadata.description = page.description;
-            if (page.language) metadata.language = page.language;
-            if (validators.etag) metadata.etag = validators.etag;
-            if (validators.lastModified) metadata.lastModified = validators.lastModified;
+            const metadata = pageMetadata(key, response, page, id);
             return {
               kind: 'page',
               key,
@@ -475,10 +472,15 @@ function documentOf(
   };
 }
 
-function contentOf(response: FetchedResponse, mediaType: string): LoadedContent {
+function contentOf(response: FetchedResponse, mediaType: string, metadata?: JsonObject): LoadedContent {
   const body = response.body ?? new Uint8Array();
   if (HTML_TYPES.has(response.mediaType)) {
     const page = readHtmlPage(decodeHtml(body, response.headers.get('content-type')), response.url);
+    if (metadata) {
+      const key = typeof metadata.url === 'string' ? metadata.url : response.url;
+      const id = typeof metadata.canonicalUrl === 'string' ? metadata.canonicalUrl : response.url;
+      Object.assign(metadata, pageMetadata(key, response, page, id));
+    }
     return { kind: 'text', text: page.markdown };
   }
   if (BINARY_TYPES.has(response.mediaType)) return { kind: 'bytes', bytes: body };
@@ -487,6 +489,28 @@ function contentOf(response: FetchedResponse, mediaType: string): LoadedContent 
     mimeType: response.mediaType || mediaType,
     fileName: response.url,
   });
+}
+
+/** Source metadata of an HTML page. */
+function pageMetadata(
+  key: string,
+  response: FetchedResponse,
+  page: HtmlPage,
+  canonicalUrl: string,
+): JsonObject {
+  const validators = validatorsOf(response);
+  const metadata: JsonObject = {
+    url: key,
+    finalUrl: response.url,
+    canonicalUrl,
+    contentType: response.mediaType,
+    links: page.links.slice(0, 200),
+  };
+  if (page.description) metadata.description = page.description;
+  if (page.language) metadata.language = page.language;
+  if (validators.etag) metadata.etag = validators.etag;
+  if (validators.lastModified) metadata.lastModified = validators.lastModified;
+  return metadata;
 }
 
 function validatorsOf(response: FetchedResponse): { etag?: string; lastModified?: string } {

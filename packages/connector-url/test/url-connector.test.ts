@@ -488,6 +488,24 @@ describe('re-sync through the pipeline', () => {
     expect(site.requests[0]?.headers['if-none-match']).toBeUndefined();
   });
 
+  it('a 304 document loaded anyway gets its page metadata back', async () => {
+    addArticle('/page', 'Page', ['/other']);
+    const connector = siteConnector(site);
+    const first = await collect(connector, { url: site.url('/page') });
+    const [again] = upserts(await collect(connector, { url: site.url('/page') }, lastCursor(first)));
+    expect(again?.metadata).toEqual({
+      url: site.url('/page'),
+      canonicalUrl: site.url('/page'),
+      contentType: 'text/html',
+    });
+    expect(await textOf(again as NonNullable<typeof again>)).toContain('The Page carries water');
+    expect(again?.metadata).toMatchObject({
+      description: 'All about Page',
+      language: 'en',
+      links: [site.url('/'), site.url('/other')],
+    });
+  });
+
   it('a URL now 404 is not deleted while another URL still serves the same canonical document', async () => {
     addArticle('/a', 'Doc', [], { canonical: '/doc' });
     addArticle('/b', 'Doc', [], { canonical: '/doc' });
