@@ -39,6 +39,30 @@ describe('buildObjectPath', () => {
     ).toBe('org/connectors/upload/c/2025-12-31/docx/id-passwd');
   });
 
+  it('keeps file names to the characters Supabase Storage accepts in keys', () => {
+    const path = (fileName: string) =>
+      buildObjectPath({
+        orgId: 'org',
+        connectorType: 'upload',
+        connectorId: 'c',
+        date: '2026-01-02',
+        fileType: 'pdf',
+        fileId: 'id',
+        fileName,
+      })
+        .split('/')
+        .at(-1);
+    expect(path('Résumé – Zoë.pdf')).toBe('id-Resume _ Zoe.pdf');
+    expect(path('報告書.pdf')).toBe('id-file.pdf');
+    expect(path('📊 Q3 numbers.xlsx')).toBe('id-Q3 numbers.xlsx');
+    expect(path("Ann's notes (v2) & more; a+b=c, 100$@home!.md")).toBe(
+      "id-Ann's notes (v2) & more; a+b=c, 100$@home!.md",
+    );
+    for (const name of ['Résumé.pdf', '報告書.pdf', 'naïve café.docx', 'Ωmega #1 [draft] {x} ~y^`.txt']) {
+      expect(path(name), name).toMatch(/^[A-Za-z0-9 !\-_.*'()&$@=;+,]+$/);
+    }
+  });
+
   it('refuses id parts that are paths, and bad dates', () => {
     const base = {
       orgId: 'org',
@@ -117,6 +141,15 @@ describe('sanitizeFileName', () => {
     expect(utf8Bytes(multiByte)).toBeLessThanOrEqual(120);
     expect(multiByte).toBe(`${'é'.repeat(57)}.docx`);
     expect(sanitizeFileName('x'.repeat(500), { maxBytes: 10 })).toBe('x'.repeat(10));
+  });
+
+  it('folds to ASCII on request, falling back when nothing readable is left', () => {
+    expect(sanitizeFileName('Crème brûlée.md', { ascii: true })).toBe('Creme brulee.md');
+    expect(sanitizeFileName('Straße #7.txt', { ascii: true })).toBe('Stra_e _7.txt');
+    expect(sanitizeFileName('日本語', { ascii: true })).toBe('file');
+    expect(sanitizeFileName('議事録.docx', { ascii: true, fallback: 'unnamed' })).toBe('unnamed.docx');
+    // Without the option, names keep their script.
+    expect(sanitizeFileName('議事録.docx')).toBe('議事録.docx');
   });
 
   it('never splits an emoji at the cut', () => {

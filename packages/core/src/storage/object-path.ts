@@ -30,8 +30,9 @@ const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
  * The object path of an imported file, as every storage adapter lays it out:
  * `{orgId}/connectors/{connectorType}/{connectorId}/{YYYY-MM-DD}/{fileType}/{fileId}-{filename}`.
  * The id parts must be plain segments (letters, digits, `.`, `_`, `-`; `InvalidBlobPathError`
- * otherwise); the file name is made safe with `sanitizeFileName`, so a hostile name cannot move
- * the object out of its folder.
+ * otherwise); the file name is made safe with `sanitizeFileName(name, { ascii: true })`, so a
+ * hostile name cannot move the object out of its folder and every adapter (Supabase Storage
+ * refuses non-ASCII keys) accepts the path. Keep the original name in the document's metadata.
  *
  * @example
  * buildObjectPath({ orgId: 'org-1', connectorType: 'upload', connectorId: 'c-9', date: new Date(),
@@ -57,7 +58,7 @@ export function buildObjectPath(parts: ObjectPathParts): string {
     segment('connectorId'),
     formatDay(parts.date),
     segment('fileType'),
-    `${segment('fileId')}-${sanitizeFileName(parts.fileName)}`,
+    `${segment('fileId')}-${sanitizeFileName(parts.fileName, { ascii: true })}`,
   ].join('/');
 }
 
@@ -81,7 +82,16 @@ export interface SanitizeFileNameOptions {
   maxBytes?: number | undefined;
   /** Name used when nothing usable is left. Default `file`. */
   fallback?: string | undefined;
+  /**
+   * Keep only the characters Supabase Storage accepts in object keys (ASCII letters, digits, space
+   * and `!-_.*'()&$@=;+,`): accents are folded (`résumé` is `resume`), anything else becomes `_`.
+   * `buildObjectPath` sets it, so one path works with every storage adapter. Default `false`.
+   */
+  ascii?: boolean | undefined;
 }
+
+// Characters Supabase Storage accepts in a key (after `<>:"|?*` were replaced above).
+const NOT_STORAGE_SAFE = /[^A-Za-z0-9 !\-_.*'()&$@=;+,]+/g;
 
 // C0/C1 controls and DEL; bidi embeddings, overrides and isolates (they make "evil\u202Efdp.exe"
 // display as "evilexe.pdf"); zero-width space, LRM/RLM and the BOM (ZWJ/ZWNJ stay: emoji and
@@ -116,6 +126,20 @@ export function sanitizeFileName(name: string, options: SanitizeFileNameOptions 
     .replace(/\s+/gu, ' ')
     .replace(/^[\s.]+/u, '')
     .replace(/[\s.]+$/u, '');
+  if (options.ascii) {
+    const folded = text
+      .normalize('NFKD')
+      .replace(/\p{M}/gu, '')
+      .replace(NOT_STORAGE_SAFE, '_')
+      .replace(/_{2,}/g, '_');
+    const extension = /\.[A-Za-z0-9]{1,15}$/.exec(folded)?.[0] ?? '';
+    const base = folded
+      .slice(0, folded.length - extension.length)
+      .replace(/^[\s._]+/u, '')
+      .replace(/[\s._]+$/u, '');
+    // Nothing readable left (a name entirely in another script): the fallback says so honestly.
+    text = `${/[A-Za-z0-9]/.test(base) ? base : fallback}${extension}`;
+  }
 
   let stem = text;
   let extension = '';
