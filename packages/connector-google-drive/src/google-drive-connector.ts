@@ -383,7 +383,7 @@ async function* folderChanged(
   }
   if (known) {
     // Renamed or moved within scope: paths below it follow, since they are computed from the map.
-    known.name = known.root ? known.name : (file.name ?? known.name);
+    known.name = file.name ?? known.name;
     if (!known.root) known.parent = file.parents?.[0] ?? known.parent;
     return;
   }

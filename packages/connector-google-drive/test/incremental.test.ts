@@ -160,6 +160,39 @@ describe('incremental sync', () => {
     expect(run.live()).toHaveLength(640);
   });
 
+  it('keeps paths current through folder renames and moves within scope', async () => {
+    const root = fake.addFolder('Root', fake.rootFolderId);
+    const sub = fake.addFolder('Sub', root);
+    const other = fake.addFolder('Other', root);
+    const file = fake.addFile({ name: 'file.txt', parent: sub, content: 'one' });
+    const connector = harness.connector();
+    const config = { folderIds: [root] };
+    const full = await collectChanges(connector, { config, credentials: harness.serviceAccount });
+    expect(upserts(full)[0]?.metadata?.path).toBe('Root/Sub/file.txt');
+    fake.rename(sub, 'Renamed');
+    fake.rename(root, 'Top');
+    fake.updateContent(file, 'two');
+    const first = await collectChanges(connector, {
+      config,
+      credentials: harness.serviceAccount,
+      cursor: lastCursor(full),
+      mode: 'incremental',
+    });
+    expect(upserts(first).map((document) => document.metadata?.path)).toEqual(['Top/Renamed/file.txt']);
+    fake.move(sub, other);
+    fake.updateContent(file, 'three');
+    const second = await collectChanges(connector, {
+      config,
+      credentials: harness.serviceAccount,
+      cursor: lastCursor(first),
+      mode: 'incremental',
+    });
+    expect(upserts(second).map((document) => document.metadata?.path)).toEqual([
+      'Top/Other/Renamed/file.txt',
+    ]);
+    expect(deletes(second)).toEqual([]);
+  });
+
   it('persists newStartPageToken only at the end of a change list; intermediate checkpoints resume', async () => {
     const folder = fake.addFolder('F', fake.rootFolderId);
     const ids = Array.from({ length: 5 }, (_, index) =>

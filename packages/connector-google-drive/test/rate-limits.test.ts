@@ -6,6 +6,7 @@ import {
   createMemoryRepository,
   type LogFields,
   type Logger,
+  QuotaExceededError,
   RateLimitError,
   runSync,
 } from '@tributary/core';
@@ -95,6 +96,18 @@ describe('rate limits and retries', () => {
       .catch((caught: unknown) => caught);
     expect(RateLimitError.isInstance(error)).toBe(true);
     expect((error as RateLimitError).retryAfterMs).toBe(3_600_000);
+    expect(fake.callCount('fault')).toBe(1);
+  });
+
+  it('an exhausted daily quota is fatal and not retried', async () => {
+    fake.failNext(3, 403, { reason: 'dailyLimitExceeded' });
+    const error = await createConnectorInstance(harness.connector(), {
+      config: { folderIds: [folder] },
+      credentials: harness.serviceAccount,
+    })
+      .check()
+      .catch((caught: unknown) => caught);
+    expect(QuotaExceededError.isInstance(error)).toBe(true);
     expect(fake.callCount('fault')).toBe(1);
   });
 
