@@ -183,6 +183,19 @@ describe('auth', () => {
     expect(summary.error).toMatch(/rejected the credentials/);
   });
 
+  it('sends every request, token requests included, through an injected fetch', async () => {
+    const seen: string[] = [];
+    const countingFetch: typeof fetch = (input, init) => {
+      seen.push(new URL(input instanceof Request ? input.url : String(input)).pathname);
+      return fetch(input, init);
+    };
+    await createConnectorInstance(harness.connector({ fetch: countingFetch }), {
+      config: { myDrive: true },
+      credentials: harness.serviceAccount,
+    }).check();
+    expect(seen).toEqual(['/token', '/drive/v3/about']);
+  });
+
   it('a revoked refresh token ends the run failed with an AuthError saying what to do, without secrets', async () => {
     const folder = fake.addFolder('F', fake.rootFolderId);
     fake.addFile({ name: 'a.txt', parent: folder, content: 'alpha' });
