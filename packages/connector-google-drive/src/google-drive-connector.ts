@@ -42,6 +42,8 @@ export type GoogleDriveConnector = ConnectorV1<GoogleDriveConfig, GoogleDriveCre
 
 type Ctx = SyncContext<GoogleDriveConfig, GoogleDriveCredentials>;
 
+const INCOMPLETE_SEARCH = 'Drive reported incompleteSearch: some results may be missing';
+
 /** Concurrent permissions.list calls while mapping one page. */
 const PERMISSION_CONCURRENCY = 4;
 
@@ -166,7 +168,6 @@ async function* syncListing(
   state: DriveListingCursor,
 ): AsyncGenerator<ConnectorChange> {
   const seen = new Set<string>();
-  let incompleteSearch = false;
   while (state.tasks.length > 0) {
     const task = state.tasks[0] as ListingTask;
     const page = await api.listFiles({
@@ -174,9 +175,8 @@ async function* syncListing(
       pageToken: state.pageToken,
       driveId: task.kind === 'folder' ? task.driveId : undefined,
     });
-    if (page.incompleteSearch && !incompleteSearch) {
-      incompleteSearch = true;
-      state.incomplete.push('Drive reported incompleteSearch: some results may be missing');
+    if (page.incompleteSearch && !state.incomplete.includes(INCOMPLETE_SEARCH)) {
+      state.incomplete.push(INCOMPLETE_SEARCH);
     }
     const files: DriveFile[] = [];
     for (const file of page.files) {
