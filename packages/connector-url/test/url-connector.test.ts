@@ -530,6 +530,20 @@ describe('re-sync through the pipeline', () => {
   });
 });
 
+describe('check', () => {
+  it('passes for a reachable URL and names a missing one', async () => {
+    addArticle('/', 'Home');
+    const connector = siteConnector(site);
+    await expect(
+      createConnectorInstance(connector, { config: { startUrl: site.url('/') } }).check(),
+    ).resolves.toBeUndefined();
+    const missing = createConnectorInstance(connector, { config: { url: site.url('/missing') } }).check();
+    await expect(missing).rejects.toSatisfy(
+      (error: unknown) => ConnectorApiError.isInstance(error) && (error as ConnectorApiError).status === 404,
+    );
+  });
+});
+
 describe('config', () => {
   const connector = createUrlConnector();
   const refuse = (config: unknown) => {
