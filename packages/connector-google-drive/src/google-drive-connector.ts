@@ -311,8 +311,18 @@ async function* syncChanges(
   for (;;) {
     const page = await api.listChanges(pageToken);
     for (const change of page.changes) {
-      // Shared drive changes (renamed, hidden) do not name a file.
-      if (change.changeType === 'drive') continue;
+      // Shared drive changes (renamed, hidden, removed) do not name a file.
+      if (change.changeType === 'drive') {
+        if (change.removed && change.driveId && folders[change.driveId]) {
+          ctx.logger.warn(
+            'a configured shared drive was removed or the account lost access to it; run a full sync to remove its documents',
+            {
+              driveId: change.driveId,
+            },
+          );
+        }
+        continue;
+      }
       yield* applyChange(ctx, api, change, folders);
     }
     if (page.nextPageToken) {
