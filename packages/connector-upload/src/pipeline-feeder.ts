@@ -172,6 +172,11 @@ export class PipelineFeeder {
         (failure instanceof Error ? failure.message : failure ? String(failure) : undefined) ??
         `the pipeline run ended ${summary?.status ?? 'early'} before this file was indexed`;
       for (const externalId of [...handed.keys()]) settle(externalId, { ok: false, message: reason });
+      if (failure || summary?.status === 'failed') {
+        // A run that failed as a whole (no pgvector, a revoked key) would fail the same way again
+        // for every queued file: fail them now rather than loop.
+        for (const item of this.#queue.splice(0)) item.resolve({ ok: false, message: reason });
+      }
     }
   }
 }

@@ -1,0 +1,82 @@
+// The uploader and the batch store on a real PostgreSQL server (several connections, real
+// concurrency). The test server has no pgvector, so documents that need embeddings fail with the
+// pipeline's clear message while files that need none (images) are stored: a real mixed outcome.
+import { randomUUID } from 'node:crypto';
+import { createNodePostgresRepository } from '@tributary/core/postgres';
+import { fromPg, migrate } from '@tributary/sql';
+import { type PostgresServer, startPostgresServer } from '@tributary/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlUploadBatchStore, type RecordedFileOutcome } from '../src/index.js';
+import { makePng } from './fixtures/corpus.js';
+import { makeUploader } from './harness.js';
+
+let server: PostgresServer;
+let pool: ReturnType<PostgresServer['pool']>;
+
+beforeAll(async () => {
+  server = await startPostgresServer();
+  const database = await server.createDatabase();
+  pool = server.pool(database, { max: 12 });
+  await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('on a PostgreSQL server', () => {
+  it('counts 200 files recorded at once exactly, and keeps every per-file entry', async () => {
+    const store = createSqlUploadBatchStore(fromPg(pool));
+    const orgId = randomUUID();
+    const connectorId = await store.ensureUploadConnector(orgId);
+    // Ensuring again, concurrently, still gives one connector.
+    const again = await Promise.all(Array.from({ length: 5 }, () => store.ensureUploadConnector(orgId)));
+    expect(new Set(again)).toEqual(new Set([connectorId]));
+    const batch = await store.createBatch({ orgId, userId: randomUUID(), connectorId, totalFiles: 200 });
+    const outcomes: RecordedFileOutcome[] = Array.from({ length: 200 }, (_, index) =>
+      index % 10 === 0
+        ? { status: 'failed', name: `f${index}.txt`, message: 'broken' }
+        : { status: 'completed', name: `f${index}.txt` },
+    );
+    await Promise.all(outcomes.map((outcome, index) => store.recordFile(batch.id, index, outcome)));
+    const final = await store.getBatch(batch.id);
+    expect(final).toMatchObject({
+      status: 'completed_with_errors',
+      processedFiles: 200,
+      failedFiles: 20,
+      progressPercent: 100,
+    });
+    expect(final?.completedAt).toBeInstanceOf(Date);
+    expect(final?.files.size).toBe(200);
+    expect([...(final?.files.values() ?? [])].filter((f) => f.status === 'failed')).toHaveLength(20);
+    // A file counted after the end is refused, not counted twice.
+    expect(await store.recordFile(batch.id, 0, { status: 'completed' })).toBeUndefined();
+    expect((await store.getBatch(batch.id))?.processedFiles).toBe(200);
+  });
+
+  it('runs a mixed batch at concurrency 16 over 12 connections to exact counts', async () => {
+    const repository = createNodePostgresRepository(pool);
+    const { uploader } = await makeUploader(fromPg(pool), repository, { concurrency: 16 });
+    const orgId = randomUUID();
+    const files = [
+      ...Array.from({ length: 24 }, (_, i) => ({
+        name: `doc-${i}.txt`,
+        data: Buffer.from(`document ${i} about tapirs`),
+      })),
+      ...Array.from({ length: 16 }, (_, i) => ({ name: `img-${i}.png`, data: makePng(i + 1, 2) })),
+    ];
+    const final = await (await uploader.createBatch({ orgId, userId: randomUUID(), files })).done;
+    expect(final.status).toBe('completed_with_errors');
+    expect(final.processedFiles).toBe(40);
+    expect(final.failedFiles).toBe(24);
+    expect(final.files.filter((f) => f.status === 'stored')).toHaveLength(16);
+    for (const file of final.files.filter((f) => f.status === 'failed')) {
+      expect(file.message).toMatch(/pgvector|vector/i);
+    }
+    const { rows } = await pool.query<{ count: number }>(
+      'select count(*)::int as count from public.imported_documents where org_id = $1',
+      [orgId],
+    );
+    expect(rows[0]?.count).toBe(40);
+  }, 120_000);
+});
