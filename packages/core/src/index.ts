@@ -276,3 +276,30 @@ export {
   type SanitizeFileNameOptions,
   sanitizeFileName,
 } from './storage/index.js';
+// webhooks/: the intake of webhook deliveries (handshake, verify over the raw body, record each
+// event once: dedup layer 6), their processing (set-based deletes, targeted refetch runs, one sync
+// per burst) and a debouncer for hosts.
+export {
+  createWebhookDebouncer,
+  type DebouncerTimers,
+  type FailedWebhookEvent,
+  type HandleWebhookOptions,
+  type HandleWebhookResult,
+  handleWebhook,
+  type IncomingWebhookHeaders,
+  type IncomingWebhookRequest,
+  type ProcessWebhookEventsOptions,
+  type ProcessWebhookEventsResult,
+  processWebhookEvents,
+  type RecordedWebhookEvent,
+  toWebhookRequest,
+  type WebhookAcceptedOutcome,
+  type WebhookDebouncer,
+  type WebhookDebouncerOptions,
+  type WebhookHandshakeOutcome,
+  WebhookIntakeError,
+  type WebhookIntakeErrorOptions,
+  type WebhookIntakeErrorReason,
+  type WebhookRejectedOutcome,
+  webhookEventSource,
+} from './webhooks/index.js';

@@ -4,6 +4,7 @@ import type { RateLimitSettings } from '../http/rate-limiter.js';
 import type { ConnectorChange } from './v1/connector-change.js';
 import type { ConnectorCapabilities, ConnectorContext, ConnectorV1, SyncContext } from './v1/connector-v1.js';
 import type { ConnectorWebhooks } from './v1/connector-webhooks.js';
+import type { SourceDocument } from './v1/source-document.js';
 
 /** An empty object schema: the default for connectors without config or credentials. */
 export type EmptySettings = Record<string, never>;
@@ -27,6 +28,11 @@ export interface ConnectorDefinition<Config = EmptySettings, Credentials = Empty
   readonly rateLimit?: RateLimitSettings | undefined;
   check(ctx: ConnectorContext<Config, Credentials>): Promise<void>;
   sync(ctx: SyncContext<Config, Credentials>): AsyncIterable<ConnectorChange>;
+  /** Optional: one document by external id (`null`: gone), for webhook `refetch` events. */
+  fetchDocument?(
+    ctx: ConnectorContext<Config, Credentials>,
+    externalId: string,
+  ): Promise<SourceDocument | null>;
   readonly webhooks?: ConnectorWebhooksDefinition | undefined;
 }
 
@@ -36,7 +42,7 @@ const TYPE_PATTERN = /^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*$/;
  * Turns a definition into a frozen `ConnectorV1`, filling defaults: `specificationVersion`,
  * `displayName` from `type`, every capability `false` unless set (`webhooks` follows the presence
  * of a `webhooks` member), empty config/credentials schemas, a `handshake` answering `null`.
- * `check` and `sync` are required. Throws `UnsupportedConnectorError` for a malformed definition
+ * `check` and `sync` are required; `fetchDocument`, when given, must be a function. Throws `UnsupportedConnectorError` for a malformed definition
  * (at import time of the plugin, not at sync time).
  *
  * @example
@@ -81,6 +87,7 @@ export function defineConnector<Config = EmptySettings, Credentials = EmptySetti
     });
   }
 
+  if (definition.fetchDocument !== undefined) requireFunction('fetchDocument', definition.fetchDocument);
   const webhooks = definition.webhooks;
   if (webhooks !== undefined) {
     requireFunction('webhooks.verify', webhooks.verify);
@@ -112,6 +119,7 @@ export function defineConnector<Config = EmptySettings, Credentials = EmptySetti
     rateLimit: definition.rateLimit === undefined ? undefined : Object.freeze({ ...definition.rateLimit }),
     check: definition.check,
     sync: definition.sync,
+    ...(definition.fetchDocument === undefined ? {} : { fetchDocument: definition.fetchDocument }),
     webhooks:
       webhooks === undefined
         ? undefined

@@ -6,6 +6,7 @@ import type { SyncMetrics } from '../sync-metrics.js';
 import type { ConnectorChange } from './connector-change.js';
 import type { ConnectorWebhooks } from './connector-webhooks.js';
 import type { JsonValue } from './json-value.js';
+import type { SourceDocument } from './source-document.js';
 
 /** What a connector can do. The pipeline and the conformance suite read these flags. */
 export interface ConnectorCapabilities {
@@ -69,5 +70,15 @@ export interface ConnectorV1<Config = unknown, Credentials = unknown> {
   check(ctx: ConnectorContext<Config, Credentials>): Promise<void>;
   /** The source's changes since `ctx.cursor` (or everything, in a full sync). */
   sync(ctx: SyncContext<Config, Credentials>): AsyncIterable<ConnectorChange>;
+  /**
+   * Optional: fetches one document by its external id, for a webhook `refetch` event
+   * (`processWebhookEvents` runs just those documents through the pipeline). `null` means it is
+   * gone (deleted, trashed, access lost) and is soft-deleted. Without it, a `refetch` event falls
+   * back to one incremental sync.
+   */
+  fetchDocument?(
+    ctx: ConnectorContext<Config, Credentials>,
+    externalId: string,
+  ): Promise<SourceDocument | null>;
   readonly webhooks?: ConnectorWebhooks | undefined;
 }
