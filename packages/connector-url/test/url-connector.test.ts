@@ -121,6 +121,20 @@ describe('one page', () => {
     expect(hit).toBeDefined();
   });
 
+  it('decodes the charset the page declares', async () => {
+    const latin1 = Buffer.from(
+      articlePage({ title: 'Café', paragraphs: [`${prose('Rhône')} Ça coule à Genève.`] }).replace(
+        'utf-8',
+        'iso-8859-1',
+      ),
+      'latin1',
+    );
+    site.pages.set('/latin1', { body: latin1, contentType: 'text/html' });
+    const [document] = upserts(await collect(siteConnector(site), { url: site.url('/latin1') }));
+    expect(await textOf(document as NonNullable<typeof document>)).toContain('Ça coule à Genève.');
+    expect(document?.title).toBe('Café | River Atlas');
+  });
+
   it('refuses other content types with UnsupportedContentError', async () => {
     site.pages.set('/photo.png', {
       body: new Uint8Array([0x89, 0x50, 0x4e, 0x47]),
@@ -522,6 +536,38 @@ describe('re-sync through the pipeline', () => {
     expect(third.filter((c) => c.kind === 'delete')).toEqual([
       { kind: 'delete', externalId: site.url('/doc') },
     ]);
+  });
+
+  it('uses Last-Modified when there is no ETag (If-Modified-Since, 304)', async () => {
+    const html = articlePage({ title: 'Dated', paragraphs: [prose('dated')] });
+    site.handlers.set('/dated', (request, response) => {
+      response.setHeader('last-modified', 'Tue, 03 Nov 2026 08:00:00 GMT');
+      if (request.headers['if-modified-since'] === 'Tue, 03 Nov 2026 08:00:00 GMT') {
+        response.statusCode = 304;
+        response.end();
+        return;
+      }
+      response.setHeader('content-type', 'text/html');
+      response.end(html);
+    });
+    const run = pipeline(siteConnector(site), { url: site.url('/dated') });
+    expect((await run.sync()).counts.inserted).toBe(1);
+    expect(run.documents()[0]?.sourceVersion).toBe('last-modified:Tue, 03 Nov 2026 08:00:00 GMT');
+    const again = await run.sync();
+    expect(again.counts.skippedByVersion).toBe(1);
+    expect(site.requests.map((r) => r.status)).toEqual([200, 304]);
+  });
+
+  it('a page without validators is downloaded again but not re-embedded (content hash)', async () => {
+    site.pages.set('/plain', {
+      body: articlePage({ title: 'Plain', paragraphs: [prose('plain')] }),
+      noValidators: true,
+    });
+    const run = pipeline(siteConnector(site), { url: site.url('/plain') });
+    expect((await run.sync()).counts.inserted).toBe(1);
+    const again = await run.sync();
+    expect(again.counts).toMatchObject({ unchanged: 1, updated: 0, skippedByVersion: 0 });
+    expect(again.embeddings.requests).toBe(0);
   });
 
   it('a 404 on a URL never seen before is not a document', async () => {
