@@ -633,6 +633,33 @@ describe.each(backends)('processWebhookEvents on $name', (backend) => {
     expect(await eventState(harness, 'evt-l2')).toEqual({ isNew: false, processed: true });
   });
 
+  it('processes a redelivery of a never-completed event only with retryUnprocessed', async () => {
+    harness = await backend.create();
+    const { source, base, intake } = await seeded(harness, { fetchDocument: true });
+    source.pages.set('c', { title: 'Page c', text: 'Page c, recorded but never processed.', version: 2 });
+    const event: DeliveredEvent = { id: 'evt-lost', type: 'page.updated', page: 'c' };
+    await intake([event]); // recorded; the host never processed it
+    const redelivered = await intake([event]);
+    expect(redelivered.events[0]).toMatchObject({ isNew: false, processed: false });
+
+    const strict = await processWebhookEvents({ ...base, events: redelivered.events });
+    expect(strict).toMatchObject({ status: 'done', processed: 0, duplicates: 1, syncsRun: 0 });
+    const recovered = await processWebhookEvents({
+      ...base,
+      events: redelivered.events,
+      retryUnprocessed: true,
+    });
+    expect(recovered).toMatchObject({ status: 'done', processed: 1, duplicates: 0, refetched: 1 });
+    expect(source.calls.fetch).toEqual(['c']);
+    expect((await harness.documents()).find((d) => d.externalId === 'c')?.title).toBe('Page c v2');
+
+    // Once completed, even retryUnprocessed leaves it alone.
+    const later = await intake([event]);
+    expect(later.events[0]).toMatchObject({ isNew: false, processed: true });
+    const none = await processWebhookEvents({ ...base, events: later.events, retryUnprocessed: true });
+    expect(none).toMatchObject({ processed: 0, duplicates: 1, syncsRun: 0 });
+  });
+
   it('completes a failing refetch with its error, so it can be retried', async () => {
     harness = await backend.create();
     const { source, base, intake } = await seeded(harness, { fetchDocument: true });
@@ -664,6 +691,51 @@ describe.each(backends)('processWebhookEvents on $name', (backend) => {
     expect(retried).toMatchObject({ status: 'done', processed: 1 });
     expect((await harness.documents()).find((d) => d.externalId === 'a')?.title).toBe('Page a v2');
     expect(await eventState(harness, 'evt-bad')).toEqual({ isNew: false, processed: true });
+  });
+});
+
+describe('handleWebhook on PGlite', () => {
+  it('stores the event with its action and body, lower-case headers, and no credential headers', async () => {
+    const harness = await (backends[1] as (typeof backends)[number]).create();
+    const { connector } = createSource({ fetchDocument: true });
+    const request = delivery([
+      { id: 'evt-stored', type: 'page.deleted', page: 'b', at: '2026-11-22T06:00:00Z' },
+    ]);
+    const result = await handleWebhook({
+      connector,
+      connectorId: harness.connectorId,
+      repository: harness.repository,
+      secret: SECRET,
+      request: {
+        ...request,
+        headers: { ...request.headers, Authorization: 'Bearer sk_live_123', 'X-Request-Id': 'r-1' },
+      },
+    });
+    expect(result.outcome).toBe('accepted');
+    const { rows } = await (pglite as PGlite).query<{
+      eventSource: string;
+      eventType: string;
+      payload: unknown;
+      headers: Record<string, string>;
+    }>(
+      `select event_source as "eventSource", event_type as "eventType", payload, headers
+         from public.connector_webhook_events where connector_id = $1`,
+      [harness.connectorId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      eventSource: 'hooks',
+      eventType: 'page.deleted',
+      payload: {
+        eventType: 'page.deleted',
+        occurredAt: '2026-11-22T06:00:00Z',
+        action: { kind: 'delete', externalId: 'b' },
+        body: { events: [{ id: 'evt-stored', page: 'b' }], note: 'Zürich ✓' },
+      },
+    });
+    expect(rows[0]?.headers).toMatchObject({ 'content-type': 'application/json', 'x-request-id': 'r-1' });
+    expect(Object.keys(rows[0]?.headers ?? {})).not.toContain('authorization');
+    expect(JSON.stringify(rows[0])).not.toContain('sk_live_123');
   });
 });
 

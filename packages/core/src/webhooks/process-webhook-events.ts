@@ -11,6 +11,14 @@ export interface ProcessWebhookEventsOptions<Config = unknown, Credentials = unk
   extends Omit<RunSyncOptions<Config, Credentials>, 'mode'> {
   /** Events from `handleWebhook` (or from an earlier result's `pending`/`failed`). Only `isNew` ones are processed. */
   events: readonly RecordedWebhookEvent[];
+  /**
+   * Also process redelivered events that were recorded but never completed (`isNew: false`,
+   * `processed: false`): a delivery whose recording failed halfway (answered 5xx, so redelivered),
+   * or a host that crashed between the two calls. Off by default: two deliveries of one event
+   * racing each other could then both be processed (harmless for refetch and sync, which dedup
+   * layers 2 to 4 make cheap, but no longer exactly once).
+   */
+  retryUnprocessed?: boolean | undefined;
 }
 
 export interface FailedWebhookEvent {
@@ -28,7 +36,7 @@ export interface ProcessWebhookEventsResult {
   status: 'done' | 'failed' | 'retry';
   /** Events completed without error. */
   processed: number;
-  /** Events not processed because they were delivered before (`isNew: false`). */
+  /** Events not processed because they were delivered before (`isNew: false`, unless `retryUnprocessed` picked them). */
   duplicates: number;
   /** Documents soft-deleted (delete events, and refetches that found the document gone). */
   deleted: number;
@@ -67,7 +75,7 @@ export interface ProcessWebhookEventsResult {
 export async function processWebhookEvents<Config, Credentials>(
   options: ProcessWebhookEventsOptions<Config, Credentials>,
 ): Promise<ProcessWebhookEventsResult> {
-  const { events, connector, connectorId, repository, ...rest } = options;
+  const { events, connector, connectorId, repository, retryUnprocessed, ...rest } = options;
   const logger = options.logger ?? silentLogger;
   const runOptions: RunSyncOptions<Config, Credentials> = {
     ...rest,
@@ -89,7 +97,9 @@ export async function processWebhookEvents<Config, Credentials>(
   };
 
   // Plan: the last word per document, and the events that ask for a sync.
-  const fresh = dedupeById(events.filter((event) => event.isNew));
+  const fresh = dedupeById(
+    events.filter((event) => event.isNew || (retryUnprocessed === true && !event.processed)),
+  );
   result.duplicates = events.length - fresh.length;
   const canFetch = typeof connector.fetchDocument === 'function';
   const perDocument = new Map<string, { kind: 'refetch' | 'delete'; events: RecordedWebhookEvent[] }>();
