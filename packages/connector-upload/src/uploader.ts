@@ -314,8 +314,10 @@ export function createUploader(settings: UploaderSettings): Uploader {
 
       // Dedup by content: the same bytes in this organisation's uploads are one document.
       const key = `${connectorId}:${stored.sha256}`;
-      const pending = inFlight.get(key);
-      if (pending) {
+      // Same bytes already being imported in this process: wait for that file's document. The
+      // check and the registration below have no await between them, so two files cannot both
+      // miss each other.
+      for (let pending = inFlight.get(key); pending; pending = inFlight.get(key)) {
         const documentId = await pending;
         if (documentId) {
           await blobStore.delete([path]);
@@ -327,26 +329,24 @@ export function createUploader(settings: UploaderSettings): Uploader {
           };
         }
       }
-      const versions = await repository.getDocumentVersions(connectorId, [stored.sha256]);
-      const existing = versions.get(stored.sha256);
-      if (existing && !existing.isDeleted && existing.processingStatus !== 'failed') {
-        await blobStore.delete([path]);
-        return {
-          status: 'duplicate',
-          documentId: existing.id,
-          name,
-          message: 'already uploaded to this organisation',
-        };
-      }
-
       let resolveDocument: (id: string | undefined) => void = () => {};
-      inFlight.set(
-        key,
-        new Promise((resolve) => {
-          resolveDocument = resolve;
-        }),
-      );
+      const mine = new Promise<string | undefined>((resolve) => {
+        resolveDocument = resolve;
+      });
+      inFlight.set(key, mine);
       try {
+        const versions = await repository.getDocumentVersions(connectorId, [stored.sha256]);
+        const existing = versions.get(stored.sha256);
+        if (existing && !existing.isDeleted && existing.processingStatus !== 'failed') {
+          resolveDocument(existing.id);
+          await blobStore.delete([path]);
+          return {
+            status: 'duplicate',
+            documentId: existing.id,
+            name,
+            message: 'already uploaded to this organisation',
+          };
+        }
         const outcome = await indexStored({
           batch,
           index,
@@ -365,7 +365,7 @@ export function createUploader(settings: UploaderSettings): Uploader {
         return outcome;
       } finally {
         resolveDocument(undefined);
-        inFlight.delete(key);
+        if (inFlight.get(key) === mine) inFlight.delete(key);
       }
     } catch (error) {
       if (signal.aborted) {

@@ -143,6 +143,20 @@ describe('uploader on PGlite with the local blob store', () => {
     // One chunk per document: the duplicate was not chunked or embedded again.
     expect(rows[0]?.count).toBe(2);
 
+    // Six identical files arriving at once (concurrency 4): one document, five duplicates.
+    const burstOrg = randomUUID();
+    const burst = await (
+      await uploader.createBatch({
+        orgId: burstOrg,
+        userId,
+        files: Array.from({ length: 6 }, (_, i) => ({ name: `same-${i}.pdf`, data: pdf })),
+      })
+    ).done;
+    const statuses = burst.files.map((f) => f.status).sort();
+    expect(statuses).toEqual(['completed', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
+    expect(new Set(burst.files.map((f) => f.documentId)).size).toBe(1);
+    expect(await documentsOf(burstOrg)).toHaveLength(1);
+
     // Another organisation uploading the same bytes gets its own document.
     const otherOrg = randomUUID();
     const third = await (
