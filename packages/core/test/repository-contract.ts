@@ -442,6 +442,47 @@ export function defineRepositoryContract(
         expect([...versions].filter(([, v]) => v.isDeleted).map(([id]) => id)).toEqual(['d']);
       });
 
+      it('counts what an interrupted full run listed as seen when the next full run resumes it', async () => {
+        const { connectorId } = await freshConnector();
+        await repo.upsertDocuments(
+          connectorId,
+          ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => doc(id, `text ${id}`)),
+        );
+        await fixture.backdateDocuments(connectorId);
+        // The first full run lists a-c, commits a checkpoint, and dies.
+        const interrupted = await repo.startSync({ connectorId, syncMode: 'full' });
+        await repo.markDocumentsSeen(connectorId, ['a', 'b', 'c']);
+        await repo.commitCheckpoint(interrupted.syncRunId, { after: 'c' });
+        await repo.finishSync(interrupted.syncRunId, { status: 'failed', errorMessage: 'worker crashed' });
+        // The next full run resumes after c and lists d and e: only f was not listed.
+        const resumed = await repo.startSync({ connectorId, syncMode: 'full' });
+        expect(resumed.status === 'started' && resumed.cursor).toEqual({ after: 'c' });
+        await repo.markDocumentsSeen(connectorId, ['d', 'e']);
+        expect(await repo.sweepUnseenDocuments(resumed.syncRunId, 0.5)).toEqual({
+          swept: 1,
+          unseen: 1,
+          total: 6,
+          refused: false,
+        });
+        await repo.finishSync(resumed.syncRunId, { status: 'success' });
+        // After a finished full run, the next one lists afresh: e, seen only before it, is swept.
+        const fresh = await repo.startSync({ connectorId, syncMode: 'full' });
+        await repo.markDocumentsSeen(connectorId, ['a', 'b', 'c', 'd']);
+        expect(await repo.sweepUnseenDocuments(fresh.syncRunId, 0.5)).toEqual({
+          swept: 1,
+          unseen: 1,
+          total: 5,
+          refused: false,
+        });
+        const versions = await repo.getDocumentVersions(connectorId, ['a', 'b', 'c', 'd', 'e', 'f']);
+        expect(
+          [...versions]
+            .filter(([, v]) => v.isDeleted)
+            .map(([id]) => id)
+            .sort(),
+        ).toEqual(['e', 'f']);
+      });
+
       it('refuses to sweep when the listing covered too little, and sweeps nothing after the lease is gone', async () => {
         const { connectorId } = await freshConnector();
         await repo.upsertDocuments(

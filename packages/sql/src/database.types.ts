@@ -108,6 +108,7 @@ export type Database = {
           heartbeat_at: string | null
           id: string
           lease_expires_at: string | null
+          listing_started_at: string | null
           metadata: Json
           org_id: string
           started_at: string
@@ -132,6 +133,7 @@ export type Database = {
           heartbeat_at?: string | null
           id?: string
           lease_expires_at?: string | null
+          listing_started_at?: string | null
           metadata?: Json
           org_id: string
           started_at?: string
@@ -156,6 +158,7 @@ export type Database = {
           heartbeat_at?: string | null
           id?: string
           lease_expires_at?: string | null
+          listing_started_at?: string | null
           metadata?: Json
           org_id?: string
           started_at?: string
@@ -517,6 +520,7 @@ export type Database = {
           heartbeat_at: string | null
           id: string
           lease_expires_at: string | null
+          listing_started_at: string | null
           metadata: Json
           org_id: string
           started_at: string

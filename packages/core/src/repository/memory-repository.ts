@@ -127,6 +127,8 @@ interface State {
   connectors: Map<string, ConnectorRecord & { createdAt: number }>;
   memberships: Map<string, Map<string, MembershipRole>>;
   runs: Map<string, SyncRunRecord>;
+  /** Full runs: when the listing the run completes began (see `sweepUnseenDocuments`). */
+  listingStarts: Map<string, number>;
   documents: Map<string, DocumentState>;
   documentIds: Map<string, string>;
   chunks: Map<string, Map<number, ChunkState>>;
@@ -148,6 +150,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     connectors: new Map(),
     memberships: new Map(),
     runs: new Map(),
+    listingStarts: new Map(),
     documents: new Map(),
     documentIds: new Map(),
     chunks: new Map(),
@@ -349,6 +352,19 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       }
       const id = randomUUID();
       const leaseExpiresAt = new Date(now + leaseSeconds * 1000);
+      if ((input.syncMode ?? 'full') === 'full') {
+        // After a full run that did not finish, this run continues its listing: what it listed
+        // counts as seen (as 0008_resumable_listing does in Postgres).
+        const previous = [...state.runs.values()]
+          .filter((r) => r.connectorId === connector.id)
+          .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime())[0];
+        const resumes =
+          previous?.syncMode === 'full' && (previous.status === 'failed' || previous.status === 'cancelled');
+        state.listingStarts.set(
+          id,
+          resumes ? (state.listingStarts.get(previous.id) ?? previous.startedAt.getTime()) : now,
+        );
+      }
       state.runs.set(id, {
         id,
         orgId: connector.orgId,
@@ -551,8 +567,8 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       assertWriter('sweepUnseenDocuments');
       const run = lockRunning(syncRunId);
       const live = run.connectorId ? liveDocumentsOf(run.connectorId) : [];
-      const started = run.startedAt.getTime();
-      const unseen = live.filter((d) => d.lastSeenAt < started);
+      const seenSince = state.listingStarts.get(run.id) ?? run.startedAt.getTime();
+      const unseen = live.filter((d) => d.lastSeenAt < seenSince);
       if (live.length > 0 && unseen.length > maxFraction * live.length) {
         return { swept: 0, unseen: unseen.length, total: live.length, refused: true };
       }
