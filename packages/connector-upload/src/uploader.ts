@@ -295,9 +295,11 @@ export function createUploader(settings: UploaderSettings): Uploader {
         fileId,
         fileName: source.name,
       });
-      const stored = await blobStore.put(path, limitSize(head, rest, maxFileBytes, source.name), {
+      // The signal is checked between chunks by limitSize rather than handed to put: core's blob
+      // stores race every read against a never-settling abort promise, which keeps every chunk
+      // reachable (the whole file in memory) until the signal fires.
+      const stored = await blobStore.put(path, limitSize(head, rest, maxFileBytes, source.name, signal), {
         contentType: detected.mimeType,
-        signal,
       });
       storedPath = path;
       emit({
@@ -770,13 +772,17 @@ async function* limitSize(
   rest: AsyncIterator<Uint8Array>,
   maxBytes: number,
   fileName: string,
+  signal: AbortSignal,
 ): AsyncIterable<Uint8Array> {
   let total = head.byteLength;
   if (total > maxBytes) throw tooLarge(fileName, maxBytes);
+  signal.throwIfAborted();
   yield head;
   try {
     for (;;) {
+      signal.throwIfAborted();
       const { done, value } = await rest.next();
+      signal.throwIfAborted();
       if (done) return;
       const chunk = toBytes(value);
       total += chunk.byteLength;
