@@ -643,7 +643,11 @@ export function createUploader(settings: UploaderSettings): Uploader {
         const listener = (event: UploadEvent) => {
           if (event.batchId !== record.id) return;
           buffered.push(event);
-          if (event.type === 'batch-finished') finished = true;
+          if (event.type === 'batch-finished') {
+            finished = true;
+            // Unsubscribed here too, so a handle whose events are never read holds nothing.
+            listeners.delete(listener);
+          }
           wake?.();
         };
         listeners.add(listener);

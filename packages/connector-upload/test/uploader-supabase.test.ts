@@ -98,13 +98,15 @@ describe('uploads through supabase-js and Supabase Storage', () => {
     });
     const final = await handle.done;
     expect(final.processedFiles).toBe(5);
-    expect(final.files.map((f) => f.status)).toEqual([
-      'stored',
+    // The two identical images race: whichever is stored first is the document, the other its duplicate.
+    const images = [final.files[0], final.files[3]];
+    expect(images.map((f) => f?.status).sort()).toEqual(['duplicate', 'stored']);
+    expect(images[0]?.documentId).toBe(images[1]?.documentId);
+    expect(final.files.map((f) => f.status).slice(1, 3)).toEqual([
       'awaiting_transcription',
       'awaiting_transcription',
-      'duplicate',
-      'failed',
     ]);
+    expect(final.files[4]?.status).toBe('failed');
     // No pgvector on this server: the pipeline refuses embeddings with its own clear message.
     expect(final.files[4]?.message).toMatch(/vector/i);
     expect(final.failedFiles).toBe(1);
