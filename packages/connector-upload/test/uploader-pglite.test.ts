@@ -2,6 +2,10 @@
 // every allowed type, dedup, the object path, batch counts from the database, broken files, a
 // 100-file batch, cancellation, streaming size limits and the in-process events.
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { PGlite } from '@electric-sql/pglite';
 import { createPgliteRepository } from '@tributary/core/pglite';
 import { fromPglite } from '@tributary/sql';
@@ -288,6 +292,46 @@ describe('uploader on PGlite with the local blob store', () => {
     for await (const info of blobStore.list(`${orgId}/`)) objects.push(info.path);
     expect(objects).toHaveLength(1);
     expect(objects[0]).toMatch(/small\.txt$/);
+  });
+
+  it('accepts files as File, Blob, web stream, Node stream, ArrayBuffer and path', async () => {
+    const orgId = randomUUID();
+    const repository = createPgliteRepository(pglite);
+    const { uploader } = await makeUploader(db(), repository);
+    const directory = await mkdtemp(join(tmpdir(), 'tributary-upload-inputs-'));
+    const onDisk = join(directory, 'from-disk.md');
+    await writeFile(onDisk, '# Disk\n\nA file read from a path about lemurs.\n');
+    const final = await (
+      await uploader.createBatch({
+        orgId,
+        userId: randomUUID(),
+        files: [
+          new File(['a File about badgers'], 'file.txt', { type: 'text/plain' }),
+          { name: 'blob.txt', data: new Blob(['a Blob about otters']) },
+          { name: 'web.txt', data: new Blob(['a web stream about beavers']).stream() },
+          {
+            name: 'node.txt',
+            data: Readable.from([Buffer.from('a Node stream about '), Buffer.from('moles')]),
+          },
+          { name: 'buffer.txt', data: new TextEncoder().encode('an ArrayBuffer about voles').buffer },
+          { path: onDisk },
+          { path: join(directory, 'missing.txt') },
+        ],
+      })
+    ).done;
+    expect(final.files.map((f) => [f.name, f.status])).toEqual([
+      ['file.txt', 'completed'],
+      ['blob.txt', 'completed'],
+      ['web.txt', 'completed'],
+      ['node.txt', 'completed'],
+      ['buffer.txt', 'completed'],
+      ['from-disk.md', 'completed'],
+      ['missing.txt', 'failed'],
+    ]);
+    expect(final.files[6]?.message).toMatch(/ENOENT/);
+    for (const word of ['badgers', 'otters', 'beavers', 'moles', 'voles', 'lemurs']) {
+      expect(await repository.search({ orgId, queryText: word }), word).toHaveLength(1);
+    }
   });
 
   it('streams the in-process events of one batch in order', async () => {
