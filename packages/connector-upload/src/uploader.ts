@@ -513,6 +513,14 @@ export function createUploader(settings: UploaderSettings): Uploader {
     let updated: UploadBatchRecord | undefined;
     try {
       updated = await batches.recordFile(batch.record.id, index, outcome);
+      if (!updated && !batch.controller.signal.aborted) {
+        // The batch ended elsewhere (cancelled by another process): stop its remaining files here too.
+        batch.controller.abort(new Error('batch cancelled'));
+        if (batch.record.connectorId)
+          feeders.get(batch.record.connectorId)?.cancelBatch(batch.record.id, 'the batch was cancelled');
+        const current = await batches.getBatch(batch.record.id);
+        if (current) batch.record = current;
+      }
     } catch (error) {
       logger.error('could not record an upload file outcome', {
         batchId: batch.record.id,

@@ -401,6 +401,39 @@ describe('uploader on PGlite with the local blob store', () => {
     expect(objects).toHaveLength(0);
   });
 
+  it('stops a batch cancelled by another process at its next file', async () => {
+    const orgId = randomUUID();
+    const repository = createPgliteRepository(pglite);
+    const worker = await makeUploader(db(), repository, { concurrency: 1 });
+    const elsewhere = await makeUploader(db(), repository);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* slow() {
+      yield Buffer.from('a slow upload about ibises ');
+      await gate;
+      yield Buffer.from('that finishes after the cancel');
+    }
+    const handle = await worker.uploader.createBatch({
+      orgId,
+      userId: randomUUID(),
+      files: [
+        { name: 'slow.txt', data: slow() },
+        { name: 'second.txt', data: Buffer.from('second file about storks') },
+        { name: 'third.txt', data: Buffer.from('third file about cranes') },
+      ],
+    });
+    for await (const event of handle.events) if (event.type === 'file-started') break;
+    expect((await elsewhere.uploader.cancelBatch(handle.batchId))?.status).toBe('cancelled');
+    release();
+    const final = await handle.done;
+    expect(final.status).toBe('cancelled');
+    // The file in flight finished (its count was refused: the batch had ended); the rest never started.
+    expect((await documentsOf(orgId)).map((d) => d.title)).toEqual(['slow.txt']);
+    expect(final.processedFiles).toBe(0);
+  });
+
   it('rejects an empty batch with a typed error', async () => {
     const repository = createPgliteRepository(pglite);
     const { uploader } = await makeUploader(db(), repository);
