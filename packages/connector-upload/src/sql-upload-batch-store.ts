@@ -23,6 +23,8 @@ export function createSqlUploadBatchStore(
   options: SqlUploadBatchStoreOptions = {},
 ): UploadBatchStore {
   const actor = options.actor;
+  // Batches whose metadata row is full (this process has seen it refuse a status-only entry).
+  const fullBatches = new Set<string>();
 
   async function run<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     try {
@@ -107,36 +109,37 @@ export function createSqlUploadBatchStore(
     },
 
     async recordFile(batchId, index, outcome) {
-      const attempt = (compact: boolean) =>
+      // The row's metadata is capped at 64 KB: entries shrink to the status alone when the full
+      // one does not fit, and a file is still counted when not even that fits (a very large batch).
+      const attempt = (entry: 'full' | 'compact' | 'none') =>
         run(async (tx) => {
-          await tx.query(
-            `update public.file_upload_batches
-             set metadata = jsonb_set(metadata, '{files}',
-               coalesce(metadata -> 'files', '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb))
-             where id = $1 and status in ('uploading', 'processing')`,
-            [batchId, String(index), JSON.stringify(encodeOutcome(outcome, compact))],
-          );
+          if (entry !== 'none') {
+            await tx.query(
+              `update public.file_upload_batches
+               set metadata = jsonb_set(metadata, '{files}',
+                 coalesce(metadata -> 'files', '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb))
+               where id = $1 and status in ('uploading', 'processing')`,
+              [batchId, String(index), JSON.stringify(encodeOutcome(outcome, entry === 'compact'))],
+            );
+          }
           const fn = isFailedOutcome(outcome) ? 'increment_batch_failed' : 'increment_batch_processed';
           const { rows } = await tx.query<Record<string, unknown>>(`select * from public.${fn}($1)`, [
             batchId,
           ]);
           return mapBatchRow(rows[0] as Record<string, unknown>);
         });
-      try {
-        return await attempt(false);
-      } catch (error) {
-        if (UploadBatchError.isInstance(error) && error.reason === 'ended') return undefined;
-        // 23514: the per-file entries outgrew the row's metadata limit; keep the status only.
-        if (isCheckViolation(error)) {
-          try {
-            return await attempt(true);
-          } catch (retry) {
-            if (UploadBatchError.isInstance(retry) && retry.reason === 'ended') return undefined;
-            throw retry;
-          }
+      const entries = fullBatches.has(batchId) ? (['none'] as const) : (['full', 'compact', 'none'] as const);
+      for (const entry of entries) {
+        try {
+          return await attempt(entry);
+        } catch (error) {
+          if (UploadBatchError.isInstance(error) && error.reason === 'ended') return undefined;
+          if (entry === 'none' || !isCheckViolation(error)) throw error;
+          // Not even a status-only entry fits: later files of this batch skip the attempts.
+          if (entry === 'compact') fullBatches.add(batchId);
         }
-        throw error;
       }
+      return undefined;
     },
 
     async getBatch(batchId) {

@@ -54,6 +54,33 @@ describe('on a PostgreSQL server', () => {
     expect((await store.getBatch(batch.id))?.processedFiles).toBe(200);
   });
 
+  it('counts every file of a batch too large for per-file entries in the row', async () => {
+    const store = createSqlUploadBatchStore(fromPg(pool));
+    const orgId = randomUUID();
+    const connectorId = await store.ensureUploadConnector(orgId);
+    const total = 600;
+    const batch = await store.createBatch({ orgId, userId: randomUUID(), connectorId, totalFiles: total });
+    const name = (index: number) => `${'quarterly-report-'.repeat(6)}${index}.pdf`;
+    for (let start = 0; start < total; start += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, offset) =>
+          store.recordFile(batch.id, start + offset, {
+            status: 'failed',
+            name: name(start + offset),
+            message: 'x'.repeat(300),
+          }),
+        ),
+      );
+    }
+    const final = await store.getBatch(batch.id);
+    expect(final).toMatchObject({ status: 'failed', processedFiles: total, failedFiles: total });
+    const entries = [...(final?.files.values() ?? [])];
+    // Entries until the row's metadata is full, then files are counted without one.
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.length).toBeLessThan(total);
+    expect(entries.every((entry) => entry.status === 'failed')).toBe(true);
+  }, 120_000);
+
   it('runs a mixed batch at concurrency 16 over 12 connections to exact counts', async () => {
     const repository = createNodePostgresRepository(pool);
     const { uploader } = await makeUploader(fromPg(pool), repository, { concurrency: 16 });
