@@ -14,7 +14,7 @@
 // - 'survives rate limits and server errors': the source is a blob store, not HTTP (httpFaults: false).
 
 import { createHash } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -30,13 +30,17 @@ import {
   runConformanceCheck,
   type TestConnectorOptions,
 } from '@tributary/testkit';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createUploadConnector, type StoredUpload, uploadExtractors } from '../src/index.js';
 import { validCorpus } from './fixtures/corpus.js';
 
 const blobRoot = await mkdtemp(join(tmpdir(), 'tributary-upload-conformance-'));
 const blobStore = createLocalBlobStore({ root: blobRoot });
 const connector = createUploadConnector({ blobStore });
+
+afterAll(async () => {
+  await rm(blobRoot, { recursive: true, force: true });
+});
 
 /** The corpus's documents, stored in the blob store as the uploader would have stored them. */
 async function storedUploads(): Promise<StoredUpload[]> {

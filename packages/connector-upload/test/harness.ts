@@ -2,7 +2,7 @@
 // temp directory, and the uploader wired to them.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -35,8 +35,19 @@ export async function migratedPglite(): Promise<PGlite> {
   });
 }
 
+const temporaryDirectories: string[] = [];
+
 export async function tempBlobRoot(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'tributary-upload-test-'));
+  const directory = await mkdtemp(join(tmpdir(), 'tributary-upload-test-'));
+  temporaryDirectories.push(directory);
+  return directory;
+}
+
+/** Removes the blob roots this test file created (call in afterAll). */
+export async function removeTempBlobRoots(): Promise<void> {
+  await Promise.all(
+    temporaryDirectories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })),
+  );
 }
 
 export async function makeUploader(

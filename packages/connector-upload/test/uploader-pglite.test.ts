@@ -2,8 +2,7 @@
 // every allowed type, dedup, the object path, batch counts from the database, broken files, a
 // 100-file batch, cancellation, streaming size limits and the in-process events.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { PGlite } from '@electric-sql/pglite';
@@ -12,7 +11,7 @@ import { fromPglite } from '@tributary/sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type UploadEvent, UploadRejectedError } from '../src/index.js';
 import { brokenCorpus, makePdf, validCorpus } from './fixtures/corpus.js';
-import { makeUploader, migratedPglite } from './harness.js';
+import { makeUploader, migratedPglite, removeTempBlobRoots, tempBlobRoot } from './harness.js';
 
 let pglite: PGlite;
 const db = () => fromPglite(pglite);
@@ -22,6 +21,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await removeTempBlobRoots();
   await pglite?.close();
 });
 
@@ -298,7 +298,7 @@ describe('uploader on PGlite with the local blob store', () => {
     const orgId = randomUUID();
     const repository = createPgliteRepository(pglite);
     const { uploader } = await makeUploader(db(), repository);
-    const directory = await mkdtemp(join(tmpdir(), 'tributary-upload-inputs-'));
+    const directory = await tempBlobRoot();
     const onDisk = join(directory, 'from-disk.md');
     await writeFile(onDisk, '# Disk\n\nA file read from a path about lemurs.\n');
     const final = await (

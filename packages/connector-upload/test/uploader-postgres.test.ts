@@ -8,7 +8,7 @@ import { type PostgresServer, startPostgresServer } from '@tributary/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlUploadBatchStore, type RecordedFileOutcome } from '../src/index.js';
 import { makePng } from './fixtures/corpus.js';
-import { makeUploader } from './harness.js';
+import { makeUploader, removeTempBlobRoots } from './harness.js';
 
 let server: PostgresServer;
 let pool: ReturnType<PostgresServer['pool']>;
@@ -21,6 +21,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await removeTempBlobRoots();
   await server?.stop();
 });
 

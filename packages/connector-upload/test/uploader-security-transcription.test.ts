@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAITranscriber, createSqlUploadBatchStore, UploadBatchError } from '../src/index.js';
 import { type FakeOpenAIServer, startFakeOpenAIServer } from './fake-openai-server.js';
 import { makeIsoMedia, makeWav } from './fixtures/corpus.js';
-import { addMember, makeUploader, migratedPglite } from './harness.js';
+import { addMember, makeUploader, migratedPglite, removeTempBlobRoots } from './harness.js';
 
 let pglite: PGlite;
 let openai: FakeOpenAIServer;
@@ -21,6 +21,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await removeTempBlobRoots();
   await openai?.close();
   await pglite?.close();
 });
