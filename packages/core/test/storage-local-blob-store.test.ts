@@ -47,7 +47,7 @@ describe('createLocalBlobStore', () => {
     expect(await filesOnDisk()).toEqual(['org-1/y/one.txt']);
   });
 
-  it('streams a 200 MB body from a source that never materialises, with bounded memory', async () => {
+  it('streams a 200 MB body from a source that never materialises, with bounded memory, also with a live abort signal', async () => {
     const chunkSize = 64 * 1024;
     const totalBytes = 200 * 1024 * 1024;
     const expected = createHash('sha256');
@@ -68,7 +68,10 @@ describe('createLocalBlobStore', () => {
       }
     }
 
-    const result = await store.put('org-1/big/recording.bin', source());
+    // A signal that never fires: each read is raced with it, and no chunk may stay reachable.
+    const result = await store.put('org-1/big/recording.bin', source(), {
+      signal: new AbortController().signal,
+    });
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     expect(result.sizeBytes).toBe(totalBytes);
     expect(result.sha256).toBe(expected.digest('hex'));

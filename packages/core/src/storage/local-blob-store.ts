@@ -13,6 +13,7 @@ import type {
   PutBlobResult,
 } from './blob-store.js';
 import { BlobNotFoundError, InvalidBlobPathError } from './blob-store-errors.js';
+import { readOrAbort } from './read-or-abort.js';
 
 export interface LocalBlobStoreOptions {
   /** Directory holding the objects (created on first write). Keys map to files below it. */
@@ -220,22 +221,14 @@ async function* chunksOf(
     typeof (body as ReadableStream<Uint8Array>).getReader === 'function'
       ? readableStreamIterator(body as ReadableStream<Uint8Array>)
       : (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  let aborted: Promise<never> | undefined;
-  let onAbort: (() => void) | undefined;
-  if (signal) {
-    aborted = new Promise<never>((_, reject) => {
-      onAbort = () =>
-        reject(new AbortError({ area: 'storage', operation: `put ${path}`, cause: signal.reason }));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => {}); // handled by the race below
-  }
+  const abortError = () =>
+    new AbortError({ area: 'storage', operation: `put ${path}`, cause: signal?.reason });
   let finished = false;
   try {
     while (true) {
       throwIfAborted(signal, path);
       // A source that stalls must not keep an aborted upload open: race each read with the signal.
-      const next = aborted ? await Promise.race([iterator.next(), aborted]) : await iterator.next();
+      const next = await readOrAbort(iterator.next(), signal, abortError);
       if (next.done) {
         finished = true;
         return;
@@ -243,7 +236,6 @@ async function* chunksOf(
       yield next.value;
     }
   } finally {
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
     if (!finished) {
       // Release the source (cancels a web stream, destroys a Node stream); do not wait on a stalled one.
       void Promise.resolve(iterator.return?.()).catch(() => {});

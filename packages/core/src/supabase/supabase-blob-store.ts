@@ -13,6 +13,7 @@ import type {
 } from '../storage/blob-store.js';
 import { BlobNotFoundError, InvalidBlobPathError } from '../storage/blob-store-errors.js';
 import { CONNECTOR_IMPORTS_BUCKET } from '../storage/object-path.js';
+import { readOrAbort } from '../storage/read-or-abort.js';
 
 export interface SupabaseBlobStoreOptions {
   /**
@@ -365,27 +366,17 @@ function meteredStream(
     typeof (body as ReadableStream<Uint8Array>).getReader === 'function'
       ? readerIterator(body as ReadableStream<Uint8Array>)
       : (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  let aborted: Promise<never> | undefined;
-  let onAbort: (() => void) | undefined;
+  const abortError = () =>
+    new AbortError({ area: 'storage', operation: `put ${path}`, cause: signal?.reason });
   const release = () => {
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
     void Promise.resolve(iterator.return?.()).catch(() => {});
   };
-  if (signal) {
-    aborted = new Promise<never>((_, reject) => {
-      onAbort = () =>
-        reject(new AbortError({ area: 'storage', operation: `put ${path}`, cause: signal.reason }));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => {});
-  }
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const next = aborted ? await Promise.race([iterator.next(), aborted]) : await iterator.next();
+          const next = await readOrAbort(iterator.next(), signal, abortError);
           if (next.done) {
-            if (onAbort) signal?.removeEventListener('abort', onAbort);
             controller.close();
             return;
           }
