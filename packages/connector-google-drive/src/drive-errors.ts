@@ -216,3 +216,42 @@ function errorCode(error: unknown): string {
   }
   return '';
 }
+
+/** A Drive API call answered 401 (the access token was rejected), not the token endpoint. */
+export function isAccessTokenRejection(error: unknown): boolean {
+  const details = googleErrorDetails(error);
+  return details !== undefined && details.status === 401 && details.oauthError === undefined;
+}
+
+/**
+ * Thrown inside `withRetries` after a 401, once a fresh access token is in hand: retryable and
+ * without delay (`retryAfterMs: 0`), so the same request is sent once more with the new token,
+ * through the one retry owner (the attempt is counted and waits for the request budget). It never
+ * leaves the connector: if no retry is left, it becomes the `AuthError` of a rejected token.
+ */
+export class AccessTokenRefreshedError extends ConnectorApiError {
+  constructor(readonly operation: string) {
+    super({
+      connector: PROVIDER,
+      isRetryable: true,
+      retryAfterMs: 0,
+      message: `Google rejected the access token (HTTP 401) on ${operation}; retrying once with a new token`,
+    });
+  }
+}
+
+/** A 401 with a token fetched after the previous 401: the credentials themselves are refused. */
+export function rejectedTokenError(
+  operation: string,
+  credentialsType: MapGoogleErrorOptions['credentialsType'],
+): AuthError {
+  return new AuthError({
+    connector: PROVIDER,
+    status: 401,
+    message: `Google rejected the access token (HTTP 401) on ${operation}, again with a newly issued token`,
+    hint:
+      credentialsType === 'service_account'
+        ? "Check that the service account and its key are enabled, that the Drive API is enabled in its project, and that this machine's clock is right (tokens are refused under clock skew); then run the sync again"
+        : "Reconnect the Google account (the user may have removed the app's access), check that the OAuth client is enabled and that this machine's clock is right; then run the sync again",
+  });
+}

@@ -1,8 +1,13 @@
 import type { Readable } from 'node:stream';
 import { drive, type drive_v3 } from '@googleapis/drive';
 import type { HttpClient, SyncMetrics } from '@tributary/core';
-import { mapGoogleError } from './drive-errors.js';
-import { createGoogleAuthClient, type GoogleAuthClient } from './google-drive-auth.js';
+import {
+  AccessTokenRefreshedError,
+  isAccessTokenRejection,
+  mapGoogleError,
+  rejectedTokenError,
+} from './drive-errors.js';
+import { createGoogleAuthClient, createTokenRefresher, type GoogleAuthClient } from './google-drive-auth.js';
 import {
   DEFAULT_ROOT_URL,
   DEFAULT_SHEETS_ROOT_URL,
@@ -91,22 +96,49 @@ export function createDriveApi({ http, metrics, credentials, settings }: CreateD
   const client = drive({ version: 'v3', auth, rootUrl, retry: false });
   const credentialsType = credentials.type;
 
-  const call = <T>(
+  const tokens = createTokenRefresher(auth);
+
+  /**
+   * One Drive call through `withRetries`. A 401 from the API (not from the token endpoint) means
+   * the access token was rejected before its expiry (revoked server-side, clock skew): the first
+   * one forces a new token and the request is retried once, at once, as a normal attempt of this
+   * call (counted, gated by the request budget); a second 401 in the same call is an `AuthError`.
+   */
+  const call = async <T>(
     operation: string,
     fn: (signal: AbortSignal | undefined) => Promise<T>,
     perDocument = false,
     optionalApi = false,
-  ) =>
-    http.withRetries(
-      async ({ signal }) => {
-        try {
-          return await fn(signal);
-        } catch (error) {
-          throw mapGoogleError(error, { perDocument, credentialsType, optionalApi });
-        }
-      },
-      { operation: `drive.${operation}` },
-    );
+  ): Promise<T> => {
+    const errorOptions = { perDocument, credentialsType, optionalApi };
+    let refreshedAfter401 = false;
+    try {
+      return await http.withRetries(
+        async ({ signal }) => {
+          const tokenGeneration = tokens.generation;
+          try {
+            return await fn(signal);
+          } catch (error) {
+            if (!isAccessTokenRejection(error)) throw mapGoogleError(error, errorOptions);
+            if (refreshedAfter401) throw rejectedTokenError(`drive.${operation}`, credentialsType);
+            refreshedAfter401 = true;
+            try {
+              await tokens.refreshAfterRejection(tokenGeneration);
+            } catch (refreshError) {
+              throw mapGoogleError(refreshError, errorOptions);
+            }
+            throw new AccessTokenRefreshedError(`drive.${operation}`);
+          }
+        },
+        { operation: `drive.${operation}` },
+      );
+    } catch (error) {
+      if (error instanceof AccessTokenRefreshedError) {
+        throw rejectedTokenError(error.operation, credentialsType);
+      }
+      throw error;
+    }
+  };
 
   return {
     auth,

@@ -58,3 +58,50 @@ export function createGoogleAuthClient(
   });
   return client;
 }
+
+/**
+ * Forces a new access token after Google rejected one with a 401 (revoked server-side, clock
+ * skew), once for any number of requests rejected together:
+ * - a refresh already under way is shared, not repeated;
+ * - a request sent before the last forced refresh completed (its `generation` is older) was
+ *   rejected with a token that is already replaced, and nothing is fetched. (The token itself
+ *   cannot be compared: gaxios redacts the authorization header in its errors.)
+ *
+ * Clearing `credentials` alone is not enough for a service account: `JWT` keeps the token in its
+ * `gtoken` cache too and hands it back until it is about to expire, so that cache is dropped (the
+ * next one is built from the same key, subject, scopes and transport). The OAuth2 client keeps
+ * its refresh token. `getRequestHeaders()` then fetches the token (it is the call both clients
+ * use before each request; `getAccessToken()` would refuse a JWT, which has no refresh token).
+ * The token request goes through the same transport as always: no retry of its own.
+ */
+export interface TokenRefresher {
+  /** Forced refreshes completed so far: read it before sending a request. */
+  readonly generation: number;
+  refreshAfterRejection(sentAtGeneration: number): Promise<void>;
+}
+
+export function createTokenRefresher(client: GoogleAuthClient): TokenRefresher {
+  let refreshing: Promise<void> | undefined;
+  let generation = 0;
+  return {
+    get generation() {
+      return generation;
+    },
+    refreshAfterRejection(sentAtGeneration) {
+      if (refreshing) return refreshing;
+      if (sentAtGeneration < generation) return Promise.resolve();
+      if (client instanceof JWT) client.gtoken = undefined;
+      const refreshToken = client.credentials.refresh_token;
+      client.setCredentials(refreshToken ? { refresh_token: refreshToken } : {});
+      refreshing = client
+        .getRequestHeaders()
+        .then(() => {
+          generation += 1;
+        })
+        .finally(() => {
+          refreshing = undefined;
+        });
+      return refreshing;
+    },
+  };
+}

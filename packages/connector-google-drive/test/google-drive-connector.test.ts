@@ -162,27 +162,6 @@ describe('auth', () => {
     expect(fake.callCount('api')).toBeGreaterThanOrEqual(3);
   });
 
-  it('an access token rejected mid-run (401) ends the run failed as an auth error', async () => {
-    const folder = fake.addFolder('F', fake.rootFolderId);
-    for (let index = 0; index < 3; index++)
-      fake.addFile({ name: `f${index}.txt`, parent: folder, content: `${index}` });
-    const run = pipeline(harness, { folderIds: [folder] }, harness.serviceAccount, { pageSize: 1 });
-    const { runSync, createLexicalEmbedder } = await import('@tributary/core');
-    const summary = await runSync({
-      connector: harness.connector({ pageSize: 1 }),
-      config: { folderIds: [folder] },
-      credentials: harness.serviceAccount,
-      connectorId: run.connectorId,
-      repository: run.repository,
-      embedder: createLexicalEmbedder({ dimensions: 32 }),
-      onProgress: (event) => {
-        if (event.type === 'checkpoint') fake.expireAccessTokens();
-      },
-    });
-    expect(summary.status).toBe('failed');
-    expect(summary.error).toMatch(/rejected the credentials/);
-  });
-
   it('sends every request, token requests included, through an injected fetch', async () => {
     const seen: string[] = [];
     const countingFetch: typeof fetch = (input, init) => {

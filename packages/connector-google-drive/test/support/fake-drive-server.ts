@@ -7,7 +7,8 @@
 // files.get (fields, alt=media), files.export (10 MB cap → 403 exportSizeLimitExceeded),
 // permissions.list, drives.list, about.get, changes.getStartPageToken/list/watch, channels.stop,
 // the JWT bearer grant (signature verified with the service account's public key) and the
-// refresh-token grant (revocation → invalid_grant), 401 for unknown access tokens, injected
+// refresh-token grant (revocation → invalid_grant), 401 for unknown access tokens and for tokens
+// rejected before their expiry (rejectAccessTokens), injected
 // 403 rateLimitExceeded/userRateLimitExceeded, 429 with Retry-After, and 5xx.
 import { createHash, createVerify, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -73,6 +74,9 @@ interface Channel {
   expiration: number;
   messageNumber: number;
 }
+
+/** Which API request triggers `rejectAccessTokens`. */
+export type RejectAt = 'any' | 'files.list' | 'files.media';
 
 interface Fault {
   status: number;
@@ -349,6 +353,14 @@ export interface FakeDrive {
   revokeRefreshToken(refreshToken: string): void;
   /** Expires every access token issued so far (the client must refresh). */
   expireAccessTokens(): void;
+  /**
+   * Google rejects the access token in use (401 `authError`) before its expiry, once: when the
+   * next API request matching `at` arrives (after `skip` of them), every access token issued so
+   * far stops working, as if revoked server-side; the client's next token works. With
+   * `freshTokensToo`, every token issued afterwards is refused as well (a key Google no longer
+   * accepts, clock skew). Rejections are counted as `unauthorized`, token requests as `token`.
+   */
+  rejectAccessTokens(options?: { at?: RejectAt; skip?: number; freshTokensToo?: boolean }): void;
   addSharedDrive(name: string, id?: string): string;
   addFolder(name: string, parent: string, options?: { id?: string; sharedWithMe?: boolean }): string;
   addFile(input: NewFileInput): string;
@@ -385,6 +397,14 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
   const channels = new Map<string, Channel>();
   const faults: Fault[] = [];
   const tokenFaults: number[] = [];
+  let pendingRejection: { at: RejectAt; skip: number; freshTokensToo: boolean } | undefined;
+  let refuseNewTokens = false;
+  const rejectionMatches = (request: IncomingMessage, url: URL, at: RejectAt) => {
+    if (at === 'any') return true;
+    if (request.method !== 'GET') return false;
+    if (at === 'files.list') return url.pathname === '/drive/v3/files';
+    return /^\/drive\/v3\/files\/[^/]+$/.test(url.pathname) && url.searchParams.get('alt') === 'media';
+  };
   let nextSeq = 1;
   let idCounter = 0;
   let clock = Date.parse('2025-01-01T00:00:00.000Z');
@@ -527,7 +547,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
         }
       }
       const token = `ya29.sa-${randomBytes(12).toString('hex')}`;
-      accessTokens.set(token, { expired: false });
+      accessTokens.set(token, { expired: refuseNewTokens });
       return { access_token: token, expires_in: options.tokenLifetimeSeconds ?? 3599, token_type: 'Bearer' };
     }
     if (grant === 'refresh_token') {
@@ -547,7 +567,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
         });
       }
       const token = `ya29.user-${randomBytes(12).toString('hex')}`;
-      accessTokens.set(token, { refreshToken, expired: false });
+      accessTokens.set(token, { refreshToken, expired: refuseNewTokens });
       return {
         access_token: token,
         expires_in: options.tokenLifetimeSeconds ?? 3599,
@@ -563,6 +583,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     const record = accessTokens.get(token);
     if (!record || record.expired) {
+      count('unauthorized');
       throw new HttpError(401, {
         error: {
           code: 401,
@@ -911,6 +932,14 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
           return;
         }
         count('api');
+        if (pendingRejection && rejectionMatches(request, url, pendingRejection.at)) {
+          if (pendingRejection.skip > 0) pendingRejection.skip -= 1;
+          else {
+            for (const token of accessTokens.values()) token.expired = true;
+            refuseNewTokens = pendingRejection.freshTokensToo;
+            pendingRejection = undefined;
+          }
+        }
         authorize(request);
         const fault = faults.shift();
         if (fault) {
@@ -987,6 +1016,13 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     },
     expireAccessTokens() {
       for (const token of accessTokens.values()) token.expired = true;
+    },
+    rejectAccessTokens(rejectOptions = {}) {
+      pendingRejection = {
+        at: rejectOptions.at ?? 'any',
+        skip: rejectOptions.skip ?? 0,
+        freshTokensToo: rejectOptions.freshTokensToo ?? false,
+      };
     },
     addSharedDrive(name, id) {
       const driveId = id ?? newId('0AD');
