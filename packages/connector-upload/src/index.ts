@@ -24,6 +24,9 @@ export {
 export type {
   CreateBatchRecordInput,
   RecordedFileOutcome,
+  SettledBatch,
+  SettleInterruptedOptions,
+  StaleBatchQuery,
   UploadBatchActor,
   UploadBatchRecord,
   UploadBatchStatus,
@@ -51,6 +54,9 @@ export {
 export {
   type CreateBatchInput,
   createUploader,
+  type RecoveredUploadBatch,
+  type RecoverInterruptedBatchesOptions,
+  UPLOAD_INTERRUPTED_MESSAGE,
   type UploadBatchHandle,
   type UploadBatchProgress,
   type UploadEvent,

@@ -5,6 +5,7 @@ import {
   encodeOutcome,
   isFailedOutcome,
   mapBatchRow,
+  type RecordedFileOutcome,
   type UploadBatchActor,
   type UploadBatchStore,
 } from './upload-batch-store.js';
@@ -167,8 +168,156 @@ export function createSqlUploadBatchStore(
         return current.rows[0] ? mapBatchRow(current.rows[0]) : undefined;
       });
     },
+
+    async findStaleBatches(query) {
+      return run(async (tx) => {
+        const { rows } = await tx.query<Record<string, unknown>>(
+          `select * from public.file_upload_batches
+           where status in ('uploading', 'processing') and updated_at < $1::timestamptz
+             and ($2::uuid is null or org_id = $2::uuid)
+           order by updated_at limit $3`,
+          [query.updatedBefore.toISOString(), query.orgId ?? null, query.limit ?? 100],
+        );
+        return rows.map((row) => mapBatchRow(row));
+      });
+    },
+
+    async settleInterruptedBatch(batchId, options) {
+      return run(async (tx) => {
+        // The row lock serialises recoverers: a second one waits here, then re-checks the WHERE
+        // clause against the committed row (now ended, or updated since) and finds nothing.
+        // A live uploader's recordFile waits on the same lock, and any file it counts moves
+        // updated_at past the threshold, so a batch still making progress is never settled.
+        // (Later in @tributary/sql: one settle_interrupted_batch function doing the same.)
+        const locked = await tx.query<Record<string, unknown>>(
+          `select * from public.file_upload_batches
+           where id = $1 and status in ('uploading', 'processing') and updated_at < $2::timestamptz
+           for update`,
+          [batchId, options.updatedBefore.toISOString()],
+        );
+        if (!locked.rows[0]) return undefined;
+        const batch = mapBatchRow(locked.rows[0]);
+        const remaining = batch.totalFiles - batch.processedFiles;
+        const missing: number[] = [];
+        for (let index = 0; index < batch.totalFiles; index += 1) {
+          if (!batch.files.has(index)) missing.push(index);
+        }
+        // Files that became documents of this batch but were never counted (the process died
+        // between the document and the count).
+        const documents = new Map<number, UncountedDocument>();
+        if (batch.connectorId) {
+          const found = await tx.query<{
+            id: string;
+            title: string | null;
+            file_index: string;
+            processing_status: string;
+            kind: string;
+            transcription: string | null;
+          }>(
+            `select id, title, upload ->> 'fileIndex' as file_index, processing_status, upload ->> 'kind' as kind,
+               metadata -> 'transcription' ->> 'status' as transcription
+             from (select d.*, coalesce(d.metadata -> 'upload', d.source_metadata -> 'upload') as upload
+                   from public.imported_documents d
+                   where d.org_id = $1 and d.connector_id = $2 and not d.is_deleted) docs
+             where upload ->> 'batchId' = $3::text`,
+            [batch.orgId, batch.connectorId, batchId],
+          );
+          for (const row of found.rows) {
+            documents.set(Number(row.file_index), {
+              id: row.id,
+              name: row.title ?? undefined,
+              status: row.processing_status,
+              stored: row.kind === 'image' || row.transcription === 'too_large',
+              recording: row.kind === 'audio' || row.kind === 'video',
+            });
+          }
+          // Documents whose indexing the dead process never finished: failed, so uploading the
+          // same bytes again imports them again instead of linking to a document with no chunks.
+          await tx.query(
+            `update public.imported_documents set processing_status = 'failed', processing_error = $4
+             where org_id = $1 and connector_id = $2 and not is_deleted and processing_status = 'processing'
+               and coalesce(metadata -> 'upload', source_metadata -> 'upload') ->> 'batchId' = $3::text`,
+            [batch.orgId, batch.connectorId, batchId, options.message],
+          );
+        }
+        const interrupted = (index: number): RecordedFileOutcome => ({
+          status: 'failed',
+          documentId: documents.get(index)?.id,
+          name: documents.get(index)?.name,
+          message: options.message,
+        });
+        let outcomes: { index: number; outcome: RecordedFileOutcome }[];
+        if (missing.length === remaining) {
+          outcomes = missing.map((index) => ({
+            index,
+            outcome: outcomeOfDocument(documents.get(index)) ?? interrupted(index),
+          }));
+        } else {
+          // Some files were counted without an entry (the row's metadata was full): which files
+          // are unaccounted for is unknown, so the rest are counted failed without entries.
+          outcomes = Array.from({ length: Math.max(remaining, 0) }, () => ({
+            index: -1,
+            outcome: interrupted(-1),
+          }));
+        }
+        const withEntries = outcomes.filter((item) => item.index >= 0);
+        if (withEntries.length > 0 && !fullBatches.has(batchId)) {
+          for (const compact of [false, true]) {
+            const entries: Record<string, unknown> = {};
+            for (const { index, outcome } of withEntries)
+              entries[String(index)] = encodeOutcome(outcome, compact);
+            await tx.query('savepoint tributary_entries');
+            try {
+              await tx.query(
+                `update public.file_upload_batches
+                 set metadata = jsonb_set(metadata, '{files}', coalesce(metadata -> 'files', '{}'::jsonb) || $2::jsonb)
+                 where id = $1`,
+                [batchId, JSON.stringify(entries)],
+              );
+              await tx.query('release savepoint tributary_entries');
+              break;
+            } catch (error) {
+              await tx.query('rollback to savepoint tributary_entries');
+              if ((error as { code?: string })?.code !== '23514') throw error;
+            }
+          }
+        }
+        let record = batch;
+        let interruptedFiles = 0;
+        for (const { outcome } of outcomes) {
+          const fn = isFailedOutcome(outcome) ? 'increment_batch_failed' : 'increment_batch_processed';
+          const { rows } = await tx.query<Record<string, unknown>>(`select * from public.${fn}($1)`, [
+            batchId,
+          ]);
+          record = mapBatchRow(rows[0] as Record<string, unknown>);
+          if (isFailedOutcome(outcome)) interruptedFiles += 1;
+        }
+        return { record, interruptedFiles, recoveredFiles: outcomes.length - interruptedFiles };
+      });
+    },
   };
   return store;
+}
+
+interface UncountedDocument {
+  id: string;
+  name: string | undefined;
+  status: string;
+  /** Images and recordings over the transcription limit: stored without text. */
+  stored: boolean;
+  recording: boolean;
+}
+
+/** What a document the dead process finished says about its file, or undefined (not finished). */
+function outcomeOfDocument(document: UncountedDocument | undefined): RecordedFileOutcome | undefined {
+  if (!document) return undefined;
+  if (document.status === 'completed') {
+    return { status: document.stored ? 'stored' : 'completed', documentId: document.id, name: document.name };
+  }
+  if (document.status === 'pending' && document.recording) {
+    return { status: 'awaiting_transcription', documentId: document.id, name: document.name };
+  }
+  return undefined;
 }
 
 function isCheckViolation(error: unknown): boolean {

@@ -93,6 +93,42 @@ export interface UploadBatchStore {
   getBatch(batchId: string): Promise<UploadBatchRecord | undefined>;
   /** Ends an unfinished batch as `cancelled`; returns the batch (unchanged when it had already ended). */
   cancelBatch(batchId: string): Promise<UploadBatchRecord | undefined>;
+  /**
+   * Unfinished batches (`uploading` / `processing`) whose row was last updated before
+   * `updatedBefore`, oldest first. Optional: the uploader's recovery needs it.
+   */
+  findStaleBatches?(query: StaleBatchQuery): Promise<UploadBatchRecord[]>;
+  /**
+   * Settles one interrupted batch, if it is still unfinished and its row still older than
+   * `updatedBefore` (re-checked under a lock, so two processes never both settle it): every file
+   * without an outcome is counted, and the batch ends as the counting functions decide.
+   * Returns `undefined` when the batch ended or made progress meanwhile.
+   */
+  settleInterruptedBatch?(
+    batchId: string,
+    options: SettleInterruptedOptions,
+  ): Promise<SettledBatch | undefined>;
+}
+
+export interface StaleBatchQuery {
+  updatedBefore: Date;
+  orgId?: string | undefined;
+  /** Default 100. */
+  limit?: number | undefined;
+}
+
+export interface SettleInterruptedOptions {
+  updatedBefore: Date;
+  /** Recorded for every file that had no outcome. */
+  message: string;
+}
+
+export interface SettledBatch {
+  record: UploadBatchRecord;
+  /** Files counted failed because the batch was interrupted. */
+  interruptedFiles: number;
+  /** Files that had become documents but were never counted, counted now from their document. */
+  recoveredFiles: number;
 }
 
 /** Per-file entries are capped so a batch row stays within its 64 KB metadata limit. */

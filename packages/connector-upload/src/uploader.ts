@@ -154,6 +154,32 @@ export interface WatchBatchOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** The message recorded for every file of an interrupted batch that has no outcome. */
+export const UPLOAD_INTERRUPTED_MESSAGE =
+  'upload interrupted: the process handling this batch stopped; upload the file again';
+
+export interface RecoverInterruptedBatchesOptions {
+  /**
+   * A batch is interrupted when its row (`updated_at`, moved by every counted file) has not changed
+   * for this long. Choose it well above the longest time one file can take to store and index
+   * (a multi-GB upload, a long transcription), or a slow but live batch is settled.
+   */
+  olderThanMs: number;
+  /** Only this organisation's batches. */
+  orgId?: string | undefined;
+  /** The current time (default: the uploader's `now` setting, else the system clock). */
+  now?: Date | undefined;
+  /** Batches settled per call, oldest first. Default 100. */
+  limit?: number | undefined;
+}
+
+export interface RecoveredUploadBatch extends UploadBatchProgress {
+  /** Files counted failed with `UPLOAD_INTERRUPTED_MESSAGE`. */
+  interruptedFiles: number;
+  /** Files that had become finished documents but were never counted, counted now from them. */
+  recoveredFiles: number;
+}
+
 export interface Uploader {
   /**
    * Records the batch and returns its id at once; files are then stored and processed in the
@@ -167,6 +193,15 @@ export interface Uploader {
   watchBatch(batchId: string, options?: WatchBatchOptions): AsyncIterable<UploadBatchProgress>;
   /** Stops the batch's remaining files and ends it `cancelled`. Files already indexed stay. */
   cancelBatch(batchId: string): Promise<UploadBatchProgress | undefined>;
+  /**
+   * Settles batches whose process died mid-way (they would stay `processing` forever): every file
+   * with no outcome is counted failed with `UPLOAD_INTERRUPTED_MESSAGE`, and the batch ends
+   * `failed` or `completed_with_errors` as the counting functions decide. Batches this uploader is
+   * running are skipped; safe to run from several processes at once (a row lock per batch). Run
+   * it on a schedule or at start-up. Needs a batch store with `findStaleBatches` and
+   * `settleInterruptedBatch` (the SQL store).
+   */
+  recoverInterruptedBatches(options: RecoverInterruptedBatchesOptions): Promise<RecoveredUploadBatch[]>;
   /** Every batch's events in this process; returns the unsubscribe function. */
   subscribe(listener: (event: UploadEvent) => void): () => void;
   /** Resolves when every batch started by this uploader has finished. */
@@ -743,6 +778,63 @@ export function createUploader(settings: UploaderSettings): Uploader {
           feeders.get(batch.record.connectorId)?.cancelBatch(batchId, 'the batch was cancelled');
       }
       return record ? toProgress(record, batch) : undefined;
+    },
+
+    async recoverInterruptedBatches(options) {
+      const olderThanMs = options?.olderThanMs;
+      if (typeof olderThanMs !== 'number' || !Number.isFinite(olderThanMs) || olderThanMs < 0) {
+        throw new InvalidConfigError({
+          subject: 'interrupted batch recovery',
+          issues: [{ fieldPath: 'olderThanMs', message: 'give the age in milliseconds (0 or more)' }],
+        });
+      }
+      if (!batches.findStaleBatches || !batches.settleInterruptedBatch) {
+        throw new UploadBatchError({
+          reason: 'invalid_input',
+          message: 'this batch store cannot recover interrupted batches',
+          hint: 'Use createSqlUploadBatchStore (fromPg / fromPglite) for recovery; the Supabase batch store does not have it yet',
+        });
+      }
+      const updatedBefore = new Date((options.now ?? now()).getTime() - olderThanMs);
+      const stale = await batches.findStaleBatches({
+        updatedBefore,
+        orgId: options.orgId,
+        limit: options.limit,
+      });
+      const recovered: RecoveredUploadBatch[] = [];
+      let failure: unknown;
+      for (const candidate of stale) {
+        // A batch this uploader runs is live whatever its age (one slow file).
+        if (liveBatches.has(candidate.id)) continue;
+        let settled: Awaited<ReturnType<NonNullable<UploadBatchStore['settleInterruptedBatch']>>>;
+        try {
+          settled = await batches.settleInterruptedBatch(candidate.id, {
+            updatedBefore,
+            message: UPLOAD_INTERRUPTED_MESSAGE,
+          });
+        } catch (error) {
+          // One batch's failure does not keep the others from being settled; it is thrown at the end.
+          logger.error('could not settle an interrupted upload batch', {
+            batchId: candidate.id,
+            error: describeError(error),
+          });
+          failure ??= error;
+          continue;
+        }
+        if (!settled) continue;
+        logger.warn('settled an interrupted upload batch', {
+          batchId: candidate.id,
+          status: settled.record.status,
+          interruptedFiles: settled.interruptedFiles,
+        });
+        recovered.push({
+          ...toProgress(settled.record),
+          interruptedFiles: settled.interruptedFiles,
+          recoveredFiles: settled.recoveredFiles,
+        });
+      }
+      if (failure !== undefined) throw failure;
+      return recovered;
     },
 
     subscribe(listener) {
