@@ -5,7 +5,9 @@ import {
   encodeOutcome,
   isFailedOutcome,
   mapBatchRow,
+  outcomeOfUploadDocument,
   type RecordedFileOutcome,
+  type UncountedUploadDocument,
   type UploadBatchActor,
   type UploadBatchStore,
 } from './upload-batch-store.js';
@@ -204,7 +206,7 @@ export function createSqlUploadBatchStore(
         }
         // Files that became documents of this batch but were never counted (the process died
         // between the document and the count).
-        const documents = new Map<number, UncountedDocument>();
+        const documents = new Map<number, UncountedUploadDocument>();
         if (batch.connectorId) {
           const found = await tx.query<{
             id: string;
@@ -227,8 +229,8 @@ export function createSqlUploadBatchStore(
               id: row.id,
               name: row.title ?? undefined,
               status: row.processing_status,
-              stored: row.kind === 'image' || row.transcription === 'too_large',
-              recording: row.kind === 'audio' || row.kind === 'video',
+              kind: row.kind ?? undefined,
+              transcription: row.transcription ?? undefined,
             });
           }
           // Documents whose indexing the dead process never finished: failed, so uploading the
@@ -250,7 +252,10 @@ export function createSqlUploadBatchStore(
         if (missing.length === remaining) {
           outcomes = missing.map((index) => ({
             index,
-            outcome: outcomeOfDocument(documents.get(index)) ?? interrupted(index),
+            outcome:
+              (documents.has(index)
+                ? outcomeOfUploadDocument(documents.get(index) as UncountedUploadDocument)
+                : undefined) ?? interrupted(index),
           }));
         } else {
           // Some files were counted without an entry (the row's metadata was full): which files
@@ -297,27 +302,6 @@ export function createSqlUploadBatchStore(
     },
   };
   return store;
-}
-
-interface UncountedDocument {
-  id: string;
-  name: string | undefined;
-  status: string;
-  /** Images and recordings over the transcription limit: stored without text. */
-  stored: boolean;
-  recording: boolean;
-}
-
-/** What a document the dead process finished says about its file, or undefined (not finished). */
-function outcomeOfDocument(document: UncountedDocument | undefined): RecordedFileOutcome | undefined {
-  if (!document) return undefined;
-  if (document.status === 'completed') {
-    return { status: document.stored ? 'stored' : 'completed', documentId: document.id, name: document.name };
-  }
-  if (document.status === 'pending' && document.recording) {
-    return { status: 'awaiting_transcription', documentId: document.id, name: document.name };
-  }
-  return undefined;
 }
 
 function isCheckViolation(error: unknown): boolean {

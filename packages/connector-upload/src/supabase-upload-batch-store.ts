@@ -5,6 +5,8 @@ import {
   encodeOutcome,
   isFailedOutcome,
   mapBatchRow,
+  outcomeOfUploadDocument,
+  type RecordedFileOutcome,
   type UploadBatchRecord,
   type UploadBatchStore,
 } from './upload-batch-store.js';
@@ -12,6 +14,19 @@ import {
 export interface SupabaseUploadBatchStoreOptions {
   /** Builds a client carrying a user's access token (for `withActor({ role: 'authenticated' })`). */
   clientForUser?: ((userId: string) => SupabaseClient | Promise<SupabaseClient>) | undefined;
+}
+
+interface DocumentMetadata {
+  upload?: { batchId?: string; fileIndex?: number; kind?: string };
+  transcription?: { status?: string };
+}
+
+interface DocumentRow {
+  id: string;
+  title: string | null;
+  processing_status: string;
+  metadata: DocumentMetadata | null;
+  source_metadata: DocumentMetadata | null;
 }
 
 interface PostgrestResult<T> {
@@ -79,6 +94,8 @@ export function createSupabaseUploadBatchStore(
         recordFile: forward('recordFile'),
         getBatch: forward('getBatch'),
         cancelBatch: forward('cancelBatch'),
+        findStaleBatches: forward('findStaleBatches'),
+        settleInterruptedBatch: forward('settleInterruptedBatch'),
       } as UploadBatchStore;
     },
 
@@ -206,6 +223,141 @@ export function createSupabaseUploadBatchStore(
       );
       if (rows[0]) return mapBatchRow(rows[0]);
       return store.getBatch(batchId);
+    },
+
+    async findStaleBatches(query) {
+      let request = client
+        .from('file_upload_batches')
+        .select('*')
+        .in('status', ['uploading', 'processing'])
+        .lt('updated_at', query.updatedBefore.toISOString());
+      if (query.orgId) request = request.eq('org_id', query.orgId);
+      const rows = unwrap(
+        (await request.order('updated_at', { ascending: true }).limit(query.limit ?? 100)) as PostgrestResult<
+          Record<string, unknown>[]
+        >,
+      );
+      return rows.map((row) => mapBatchRow(row));
+    },
+
+    async settleInterruptedBatch(batchId, options) {
+      const cutoff = options.updatedBefore.toISOString();
+      const row = unwrap(
+        (await client
+          .from('file_upload_batches')
+          .select('*')
+          .eq('id', batchId)
+          .in('status', ['uploading', 'processing'])
+          .lt('updated_at', cutoff)
+          .maybeSingle()) as PostgrestResult<Record<string, unknown> | null>,
+      );
+      if (!row) return undefined;
+      const batch = mapBatchRow(row);
+      const remaining = batch.totalFiles - batch.processedFiles;
+      const missing: number[] = [];
+      for (let index = 0; index < batch.totalFiles; index += 1)
+        if (!batch.files.has(index)) missing.push(index);
+      // This batch's documents (written since it started; filtered here by metadata.upload.batchId).
+      const documents = new Map<
+        number,
+        { id: string; title: string | null; status: string; metadata: DocumentMetadata }
+      >();
+      if (batch.connectorId) {
+        const found = unwrap(
+          (await client
+            .from('imported_documents')
+            .select('id, title, processing_status, metadata, source_metadata')
+            .eq('org_id', batch.orgId)
+            .eq('connector_id', batch.connectorId)
+            .eq('is_deleted', false)
+            .gte('updated_at', batch.createdAt.toISOString())) as PostgrestResult<DocumentRow[]>,
+        );
+        for (const document of found) {
+          const upload = document.metadata?.upload ?? document.source_metadata?.upload;
+          if (!upload || upload.batchId !== batchId) continue;
+          documents.set(Number(upload.fileIndex), {
+            id: document.id,
+            title: document.title,
+            status: document.processing_status,
+            metadata: { ...(document.metadata ?? {}), upload },
+          });
+        }
+      }
+      const interrupted = (index: number): RecordedFileOutcome => ({
+        status: 'failed',
+        documentId: documents.get(index)?.id,
+        name: documents.get(index)?.title ?? undefined,
+        message: options.message,
+      });
+      const outcomes =
+        missing.length === remaining
+          ? missing.map((index) => {
+              const document = documents.get(index);
+              return {
+                index,
+                outcome:
+                  (document &&
+                    outcomeOfUploadDocument({
+                      id: document.id,
+                      name: document.title ?? undefined,
+                      status: document.status,
+                      kind: document.metadata.upload?.kind,
+                      transcription: document.metadata.transcription?.status,
+                    })) ??
+                  interrupted(index),
+              };
+            })
+          : Array.from({ length: Math.max(remaining, 0) }, () => ({ index: -1, outcome: interrupted(-1) }));
+      // The claim: one conditional update that writes the entries and succeeds only while the row
+      // is unfinished and still older than the threshold. It moves updated_at (the trigger), so a
+      // second recoverer's claim matches no row; the counts below are this process's alone.
+      const claim = async (compact: boolean | 'none') => {
+        const metadata = { ...batch.metadata } as Record<string, unknown>;
+        if (compact !== 'none') {
+          const files = { ...((metadata.files as Record<string, unknown> | undefined) ?? {}) };
+          for (const { index, outcome } of outcomes)
+            if (index >= 0) files[String(index)] = encodeOutcome(outcome, compact);
+          metadata.files = files;
+        }
+        return client
+          .from('file_upload_batches')
+          .update({ metadata })
+          .eq('id', batchId)
+          .in('status', ['uploading', 'processing'])
+          .lt('updated_at', cutoff)
+          .select('id');
+      };
+      let claimed: PostgrestResult<{ id: string }[]> | undefined;
+      for (const compact of [false, true, 'none'] as const) {
+        claimed = (await claim(compact)) as PostgrestResult<{ id: string }[]>;
+        if (claimed.error?.code !== '23514') break;
+      }
+      if (unwrap(claimed as PostgrestResult<{ id: string }[]>).length === 0) return undefined;
+      const unfinished = [...documents.values()].filter((document) => document.status === 'processing');
+      if (unfinished.length > 0) {
+        unwrap(
+          (await client
+            .from('imported_documents')
+            .update({ processing_status: 'failed', processing_error: options.message })
+            .in(
+              'id',
+              unfinished.map((document) => document.id),
+            )
+            .eq('processing_status', 'processing')) as PostgrestResult<unknown>,
+        );
+      }
+      let record = batch;
+      let interruptedFiles = 0;
+      for (const { outcome } of outcomes) {
+        const fn = isFailedOutcome(outcome) ? 'increment_batch_failed' : 'increment_batch_processed';
+        const result = (await client.rpc(fn, { batch_id_param: batchId })) as PostgrestResult<
+          Record<string, unknown>
+        >;
+        const counted = unwrap(result);
+        record = mapBatchRow(Array.isArray(counted) ? (counted[0] as Record<string, unknown>) : counted);
+        if (isFailedOutcome(outcome)) interruptedFiles += 1;
+      }
+      return { record, interruptedFiles, recoveredFiles: outcomes.length - interruptedFiles };
     },
   };
   return store;

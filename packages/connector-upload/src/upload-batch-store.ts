@@ -187,3 +187,27 @@ export function mapBatchRow(row: Record<string, unknown>): UploadBatchRecord {
     files: decodeOutcomes(metadata),
   };
 }
+
+/** A document an interrupted batch wrote for a file it never counted. */
+export interface UncountedUploadDocument {
+  id: string;
+  name: string | undefined;
+  status: string;
+  /** `metadata.upload.kind`. */
+  kind: string | undefined;
+  /** `metadata.transcription.status`. */
+  transcription: string | undefined;
+}
+
+/** What a finished document says about its file, or undefined (its processing never finished). */
+export function outcomeOfUploadDocument(document: UncountedUploadDocument): RecordedFileOutcome | undefined {
+  const { id, name } = document;
+  if (document.status === 'completed') {
+    const stored = document.kind === 'image' || document.transcription === 'too_large';
+    return { status: stored ? 'stored' : 'completed', documentId: id, name };
+  }
+  if (document.status === 'pending' && (document.kind === 'audio' || document.kind === 'video')) {
+    return { status: 'awaiting_transcription', documentId: id, name };
+  }
+  return undefined;
+}

@@ -197,9 +197,9 @@ export interface Uploader {
    * Settles batches whose process died mid-way (they would stay `processing` forever): every file
    * with no outcome is counted failed with `UPLOAD_INTERRUPTED_MESSAGE`, and the batch ends
    * `failed` or `completed_with_errors` as the counting functions decide. Batches this uploader is
-   * running are skipped; safe to run from several processes at once (a row lock per batch). Run
-   * it on a schedule or at start-up. Needs a batch store with `findStaleBatches` and
-   * `settleInterruptedBatch` (the SQL store).
+   * running are skipped; safe to run from several processes at once (a row lock per batch with the
+   * SQL store, a conditional claim with the Supabase store). Run it on a schedule or at start-up.
+   * Needs a batch store with `findStaleBatches` and `settleInterruptedBatch` (both built-in stores).
    */
   recoverInterruptedBatches(options: RecoverInterruptedBatchesOptions): Promise<RecoveredUploadBatch[]>;
   /** Every batch's events in this process; returns the unsubscribe function. */
@@ -792,7 +792,7 @@ export function createUploader(settings: UploaderSettings): Uploader {
         throw new UploadBatchError({
           reason: 'invalid_input',
           message: 'this batch store cannot recover interrupted batches',
-          hint: 'Use createSqlUploadBatchStore (fromPg / fromPglite) for recovery; the Supabase batch store does not have it yet',
+          hint: 'Give the uploader a batch store with findStaleBatches and settleInterruptedBatch (createSqlUploadBatchStore or createSupabaseUploadBatchStore)',
         });
       }
       const updatedBefore = new Date((options.now ?? now()).getTime() - olderThanMs);

@@ -1,22 +1,31 @@
-// Recovery of batches whose process died mid-way, on migrated PGlite and on a real PostgreSQL
-// server. A dead process is an uploader abandoned while some of its files hang (their bytes never
-// arrive) after others were counted; a second uploader then settles the batch. Clocks are passed
-// in (`now`), computed from the database's own timestamps, so nothing depends on elapsed time.
+// Recovery of batches whose process died mid-way, on migrated PGlite, on a real PostgreSQL server
+// and through supabase-js (PostgREST over that server). A dead process is an uploader abandoned
+// while some of its files hang (their bytes never arrive) after others were counted; a second
+// uploader then settles the batch. Clocks are passed in (`now`), computed from the database's own
+// timestamps, so nothing depends on elapsed time.
 import { randomUUID } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import type { KnowledgeRepository, SqlDatabase } from '@tributary/core';
 import { createPgliteRepository } from '@tributary/core/pglite';
 import { createNodePostgresRepository } from '@tributary/core/postgres';
 import { fromPg, fromPglite, migrate } from '@tributary/sql';
-import { type PostgresServer, startPostgresServer } from '@tributary/testkit';
+import {
+  type PostgresServer,
+  type PostgrestServer,
+  startPostgresServer,
+  startPostgrestServer,
+} from '@tributary/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSqlUploadBatchStore,
   UPLOAD_INTERRUPTED_MESSAGE,
   type UploadBatchRecord,
   type UploadEvent,
+  type UploaderSettings,
   type UploadFileInput,
 } from '../src/index.js';
+import { createSupabaseUploadBatchStore } from '../src/supabase.js';
 import { makePng } from './fixtures/corpus.js';
 import { makeUploader, migratedPglite, removeTempBlobRoots } from './harness.js';
 
@@ -39,8 +48,8 @@ function gatedFile(name: string, bytes: Uint8Array) {
  * Starts a batch of 4 images in `deadUploader`: two are counted, two hang. Returns once the two
  * are counted; the uploader is then left alone, as if its process had died.
  */
-async function startDyingBatch(db: SqlDatabase, repository: KnowledgeRepository, orgId: string) {
-  const dead = await makeUploader(db, repository);
+async function startDyingBatch(backend: Backend, orgId: string) {
+  const dead = await makeUploader(backend.db, backend.repository, backend.settings?.());
   const hanging = [gatedFile('c.png', makePng(3, 3)), gatedFile('d.png', makePng(4, 4))];
   const counted = new Promise<void>((resolve) => {
     let finished = 0;
@@ -75,11 +84,23 @@ async function startDyingBatch(db: SqlDatabase, repository: KnowledgeRepository,
 /** The `now` at which a batch last updated at `updatedAt` is just past `olderThanMs`. */
 const justAfter = (updatedAt: Date, olderThanMs: number) => new Date(updatedAt.getTime() + olderThanMs + 1);
 
-function recoveryTests(context: () => { db: SqlDatabase; repository: KnowledgeRepository }) {
+interface Backend {
+  db: SqlDatabase;
+  repository: KnowledgeRepository;
+  /** Uploader settings of this backend (its batch store). */
+  settings?: () => Partial<UploaderSettings>;
+}
+
+afterAll(async () => {
+  await removeTempBlobRoots();
+});
+
+function recoveryTests(context: () => Backend) {
   it('settles a batch whose uploader died: counted files stay, the rest fail with the message', async () => {
-    const { db, repository } = context();
+    const backend = context();
+    const { db, repository } = backend;
     const orgId = randomUUID();
-    const { dead, handle, record, wake } = await startDyingBatch(db, repository, orgId);
+    const { dead, handle, record, wake } = await startDyingBatch(backend, orgId);
     expect(record).toMatchObject({ status: 'processing', processedFiles: 2, failedFiles: 0 });
 
     // A batch created now, in another organisation: newer than any threshold used below.
@@ -91,7 +112,7 @@ function recoveryTests(context: () => { db: SqlDatabase; repository: KnowledgeRe
       totalFiles: 2,
     });
 
-    const second = await makeUploader(db, repository);
+    const second = await makeUploader(db, repository, backend.settings?.());
     // At the fresh batch's own time, nothing is an hour old: neither batch is touched.
     expect(
       await second.uploader.recoverInterruptedBatches({ olderThanMs: HOUR, now: fresh.createdAt }),
@@ -166,9 +187,9 @@ function recoveryTests(context: () => { db: SqlDatabase; repository: KnowledgeRe
   });
 
   it('ends a batch with no file counted as failed', async () => {
-    const { db, repository } = context();
+    const { db, repository, settings } = context();
     const orgId = randomUUID();
-    const { batches, uploader } = await makeUploader(db, repository);
+    const { batches, uploader } = await makeUploader(db, repository, settings?.());
     const batch = await batches.createBatch({
       orgId,
       userId: randomUUID(),
@@ -190,21 +211,66 @@ function recoveryTests(context: () => { db: SqlDatabase; repository: KnowledgeRe
   });
 }
 
-describe('recovering interrupted batches on PGlite', () => {
-  let pglite: PGlite;
-  beforeAll(async () => {
-    pglite = await migratedPglite();
-  }, 60_000);
-  afterAll(async () => {
-    await pglite?.close();
+function concurrentRecoveryTest(context: () => Backend) {
+  it('two processes recovering at once settle each batch once, with exact counts', async () => {
+    const backend = context();
+    const { db, repository } = backend;
+    const orgId = randomUUID();
+    const dying = await startDyingBatch(backend, orgId);
+    // More interrupted batches of 10 files: 4 counted (one of them failed), 6 never counted.
+    const store = createSqlUploadBatchStore(db);
+    const connectorId = await store.ensureUploadConnector(orgId);
+    const others: UploadBatchRecord[] = [];
+    for (let n = 0; n < 5; n += 1) {
+      const batch = await store.createBatch({ orgId, userId: randomUUID(), connectorId, totalFiles: 10 });
+      for (let index = 0; index < 4; index += 1) {
+        await store.recordFile(
+          batch.id,
+          index,
+          index === 0 ? { status: 'failed', message: 'broken' } : { status: 'stored', name: `${index}.png` },
+        );
+      }
+      others.push(batch);
+    }
+    const latest = (await store.getBatch(others[others.length - 1]?.id as string)) as UploadBatchRecord;
+    const now = justAfter(latest.updatedAt, HOUR);
+
+    const first = await makeUploader(db, repository, backend.settings?.());
+    const second = await makeUploader(db, repository, backend.settings?.());
+    const results = await Promise.all([
+      first.uploader.recoverInterruptedBatches({ olderThanMs: HOUR, orgId, now }),
+      second.uploader.recoverInterruptedBatches({ olderThanMs: HOUR, orgId, now }),
+    ]);
+    const settled = results.flat();
+    expect(settled.map((batch) => batch.id).sort()).toEqual(
+      [dying.handle.batchId, ...others.map((b) => b.id)].sort(),
+    );
+    expect(settled.reduce((sum, batch) => sum + batch.interruptedFiles, 0)).toBe(2 + 5 * 6);
+
+    expect(await store.getBatch(dying.handle.batchId)).toMatchObject({
+      status: 'completed_with_errors',
+      processedFiles: 4,
+      failedFiles: 2,
+    });
+    for (const batch of others) {
+      const final = (await store.getBatch(batch.id)) as UploadBatchRecord;
+      expect(final).toMatchObject({ status: 'completed_with_errors', processedFiles: 10, failedFiles: 7 });
+      expect(final.completedAt).toBeInstanceOf(Date);
+      expect(final.files.size).toBe(10);
+      expect(
+        [...final.files.values()].filter((file) => file.message === UPLOAD_INTERRUPTED_MESSAGE),
+      ).toHaveLength(6);
+    }
+    dying.wake();
+    await dying.handle.done;
+    expect(await store.getBatch(dying.handle.batchId)).toMatchObject({ processedFiles: 4, failedFiles: 2 });
   });
+}
 
-  recoveryTests(() => ({ db: fromPglite(pglite), repository: createPgliteRepository(pglite) }));
-
+function documentRecoveryTest(context: () => Backend) {
   it('counts files that became documents but were never counted from their documents', async () => {
-    const db = fromPglite(pglite);
-    const repository = createPgliteRepository(pglite);
-    const { batches, uploader } = await makeUploader(db, repository);
+    const { db, repository, settings } = context();
+    const { batches, uploader } = await makeUploader(db, repository, settings?.());
     const orgId = randomUUID();
     const connectorId = await batches.ensureUploadConnector(orgId);
     const batch = await batches.createBatch({ orgId, userId: randomUUID(), connectorId, totalFiles: 4 });
@@ -263,6 +329,20 @@ describe('recovering interrupted batches on PGlite', () => {
       { title: 'c.md', processing_status: 'failed', processing_error: UPLOAD_INTERRUPTED_MESSAGE },
     ]);
   });
+}
+
+describe('recovering interrupted batches on PGlite', () => {
+  let pglite: PGlite;
+  beforeAll(async () => {
+    pglite = await migratedPglite();
+  }, 60_000);
+  afterAll(async () => {
+    await pglite?.close();
+  });
+
+  recoveryTests(() => ({ db: fromPglite(pglite), repository: createPgliteRepository(pglite) }));
+
+  documentRecoveryTest(() => ({ db: fromPglite(pglite), repository: createPgliteRepository(pglite) }));
 });
 
 describe('recovering interrupted batches on a PostgreSQL server', () => {
@@ -275,63 +355,40 @@ describe('recovering interrupted batches on a PostgreSQL server', () => {
     await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
   }, 120_000);
   afterAll(async () => {
-    await removeTempBlobRoots();
     await server?.stop();
   });
 
-  recoveryTests(() => ({ db: fromPg(pool), repository: createNodePostgresRepository(pool) }));
+  const backend = (): Backend => ({ db: fromPg(pool), repository: createNodePostgresRepository(pool) });
+  recoveryTests(backend);
+  documentRecoveryTest(backend);
+  concurrentRecoveryTest(backend);
+});
 
-  it('two processes recovering at once settle each batch once, with exact counts', async () => {
-    const db = fromPg(pool);
-    const repository = createNodePostgresRepository(pool);
-    const orgId = randomUUID();
-    const dying = await startDyingBatch(db, repository, orgId);
-    // More interrupted batches of 10 files: 4 counted (one of them failed), 6 never counted.
-    const store = createSqlUploadBatchStore(db);
-    const connectorId = await store.ensureUploadConnector(orgId);
-    const others: UploadBatchRecord[] = [];
-    for (let n = 0; n < 5; n += 1) {
-      const batch = await store.createBatch({ orgId, userId: randomUUID(), connectorId, totalFiles: 10 });
-      for (let index = 0; index < 4; index += 1) {
-        await store.recordFile(
-          batch.id,
-          index,
-          index === 0 ? { status: 'failed', message: 'broken' } : { status: 'stored', name: `${index}.png` },
-        );
-      }
-      others.push(batch);
-    }
-    const latest = (await store.getBatch(others[others.length - 1]?.id as string)) as UploadBatchRecord;
-    const now = justAfter(latest.updatedAt, HOUR);
-
-    const first = await makeUploader(db, repository);
-    const second = await makeUploader(db, repository);
-    const results = await Promise.all([
-      first.uploader.recoverInterruptedBatches({ olderThanMs: HOUR, orgId, now }),
-      second.uploader.recoverInterruptedBatches({ olderThanMs: HOUR, orgId, now }),
-    ]);
-    const settled = results.flat();
-    expect(settled.map((batch) => batch.id).sort()).toEqual(
-      [dying.handle.batchId, ...others.map((b) => b.id)].sort(),
-    );
-    expect(settled.reduce((sum, batch) => sum + batch.interruptedFiles, 0)).toBe(2 + 5 * 6);
-
-    expect(await store.getBatch(dying.handle.batchId)).toMatchObject({
-      status: 'completed_with_errors',
-      processedFiles: 4,
-      failedFiles: 2,
+describe('recovering interrupted batches with the Supabase batch store (supabase-js, PostgREST)', () => {
+  let server: PostgresServer;
+  let pool: ReturnType<PostgresServer['pool']>;
+  let api: PostgrestServer;
+  let service: SupabaseClient;
+  beforeAll(async () => {
+    server = await startPostgresServer();
+    pool = server.pool(await server.createDatabase(), { max: 8 });
+    await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+    api = await startPostgrestServer({ pool });
+    service = createClient(api.url, api.serviceRoleKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     });
-    for (const batch of others) {
-      const final = (await store.getBatch(batch.id)) as UploadBatchRecord;
-      expect(final).toMatchObject({ status: 'completed_with_errors', processedFiles: 10, failedFiles: 7 });
-      expect(final.completedAt).toBeInstanceOf(Date);
-      expect(final.files.size).toBe(10);
-      expect(
-        [...final.files.values()].filter((file) => file.message === UPLOAD_INTERRUPTED_MESSAGE),
-      ).toHaveLength(6);
-    }
-    dying.wake();
-    await dying.handle.done;
-    expect(await store.getBatch(dying.handle.batchId)).toMatchObject({ processedFiles: 4, failedFiles: 2 });
+  }, 120_000);
+  afterAll(async () => {
+    await api?.stop();
+    await server?.stop();
   });
+
+  const backend = (): Backend => ({
+    db: fromPg(pool),
+    repository: createNodePostgresRepository(pool),
+    settings: () => ({ batches: createSupabaseUploadBatchStore(service) }),
+  });
+  recoveryTests(backend);
+  documentRecoveryTest(backend);
+  concurrentRecoveryTest(backend);
 });
