@@ -3,4 +3,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TRIBUTARY_ROOT"
+# A real PostgreSQL server with pgvector for the server tests (idempotent; fails loudly if it cannot).
+./scripts/install-postgres.sh
 pnpm run check

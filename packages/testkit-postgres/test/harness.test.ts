@@ -2,7 +2,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgliteDatabase, type PostgresServer, startPostgresServer } from '../src/index.js';
+import {
+  createPgliteDatabase,
+  findPgvectorBinDir,
+  PgvectorServerMissingError,
+  type PostgresServer,
+  startPostgresServer,
+} from '../src/index.js';
 
 describe('createPgliteDatabase', () => {
   let snapshotDir: string;
@@ -79,5 +85,54 @@ describe('startPostgresServer', () => {
       .pool(other)
       .query("select count(*)::int as n from information_schema.tables where table_name = 'hits'");
     expect(otherTables.rows[0]?.n).toBe(0);
+  });
+});
+
+describe('startPostgresServer with pgvector (the default)', () => {
+  let server: PostgresServer;
+  beforeAll(async () => {
+    server = await startPostgresServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('stores vectors and answers nearest-neighbour queries through an HNSW index', async () => {
+    expect(server.pgvector).toBe(true);
+    expect(server.majorVersion).toBeGreaterThanOrEqual(15);
+    const pool = server.pool(await server.createDatabase(), { max: 2 });
+    await pool.query('create extension vector');
+    await pool.query('create table items (id int primary key, embedding vector(3))');
+    await pool.query("insert into items values (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0,0,1]')");
+    await pool.query('create index on items using hnsw (embedding vector_cosine_ops)');
+    const { rows } = await pool.query<{ id: number }>(
+      "select id from items order by embedding <=> '[0.1,0.9,0]' limit 1",
+    );
+    expect(rows).toEqual([{ id: 2 }]);
+    const version = await pool.query<{ extversion: string }>(
+      "select extversion from pg_extension where extname = 'vector'",
+    );
+    expect(version.rows[0]?.extversion).toMatch(/^0\.[89]|^[1-9]/);
+  });
+
+  it('refuses loudly when the named installation has no pgvector', () => {
+    expect(() => findPgvectorBinDir('/nonexistent/bin')).toThrow(PgvectorServerMissingError);
+    expect(() => findPgvectorBinDir('/nonexistent/bin')).toThrow(/install-postgres\.sh/);
+  });
+});
+
+describe('startPostgresServer({ pgvector: false })', () => {
+  it('starts a server without the vector extension, for tests of that case', async () => {
+    const server = await startPostgresServer({ pgvector: false });
+    try {
+      expect(server.pgvector).toBe(false);
+      const pool = server.pool(undefined, { max: 1 });
+      const { rows } = await pool.query(
+        "select count(*)::int as n from pg_available_extensions where name = 'vector'",
+      );
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await server.stop();
+    }
   });
 });

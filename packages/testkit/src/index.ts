@@ -1,6 +1,8 @@
 // The Postgres harnesses, re-exported so one devDependency gives a connector's tests everything.
 export {
   createPgliteDatabase,
+  findPgvectorBinDir,
+  PgvectorServerMissingError,
   httpStatusForSqlState,
   type PgliteDatabaseOptions,
   type PostgresServer,
