@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     const pool = server.pool(database, { max: variants.length + 1 });
     const version = await pool.query<{ server_version: string }>('show server_version');
 
-    const migrated = await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+    const migrated = await migrate(fromPg(pool));
     console.log(
       `PostgreSQL ${version.rows[0]?.server_version}; migrations applied: ${migrated.applied.map((m) => m.name).join(', ')}` +
         (migrated.deferred.length > 0

@@ -91,7 +91,7 @@ async function main() {
   try {
     // ---- phase 1: one large file (PostgreSQL server) -----------------------------------------
     const pool = server.pool(await server.createDatabase(), { max: 4 });
-    await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+    await migrate(fromPg(pool));
     const uploader = createUploader({
       repository: createNodePostgresRepository(pool),
       batches: createSqlUploadBatchStore(fromPg(pool)),

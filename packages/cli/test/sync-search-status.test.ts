@@ -395,14 +395,71 @@ describe('tributary sync, search and status on a PGlite folder', () => {
   });
 });
 
-describe('tributary on a PostgreSQL server through --database-url', () => {
+describe('tributary on a PostgreSQL server with pgvector through --database-url', () => {
+  let server: PostgresServer;
+  let url: string;
+  let serverCwd: string;
+
+  beforeAll(async () => {
+    server = await startPostgresServer();
+    url = server.connectionString(await server.createDatabase());
+    serverCwd = await mkdtemp(join(tmpdir(), 'tributary-cli-pgvector-'));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (serverCwd) await rm(serverCwd, { recursive: true, force: true });
+  });
+
+  it('migrates everything, syncs with vectors and searches in both modes', async () => {
+    const migrated = await run(serverCwd, ['migrate', '--database-url', url]);
+    expect(migrated.stderr).toBe('');
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toMatch(/0007_vector_search/);
+
+    const pool = server.pool(new URL(url).pathname.slice(1), { max: 1 });
+    const { rows } = await pool.query<{ id: string }>(
+      `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'cli_notes', 'Server notes') returning id`,
+      [ORG_ID],
+    );
+    const connectorId = rows[0]?.id ?? '';
+    const sync = await run(serverCwd, [
+      'sync',
+      '--connector-id',
+      connectorId,
+      '--plugin',
+      notesPlugin,
+      '--database-url',
+      url,
+    ]);
+    expect(sync.code).toBe(0);
+    const vectors = await pool.query<{ n: number }>(
+      'select count(*)::int as n from public.document_chunks where org_id = $1 and embedding is not null',
+      [ORG_ID],
+    );
+    expect(vectors.rows[0]?.n).toBeGreaterThan(0);
+
+    const found = await run(serverCwd, [
+      'search',
+      'grilled salmon with dill',
+      '--org',
+      ORG_ID,
+      '--database-url',
+      url,
+    ]);
+    expect(found.stderr).toBe('');
+    expect(found.code).toBe(0);
+    expect(found.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner {2}\[text #1, vector #1\]$/m);
+  });
+});
+
+describe('tributary on a PostgreSQL server without pgvector through --database-url', () => {
   let server: PostgresServer;
   let database: string;
   let url: string;
   let serverCwd: string;
 
   beforeAll(async () => {
-    server = await startPostgresServer();
+    server = await startPostgresServer({ pgvector: false });
     database = await server.createDatabase();
     url = server.connectionString(database);
     serverCwd = await mkdtemp(join(tmpdir(), 'tributary-cli-server-'));

@@ -352,7 +352,7 @@ describe('recovering interrupted batches on a PostgreSQL server', () => {
     server = await startPostgresServer();
     const database = await server.createDatabase();
     pool = server.pool(database, { max: 8 });
-    await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+    await migrate(fromPg(pool));
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
@@ -372,7 +372,7 @@ describe('recovering interrupted batches with the Supabase batch store (supabase
   beforeAll(async () => {
     server = await startPostgresServer();
     pool = server.pool(await server.createDatabase(), { max: 8 });
-    await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+    await migrate(fromPg(pool));
     api = await startPostgrestServer({ pool });
     service = createClient(api.url, api.serviceRoleKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },

@@ -1,7 +1,6 @@
-// The contract on a real PostgreSQL server through `@tributary/core/postgres` and a node-postgres
-// Pool, calling as the connection's own role. The server has no pgvector, so 0007_vector_search is
-// deferred and the vector cases assert the documented `unavailable` errors. Plus what only several
-// connections can show: concurrent starts of one connector.
+// The contract on a real PostgreSQL server with pgvector through `@tributary/core/postgres` and a
+// node-postgres Pool, calling as the connection's own role. Plus what only several connections can
+// show (concurrent starts of one connector), and, on a server without pgvector, the fail-fast refusal.
 import { readFileSync } from 'node:fs';
 import { fromPg, migrate } from '@tributary/sql';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
@@ -12,18 +11,21 @@ import { createNodePostgresRepository } from '../src/postgres.js';
 import { defineRepositoryContract } from './repository-contract.js';
 import { databaseFixture } from './repository-database-fixture.js';
 
-async function migratedServer(): Promise<{ server: PostgresServer; pool: pg.Pool }> {
-  const server = await startPostgresServer();
+async function migratedServer(options: { pgvector: boolean } = { pgvector: true }): Promise<{
+  server: PostgresServer;
+  pool: pg.Pool;
+}> {
+  const server = await startPostgresServer({ pgvector: options.pgvector });
   const database = await server.createDatabase();
   const pool = server.pool(database, { max: 12 });
-  await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+  await migrate(fromPg(pool), options.pgvector ? {} : { deferMissingExtensions: ['vector'] });
   return { server, pool };
 }
 
 defineRepositoryContract('PostgreSQL server (node-postgres)', async () => {
   const { server, pool } = await migratedServer();
   const repository = createNodePostgresRepository(pool);
-  return databaseFixture(fromPg(pool), repository, { vectors: false }, () => server.stop());
+  return databaseFixture(fromPg(pool), repository, { vectors: true }, () => server.stop());
 });
 
 describe('Postgres repository on several connections', () => {
@@ -49,6 +51,17 @@ describe('Postgres repository on several connections', () => {
     const started = results.filter((r) => r.status === 'started');
     expect(started).toHaveLength(1);
     expect(new Set(results.map((r) => r.syncRunId))).toEqual(new Set([started[0]?.syncRunId]));
+  });
+});
+
+describe('Postgres repository on a server without pgvector', () => {
+  let context: Awaited<ReturnType<typeof migratedServer>>;
+
+  beforeAll(async () => {
+    context = await migratedServer({ pgvector: false });
+  });
+  afterAll(async () => {
+    await context?.server.stop();
   });
 
   it('fails a sync at once, before listing, loading or embedding, when the database has no pgvector', async () => {

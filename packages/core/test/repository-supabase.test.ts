@@ -1,8 +1,8 @@
 // The contract through the real supabase-js client against a local PostgREST-compatible endpoint
 // (`startPostgrestServer` of @tributary/testkit-postgres) on a real migrated PostgreSQL server, acting as the
-// service role; `withUser` builds a client with a signed user access token. The server has no
-// pgvector, so 0007_vector_search is deferred and the vector cases assert the documented
-// `unavailable` errors. Plus: a client made from a user token directly, and a bad key.
+// service role; `withUser` builds a client with a signed user access token. The server has pgvector,
+// so the vector cases (storing, reuse, hybrid search) run for real. Plus: a client made from a user
+// token directly, and a bad key.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
@@ -34,7 +34,7 @@ interface Harness {
 async function startHarness(): Promise<Harness> {
   const postgres = await startPostgresServer();
   const pool = postgres.pool(await postgres.createDatabase(), { max: 12 });
-  await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+  await migrate(fromPg(pool));
   const api = await startPostgrestServer({ pool });
   const clientFor = (token: string) =>
     createClient(api.url, api.anonKey, {
@@ -59,7 +59,7 @@ defineRepositoryContract('Supabase (supabase-js over PostgREST, service role)', 
   const repository = createSupabaseRepository(harness.service, {
     clientForUser: async (userId) => harness.clientFor(await harness.api.signUserToken(userId)),
   });
-  return databaseFixture(fromPg(harness.pool), repository, { vectors: false }, () => harness.close());
+  return databaseFixture(fromPg(harness.pool), repository, { vectors: true }, () => harness.close());
 });
 
 describe('Supabase repository beyond the contract', () => {
@@ -338,125 +338,6 @@ describe('Supabase repository beyond the contract', () => {
     const { connectorId } = await organisation();
     const run = await repository.startSync({ connectorId });
     expect((await rejection(repository.commitCheckpoint(run.syncRunId, null))).reason).toBe('invalid_input');
-  });
-});
-
-describe('Supabase repository with pgvector (scripted Data API)', () => {
-  // No pgvector on the test server: the vector paths are checked against scripted PostgREST answers
-  // (the request supabase-js sends, and parsing pgvector's text form back).
-  interface Seen {
-    method: string;
-    path: string;
-    search: URLSearchParams;
-    body: unknown;
-  }
-
-  function scripted(
-    answer: (request: Seen) => { status: number; body?: unknown; headers?: Record<string, string> },
-  ) {
-    const seen: Seen[] = [];
-    const client = createClient('http://127.0.0.1:1', 'service-key', {
-      auth,
-      global: {
-        fetch: async (input, init) => {
-          const url = new URL(input instanceof Request ? input.url : String(input));
-          const request: Seen = {
-            method: init?.method ?? 'GET',
-            path: url.pathname.replace('/rest/v1/', ''),
-            search: url.searchParams,
-            body: typeof init?.body === 'string' && init.body !== '' ? JSON.parse(init.body) : undefined,
-          };
-          seen.push(request);
-          const reply = answer(request);
-          return new Response(reply.body === undefined ? null : JSON.stringify(reply.body), {
-            status: reply.status,
-            headers: { 'Content-Type': 'application/json', ...reply.headers },
-          });
-        },
-      },
-    });
-    return { seen, repository: createSupabaseRepository(client) };
-  }
-
-  it('stores embeddings as pgvector text, reuses them parsed, and searches with a text query vector', async () => {
-    const documentId = randomUUID();
-    const orgId = randomUUID();
-    const { seen, repository } = scripted((request) => {
-      const key = `${request.method} ${request.path}`;
-      if (key === 'GET document_chunks' && request.search.get('select') === 'embedding') {
-        return { status: 200, body: [] };
-      }
-      if (key === 'PATCH imported_documents') return { status: 200, body: [{ org_id: orgId }] };
-      if (key === 'POST document_chunks') return { status: 201 };
-      if (key === 'DELETE document_chunks') return { status: 204, headers: { 'Content-Range': '*/0' } };
-      if (key === 'GET document_chunks') {
-        return {
-          status: 200,
-          body: [
-            { content_hash: sha256('first'), embedding: '[0.5,0.25,0]' },
-            { content_hash: sha256('first'), embedding: '[9,9,9]' },
-          ],
-        };
-      }
-      if (key === 'POST rpc/unified_content_search') {
-        return {
-          status: 200,
-          body: [
-            {
-              chunk_id: 'c1',
-              document_id: documentId,
-              connector_id: null,
-              title: 'T',
-              external_url: null,
-              chunk_index: 0,
-              content: 'first',
-              snippet: '**first**',
-              score: 0.032,
-              full_text_rank: 1,
-              semantic_rank: null,
-            },
-          ],
-        };
-      }
-      return { status: 500, body: { code: 'XX000', message: `unexpected ${key}` } };
-    });
-
-    expect(
-      await repository.replaceChunks(documentId, [
-        {
-          index: 0,
-          content: 'first',
-          contentHash: sha256('first'),
-          embedding: [0.5, 0.25, 0],
-          embeddingModel: 'm',
-        },
-        { index: 1, content: 'second', contentHash: sha256('second') },
-      ]),
-    ).toEqual({ chunkCount: 2, removed: 0, embeddingsGenerated: false });
-    const upsert = seen.find((r) => r.method === 'POST' && r.path === 'document_chunks');
-    expect(upsert?.search.get('on_conflict')).toBe('org_id,document_id,chunk_index');
-    expect(upsert?.body).toEqual([
-      expect.objectContaining({ chunk_index: 0, embedding: '[0.5,0.25,0]', embedding_model: 'm' }),
-      // A chunk without an embedding clears a stale one at its position.
-      expect.objectContaining({ chunk_index: 1, embedding: null, embedding_model: null }),
-    ]);
-
-    const reuse = await repository.findReusableEmbeddings(orgId, 'm', [sha256('first'), sha256('first')]);
-    expect([...reuse]).toEqual([[sha256('first'), [0.5, 0.25, 0]]]);
-
-    const results = await repository.search({ orgId, queryText: 'first', queryEmbedding: [1, 0, 0] });
-    expect(results).toEqual([
-      expect.objectContaining({ chunkId: 'c1', fullTextRank: 1, semanticRank: null, score: 0.032 }),
-    ]);
-    const search = seen.find((r) => r.path === 'rpc/unified_content_search');
-    expect(search?.body).toMatchObject({
-      query_embedding: '[1,0,0]',
-      match_org_id: orgId,
-      query_text: 'first',
-      include_imported: true,
-    });
-    // The vector probe ran once for all three calls.
-    expect(seen.filter((r) => r.search.get('select') === 'embedding')).toHaveLength(1);
   });
 });
 

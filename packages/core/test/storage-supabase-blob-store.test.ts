@@ -37,7 +37,7 @@ let buckets = 0;
 beforeAll(async () => {
   postgres = await startPostgresServer();
   pool = postgres.pool(await postgres.createDatabase(), { max: 12 });
-  await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+  await migrate(fromPg(pool));
   directory = await mkdtemp(join(tmpdir(), 'tributary-supabase-storage-'));
   api = await startPostgrestServer({ pool, storage: { directory } });
   service = createClient(api.url, api.serviceRoleKey, { auth });

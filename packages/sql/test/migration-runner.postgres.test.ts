@@ -27,7 +27,7 @@ async function freshDatabase(): Promise<{ name: string; db: SqlDatabase }> {
   return { name, db: fromPg(server.pool(name)) };
 }
 
-describe('migration runner on embedded PostgreSQL', () => {
+describe('migration runner on a PostgreSQL server', () => {
   defineRunnerSuite({ fresh: async () => (await freshDatabase()).db });
 
   it('two runners started at once leave one clean history and no errors', async () => {
@@ -68,39 +68,56 @@ describe('migration runner on embedded PostgreSQL', () => {
   });
 
   it('throws MissingExtensionError for a vector file, and defers it when asked', async () => {
+    // This case needs a server without pgvector (the file's server has it).
+    const bare = await startPostgresServer({ pgvector: false });
+    try {
+      await missingExtensionCase(fromPg(bare.pool(await bare.createDatabase())));
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  it('applies the vector file where pgvector is installed', async () => {
     const { db } = await freshDatabase();
     const migrations = await loadMigrations(fixture('extensions'));
-    const empty = await catalogSnapshot(db);
-
-    const error = await rejectionOf(migrate(db, { migrations }));
-    expect(error).toBeInstanceOf(MissingExtensionError);
-    expect((error as MissingExtensionError).extension).toBe('vector');
-    expect((error as MissingExtensionError).migration).toBe('0002_embeddings');
-    expect(error.message).toMatch(/pgvector/);
-    expect(error.message).toMatch(/deferMissingExtensions/);
-    // Checked before anything runs: not even 0001 was applied.
-    expect(await catalogSnapshot(db)).toEqual(empty);
-    await expect(migrate(db, { migrations, deferMissingExtensions: ['postgis'] })).rejects.toBeInstanceOf(
-      MissingExtensionError,
-    );
-    expect(await schemaExists(db, 'tributary_migrations')).toBe(false);
-
-    const result = await migrate(db, { migrations, deferMissingExtensions: true });
-    expect(result.applied.map((entry) => entry.name)).toEqual(['0001_base', '0003_after']);
-    expect(result.deferred).toEqual([{ name: '0002_embeddings', missingExtensions: ['vector'] }]);
-    expect(await appliedNames(db)).toEqual(['0001_base', '0003_after']);
-    expect(await tableExists(db, 'fixture_app.after_embeddings')).toBe(true);
-    expect(await tableExists(db, 'fixture_app.embeddings')).toBe(false);
-
-    const status = await migrationStatus(db, { migrations });
-    expect(status.migrations.map((entry) => [entry.name, entry.state])).toEqual([
-      ['0001_base', 'applied'],
-      ['0002_embeddings', 'blocked'],
-      ['0003_after', 'applied'],
-    ]);
-    // A later run still defers it (it is not recorded) and does not re-run the others.
-    const again = await migrate(db, { migrations, deferMissingExtensions: ['vector'] });
-    expect(again.applied).toEqual([]);
-    expect(again.deferred.map((entry) => entry.name)).toEqual(['0002_embeddings']);
+    const result = await migrate(db, { migrations });
+    expect(result.applied.map((entry) => entry.name)).toEqual(['0001_base', '0002_embeddings', '0003_after']);
+    expect(await tableExists(db, 'fixture_app.embeddings')).toBe(true);
   });
 });
+
+async function missingExtensionCase(db: SqlDatabase): Promise<void> {
+  const migrations = await loadMigrations(fixture('extensions'));
+  const empty = await catalogSnapshot(db);
+
+  const error = await rejectionOf(migrate(db, { migrations }));
+  expect(error).toBeInstanceOf(MissingExtensionError);
+  expect((error as MissingExtensionError).extension).toBe('vector');
+  expect((error as MissingExtensionError).migration).toBe('0002_embeddings');
+  expect(error.message).toMatch(/pgvector/);
+  expect(error.message).toMatch(/deferMissingExtensions/);
+  // Checked before anything runs: not even 0001 was applied.
+  expect(await catalogSnapshot(db)).toEqual(empty);
+  await expect(migrate(db, { migrations, deferMissingExtensions: ['postgis'] })).rejects.toBeInstanceOf(
+    MissingExtensionError,
+  );
+  expect(await schemaExists(db, 'tributary_migrations')).toBe(false);
+
+  const result = await migrate(db, { migrations, deferMissingExtensions: true });
+  expect(result.applied.map((entry) => entry.name)).toEqual(['0001_base', '0003_after']);
+  expect(result.deferred).toEqual([{ name: '0002_embeddings', missingExtensions: ['vector'] }]);
+  expect(await appliedNames(db)).toEqual(['0001_base', '0003_after']);
+  expect(await tableExists(db, 'fixture_app.after_embeddings')).toBe(true);
+  expect(await tableExists(db, 'fixture_app.embeddings')).toBe(false);
+
+  const status = await migrationStatus(db, { migrations });
+  expect(status.migrations.map((entry) => [entry.name, entry.state])).toEqual([
+    ['0001_base', 'applied'],
+    ['0002_embeddings', 'blocked'],
+    ['0003_after', 'applied'],
+  ]);
+  // A later run still defers it (it is not recorded) and does not re-run the others.
+  const again = await migrate(db, { migrations, deferMissingExtensions: ['vector'] });
+  expect(again.applied).toEqual([]);
+  expect(again.deferred.map((entry) => entry.name)).toEqual(['0002_embeddings']);
+}

@@ -101,10 +101,34 @@ describe('bundled migrations on PGlite (with pgvector)', () => {
   });
 });
 
-describe('bundled migrations on a real PostgreSQL server (no pgvector)', () => {
+describe('bundled migrations on a real PostgreSQL server with pgvector', () => {
   let migrated: MigratedServer;
   beforeAll(async () => {
     migrated = await startMigratedServer();
+  });
+  afterAll(async () => {
+    await migrated?.stop();
+  });
+
+  it('apply every migration, the vector one included, and a second run applies nothing', async () => {
+    const { db } = await migrated.createDatabase(2);
+    expect(await publicTables(db)).toEqual(expectedTables);
+    const status = await migrationStatus(db);
+    expect(status.migrations.filter((entry) => entry.state !== 'applied')).toEqual([]);
+    const vector = await db.query<{ type: string }>(
+      `select format_type(atttypid, atttypmod) as type from pg_attribute
+       where attrelid = 'public.document_chunks'::regclass and attname = 'embedding'`,
+    );
+    expect(vector.rows[0]?.type).toMatch(/^(extensions\.)?(vector|halfvec)\(\d+\)$/);
+    const second = await migrate(db);
+    expect(second.applied).toEqual([]);
+  });
+});
+
+describe('bundled migrations on a real PostgreSQL server without pgvector', () => {
+  let migrated: MigratedServer;
+  beforeAll(async () => {
+    migrated = await startMigratedServer({ pgvector: false });
   });
   afterAll(async () => {
     await migrated?.stop();

@@ -660,8 +660,24 @@ defineUpgradeSuite('PGlite (with pgvector)', async () => {
   };
 });
 
-defineUpgradeSuite('a real PostgreSQL server (pgvector deferred)', async () => {
+defineUpgradeSuite('a real PostgreSQL server with pgvector', async () => {
   const server: PostgresServer = await startPostgresServer();
+  return {
+    async legacyDatabase() {
+      const name = await server.createDatabase();
+      const pool = server.pool(name, { max: 4 });
+      await pool.query(shimSql);
+      await pool.query(legacySql);
+      return fromPg(pool);
+    },
+    migrateOptions: {},
+    deferred: [],
+    close: () => server.stop(),
+  };
+});
+
+defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration deferred)', async () => {
+  const server: PostgresServer = await startPostgresServer({ pgvector: false });
   return {
     async legacyDatabase() {
       const name = await server.createDatabase();

@@ -44,14 +44,16 @@ export interface MigratedServer {
 }
 
 /**
- * A real PostgreSQL server with a template database that has every bundled migration applied
- * (pgvector is not available there, so 0007_vector_search is deferred).
+ * A real PostgreSQL server with a template database that has every bundled migration applied. By
+ * default the server has pgvector; with `{ pgvector: false }` it has none and 0007_vector_search is
+ * deferred (the case of a host database without the extension).
  */
-export async function startMigratedServer(): Promise<MigratedServer> {
-  const server = await startPostgresServer();
+export async function startMigratedServer(options: { pgvector?: boolean } = {}): Promise<MigratedServer> {
+  const pgvector = options.pgvector ?? true;
+  const server = await startPostgresServer({ pgvector });
   const template = await server.createDatabase({ name: 'tributary_template' });
   const templatePool = server.pool(template, { max: 2 });
-  await migrate(fromPg(templatePool), { deferMissingExtensions: ['vector'] });
+  await migrate(fromPg(templatePool), pgvector ? {} : { deferMissingExtensions: ['vector'] });
   await templatePool.end();
   return {
     server,

@@ -1,10 +1,10 @@
-// runSync end to end on migrated PGlite (PostgreSQL with pgvector) through `@tributary/core/pglite`:
-// ingest, re-run, deletes and sweep, search finds the right document, and an auth error recorded on
-// the connector (`error_count`).
+// runSync end to end on migrated PGlite (through `@tributary/core/pglite`) and on a real PostgreSQL
+// server with pgvector (through `@tributary/core/postgres` and node-postgres): ingest with vectors,
+// re-run, deletes and sweep, search finds the right document, and an auth error recorded on the
+// connector (`error_count`).
 import { randomUUID } from 'node:crypto';
-import type { PGlite } from '@electric-sql/pglite';
-import { fromPglite, migrate } from '@tributary/sql';
-import { createPgliteDatabase } from '@tributary/testkit-postgres';
+import { fromPg, fromPglite, migrate } from '@tributary/sql';
+import { createPgliteDatabase, startPostgresServer } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthError,
@@ -17,6 +17,7 @@ import {
   runSync,
 } from '../src/index.js';
 import { createPgliteRepository } from '../src/pglite.js';
+import { createNodePostgresRepository } from '../src/postgres.js';
 import { migrationsFingerprint } from './repository-database-fixture.js';
 
 interface Page {
@@ -88,30 +89,65 @@ const topics: Record<string, string> = {
   'delta-sediment': 'The delta grows as the river drops its sediment where it meets the sea.',
 };
 
-describe('runSync on PGlite', () => {
-  let pglite: PGlite;
+interface Backend {
+  repository: KnowledgeRepository;
+  query<T>(sql: string, params: unknown[]): Promise<{ rows: T[] }>;
+  close(): Promise<void>;
+}
+
+const backends: [string, () => Promise<Backend>][] = [
+  [
+    'PGlite',
+    async () => {
+      const pglite = await createPgliteDatabase({
+        snapshot: {
+          key: `tributary-core-repository-${migrationsFingerprint()}`,
+          prepare: async (fresh) => {
+            await migrate(fromPglite(fresh));
+          },
+        },
+      });
+      return {
+        repository: createPgliteRepository(pglite, { actor: { role: 'service_role' } }),
+        query: (sql, params) => pglite.query(sql, params),
+        close: () => pglite.close(),
+      };
+    },
+  ],
+  [
+    'a PostgreSQL server with pgvector',
+    async () => {
+      const server = await startPostgresServer();
+      const pool = server.pool(await server.createDatabase(), { max: 8 });
+      await migrate(fromPg(pool));
+      return {
+        repository: createNodePostgresRepository(pool),
+        query: async <T>(sql: string, params: unknown[]) => ({
+          rows: (await pool.query(sql, params)).rows as T[],
+        }),
+        close: () => server.stop(),
+      };
+    },
+  ],
+];
+
+describe.each(backends)('runSync on %s', (_name, start) => {
+  let backend: Backend;
   let repository: KnowledgeRepository;
   const orgId = randomUUID();
   let connectorId = '';
 
   beforeAll(async () => {
-    pglite = await createPgliteDatabase({
-      snapshot: {
-        key: `tributary-core-repository-${migrationsFingerprint()}`,
-        prepare: async (fresh) => {
-          await migrate(fromPglite(fresh));
-        },
-      },
-    });
-    repository = createPgliteRepository(pglite, { actor: { role: 'service_role' } });
-    const { rows } = await pglite.query<{ id: string }>(
+    backend = await start();
+    repository = backend.repository;
+    const { rows } = await backend.query<{ id: string }>(
       `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'wiki', 'Wiki') returning id`,
       [orgId],
     );
     connectorId = rows[0]?.id ?? '';
   });
   afterAll(async () => {
-    await pglite?.close();
+    await backend?.close();
   });
 
   it('ingests, finds the right document, re-runs for free, sweeps, and records an auth failure', async () => {
@@ -142,6 +178,15 @@ describe('runSync on PGlite', () => {
     const hits = await repository.search({ orgId, queryText: 'salmon spawn', queryEmbedding, limit: 5 });
     expect(hits[0]?.title).toBe('salmon migration');
     expect(hits[0]?.externalUrl).toBe('https://wiki.example.com/salmon-migration');
+    // The vectors are stored (pgvector), not only the text.
+    const stored = await backend.query<{ n: number }>(
+      `select count(*)::int as n from public.document_chunks c join public.imported_documents d on d.id = c.document_id
+       where d.connector_id = $1 and c.embedding is not null`,
+      [connectorId],
+    );
+    expect(stored.rows[0]?.n).toBeGreaterThanOrEqual(4);
+    const vectorOnly = await repository.search({ orgId, queryEmbedding, limit: 1 });
+    expect(vectorOnly[0]?.title).toBe('salmon migration');
     const textOnly = await repository.search({ orgId, queryText: 'beavers dams' });
     expect(textOnly[0]?.title).toBe('beaver dams');
 
