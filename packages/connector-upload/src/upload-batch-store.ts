@@ -188,26 +188,17 @@ export function mapBatchRow(row: Record<string, unknown>): UploadBatchRecord {
   };
 }
 
-/** A document an interrupted batch wrote for a file it never counted. */
-export interface UncountedUploadDocument {
-  id: string;
-  name: string | undefined;
-  status: string;
-  /** `metadata.upload.kind`. */
-  kind: string | undefined;
-  /** `metadata.transcription.status`. */
-  transcription: string | undefined;
-}
-
-/** What a finished document says about its file, or undefined (its processing never finished). */
-export function outcomeOfUploadDocument(document: UncountedUploadDocument): RecordedFileOutcome | undefined {
-  const { id, name } = document;
-  if (document.status === 'completed') {
-    const stored = document.kind === 'image' || document.transcription === 'too_large';
-    return { status: stored ? 'stored' : 'completed', documentId: id, name };
-  }
-  if (document.status === 'pending' && (document.kind === 'audio' || document.kind === 'video')) {
-    return { status: 'awaiting_transcription', documentId: id, name };
-  }
-  return undefined;
+/** The answer of `public.settle_interrupted_batch` (null when there was nothing to settle). */
+export function parseSettledBatch(value: unknown): SettledBatch | undefined {
+  if (value === null || value === undefined) return undefined;
+  const settled = (typeof value === 'string' ? JSON.parse(value) : value) as {
+    batch: Record<string, unknown>;
+    interrupted_files: number;
+    recovered_files: number;
+  };
+  return {
+    record: mapBatchRow(settled.batch),
+    interruptedFiles: Number(settled.interrupted_files),
+    recoveredFiles: Number(settled.recovered_files),
+  };
 }

@@ -194,3 +194,51 @@ describe('uploads through supabase-js and Supabase Storage', () => {
     expect(aliceDelete.data).toEqual([{ id: documentId }]);
   }, 60_000);
 });
+
+describe('the Supabase batch store across processes', () => {
+  // Each store stands for another process: separate supabase-js clients, no shared memory.
+  const processes = () =>
+    Array.from({ length: 6 }, () =>
+      createSupabaseUploadBatchStore(createClient(api.url, api.serviceRoleKey, { auth })),
+    );
+
+  it('creates one upload connector when six processes ask for a new organisation at once', async () => {
+    const orgId = randomUUID();
+    const ids = await Promise.all(processes().map((store) => store.ensureUploadConnector(orgId)));
+    expect(new Set(ids).size).toBe(1);
+    const { rows } = await pool.query<{ n: number }>(
+      "select count(*)::int as n from public.connector_configs where org_id = $1 and connector_type = 'upload'",
+      [orgId],
+    );
+    expect(rows[0]?.n).toBe(1);
+  });
+
+  it('keeps every per-file entry when six processes record files of one batch at once', async () => {
+    const stores = processes();
+    const at = (index: number) => stores[index % stores.length] as (typeof stores)[number];
+    const orgId = randomUUID();
+    const connectorId = await at(0).ensureUploadConnector(orgId);
+    const batch = await at(0).createBatch({ orgId, userId: alice, connectorId, totalFiles: 60 });
+    await Promise.all(
+      Array.from({ length: 60 }, (_, index) =>
+        at(index).recordFile(batch.id, index, {
+          status: index % 6 === 0 ? 'failed' : 'completed',
+          name: `file-${index}.txt`,
+          message: index % 6 === 0 ? 'broken' : undefined,
+        }),
+      ),
+    );
+    const final = await at(1).getBatch(batch.id);
+    expect(final).toMatchObject({ status: 'completed_with_errors', processedFiles: 60, failedFiles: 10 });
+    expect(final?.files.size).toBe(60);
+    expect(final?.files.get(6)).toEqual({
+      status: 'failed',
+      name: 'file-6.txt',
+      message: 'broken',
+      documentId: undefined,
+    });
+    // A file recorded after the batch ended is not counted twice.
+    expect(await at(2).recordFile(batch.id, 0, { status: 'completed' })).toBeUndefined();
+    expect((await at(2).getBatch(batch.id))?.processedFiles).toBe(60);
+  });
+});

@@ -496,6 +496,7 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      ensure_upload_connector: { Args: { p_org_id: string }; Returns: string }
       finish_connector_sync: {
         Args: {
           p_sync_log_id: string
@@ -626,6 +627,36 @@ export type Database = {
         Args: { p_connector_id: string; p_external_ids: string[] }
         Returns: number
       }
+      record_batch_file: {
+        Args: {
+          p_batch_id: string
+          p_file_index: number
+          p_entry: Json
+          p_failed: boolean
+        }
+        Returns: {
+          batch_name: string | null
+          completed_at: string | null
+          connector_id: string | null
+          created_at: string
+          failed_files: number
+          id: string
+          metadata: Json
+          org_id: string
+          processed_files: number
+          progress_percent: number
+          status: string
+          total_files: number
+          updated_at: string
+          user_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "file_upload_batches"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       record_webhook_event: {
         Args: {
           p_connector_id: string
@@ -648,6 +679,14 @@ export type Database = {
           p_webhook_secret?: string
         }
         Returns: undefined
+      }
+      settle_interrupted_batch: {
+        Args: {
+          p_batch_id: string
+          p_updated_before: string
+          p_message: string
+        }
+        Returns: Json
       }
       soft_delete_documents: {
         Args: { p_connector_id: string; p_external_ids: string[] }

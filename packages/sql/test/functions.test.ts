@@ -380,6 +380,96 @@ describe('increment_batch_processed / increment_batch_failed', () => {
 });
 
 // -------------------------------------------------------------------------------------------------
+describe('record_batch_file / ensure_upload_connector (0013)', () => {
+  const entries = async (id: string) =>
+    (
+      await rowsOf(`select metadata -> 'files' as files from public.file_upload_batches where id = $1`, [id])
+    )[0]?.files;
+
+  it('writes the entry and the count together, compact when the row is nearly full', async () => {
+    const { orgA } = await seedTenancy(db);
+    const batch = await createBatch(orgA, 3);
+    const row = await callOne<{ processed_files: number; failed_files: number }>(
+      service,
+      'select processed_files, failed_files from public.record_batch_file($1, 0, $2::jsonb, true)',
+      [batch, JSON.stringify({ s: 'failed', n: 'a.pdf', m: 'broken' })],
+    );
+    expect(row).toEqual({ processed_files: 1, failed_files: 1 });
+    expect(await entries(batch)).toEqual({ '0': { s: 'failed', n: 'a.pdf', m: 'broken' } });
+
+    // Fill the row's metadata close to its 64 KB limit: the next full entry no longer fits.
+    await db.query(
+      `update public.file_upload_batches set metadata = jsonb_set(metadata, '{filler}', to_jsonb(repeat(md5(random()::text), 2040)))
+       where id = $1`,
+      [batch],
+    );
+    await call(service, 'select public.record_batch_file($1, 1, $2::jsonb, false)', [
+      batch,
+      JSON.stringify({ s: 'duplicate', d: randomUUID(), n: 'x'.repeat(120), m: 'y'.repeat(300) }),
+    ]);
+    const compact = (await entries(batch)) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(compact['1'] ?? {}).sort()).toEqual(['d', 's']);
+  });
+
+  it('refuses bad input, an ended batch and a member, changing nothing', async () => {
+    const { orgA, memberA } = await seedTenancy(db);
+    const batch = await createBatch(orgA, 1);
+    const state = async () => ({ row: await batchRow(batch), files: await entries(batch) });
+    await expectRefused(
+      () => call(service, 'select public.record_batch_file(null, 0, null, false)'),
+      '22004',
+      /p_batch_id/,
+      state,
+    );
+    await expectRefused(
+      () => call(service, `select public.record_batch_file($1, 0, '["completed"]'::jsonb, false)`, [batch]),
+      '22023',
+      /status "s"/,
+      state,
+    );
+    await expectRefused(
+      () =>
+        call(service, `select public.record_batch_file($1, -1, '{"s":"completed"}'::jsonb, false)`, [batch]),
+      '22023',
+      /p_file_index/,
+      state,
+    );
+    await expectRefused(
+      () =>
+        call(user(memberA), `select public.record_batch_file($1, 0, '{"s":"completed"}'::jsonb, false)`, [
+          batch,
+        ]),
+      '42501',
+      /not allowed/,
+      state,
+    );
+    await call(service, `select public.record_batch_file($1, 0, '{"s":"completed"}'::jsonb, false)`, [batch]);
+    await expectRefused(
+      () => call(service, `select public.record_batch_file($1, 0, '{"s":"failed"}'::jsonb, true)`, [batch]),
+      '55000',
+      /already completed/,
+      state,
+    );
+  });
+
+  it('gives one upload connector per organisation, and refuses a null organisation', async () => {
+    const { orgA } = await seedTenancy(db);
+    const first = await callOne<{ id: string }>(service, 'select public.ensure_upload_connector($1) as id', [
+      orgA,
+    ]);
+    const second = await callOne<{ id: string }>(service, 'select public.ensure_upload_connector($1) as id', [
+      orgA,
+    ]);
+    expect(second.id).toBe(first.id);
+    await expectRefused(
+      () => call(service, 'select public.ensure_upload_connector(null)'),
+      '22004',
+      /p_org_id/,
+      () => rowsOf("select count(*)::int as n from public.connector_configs where connector_type = 'upload'"),
+    );
+  });
+});
+
 describe('get_connector_stats', () => {
   it('returns exact numbers for an organisation in one call, the same for a member and the service role', async () => {
     const t = await seedTenancy(db);

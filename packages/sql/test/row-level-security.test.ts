@@ -359,12 +359,15 @@ describe('row level security on PGlite', () => {
          order by 1`,
       );
       expect(rows.map((row) => row.fn)).toEqual([
+        'public.ensure_upload_connector',
         'public.get_connector_stats',
         'public.increment_batch_failed',
         'public.increment_batch_processed',
+        'public.record_batch_file',
         'public.unified_content_search',
         'tributary_private.account_batch_file',
         'tributary_private.assert_org_access',
+        'tributary_private.batch_metadata_with_entries',
         'tributary_private.user_org_ids',
         'tributary_private.user_org_ids_with_role',
       ]);
