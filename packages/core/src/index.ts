@@ -170,6 +170,7 @@ export {
   type MemoryRepositoryOptions,
   type ProcessingStatus,
   type RecordWebhookEventResult,
+  type ReplaceChunksEntry,
   type ReplaceChunksResult,
   type RepositoryActor,
   RepositoryError,

@@ -14,7 +14,6 @@ export {
 } from './supabase/supabase-blob-store.js';
 export {
   createSupabaseRepository,
-  SUPABASE_CHUNK_BATCH_SIZE,
   SUPABASE_UPSERT_BATCH_SIZE,
   type SupabaseRepositoryOptions,
 } from './supabase/supabase-repository.js';

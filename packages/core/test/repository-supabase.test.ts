@@ -192,26 +192,25 @@ describe('Supabase repository beyond the contract', () => {
     );
   });
 
-  it('replaces chunks with gaps in the positions, and a replace interrupted halfway converges when retried', async () => {
+  it('replaces chunks with gaps in one RPC; a batch naming a missing document changes nothing', async () => {
     const { connectorId } = await organisation();
-    let failDeletes = 0;
-    const flaky = createClient(harness.api.url, harness.api.serviceRoleKey, {
+    const requests: string[] = [];
+    const counting = createClient(harness.api.url, harness.api.serviceRoleKey, {
       auth,
       global: {
         fetch: (input, init) => {
-          if (init?.method === 'DELETE' && failDeletes > 0) {
-            failDeletes--;
-            return Promise.reject(new TypeError('fetch failed'));
-          }
+          const url = new URL(input instanceof Request ? input.url : String(input));
+          requests.push(`${init?.method ?? 'GET'} ${url.pathname.replace('/rest/v1/', '')}`);
           return fetch(input, init);
         },
       },
     });
-    const repository = createSupabaseRepository(flaky);
-    const [document] = await repository.upsertDocuments(connectorId, [
+    const repository = createSupabaseRepository(counting);
+    const [first, second] = await repository.upsertDocuments(connectorId, [
       { externalId: 'd', contentHash: sha256('d') },
+      { externalId: 'e', contentHash: sha256('e') },
     ]);
-    const documentId = document?.documentId ?? '';
+    const documentId = first?.documentId ?? '';
     const chunk = (index: number, content: string) => ({ index, content, contentHash: sha256(content) });
     const stored = async () => {
       const { rows } = await harness.pool.query<{ chunk_index: number; content: string }>(
@@ -233,12 +232,16 @@ describe('Supabase repository beyond the contract', () => {
         chunk(7, 'd'),
       ]),
     ).toEqual({ chunkCount: 4, removed: 0, embeddingsGenerated: false });
+    requests.length = 0;
     expect(await repository.replaceChunks(documentId, [chunk(0, 'a2'), chunk(7, 'd2')])).toEqual({
       chunkCount: 2,
       removed: 2,
       embeddingsGenerated: false,
     });
-    expect(await stored()).toEqual({
+    // One request, so one transaction on the server (it used to be four, and could stop halfway).
+    expect(requests).toEqual(['POST rpc/replace_document_chunks']);
+    const before = await stored();
+    expect(before).toEqual({
       chunks: [
         [0, 'a2'],
         [7, 'd2'],
@@ -246,29 +249,31 @@ describe('Supabase repository beyond the contract', () => {
       document: { chunk_count: 2, chunks_generated: true },
     });
 
-    failDeletes = 1;
-    const interrupted = await rejection(repository.replaceChunks(documentId, [chunk(0, 'x')]));
-    expect(interrupted).toMatchObject({ reason: 'database', isRetryable: true });
-    // The new chunk is written, the stale one not yet removed, and the document says so.
-    expect(await stored()).toEqual({
-      chunks: [
-        [0, 'x'],
-        [7, 'd2'],
-      ],
-      document: { chunk_count: 2, chunks_generated: false },
-    });
-    expect(await repository.replaceChunks(documentId, [chunk(0, 'x')])).toEqual({
-      chunkCount: 1,
-      removed: 1,
-      embeddingsGenerated: false,
-    });
+    // Two documents in one call, the second missing: refused as a whole, the first left as it was.
+    const refused = await rejection(
+      repository.replaceChunksBatch([
+        { documentId, chunks: [chunk(0, 'x')] },
+        { documentId: randomUUID(), chunks: [chunk(0, 'y')] },
+      ]),
+    );
+    expect(refused.reason).toBe('not_found');
+    expect(await stored()).toEqual(before);
+
+    const both = await repository.replaceChunksBatch([
+      { documentId, chunks: [chunk(0, 'x')] },
+      { documentId: second?.documentId ?? '', chunks: [chunk(0, 'y'), chunk(1, 'z')] },
+    ]);
+    expect(both).toEqual([
+      { chunkCount: 1, removed: 1, embeddingsGenerated: false },
+      { chunkCount: 2, removed: 0, embeddingsGenerated: false },
+    ]);
     expect(await stored()).toEqual({
       chunks: [[0, 'x']],
       document: { chunk_count: 1, chunks_generated: true },
     });
   });
 
-  it('splits long id lists over several requests and pages lists by maxRows', async () => {
+  it('looks up long id lists in one RPC and pages lists by maxRows', async () => {
     const requests: string[] = [];
     const counting = createClient(harness.api.url, harness.api.serviceRoleKey, {
       auth,
@@ -303,14 +308,14 @@ describe('Supabase repository beyond the contract', () => {
       documents.map((d) => d.externalId),
     );
     expect(versions.size).toBe(300);
-    // The connector's org, then slices of about 6,000 URL characters (about 27 of these ids each).
-    expect(requests.filter((r) => r === 'GET imported_documents').length).toBeGreaterThanOrEqual(10);
+    // A POST body, not a URL: one call however long the ids.
+    expect(requests).toEqual(['POST rpc/get_document_versions']);
     expect(versions.get(documents[299]?.externalId ?? '')?.id).toBe(results[299]?.documentId);
 
     const ids = [...results.map((r) => r.documentId), randomUUID()];
     requests.length = 0;
     expect(await repository.setProcessingStatus(ids, 'completed')).toBe(300);
-    expect(requests).toEqual(Array(3).fill('PATCH imported_documents'));
+    expect(requests).toEqual(['POST rpc/set_documents_processing_status']);
     const { rows } = await harness.pool.query<{ count: number }>(
       `select count(*)::int as count from public.imported_documents where connector_id = $1 and processing_status = 'completed'`,
       [connectorId],

@@ -497,6 +497,17 @@ export type Database = {
         }
       }
       ensure_upload_connector: { Args: { p_org_id: string }; Returns: string }
+      find_reusable_embeddings: {
+        Args: {
+          p_org_id: string
+          p_embedding_model: string
+          p_content_hashes: string[]
+        }
+        Returns: {
+          content_hash: string
+          embedding: string
+        }[]
+      }
       finish_connector_sync: {
         Args: {
           p_sync_log_id: string
@@ -563,6 +574,17 @@ export type Database = {
           syncs_last_24h: number
           failed_syncs_last_24h: number
           connectors: Json
+        }[]
+      }
+      get_document_versions: {
+        Args: { p_connector_id: string; p_external_ids: string[] }
+        Returns: {
+          external_id: string
+          id: string
+          source_version: string
+          content_hash: string
+          is_deleted: boolean
+          processing_status: string
         }[]
       }
       heartbeat_connector_sync: {
@@ -672,6 +694,15 @@ export type Database = {
           processed: boolean
         }[]
       }
+      replace_document_chunks: {
+        Args: { p_documents: Json }
+        Returns: {
+          document_id: string
+          chunk_count: number
+          removed: number
+          embeddings_generated: boolean
+        }[]
+      }
       set_connector_secrets: {
         Args: {
           p_connector_id: string
@@ -679,6 +710,10 @@ export type Database = {
           p_webhook_secret?: string
         }
         Returns: undefined
+      }
+      set_documents_processing_status: {
+        Args: { p_document_ids: string[]; p_status: string; p_error?: string }
+        Returns: number
       }
       settle_interrupted_batch: {
         Args: {

@@ -470,6 +470,110 @@ describe('record_batch_file / ensure_upload_connector (0013)', () => {
   });
 });
 
+describe('replace_document_chunks / find_reusable_embeddings / get_document_versions (0014)', () => {
+  const chunk = (index: number, content: string, embedding: number[] | null = null) => ({
+    chunk_index: index,
+    content,
+    content_hash: sha256Hex(content),
+    embedding: embedding ? `[${embedding.join(',')}]` : null,
+    embedding_model: embedding ? 'model-a' : null,
+  });
+  const embedding = (seed: number) => Array.from({ length: 1536 }, (_, i) => (i === seed ? 1 : 0));
+
+  it('replaces many documents at once, refuses bad input whole, and reuses one embedding per hash', async () => {
+    const { orgA } = await seedTenancy(db);
+    const connector = await insertConnector(db, orgA);
+    const docs = await callOne<{ ids: string[] }>(
+      service,
+      `select array_agg(document_id order by external_id) as ids from public.upsert_documents($1, $2::jsonb)`,
+      [
+        connector,
+        JSON.stringify([
+          { external_id: 'a', content_hash: sha256Hex('a') },
+          { external_id: 'b', content_hash: sha256Hex('b') },
+        ]),
+      ],
+    );
+    const [a, b] = docs.ids as [string, string];
+    const chunks = () =>
+      rowsOf(
+        'select document_id, chunk_index, content from public.document_chunks where document_id = any ($1) order by 1, 2',
+        [[a, b]],
+      );
+    const written = await call<{ document_id: string; chunk_count: number; removed: number }>(
+      service,
+      'select document_id, chunk_count, removed from public.replace_document_chunks($1::jsonb) order by chunk_count',
+      [
+        JSON.stringify([
+          { document_id: a, chunks: [chunk(0, 'shared footer', embedding(1))] },
+          {
+            document_id: b,
+            chunks: [chunk(0, 'shared footer', embedding(1)), chunk(1, 'b only', embedding(2))],
+          },
+        ]),
+      ],
+    );
+    expect(written).toEqual([
+      { document_id: a, chunk_count: 1, removed: 0 },
+      { document_id: b, chunk_count: 2, removed: 0 },
+    ]);
+    // One row per distinct hash, however many chunks share it.
+    const reused = await call<{ content_hash: string }>(
+      service,
+      'select content_hash from public.find_reusable_embeddings($1, $2, $3::text[])',
+      [orgA, 'model-a', [sha256Hex('shared footer'), sha256Hex('shared footer'), sha256Hex('unknown')]],
+    );
+    expect(reused).toEqual([{ content_hash: sha256Hex('shared footer') }]);
+
+    await expectRefused(
+      () =>
+        call(service, 'select * from public.replace_document_chunks($1::jsonb)', [
+          JSON.stringify([
+            { document_id: a, chunks: [] },
+            { document_id: randomUUID(), chunks: [] },
+          ]),
+        ]),
+      'P0002',
+      /not found/,
+      chunks,
+    );
+    await expectRefused(
+      () =>
+        call(service, 'select * from public.replace_document_chunks($1::jsonb)', [
+          JSON.stringify([{ document_id: a, chunks: [chunk(0, 'x'), chunk(0, 'y')] }]),
+        ]),
+      '22023',
+      /appears twice/,
+      chunks,
+    );
+    await expectRefused(
+      () => call(service, `select * from public.replace_document_chunks('{}'::jsonb)`),
+      '22023',
+      /JSON array/,
+      chunks,
+    );
+    await expectRefused(
+      () =>
+        call(service, 'select * from public.find_reusable_embeddings($1, null, $2::text[])', [orgA, ['x']]),
+      '22004',
+      /must not be null/,
+      chunks,
+    );
+    await expectRefused(
+      () => call(user(randomUUID()), 'select * from public.replace_document_chunks($1::jsonb)', ['[]']),
+      '42501',
+      undefined,
+      chunks,
+    );
+    const versions = await call<{ external_id: string }>(
+      service,
+      'select external_id from public.get_document_versions($1, $2::text[]) order by 1',
+      [connector, ['a', 'b', 'missing']],
+    );
+    expect(versions.map((row) => row.external_id)).toEqual(['a', 'b']);
+  });
+});
+
 describe('get_connector_stats', () => {
   it('returns exact numbers for an organisation in one call, the same for a member and the service role', async () => {
     const t = await seedTenancy(db);

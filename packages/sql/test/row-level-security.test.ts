@@ -360,7 +360,9 @@ describe('row level security on PGlite', () => {
       );
       expect(rows.map((row) => row.fn)).toEqual([
         'public.ensure_upload_connector',
+        'public.find_reusable_embeddings',
         'public.get_connector_stats',
+        'public.get_document_versions',
         'public.increment_batch_failed',
         'public.increment_batch_processed',
         'public.record_batch_file',

@@ -8,6 +8,7 @@ import type {
   ListConnectorsFilter,
   ProcessingStatus,
   RecordWebhookEventResult,
+  ReplaceChunksEntry,
   ReplaceChunksResult,
   RepositoryActor,
   SearchInput,
@@ -242,8 +243,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       run(async (tx) => {
         const versions = new Map<string, DocumentVersion>();
         if (externalIds.length === 0) return versions;
-        // One query for the whole listing page; the identity index (org_id, connector_id,
-        // external_id) serves it, hence the org lookup.
+        // One call for the whole listing page (public.get_document_versions).
         const { rows } = await tx.query<{
           external_id: string;
           id: string;
@@ -251,13 +251,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
           content_hash: string | null;
           is_deleted: boolean;
           processing_status: ProcessingStatus;
-        }>(
-          `select d.external_id, d.id, d.source_version, d.content_hash, d.is_deleted, d.processing_status
-           from public.imported_documents d
-           where d.org_id = (select c.org_id from public.connector_configs c where c.id = $1)
-             and d.connector_id = $1 and d.external_id = any ($2::text[])`,
-          [connectorId, [...externalIds]],
-        );
+        }>('select * from public.get_document_versions($1, $2::text[])', [connectorId, [...externalIds]]);
         for (const row of rows) {
           versions.set(row.external_id, {
             id: row.id,
@@ -360,13 +354,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       return run(async (tx) => {
         if (documentIds.length === 0) return 0;
         const { rows } = await tx.query<{ count: number }>(
-          `with updated as (
-             update public.imported_documents d
-             set processing_status = $2, processing_error = left($3, 4000)
-             where d.id = any ($1::uuid[])
-             returning 1
-           )
-           select count(*)::integer as count from updated`,
+          'select public.set_documents_processing_status($1::uuid[], $2, $3) as count',
           [[...documentIds], status, error ?? null],
         );
         return Number(single(rows, 'setProcessingStatus').count);
@@ -377,84 +365,42 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       documentId: string,
       chunks: readonly ChunkInput[],
     ): Promise<ReplaceChunksResult> => {
-      assertChunks(chunks);
-      const withEmbeddings = chunks.some((chunk) => chunk.embedding != null);
-      const vectors = await hasVectors();
-      if (withEmbeddings && !vectors) throw vectorsUnavailable('Storing chunk embeddings');
-      const embeddingsGenerated = chunks.every((chunk) => chunk.embedding != null);
-      return run(
-        async (tx) => {
-          // Locks the document, so two writers of one document's chunks run one after the other.
-          const { rows: documents } = await tx.query<{ org_id: string }>(
-            'select d.org_id from public.imported_documents d where d.id = $1 for update',
-            [documentId],
-          );
-          const document = documents[0];
-          if (!document) {
-            throw new RepositoryError({ reason: 'not_found', message: `document ${documentId} not found` });
-          }
-          const { rows: removed } = await tx.query<{ count: number }>(
-            `with removed as (
-             delete from public.document_chunks c
-             where c.org_id = $1 and c.document_id = $2 and c.chunk_index <> all ($3::integer[])
-             returning 1
-           )
-           select count(*)::integer as count from removed`,
-            [document.org_id, documentId, chunks.map((chunk) => chunk.index)],
-          );
-          if (chunks.length > 0) {
-            const payload = JSON.stringify(
-              chunks.map((chunk) => ({
-                chunk_index: chunk.index,
-                context: chunk.context ?? null,
-                content: chunk.content,
-                content_hash: chunk.contentHash,
-                token_count: chunk.tokenCount ?? null,
-                embedding: chunk.embedding == null ? null : vectorText(chunk.embedding),
-                embedding_model: chunk.embedding == null ? null : (chunk.embeddingModel ?? null),
-              })),
-            );
-            const embeddingColumns = vectors ? ', embedding, embedding_model' : '';
-            const embeddingValues = vectors ? ', x.embedding::extensions.vector, x.embedding_model' : '';
-            const embeddingUpdates = vectors
-              ? ', embedding = excluded.embedding, embedding_model = excluded.embedding_model'
-              : '';
-            // An unchanged chunk (same hash of context + text, same model, embedding present or
-            // absent as before) is not rewritten: rewriting it would cost a new row version and new
-            // HNSW and GIN index entries for nothing.
-            const embeddingChanged = vectors
-              ? ` or c.embedding_model is distinct from excluded.embedding_model
-               or (c.embedding is null) <> (excluded.embedding is null)`
-              : '';
-            await tx.query(
-              `insert into public.document_chunks as c (org_id, document_id, chunk_index, context, content, content_hash, token_count${embeddingColumns})
-             select $1, $2, x.chunk_index, x.context, x.content, x.content_hash, x.token_count${embeddingValues}
-             from jsonb_to_recordset($3::jsonb) as x(chunk_index integer, context text, content text, content_hash text,
-               token_count integer, embedding text, embedding_model text)
-             order by x.chunk_index
-             on conflict (org_id, document_id, chunk_index) do update set
-               context = excluded.context, content = excluded.content, content_hash = excluded.content_hash,
-               token_count = excluded.token_count${embeddingUpdates}
-             where c.content_hash is distinct from excluded.content_hash
-               or c.context is distinct from excluded.context
-               or c.token_count is distinct from excluded.token_count${embeddingChanged}`,
-              [document.org_id, documentId, payload],
-            );
-          }
-          await tx.query(
-            `update public.imported_documents
-           set chunk_count = $2, chunks_generated = true, embeddings_generated = $3
-           where id = $1`,
-            [documentId, chunks.length, embeddingsGenerated],
-          );
+      const [result] = await repository.replaceChunksBatch([{ documentId, chunks }]);
+      return result as ReplaceChunksResult;
+    },
+
+    replaceChunksBatch: async (batch: readonly ReplaceChunksEntry[]): Promise<ReplaceChunksResult[]> => {
+      if (batch.length === 0) return [];
+      for (const entry of batch) assertChunks(entry.chunks);
+      if (
+        batch.some((entry) => entry.chunks.some((chunk) => chunk.embedding != null)) &&
+        !(await hasVectors())
+      ) {
+        throw vectorsUnavailable('Storing chunk embeddings');
+      }
+      // One call, one transaction for every document (public.replace_document_chunks).
+      return run(async (tx) => {
+        const { rows } = await tx.query<{
+          document_id: string;
+          chunk_count: number;
+          removed: number;
+          embeddings_generated: boolean;
+        }>('select * from public.replace_document_chunks($1::jsonb)', [JSON.stringify(chunksPayload(batch))]);
+        const byDocument = new Map(rows.map((row) => [row.document_id, row]));
+        return batch.map((entry) => {
+          const row = byDocument.get(entry.documentId);
+          if (!row)
+            throw new RepositoryError({
+              reason: 'not_found',
+              message: `document ${entry.documentId} not found`,
+            });
           return {
-            chunkCount: chunks.length,
-            removed: Number(removed[0]?.count ?? 0),
-            embeddingsGenerated,
+            chunkCount: Number(row.chunk_count),
+            removed: Number(row.removed),
+            embeddingsGenerated: row.embeddings_generated,
           };
-        },
-        { atomic: true },
-      );
+        });
+      });
     },
 
     findReusableEmbeddings: async (
@@ -466,14 +412,17 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       // Without pgvector nothing can have been stored, so there is nothing to reuse.
       if (contentHashes.length === 0 || !(await hasVectors())) return found;
       return run(async (tx) => {
-        const { rows } = await tx.query<{ content_hash: string; embedding: string }>(
-          `select distinct on (c.content_hash) c.content_hash, c.embedding::text as embedding
-           from public.document_chunks c
-           where c.org_id = $1 and c.embedding_model = $2 and c.content_hash = any ($3::text[])
-             and c.embedding is not null
-           order by c.content_hash, c.created_at desc`,
-          [orgId, embeddingModel, [...new Set(contentHashes)]],
-        );
+        // One stored embedding per distinct hash (public.find_reusable_embeddings), in pages the
+        // function accepts.
+        const hashes = [...new Set(contentHashes)];
+        const rows: { content_hash: string; embedding: string }[] = [];
+        for (let start = 0; start < hashes.length; start += REUSE_LOOKUP_PAGE) {
+          const page = await tx.query<{ content_hash: string; embedding: string }>(
+            'select * from public.find_reusable_embeddings($1, $2, $3::text[])',
+            [orgId, embeddingModel, hashes.slice(start, start + REUSE_LOOKUP_PAGE)],
+          );
+          rows.push(...page.rows);
+        }
         for (const row of rows) found.set(row.content_hash, parseVector(row.embedding));
         return found;
       });
@@ -571,6 +520,25 @@ function syncRunColumns(alias: string): string {
 }
 
 /** pgvector's text form: `[1,2,3]`. */
+/** Hashes per `find_reusable_embeddings` call (the function accepts up to 5,000). */
+const REUSE_LOOKUP_PAGE = 5000;
+
+/** The `replace_document_chunks` argument: the same JSON for every transport. */
+export function chunksPayload(batch: readonly ReplaceChunksEntry[]): JsonValue {
+  return batch.map((entry) => ({
+    document_id: entry.documentId,
+    chunks: entry.chunks.map((chunk) => ({
+      chunk_index: chunk.index,
+      context: chunk.context ?? null,
+      content: chunk.content,
+      content_hash: chunk.contentHash,
+      token_count: chunk.tokenCount ?? null,
+      embedding: chunk.embedding == null ? null : vectorText(chunk.embedding),
+      embedding_model: chunk.embedding == null ? null : (chunk.embeddingModel ?? null),
+    })),
+  }));
+}
+
 export function vectorText(vector: readonly number[]): string {
   return `[${vector.join(',')}]`;
 }

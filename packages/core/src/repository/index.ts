@@ -12,6 +12,7 @@ export type {
   ListConnectorsFilter,
   ProcessingStatus,
   RecordWebhookEventResult,
+  ReplaceChunksEntry,
   ReplaceChunksResult,
   RepositoryActor,
   SearchInput,

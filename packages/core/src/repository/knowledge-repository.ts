@@ -167,6 +167,12 @@ export interface ChunkInput {
   embeddingModel?: string | null | undefined;
 }
 
+/** One document's complete set of chunks, for `replaceChunksBatch`. */
+export interface ReplaceChunksEntry {
+  documentId: string;
+  chunks: readonly ChunkInput[];
+}
+
 export interface ReplaceChunksResult {
   chunkCount: number;
   /** Chunks at positions no longer present, deleted. */
@@ -270,6 +276,11 @@ export interface KnowledgeRepository {
   ): Promise<number>;
 
   // chunks
+  /**
+   * Replaces the chunks of several documents in one transaction (one round trip on every
+   * transport): results in the order given. All or nothing.
+   */
+  replaceChunksBatch(batch: readonly ReplaceChunksEntry[]): Promise<ReplaceChunksResult[]>;
   replaceChunks(documentId: string, chunks: readonly ChunkInput[]): Promise<ReplaceChunksResult>;
   findReusableEmbeddings(
     orgId: string,

@@ -10,6 +10,8 @@ import type {
   KnowledgeRepository,
   ListConnectorsFilter,
   ProcessingStatus,
+  ReplaceChunksEntry,
+  ReplaceChunksResult,
   RepositoryActor,
   SearchInput,
   SearchResult,
@@ -632,6 +634,18 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       document.chunksGenerated = true;
       document.embeddingsGenerated = embeddingsGenerated;
       return { chunkCount: chunks.length, removed, embeddingsGenerated };
+    },
+
+    async replaceChunksBatch(batch: readonly ReplaceChunksEntry[]) {
+      // All or nothing, like the SQL function: everything is checked before anything changes.
+      assertWriter('replaceChunks');
+      for (const entry of batch) {
+        assertChunks(entry.chunks);
+        if (!state.documents.has(entry.documentId)) throw notFound(`document ${entry.documentId} not found`);
+      }
+      const results: ReplaceChunksResult[] = [];
+      for (const entry of batch) results.push(await repository.replaceChunks(entry.documentId, entry.chunks));
+      return results;
     },
 
     async findReusableEmbeddings(orgId: string, embeddingModel: string, contentHashes: readonly string[]) {

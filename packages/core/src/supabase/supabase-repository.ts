@@ -1,5 +1,5 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { vectorText } from '../postgres/postgres-repository.js';
+import { chunksPayload, vectorText } from '../postgres/postgres-repository.js';
 import type {
   ChunkInput,
   DocumentInput,
@@ -9,6 +9,7 @@ import type {
   KnowledgeRepository,
   ListConnectorsFilter,
   ProcessingStatus,
+  ReplaceChunksEntry,
   ReplaceChunksResult,
   RepositoryActor,
   SearchInput,
@@ -60,12 +61,6 @@ export interface SupabaseRepositoryOptions {
 
 /** Documents per `upsert_documents` call (the RPC's limit). */
 export const SUPABASE_UPSERT_BATCH_SIZE = 1000;
-/** Chunks per upsert request into `document_chunks` (keeps request bodies small with embeddings). */
-export const SUPABASE_CHUNK_BATCH_SIZE = 200;
-/** Ids per `.in()` filter: at most this many values... */
-const IN_FILTER_MAX_VALUES = 500;
-/** ...and at most this many URL characters (postgrest-js warns past 8,000; gateways cap headers at ~16 KB). */
-const IN_FILTER_MAX_CHARS = 6000;
 
 const processingStatuses: readonly ProcessingStatus[] = ['pending', 'processing', 'completed', 'failed'];
 
@@ -98,9 +93,8 @@ interface PostgrestOutcome {
  * `@tributary/sql` RPCs, reads go to the tables, and row level security applies to whoever the
  * client is (create it with the service role key for sync workers).
  *
- * Without transactions over HTTP, the few multi-statement operations that have no RPC
- * (`replaceChunks`, and calls split into several requests) are built to be safe when interrupted
- * and idempotent when retried; see each method.
+ * Everything that must be atomic is one RPC (one transaction on the server); calls split into
+ * several requests (more than 1,000 documents to upsert, say) are idempotent when retried.
  */
 export function createSupabaseRepository(
   client: SupabaseClient,
@@ -113,6 +107,9 @@ export function createSupabaseRepository(
   const state: SharedState = { root: client, options, maxRows, vectors: undefined };
   return buildRepository(state, () => Promise.resolve(client));
 }
+
+/** Ids or hashes per lookup RPC (the SQL functions accept up to 5,000). */
+const RPC_LOOKUP_PAGE = 5000;
 
 function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseClient>): KnowledgeRepository {
   /** Sends one request and unwraps it, throwing the mapped `RepositoryError`. */
@@ -317,16 +314,9 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
      */
     getDocumentVersions: async (connectorId: string, externalIds: readonly string[]) => {
       const versions = new Map<string, DocumentVersion>();
-      if (externalIds.length === 0) return versions;
-      const { data: connectors } = await call<Array<{ org_id: string }>>((client) =>
-        client.from('connector_configs').select('org_id').eq('id', connectorId),
-      );
-      const orgId = connectors[0]?.org_id;
-      if (orgId === undefined) return versions;
-      for (const slice of inFilterSlices(
-        [...new Set(externalIds)],
-        Math.min(IN_FILTER_MAX_VALUES, state.maxRows),
-      )) {
+      // One RPC (a POST body, no URL limit) per 5,000 ids: public.get_document_versions.
+      const ids = [...new Set(externalIds)];
+      for (let start = 0; start < ids.length; start += RPC_LOOKUP_PAGE) {
         const { data } = await call<
           Array<{
             external_id: string;
@@ -337,14 +327,12 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
             processing_status: ProcessingStatus;
           }>
         >((client) =>
-          client
-            .from('imported_documents')
-            .select('external_id,id,source_version,content_hash,is_deleted,processing_status')
-            .eq('org_id', orgId)
-            .eq('connector_id', connectorId)
-            .filter('external_id', 'in', inList(slice)),
+          client.rpc('get_document_versions', {
+            p_connector_id: connectorId,
+            p_external_ids: ids.slice(start, start + RPC_LOOKUP_PAGE),
+          }),
         );
-        for (const row of data) {
+        for (const row of data ?? []) {
           versions.set(row.external_id, {
             id: row.id,
             sourceVersion: row.source_version,
@@ -435,10 +423,6 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
       };
     },
 
-    /**
-     * One `UPDATE` per slice of ids that fits in a URL (about 140 uuids). Each slice is atomic;
-     * the call as a whole is idempotent, so a retry after a failure converges.
-     */
     setProcessingStatus: async (
       documentIds: readonly string[],
       status: ProcessingStatus,
@@ -448,125 +432,54 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
         throw invalidInput(`status must be one of ${processingStatuses.join(', ')}, got ${String(status)}`);
       }
       if (documentIds.length === 0) return 0;
-      // Like left(error, 4000): whole characters (code points), not UTF-16 units.
-      const processingError = error == null ? null : Array.from(error).slice(0, 4000).join('');
-      let updated = 0;
-      for (const slice of inFilterSlices([...new Set(documentIds)], IN_FILTER_MAX_VALUES)) {
-        const { count } = await call((client) =>
-          client
-            .from('imported_documents')
-            .update({ processing_status: status, processing_error: processingError }, { count: 'exact' })
-            .filter('id', 'in', inList(slice)),
-        );
-        updated += count ?? 0;
-      }
-      return updated;
+      const { data } = await call<number>((client) =>
+        client.rpc('set_documents_processing_status', {
+          p_document_ids: [...new Set(documentIds)],
+          p_status: status,
+          p_error: error ?? null,
+        }),
+      );
+      return Number(data);
     },
 
-    /**
-     * There is no RPC for this, and supabase-js cannot hold a transaction across requests, so it
-     * runs as four steps, each atomic on its own, ordered so that an interruption is harmless and a
-     * retry converges on the same result:
-     * 1. `UPDATE imported_documents SET chunks_generated = false, embeddings_generated = false`
-     *    (also the existence and permission check: nothing else is written when it fails);
-     * 2. upsert the chunks by `(org_id, document_id, chunk_index)` in batches (positions are
-     *    overwritten in place, so the same call twice leaves the same rows);
-     * 3. delete the positions that are no longer present (above the highest new index, and the gaps);
-     * 4. `UPDATE imported_documents SET chunk_count, chunks_generated = true, embeddings_generated`.
-     * An interrupted call leaves `chunks_generated = false`, and a document whose content changed is
-     * `pending` (upsertDocuments reset it), so search, which only returns `completed` documents, does
-     * not show a half-written set as long as the document is marked `completed` only after this call
-     * succeeded (as the pipeline does). Unlike the Postgres adapter, two concurrent calls for the same
-     * document are not serialised: the last writer wins per position; run one writer per document.
-     */
     replaceChunks: async (
       documentId: string,
       chunks: readonly ChunkInput[],
     ): Promise<ReplaceChunksResult> => {
-      assertChunks(chunks);
-      const vectors = await hasVectors();
-      if (!vectors && chunks.some((chunk) => chunk.embedding != null)) {
-        throw vectorsUnavailable('Storing chunk embeddings');
-      }
-      const embeddingsGenerated = chunks.every((chunk) => chunk.embedding != null);
-
-      const { data: documents } = await call<Array<{ org_id: string }>>((client) =>
-        client
-          .from('imported_documents')
-          .update({ chunks_generated: false, embeddings_generated: false })
-          .eq('id', documentId)
-          .select('org_id'),
-      );
-      const orgId = documents[0]?.org_id;
-      if (orgId === undefined) {
-        throw new RepositoryError({ reason: 'not_found', message: `document ${documentId} not found` });
-      }
-
-      const sorted = [...chunks].sort((a, b) => a.index - b.index);
-      for (const batch of slices(sorted, SUPABASE_CHUNK_BATCH_SIZE)) {
-        const rows = batch.map((chunk) => ({
-          org_id: orgId,
-          document_id: documentId,
-          chunk_index: chunk.index,
-          context: chunk.context ?? null,
-          content: chunk.content,
-          content_hash: chunk.contentHash,
-          token_count: chunk.tokenCount ?? null,
-          // With pgvector, chunks without an embedding clear a stale one at their position.
-          ...(vectors
-            ? {
-                embedding: chunk.embedding == null ? null : vectorText(chunk.embedding),
-                embedding_model: chunk.embedding == null ? null : (chunk.embeddingModel ?? null),
-              }
-            : {}),
-        }));
-        await call((client) =>
-          client.from('document_chunks').upsert(rows, { onConflict: 'org_id,document_id,chunk_index' }),
-        );
-      }
-
-      const highest = sorted.length === 0 ? -1 : (sorted[sorted.length - 1] as ChunkInput).index;
-      const present = new Set(sorted.map((chunk) => chunk.index));
-      const gaps: string[] = [];
-      for (let index = 0; index < highest; index++) if (!present.has(index)) gaps.push(String(index));
-      const { count: beyond } = await call((client) =>
-        client
-          .from('document_chunks')
-          .delete({ count: 'exact' })
-          .eq('org_id', orgId)
-          .eq('document_id', documentId)
-          .gt('chunk_index', highest),
-      );
-      let removed = beyond ?? 0;
-      for (const slice of inFilterSlices(gaps, IN_FILTER_MAX_VALUES)) {
-        const { count } = await call((client) =>
-          client
-            .from('document_chunks')
-            .delete({ count: 'exact' })
-            .eq('org_id', orgId)
-            .eq('document_id', documentId)
-            .filter('chunk_index', 'in', inList(slice)),
-        );
-        removed += count ?? 0;
-      }
-
-      await call((client) =>
-        client
-          .from('imported_documents')
-          .update({
-            chunk_count: chunks.length,
-            chunks_generated: true,
-            embeddings_generated: embeddingsGenerated,
-          })
-          .eq('id', documentId),
-      );
-      return { chunkCount: chunks.length, removed, embeddingsGenerated };
+      const [result] = await repository.replaceChunksBatch([{ documentId, chunks }]);
+      return result as ReplaceChunksResult;
     },
 
-    /**
-     * Reads `document_chunks` (newest first per hash) for slices of hashes that fit in a URL (about 80), page by page.
-     * Without pgvector nothing can have been stored, so nothing is reusable.
-     */
+    /** One RPC, so one transaction on the server: `public.replace_document_chunks`. */
+    replaceChunksBatch: async (batch: readonly ReplaceChunksEntry[]): Promise<ReplaceChunksResult[]> => {
+      if (batch.length === 0) return [];
+      for (const entry of batch) assertChunks(entry.chunks);
+      if (
+        batch.some((entry) => entry.chunks.some((chunk) => chunk.embedding != null)) &&
+        !(await hasVectors())
+      ) {
+        throw vectorsUnavailable('Storing chunk embeddings');
+      }
+      const { data } = await call<
+        Array<{ document_id: string; chunk_count: number; removed: number; embeddings_generated: boolean }>
+      >((client) => client.rpc('replace_document_chunks', { p_documents: chunksPayload(batch) }));
+      const byDocument = new Map((data ?? []).map((row) => [row.document_id, row]));
+      return batch.map((entry) => {
+        const row = byDocument.get(entry.documentId);
+        if (!row)
+          throw new RepositoryError({
+            reason: 'not_found',
+            message: `document ${entry.documentId} not found`,
+          });
+        return {
+          chunkCount: Number(row.chunk_count),
+          removed: Number(row.removed),
+          embeddingsGenerated: row.embeddings_generated,
+        };
+      });
+    },
+
+    /** One stored embedding per distinct hash (`public.find_reusable_embeddings`), 5,000 hashes a call. */
     findReusableEmbeddings: async (
       orgId: string,
       embeddingModel: string,
@@ -574,26 +487,16 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
     ) => {
       const found = new Map<string, number[]>();
       if (contentHashes.length === 0 || !(await hasVectors())) return found;
-      for (const slice of inFilterSlices([...new Set(contentHashes)], IN_FILTER_MAX_VALUES)) {
-        const rows = await selectAll<{ content_hash: string; embedding: string | number[] | null }>(
-          (client, from, to) =>
-            client
-              .from('document_chunks')
-              .select('content_hash,embedding')
-              .eq('org_id', orgId)
-              .eq('embedding_model', embeddingModel)
-              .filter('content_hash', 'in', inList(slice))
-              .not('embedding', 'is', null)
-              .order('content_hash')
-              .order('created_at', { ascending: false })
-              .order('id')
-              .range(from, to),
+      const hashes = [...new Set(contentHashes)];
+      for (let start = 0; start < hashes.length; start += RPC_LOOKUP_PAGE) {
+        const { data } = await call<Array<{ content_hash: string; embedding: string | number[] }>>((client) =>
+          client.rpc('find_reusable_embeddings', {
+            p_org_id: orgId,
+            p_embedding_model: embeddingModel,
+            p_content_hashes: hashes.slice(start, start + RPC_LOOKUP_PAGE),
+          }),
         );
-        for (const row of rows) {
-          if (!found.has(row.content_hash) && row.embedding != null) {
-            found.set(row.content_hash, parseVector(row.embedding));
-          }
-        }
+        for (const row of data ?? []) found.set(row.content_hash, parseVector(row.embedding));
       }
       return found;
     },
@@ -645,41 +548,6 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
 // ---------------------------------------------------------------------------------------------
 // Rows and values
 // ---------------------------------------------------------------------------------------------
-
-/**
- * Splits values for `.in()` filters, which travel in the URL: at most `maxValues` per slice and
- * about `IN_FILTER_MAX_CHARS` URL characters (values are quoted and percent-encoded).
- */
-function inFilterSlices(values: readonly string[], maxValues: number): string[][] {
-  const result: string[][] = [];
-  let current: string[] = [];
-  let chars = 0;
-  for (const value of values) {
-    const size = encodeURIComponent(quoteValue(value)).length + 3;
-    if (current.length > 0 && (current.length >= maxValues || chars + size > IN_FILTER_MAX_CHARS)) {
-      result.push(current);
-      current = [];
-      chars = 0;
-    }
-    current.push(value);
-    chars += size;
-  }
-  if (current.length > 0) result.push(current);
-  return result;
-}
-
-/**
- * PostgREST's `in.(...)` list, every value double-quoted with `"` and `\` escaped. (postgrest-js's
- * `.in()` quotes values with reserved characters but does not escape quotes or backslashes inside
- * them, so an external id like `a"b` would break its filter.)
- */
-function inList(values: readonly string[]): string {
-  return `(${values.map(quoteValue).join(',')})`;
-}
-
-function quoteValue(value: string): string {
-  return `"${value.replace(/[\\"]/g, '\\$&')}"`;
-}
 
 function single<Row>(rows: Row[] | null, what: string): Row {
   const row = rows?.[0];
