@@ -155,7 +155,10 @@ export {
 export {
   type AddConnectorInput,
   type ChunkInput,
+  CONNECTOR_STATE_LIMITS,
   type ConnectorRecord,
+  type ConnectorStateChanges,
+  type ConnectorStateEntry,
   createMemoryRepository,
   type DocumentInput,
   type DocumentVersion,
@@ -164,6 +167,7 @@ export {
   type HeartbeatInput,
   type KnowledgeRepository,
   type ListConnectorsFilter,
+  type ListStateOptions,
   type MembershipRole,
   type MemoryDocumentSnapshot,
   type MemoryKnowledgeRepository,
