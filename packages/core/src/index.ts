@@ -200,6 +200,10 @@ export {
   SUPPORTED_SPECIFICATION_VERSIONS,
 } from './spec/assert-supported-connector.js';
 export {
+  type ConnectorStateStore,
+  createMemoryConnectorStateStore,
+} from './spec/buffered-connector-state.js';
+export {
   type ConnectorInstance,
   type ConnectorInstanceInput,
   type ConnectorRunOptions,
@@ -229,6 +233,7 @@ export type {
   ListingCompleteChange,
   UpsertChange,
 } from './spec/v1/connector-change.js';
+export type { ConnectorState, IterateStateOptions } from './spec/v1/connector-state.js';
 export type {
   ConnectorCapabilities,
   ConnectorContext,

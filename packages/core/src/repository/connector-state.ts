@@ -1,5 +1,6 @@
 // Connector state in the repository: types, limits and the argument checks every adapter runs
 // before anything is written (the limits are the ones 0009_connector_state.sql enforces).
+import type { ConnectorStateEntry } from '../spec/v1/connector-state.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import { jsonbSize } from './jsonb-size.js';
 import { invalidInput } from './validate-input.js';
@@ -22,11 +23,7 @@ export const CONNECTOR_STATE_LIMITS = Object.freeze({
   maxCursorBytes: 65_536,
 });
 
-/** One stored entry of a namespace. */
-export interface ConnectorStateEntry {
-  key: string;
-  value: JsonValue;
-}
+export type { ConnectorStateEntry };
 
 /**
  * State changes committed with a checkpoint, applied in this order: `clear` empties whole
