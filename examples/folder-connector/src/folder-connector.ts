@@ -53,11 +53,22 @@ export interface FolderConnectorSettings {
 }
 
 /**
- * The cursor: when the last listing started and the version (`mtimeMs:size`) of every file it
- * saw, keyed by relative POSIX path. Incremental syncs compare against it to emit only new and
- * changed files, and `delete` for the ones that disappeared.
+ * The cursor: when the last listing started. The version (`mtimeMs:size`) of every file it saw
+ * lives in `ctx.state`, namespace `files`, keyed by relative POSIX path (committed with each
+ * checkpoint), so the cursor stays a few bytes however many files there are. Incremental syncs
+ * compare against those versions to emit only new and changed files, and `delete` for the ones
+ * that disappeared.
  */
 export interface FolderCursor {
+  readonly version: 2;
+  readonly scannedAt: string;
+}
+
+/** The `ctx.state` namespace of file versions. */
+export const FILES_NAMESPACE = 'files';
+
+/** Version 1 cursors (before the state store) carried every file's version. */
+interface LegacyFolderCursor {
   readonly version: 1;
   readonly scannedAt: string;
   readonly files: Readonly<Record<string, string>>;
@@ -123,15 +134,46 @@ export function createFolderConnector(settings: FolderConnectorSettings = {}): C
       const root = ctx.config.path;
       await assertReadableFolder(root);
       const scannedAt = new Date().toISOString();
-      const previous = ctx.mode === 'incremental' ? parseCursor(ctx.cursor, ctx.logger) : undefined;
+      const parsed = parseCursor(ctx.cursor, ctx.logger);
+      if (ctx.cursor === undefined || parsed === undefined) {
+        // From scratch (no cursor, or one we cannot read): versions of an earlier life go.
+        ctx.state.clear(FILES_NAMESPACE);
+      } else if (parsed.version === 1) {
+        // A version 1 cursor: its file map moves into ctx.state, committed with the first checkpoint.
+        ctx.state.clear(FILES_NAMESPACE);
+        for (const [path, version] of Object.entries(parsed.files))
+          ctx.state.set(FILES_NAMESPACE, path, version);
+      }
+      const previous = ctx.mode === 'incremental' && parsed ? { scannedAt: parsed.scannedAt } : undefined;
       const include = ctx.config.include?.map(normalizeExtension);
-      // Versions as of this run. An incremental run starts from the previous map, so a checkpoint
-      // taken mid-walk keeps files not reached yet at their committed versions (a resumed run
-      // re-checks them); a full run starts empty and lists everything.
-      const current = new Map<string, string>(Object.entries(previous?.files ?? {}));
+      // An incremental run compares with the stored versions; a checkpoint taken mid-walk keeps files
+      // not reached yet at their committed versions (a resumed run re-checks them). A full run lists
+      // everything and records what it saw.
+      const checkpoint = (at: string): ConnectorChange => ({
+        kind: 'checkpoint',
+        cursor: { version: 2, scannedAt: at } satisfies FolderCursor,
+      });
       const seen = new Set<string>();
       const unreadable: string[] = [];
-      let sinceCheckpoint = 0;
+      let batch: ListedFile[] = [];
+
+      // One state read per batch of listed files, then their upserts and a checkpoint.
+      async function* flush(withCheckpoint: boolean): AsyncGenerator<ConnectorChange> {
+        const stored = await ctx.state.get(
+          FILES_NAMESPACE,
+          batch.map((file) => file.relativePath),
+        );
+        for (const file of batch) {
+          const version = `${file.mtimeMs}:${file.size}`;
+          const changed = stored.get(file.relativePath) !== version;
+          if (changed) ctx.state.set(FILES_NAMESPACE, file.relativePath, version);
+          if (ctx.mode === 'full' || previous === undefined || changed) {
+            yield { kind: 'upsert', document: toDocument(root, file, version) };
+          }
+        }
+        batch = [];
+        if (withCheckpoint) yield checkpoint(previous?.scannedAt ?? scannedAt);
+      }
 
       const files = walk(root, '', {
         includeHidden: ctx.config.includeHidden ?? false,
@@ -150,30 +192,26 @@ export function createFolderConnector(settings: FolderConnectorSettings = {}): C
           continue;
         }
         seen.add(file.relativePath);
-        const version = `${file.mtimeMs}:${file.size}`;
-        const changed = previous === undefined || previous.files[file.relativePath] !== version;
-        current.set(file.relativePath, version);
-        if (ctx.mode === 'full' || changed) {
-          yield { kind: 'upsert', document: toDocument(root, file, version) };
-        }
-        sinceCheckpoint += 1;
-        if (sinceCheckpoint >= checkpointEvery) {
-          sinceCheckpoint = 0;
-          yield { kind: 'checkpoint', cursor: cursorOf(previous?.scannedAt ?? scannedAt, current) };
-        }
+        batch.push(file);
+        if (batch.length >= checkpointEvery) yield* flush(true);
       }
+      if (batch.length > 0) yield* flush(false);
 
+      // Files known from earlier runs that this walk did not see are gone (unless their folder
+      // could not be read: unknown is not gone). The namespace is read page by page.
       const insideUnreadable = (relativePath: string) =>
         unreadable.some((folder) => folder === '' || relativePath.startsWith(`${folder}/`));
-      for (const relativePath of Object.keys(previous?.files ?? {})) {
-        if (seen.has(relativePath)) continue;
-        // A file below a folder we could not read is unknown, not gone: keep its entry.
-        if (insideUnreadable(relativePath)) continue;
-        current.delete(relativePath);
+      const vanished: string[] = [];
+      for await (const entry of ctx.state.iterate(FILES_NAMESPACE)) {
+        if (!seen.has(entry.key) && !insideUnreadable(entry.key)) vanished.push(entry.key);
+      }
+      for (const [index, relativePath] of vanished.entries()) {
+        ctx.state.delete(FILES_NAMESPACE, relativePath);
         if (ctx.mode === 'incremental') yield { kind: 'delete', externalId: relativePath };
+        if ((index + 1) % checkpointEvery === 0) yield checkpoint(previous?.scannedAt ?? scannedAt);
       }
 
-      yield { kind: 'checkpoint', cursor: cursorOf(scannedAt, current) };
+      yield checkpoint(scannedAt);
       if (ctx.mode === 'full') {
         yield unreadable.length === 0
           ? { kind: 'listing-complete', complete: true }
@@ -292,28 +330,27 @@ function toDocument(root: string, file: ListedFile, version: string): SourceDocu
   };
 }
 
-function cursorOf(scannedAt: string, files: ReadonlyMap<string, string>): JsonValue {
-  return { version: 1, scannedAt, files: Object.fromEntries(files) };
-}
-
-function parseCursor(cursor: JsonValue | undefined, logger: Logger): FolderCursor | undefined {
+function parseCursor(
+  cursor: JsonValue | undefined,
+  logger: Logger,
+): FolderCursor | LegacyFolderCursor | undefined {
   if (cursor === undefined || cursor === null) return undefined;
-  if (
-    typeof cursor === 'object' &&
-    !Array.isArray(cursor) &&
-    cursor.version === 1 &&
-    typeof cursor.scannedAt === 'string' &&
-    typeof cursor.files === 'object' &&
-    cursor.files !== null &&
-    !Array.isArray(cursor.files) &&
-    Object.values(cursor.files).every((value) => typeof value === 'string')
-  ) {
-    return cursor as unknown as FolderCursor;
+  if (typeof cursor === 'object' && !Array.isArray(cursor) && typeof cursor.scannedAt === 'string') {
+    if (cursor.version === 2) return cursor as unknown as FolderCursor;
+    if (
+      cursor.version === 1 &&
+      typeof cursor.files === 'object' &&
+      cursor.files !== null &&
+      !Array.isArray(cursor.files) &&
+      Object.values(cursor.files).every((value) => typeof value === 'string')
+    ) {
+      return cursor as unknown as LegacyFolderCursor;
+    }
   }
   logger.warn('cursor not recognised; listing every file as new (no deletes this time)', {
     connector: FOLDER_CONNECTOR_TYPE,
   });
-  return { version: 1, scannedAt: new Date(0).toISOString(), files: {} };
+  return undefined;
 }
 
 async function assertReadableFolder(path: string): Promise<void> {

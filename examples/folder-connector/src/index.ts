@@ -1,6 +1,7 @@
 export {
   createFolderConnector,
   DEFAULT_CHECKPOINT_EVERY,
+  FILES_NAMESPACE,
   FOLDER_CONNECTOR_TYPE,
   type FolderConfig,
   type FolderConnectorSettings,

@@ -8,6 +8,7 @@ export interface KnownFolder {
   root?: boolean | undefined;
 }
 
+/** Folders by id (the version 1 cursor carried one; version 2 keeps them in `ctx.state`). */
 export type FolderMap = Record<string, KnownFolder>;
 
 /** One unit of the full listing: a folder's children, or "Shared with me". */
@@ -17,90 +18,93 @@ export type ListingTask =
 
 /**
  * Cursor of a full listing in progress. `changesToken` was taken before the listing started, so
- * the incremental sync that follows also sees what changed while it ran. `tasks[0]` is being
- * listed from `pageToken`; a resumed run continues exactly there.
+ * the incremental sync that follows also sees what changed while it ran. The folders still to
+ * list are the `queue` namespace of `ctx.state`, keys `queueHead` to `queueTail - 1`; the head is
+ * being listed from `pageToken`, so a resumed run continues exactly there. The known folders are
+ * the `folders` namespace. Both commit with this cursor, so they always match it.
  */
 export interface DriveListingCursor {
-  version: 1;
+  version: 2;
   phase: 'listing';
   changesToken: string;
-  tasks: ListingTask[];
   pageToken?: string | undefined;
-  folders: FolderMap;
+  queueHead: number;
+  queueTail: number;
+  /** Why the listing is incomplete (at most `MAX_INCOMPLETE_REASONS` kept). */
   incomplete: string[];
 }
 
 /**
  * Cursor between syncs: a changes page token (a `nextPageToken` inside a change list, the
- * `newStartPageToken` at its end) and the folders in scope, which decide whether a changed file
- * is inside the configured folders (a move out of them becomes a delete).
+ * `newStartPageToken` at its end). The folders in scope, which decide whether a changed file is
+ * inside the configured folders, are in `ctx.state`.
  */
 export interface DriveChangesCursor {
-  version: 1;
+  version: 2;
   phase: 'changes';
   pageToken: string;
-  folders: FolderMap;
 }
 
 export type DriveCursor = DriveListingCursor | DriveChangesCursor;
 
-/** The cursor if it is one of ours; anything else (another connector's, a corrupt one) is ignored. */
-export function parseDriveCursor(value: JsonValue | undefined): DriveCursor | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const candidate = value as Record<string, unknown>;
-  if (candidate.version !== 1 || typeof candidate.folders !== 'object' || candidate.folders === null)
+/** Version 1 cursors (before 0.x of the state store) carried the folder map and the task queue. */
+export type LegacyDriveCursor =
+  | {
+      version: 1;
+      phase: 'listing';
+      changesToken: string;
+      tasks: ListingTask[];
+      pageToken?: string | undefined;
+      folders: FolderMap;
+      incomplete: string[];
+    }
+  | { version: 1; phase: 'changes'; pageToken: string; folders: FolderMap };
+
+export const MAX_INCOMPLETE_REASONS = 20;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The cursor if it is one of ours (either version); anything else (another connector's, a corrupt one) is ignored. */
+export function parseDriveCursor(value: JsonValue | undefined): DriveCursor | LegacyDriveCursor | undefined {
+  if (!isObject(value)) return undefined;
+  if (value.version === 1) {
+    if (!isObject(value.folders)) return undefined;
+    if (value.phase === 'changes' && typeof value.pageToken === 'string')
+      return value as unknown as LegacyDriveCursor;
+    if (
+      value.phase === 'listing' &&
+      typeof value.changesToken === 'string' &&
+      Array.isArray(value.tasks) &&
+      Array.isArray(value.incomplete)
+    ) {
+      return value as unknown as LegacyDriveCursor;
+    }
     return undefined;
-  if (candidate.phase === 'changes' && typeof candidate.pageToken === 'string') {
-    return value as unknown as DriveChangesCursor;
   }
+  if (value.version !== 2) return undefined;
+  if (value.phase === 'changes' && typeof value.pageToken === 'string')
+    return value as unknown as DriveChangesCursor;
   if (
-    candidate.phase === 'listing' &&
-    typeof candidate.changesToken === 'string' &&
-    Array.isArray(candidate.tasks) &&
-    Array.isArray(candidate.incomplete)
+    value.phase === 'listing' &&
+    typeof value.changesToken === 'string' &&
+    Number.isInteger(value.queueHead) &&
+    Number.isInteger(value.queueTail) &&
+    Array.isArray(value.incomplete)
   ) {
     return value as unknown as DriveListingCursor;
   }
   return undefined;
 }
 
-/** A detached JSON copy: the pipeline may keep the object while the connector goes on mutating its state. */
+/** A detached JSON copy: the pipeline may keep the object while the connector goes on mutating it. */
 export function toCursorJson(cursor: DriveCursor): JsonValue {
   return JSON.parse(JSON.stringify(cursor)) as JsonValue;
 }
 
-/** `My Drive/Projects/2024` for a folder id, from the known folders (names joined up to a root). */
-export function folderPath(folders: FolderMap, folderId: string): string | undefined {
-  const names: string[] = [];
-  let current: string | null = folderId;
-  for (let depth = 0; current !== null && depth < 200; depth++) {
-    const folder: KnownFolder | undefined = folders[current];
-    if (!folder) break;
-    names.unshift(folder.name);
-    if (folder.root) break;
-    current = folder.parent;
+export function addIncomplete(cursor: DriveListingCursor, reason: string): void {
+  if (cursor.incomplete.length < MAX_INCOMPLETE_REASONS && !cursor.incomplete.includes(reason)) {
+    cursor.incomplete.push(reason);
   }
-  return names.length > 0 ? names.join('/') : undefined;
-}
-
-/** The folder and every known folder below it. */
-export function folderSubtree(folders: FolderMap, folderId: string): string[] {
-  const children = new Map<string, string[]>();
-  for (const [id, folder] of Object.entries(folders)) {
-    if (folder.parent === null || folder.root) continue;
-    const list = children.get(folder.parent) ?? [];
-    list.push(id);
-    children.set(folder.parent, list);
-  }
-  const result: string[] = [];
-  const queue = [folderId];
-  const seen = new Set<string>();
-  while (queue.length > 0) {
-    const id = queue.shift() as string;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    result.push(id);
-    queue.push(...(children.get(id) ?? []));
-  }
-  return result;
 }

@@ -8,15 +8,15 @@ import {
   type SyncContext,
 } from '@tributary/core';
 import {
+  addIncomplete,
   type DriveChangesCursor,
   type DriveListingCursor,
-  type FolderMap,
-  folderPath,
-  folderSubtree,
+  type KnownFolder,
   type ListingTask,
   parseDriveCursor,
   toCursorJson,
 } from './drive-cursor.js';
+import { DriveFolders, ListingQueue, migrateLegacyCursor } from './drive-folder-state.js';
 import { createDriveApi, type DriveApi, type DriveChange, type DriveFile } from './google-drive-api.js';
 import { googleDriveWebhooks } from './google-drive-push.js';
 import {
@@ -93,53 +93,76 @@ export function createGoogleDriveConnector(
       await api.about();
     },
 
-    sync(ctx) {
+    async *sync(ctx) {
       const api = createDriveApi({
         http: ctx.http,
         metrics: ctx.metrics,
         credentials: ctx.credentials,
         settings,
       });
-      const cursor = parseDriveCursor(ctx.cursor);
-      if (ctx.mode === 'incremental' && cursor?.phase === 'changes') return syncChanges(ctx, api, cursor);
+      const folders = new DriveFolders(ctx.state);
+      const parsed = parseDriveCursor(ctx.cursor);
+      // A version 1 cursor (folders inside it) is moved into ctx.state; written with the first checkpoint.
+      const cursor = parsed?.version === 1 ? migrateLegacyCursor(parsed, folders, ctx.state) : parsed;
+      if (ctx.mode === 'incremental' && cursor?.phase === 'changes') {
+        yield* syncChanges(ctx, api, cursor, folders);
+        return;
+      }
       // An incremental run over a listing that a crash interrupted continues it where it stopped.
       // A full run always lists everything: the delete sweep needs every document seen in this run.
-      if (ctx.mode === 'incremental' && cursor?.phase === 'listing') return syncListing(ctx, api, cursor);
-      return syncFull(ctx, api);
+      if (ctx.mode === 'incremental' && cursor?.phase === 'listing') {
+        yield* syncListing(ctx, api, cursor, folders);
+        return;
+      }
+      yield* syncFull(ctx, api, folders);
     },
   });
 }
 
 // ---- full listing ---------------------------------------------------------------------------
 
-async function* syncFull(ctx: Ctx, api: DriveApi): AsyncGenerator<ConnectorChange> {
+async function* syncFull(ctx: Ctx, api: DriveApi, folders: DriveFolders): AsyncGenerator<ConnectorChange> {
   const { config } = ctx;
   // Taken first: whatever changes while the listing runs is in the next incremental sync.
   const changesToken = await api.getStartPageToken();
-  const state: DriveListingCursor = {
-    version: 1,
+  const cursor: DriveListingCursor = {
+    version: 2,
     phase: 'listing',
     changesToken,
-    tasks: [],
-    folders: {},
+    queueHead: 0,
+    queueTail: 0,
     incomplete: [],
+  };
+  // From scratch: the folder map and queue of earlier runs go (committed with the first checkpoint).
+  folders.clear();
+  const queue = new ListingQueue(ctx.state, cursor);
+  queue.clear();
+  const addRoot = (id: string, name: string, driveId: string | undefined) => {
+    folders.set(id, { parent: null, name, root: true, ...(driveId ? { driveId } : {}) });
+    queue.push({ kind: 'folder', id, ...(driveId ? { driveId } : {}) });
+  };
+  const roots = new Set<string>();
+  const addRootOnce = (id: string, name: string, driveId: string | undefined) => {
+    if (roots.has(id)) return;
+    roots.add(id);
+    addRoot(id, name, driveId);
   };
   for (const folderId of config.folderIds ?? []) {
     try {
       const folder = await api.getFile(folderId, 'id,name,mimeType,driveId,trashed', true);
       if (folder.mimeType !== FOLDER_MIME_TYPE || folder.trashed) {
-        state.incomplete.push(`${folderId} is not a folder, or is in the trash`);
+        addIncomplete(cursor, `${folderId} is not a folder, or is in the trash`);
         continue;
       }
-      addRoot(state, folderId, folder.name ?? folderId, folder.driveId ?? undefined);
+      addRootOnce(folderId, folder.name ?? folderId, folder.driveId ?? undefined);
     } catch (error) {
       if (!ConnectorApiError.isInstance(error) || error.isRetryable) throw error;
-      state.incomplete.push(`folder ${folderId} cannot be read (HTTP ${error.status ?? 'error'})`);
+      addIncomplete(cursor, `folder ${folderId} cannot be read (HTTP ${error.status ?? 'error'})`);
     }
   }
   if (config.myDrive) {
     const root = await api.getFile('root', 'id,name', false);
-    if (root.id) addRoot(state, root.id, 'My Drive', undefined);
+    if (root.id) addRootOnce(root.id, 'My Drive', undefined);
   }
   if (config.sharedDrives !== undefined) {
     const drives = await api.listDrives();
@@ -147,55 +170,47 @@ async function* syncFull(ctx: Ctx, api: DriveApi): AsyncGenerator<ConnectorChang
     for (const drive of drives) {
       if (!drive.id || (wanted && !wanted.has(drive.id))) continue;
       wanted?.delete(drive.id);
-      addRoot(state, drive.id, drive.name ?? drive.id, drive.id);
+      addRootOnce(drive.id, drive.name ?? drive.id, drive.id);
     }
     for (const missing of wanted ?? [])
-      state.incomplete.push(`shared drive ${missing} is not visible to the account`);
+      addIncomplete(cursor, `shared drive ${missing} is not visible to the account`);
   }
-  if (config.sharedWithMe) state.tasks.push({ kind: 'sharedWithMe' });
-  yield* syncListing(ctx, api, state);
-}
-
-function addRoot(state: DriveListingCursor, id: string, name: string, driveId: string | undefined) {
-  if (state.folders[id]) return;
-  state.folders[id] = { parent: null, name, root: true, ...(driveId ? { driveId } : {}) };
-  state.tasks.push({ kind: 'folder', id, ...(driveId ? { driveId } : {}) });
+  if (config.sharedWithMe) queue.push({ kind: 'sharedWithMe' });
+  yield* syncListing(ctx, api, cursor, folders);
 }
 
 async function* syncListing(
   ctx: Ctx,
   api: DriveApi,
-  state: DriveListingCursor,
+  cursor: DriveListingCursor,
+  folders: DriveFolders,
 ): AsyncGenerator<ConnectorChange> {
+  const queue = new ListingQueue(ctx.state, cursor);
   const seen = new Set<string>();
-  while (state.tasks.length > 0) {
-    const task = state.tasks[0] as ListingTask;
+  for (let task = await queue.head(); task; task = await queue.head()) {
     const page = await api.listFiles({
       q: listingQuery(task, ctx.config),
-      pageToken: state.pageToken,
+      pageToken: cursor.pageToken,
       driveId: task.kind === 'folder' ? task.driveId : undefined,
     });
-    if (page.incompleteSearch && !state.incomplete.includes(INCOMPLETE_SEARCH)) {
-      state.incomplete.push(INCOMPLETE_SEARCH);
-    }
+    if (page.incompleteSearch) addIncomplete(cursor, INCOMPLETE_SEARCH);
+    const subfolders = page.files.filter((file) => file.id && !file.trashed && isFolder(file));
+    const known = await folders.getMany(subfolders.map((file) => file.id as string));
     const files: DriveFile[] = [];
     for (const file of page.files) {
       if (!file.id || file.trashed) continue;
       if (isFolder(file)) {
-        if (!state.folders[file.id]) {
-          const parent = task.kind === 'folder' ? task.id : (file.parents?.[0] ?? null);
-          state.folders[file.id] = {
-            parent,
+        if (!known.has(file.id)) {
+          const folder: KnownFolder = {
+            parent: task.kind === 'folder' ? task.id : (file.parents?.[0] ?? null),
             name: file.name ?? file.id,
             ...(file.driveId ? { driveId: file.driveId } : {}),
             // "Shared with me" folders start their own path.
             ...(task.kind === 'sharedWithMe' ? { root: true } : {}),
           };
-          state.tasks.push({
-            kind: 'folder',
-            id: file.id,
-            ...(file.driveId ? { driveId: file.driveId } : {}),
-          });
+          folders.set(file.id, folder);
+          known.set(file.id, folder);
+          queue.push({ kind: 'folder', id: file.id, ...(file.driveId ? { driveId: file.driveId } : {}) });
         }
         continue;
       }
@@ -203,24 +218,20 @@ async function* syncListing(
       seen.add(file.id);
       files.push(file);
     }
-    for (const change of await toUpserts(ctx, api, files, state.folders)) yield change;
-    state.pageToken = page.nextPageToken;
-    if (!state.pageToken) state.tasks.shift();
-    // Everything of this page is yielded: a resumed run starts at the next page.
-    if (state.tasks.length > 0) yield { kind: 'checkpoint', cursor: toCursorJson(state) };
+    for (const change of await toUpserts(ctx, api, files, folders)) yield change;
+    cursor.pageToken = page.nextPageToken ?? undefined;
+    if (!cursor.pageToken) queue.shift();
+    // Everything of this page is yielded: a resumed run starts at the next page, with the folders
+    // and queue this page added (ctx.state commits with this checkpoint).
+    if (queue.length > 0) yield { kind: 'checkpoint', cursor: toCursorJson(cursor) };
   }
-  const complete = state.incomplete.length === 0;
+  const complete = cursor.incomplete.length === 0;
   yield {
     kind: 'listing-complete',
     complete,
-    ...(complete ? {} : { reason: state.incomplete.join('; ') }),
+    ...(complete ? {} : { reason: cursor.incomplete.join('; ') }),
   };
-  const next: DriveChangesCursor = {
-    version: 1,
-    phase: 'changes',
-    pageToken: state.changesToken,
-    folders: state.folders,
-  };
+  const next: DriveChangesCursor = { version: 2, phase: 'changes', pageToken: cursor.changesToken };
   yield { kind: 'checkpoint', cursor: toCursorJson(next) };
 }
 
@@ -240,25 +251,28 @@ export function listingQuery(task: ListingTask, config: GoogleDriveConfig): stri
   return clauses.join(' and ');
 }
 
-function pathOfFile(file: DriveFile, folders: FolderMap): string {
-  const parent = file.parents?.[0];
-  const prefix = parent ? folderPath(folders, parent) : undefined;
-  return prefix ? `${prefix}/${file.name ?? ''}` : (file.name ?? '');
-}
-
 async function toUpserts(
   ctx: Ctx,
   api: DriveApi,
   files: DriveFile[],
-  folders: FolderMap,
+  folders: DriveFolders,
 ): Promise<ConnectorChange[]> {
   const withPermissions = ctx.config.includePermissions !== false;
+  // Paths first, one folder lookup per distinct parent (cached, or one batched state read).
+  const parentPaths = new Map<string, string | undefined>();
+  for (const file of files) {
+    const parent = file.parents?.[0];
+    if (parent && !parentPaths.has(parent)) parentPaths.set(parent, await folders.path(parent));
+  }
   return mapLimit(files, PERMISSION_CONCURRENCY, async (file) => {
     let permissions: DocumentPermission[] | undefined;
     if (withPermissions) permissions = await permissionsOf(api, file, ctx.logger);
+    const parent = file.parents?.[0];
+    const prefix = parent ? parentPaths.get(parent) : undefined;
+    const path = prefix ? `${prefix}/${file.name ?? ''}` : (file.name ?? '');
     return {
       kind: 'upsert',
-      document: mapDriveFile(file, { api, path: pathOfFile(file, folders), permissions, logger: ctx.logger }),
+      document: mapDriveFile(file, { api, path, permissions, logger: ctx.logger }),
     } satisfies ConnectorChange;
   });
 }
@@ -305,15 +319,15 @@ async function* syncChanges(
   ctx: Ctx,
   api: DriveApi,
   cursor: DriveChangesCursor,
+  folders: DriveFolders,
 ): AsyncGenerator<ConnectorChange> {
-  const folders: FolderMap = structuredClone(cursor.folders);
   let pageToken = cursor.pageToken;
   for (;;) {
     const page = await api.listChanges(pageToken);
     for (const change of page.changes) {
       // Shared drive changes (renamed, hidden, removed) do not name a file.
       if (change.changeType === 'drive') {
-        if (change.removed && change.driveId && folders[change.driveId]) {
+        if (change.removed && change.driveId && (await folders.get(change.driveId))) {
           ctx.logger.warn(
             'a configured shared drive was removed or the account lost access to it; run a full sync to remove its documents',
             {
@@ -325,27 +339,17 @@ async function* syncChanges(
       }
       yield* applyChange(ctx, api, change, folders);
     }
-    if (page.nextPageToken) {
-      // Mid-list: resume from the next page. newStartPageToken only comes with the last page.
-      pageToken = page.nextPageToken;
-      yield {
-        kind: 'checkpoint',
-        cursor: toCursorJson({ version: 1, phase: 'changes', pageToken, folders }),
-      };
-      continue;
-    }
-    const finalToken = page.newStartPageToken ?? pageToken;
-    yield {
-      kind: 'checkpoint',
-      cursor: toCursorJson({ version: 1, phase: 'changes', pageToken: finalToken, folders }),
-    };
-    return;
+    // Mid-list: resume from the next page. newStartPageToken only comes with the last page.
+    const next = page.nextPageToken ?? page.newStartPageToken ?? pageToken;
+    pageToken = next;
+    yield { kind: 'checkpoint', cursor: toCursorJson({ version: 2, phase: 'changes', pageToken }) };
+    if (!page.nextPageToken) return;
   }
 }
 
-function inScope(file: DriveFile, folders: FolderMap, config: GoogleDriveConfig): boolean {
+async function inScope(file: DriveFile, folders: DriveFolders, config: GoogleDriveConfig): Promise<boolean> {
   const parent = file.parents?.[0];
-  if (parent && folders[parent]) return true;
+  if (parent && (await folders.get(parent))) return true;
   if (config.sharedWithMe && file.sharedWithMeTime) return true;
   if (config.sharedDrives === 'all' && file.driveId) return true;
   return false;
@@ -355,14 +359,14 @@ async function* applyChange(
   ctx: Ctx,
   api: DriveApi,
   change: DriveChange,
-  folders: FolderMap,
+  folders: DriveFolders,
 ): AsyncGenerator<ConnectorChange> {
   const fileId = change.fileId ?? change.file?.id;
   if (!fileId) return;
   const file = change.file;
   // removed: deleted for good, or the account lost access. No file resource comes with it.
   if (change.removed || !file) {
-    if (folders[fileId]) yield* leaveFolder(ctx, api, fileId, folders);
+    if (await folders.get(fileId)) yield* leaveFolder(ctx, api, fileId, folders);
     else yield { kind: 'delete', externalId: fileId };
     return;
   }
@@ -370,7 +374,7 @@ async function* applyChange(
     yield* folderChanged(ctx, api, file, folders);
     return;
   }
-  if (file.trashed || !inScope(file, folders, ctx.config) || !passesFilters(file, ctx.config)) {
+  if (file.trashed || !(await inScope(file, folders, ctx.config)) || !passesFilters(file, ctx.config)) {
     // Trashed, moved out of the configured folders, or filtered out now: gone from the knowledge base.
     yield { kind: 'delete', externalId: fileId };
     return;
@@ -382,27 +386,31 @@ async function* folderChanged(
   ctx: Ctx,
   api: DriveApi,
   file: DriveFile,
-  folders: FolderMap,
+  folders: DriveFolders,
 ): AsyncGenerator<ConnectorChange> {
   const id = file.id as string;
-  const known = folders[id];
-  const stays = !file.trashed && (known?.root === true || inScope(file, folders, ctx.config));
+  const known = await folders.get(id);
+  const stays = !file.trashed && (known?.root === true || (await inScope(file, folders, ctx.config)));
   if (!stays) {
     if (known) yield* leaveFolder(ctx, api, id, folders);
     return;
   }
   if (known) {
     // Renamed or moved within scope: paths below it follow, since they are computed from the map.
-    known.name = file.name ?? known.name;
-    if (!known.root) known.parent = file.parents?.[0] ?? known.parent;
+    const updated: KnownFolder = {
+      ...known,
+      name: file.name ?? known.name,
+      parent: known.root ? known.parent : (file.parents?.[0] ?? known.parent),
+    };
+    folders.set(id, updated, known);
     return;
   }
   // A folder entered the scope (moved in, untrashed, shared): everything below it is new to us.
-  folders[id] = {
+  folders.set(id, {
     parent: file.parents?.[0] ?? null,
     name: file.name ?? id,
     ...(file.driveId ? { driveId: file.driveId } : {}),
-  };
+  });
   const tasks: ListingTask[] = [{ kind: 'folder', id, ...(file.driveId ? { driveId: file.driveId } : {}) }];
   while (tasks.length > 0) {
     const task = tasks.shift() as ListingTask & { kind: 'folder' };
@@ -417,12 +425,12 @@ async function* folderChanged(
       for (const child of page.files) {
         if (!child.id || child.trashed) continue;
         if (isFolder(child)) {
-          if (!folders[child.id]) {
-            folders[child.id] = {
+          if (!(await folders.get(child.id))) {
+            folders.set(child.id, {
               parent: task.id,
               name: child.name ?? child.id,
               ...(child.driveId ? { driveId: child.driveId } : {}),
-            };
+            });
             tasks.push({
               kind: 'folder',
               id: child.id,
@@ -434,7 +442,7 @@ async function* folderChanged(
         }
       }
       for (const upsert of await toUpserts(ctx, api, files, folders)) yield upsert;
-      pageToken = page.nextPageToken;
+      pageToken = page.nextPageToken ?? undefined;
     } while (pageToken);
   }
 }
@@ -449,11 +457,11 @@ async function* leaveFolder(
   ctx: Ctx,
   api: DriveApi,
   folderId: string,
-  folders: FolderMap,
+  folders: DriveFolders,
 ): AsyncGenerator<ConnectorChange> {
-  const subtree = folderSubtree(folders, folderId);
+  const subtree = await folders.subtree(folderId);
   for (const id of subtree) {
-    const driveId = folders[id]?.driveId;
+    const driveId = (await folders.get(id))?.driveId;
     let pageToken: string | undefined;
     try {
       do {
@@ -461,12 +469,12 @@ async function* leaveFolder(
         for (const child of page.files) {
           if (child.id && !isFolder(child)) yield { kind: 'delete', externalId: child.id };
         }
-        pageToken = page.nextPageToken;
+        pageToken = page.nextPageToken ?? undefined;
       } while (pageToken);
     } catch (error) {
       if (!ConnectorApiError.isInstance(error) || error.isRetryable) throw error;
       ctx.logger.debug('folder no longer listable; its files leave with their own changes', { folderId: id });
     }
   }
-  for (const id of subtree) delete folders[id];
+  for (const id of subtree) folders.remove(id, await folders.get(id));
 }

@@ -5,6 +5,7 @@ export type {
   DriveListingCursor,
   FolderMap,
   KnownFolder,
+  LegacyDriveCursor,
   ListingTask,
 } from './drive-cursor.js';
 export {

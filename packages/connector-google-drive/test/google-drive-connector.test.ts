@@ -269,7 +269,7 @@ describe('full sync', () => {
     // An empty first page, then pages of 2.
     expect(fake.callCount('files.list')).toBe(6);
     expect(changes.filter((change) => change.kind === 'checkpoint').length).toBeGreaterThanOrEqual(5);
-    expect(lastCursor(changes)).toMatchObject({ version: 1, phase: 'changes' });
+    expect(lastCursor(changes)).toMatchObject({ version: 2, phase: 'changes' });
   });
 
   it('reports incompleteSearch as an incomplete listing (no delete sweep)', async () => {

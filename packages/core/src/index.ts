@@ -155,7 +155,10 @@ export {
 export {
   type AddConnectorInput,
   type ChunkInput,
+  CONNECTOR_STATE_LIMITS,
   type ConnectorRecord,
+  type ConnectorStateChanges,
+  type ConnectorStateEntry,
   createMemoryRepository,
   type DocumentInput,
   type DocumentVersion,
@@ -164,6 +167,7 @@ export {
   type HeartbeatInput,
   type KnowledgeRepository,
   type ListConnectorsFilter,
+  type ListStateOptions,
   type MembershipRole,
   type MemoryDocumentSnapshot,
   type MemoryKnowledgeRepository,
@@ -197,6 +201,10 @@ export {
   SUPPORTED_SPECIFICATION_VERSIONS,
 } from './spec/assert-supported-connector.js';
 export {
+  type ConnectorStateStore,
+  createMemoryConnectorStateStore,
+} from './spec/buffered-connector-state.js';
+export {
   type ConnectorInstance,
   type ConnectorInstanceInput,
   type ConnectorRunOptions,
@@ -226,6 +234,7 @@ export type {
   ListingCompleteChange,
   UpsertChange,
 } from './spec/v1/connector-change.js';
+export type { ConnectorState, IterateStateOptions } from './spec/v1/connector-state.js';
 export type {
   ConnectorCapabilities,
   ConnectorContext,

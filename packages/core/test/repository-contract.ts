@@ -10,6 +10,7 @@ import {
   RepositoryError,
   type RepositoryErrorReason,
 } from '../src/index.js';
+import { defineStateContract } from './repository-contract-state.js';
 
 export interface RepositoryCapabilities {
   /** Embeddings and search (pgvector and 0007_vector_search present). */
@@ -606,6 +607,13 @@ export function defineRepositoryContract(
         expect(await repo.search({ orgId, queryText: 'salmon', connectorIds: [randomUUID()] })).toEqual([]);
         await expectRepositoryError(repo.search({ orgId }), 'invalid_input');
       });
+    });
+
+    defineStateContract({
+      repo: () => repo,
+      fixture: () => fixture,
+      freshConnector,
+      expectRepositoryError,
     });
 
     describe('acting as a user', () => {

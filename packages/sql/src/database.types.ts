@@ -91,6 +91,41 @@ export type Database = {
         }
         Relationships: []
       }
+      connector_state: {
+        Row: {
+          connector_id: string
+          key: string
+          namespace: string
+          org_id: string
+          updated_at: string
+          value: Json
+        }
+        Insert: {
+          connector_id: string
+          key: string
+          namespace: string
+          org_id: string
+          updated_at?: string
+          value: Json
+        }
+        Update: {
+          connector_id?: string
+          key?: string
+          namespace?: string
+          org_id?: string
+          updated_at?: string
+          value?: Json
+        }
+        Relationships: [
+          {
+            foreignKeyName: "connector_state_connector_fkey"
+            columns: ["org_id", "connector_id"]
+            isOneToOne: false
+            referencedRelation: "connector_configs"
+            referencedColumns: ["org_id", "id"]
+          },
+        ]
+      }
       connector_sync_logs: {
         Row: {
           api_calls_made: number
@@ -472,6 +507,16 @@ export type Database = {
         Args: { p_sync_log_id: string; p_cursor: Json }
         Returns: undefined
       }
+      commit_sync_checkpoint_with_state: {
+        Args: {
+          p_sync_log_id: string
+          p_cursor: Json
+          p_state_upserts?: Json
+          p_state_deletes?: Json
+          p_state_clear?: string[]
+        }
+        Returns: undefined
+      }
       complete_webhook_event: {
         Args: { p_webhook_event_id: string; p_error?: string }
         Returns: {
@@ -554,6 +599,13 @@ export type Database = {
           credentials: Json
           webhook_secret: string
           updated_at: string
+        }[]
+      }
+      get_connector_state: {
+        Args: { p_connector_id: string; p_namespace: string; p_keys: string[] }
+        Returns: {
+          key: string
+          value: Json
         }[]
       }
       get_connector_stats: {
@@ -644,6 +696,19 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      list_connector_state: {
+        Args: {
+          p_connector_id: string
+          p_namespace: string
+          p_after?: string
+          p_limit?: number
+          p_prefix?: string
+        }
+        Returns: {
+          key: string
+          value: Json
+        }[]
       }
       mark_documents_seen: {
         Args: { p_connector_id: string; p_external_ids: string[] }

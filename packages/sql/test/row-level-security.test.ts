@@ -80,6 +80,16 @@ const matrix: Record<TableName, Record<ActorName, Cell>> = {
     outsider: readOnly('none'),
     service_role: serviceRole,
   },
+  // State may hold source ids and names, never secrets: members read, only the service role writes.
+  'public.connector_state': {
+    anon: [D, 'none', D, D],
+    ownerA: readOnly('A'),
+    adminA: readOnly('A'),
+    memberA: readOnly('A'),
+    memberB: readOnly('B'),
+    outsider: readOnly('none'),
+    service_role: serviceRole,
+  },
   'public.connector_webhook_events': {
     anon: [D, 'none', D, D],
     ownerA: readOnly('A'),
@@ -361,10 +371,13 @@ describe('row level security on PGlite', () => {
       expect(rows.map((row) => row.fn)).toEqual([
         'public.ensure_upload_connector',
         'public.find_reusable_embeddings',
+        // Invoker rights: row level security limits them to the member's organisations.
+        'public.get_connector_state',
         'public.get_connector_stats',
         'public.get_document_versions',
         'public.increment_batch_failed',
         'public.increment_batch_processed',
+        'public.list_connector_state',
         'public.record_batch_file',
         'public.unified_content_search',
         'tributary_private.account_batch_file',

@@ -11,6 +11,7 @@ import { createMigratedPglite, type MigratedServer, startMigratedServer } from '
 
 const expectedTables = [
   'connector_configs',
+  'connector_state',
   'connector_sync_logs',
   'connector_webhook_events',
   'document_chunks',
@@ -60,9 +61,12 @@ describe('bundled migrations on PGlite (with pgvector)', () => {
     expect(functions.rows.map((row) => row.proname)).toEqual(
       expect.arrayContaining([
         'cleanup_old_connector_imports',
+        'commit_sync_checkpoint_with_state',
+        'get_connector_state',
         'get_connector_stats',
         'increment_batch_failed',
         'increment_batch_processed',
+        'list_connector_state',
         'record_webhook_event',
         'start_connector_sync',
         'unified_content_search',

@@ -2,9 +2,9 @@
 export {
   createPgliteDatabase,
   findPgvectorBinDir,
-  PgvectorServerMissingError,
   httpStatusForSqlState,
   type PgliteDatabaseOptions,
+  PgvectorServerMissingError,
   type PostgresServer,
   type PostgresServerOptions,
   type PostgrestServer,

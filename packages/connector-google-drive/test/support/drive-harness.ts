@@ -3,8 +3,10 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import {
   type ConnectorChange,
+  type ConnectorStateStore,
   createConnectorInstance,
   createLexicalEmbedder,
+  createMemoryConnectorStateStore,
   createMemoryRepository,
   type JsonValue,
   type LoadedContent,
@@ -74,6 +76,18 @@ export async function startDriveHarness(options: FakeDriveOptions = {}): Promise
   };
 }
 
+/** The committed `ctx.state` of each connector object: its syncs resume with it, as in a repository. */
+const stateStores = new WeakMap<GoogleDriveConnector, ConnectorStateStore>();
+
+export function stateStoreOf(connector: GoogleDriveConnector): ConnectorStateStore {
+  let store = stateStores.get(connector);
+  if (!store) {
+    store = createMemoryConnectorStateStore();
+    stateStores.set(connector, store);
+  }
+  return store;
+}
+
 /** Runs `sync()` of a connector instance and collects the changes (content not loaded). */
 export async function collectChanges(
   connector: GoogleDriveConnector,
@@ -84,7 +98,8 @@ export async function collectChanges(
     credentials: input.credentials,
   });
   const changes: ConnectorChange[] = [];
-  for await (const change of instance.sync({ cursor: input.cursor, mode: input.mode ?? 'full' }))
+  const stateStore = stateStoreOf(connector);
+  for await (const change of instance.sync({ cursor: input.cursor, mode: input.mode ?? 'full', stateStore }))
     changes.push(change);
   return changes;
 }

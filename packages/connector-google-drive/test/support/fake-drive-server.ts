@@ -386,6 +386,22 @@ export interface FakeDrive {
 
 export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<FakeDrive> {
   const files = new Map<string, FakeFile>();
+  // Children by parent id, rebuilt after any insert, move or removal: a `'<id>' in parents` listing
+  // then reads one folder's children, not every file (trees of 20,000 folders stay fast).
+  let byParent: Map<string, FakeFile[]> | undefined;
+  const childrenOf = (parent: string): FakeFile[] => {
+    if (!byParent) {
+      byParent = new Map();
+      for (const file of files.values()) {
+        for (const id of file.parents) {
+          const list = byParent.get(id) ?? [];
+          list.push(file);
+          byParent.set(id, list);
+        }
+      }
+    }
+    return byParent.get(parent) ?? [];
+  };
   const drives = new Map<string, { id: string; name: string }>();
   const changes: ChangeEntry[] = [];
   const hidden = new Set<string>();
@@ -623,7 +639,11 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     const allDrives =
       params.get('includeItemsFromAllDrives') === 'true' && params.get('supportsAllDrives') === 'true';
     const pageSize = Math.min(1000, Math.max(1, Number(params.get('pageSize') ?? 100)));
-    const matching = [...files.values()]
+    const parentClause = /^'((?:[^'\\]|\\.)*)' in parents\b/.exec(q);
+    const candidates = parentClause
+      ? childrenOf((parentClause[1] ?? '').replace(/\\(.)/g, '$1'))
+      : files.values();
+    const matching = [...candidates]
       .filter((file) => visible(file))
       .filter((file) =>
         corpora === 'drive' ? file.driveId === driveId : allDrives || file.driveId === undefined,
@@ -986,6 +1006,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
 
   const insert = (file: FakeFile) => {
     files.set(file.id, file);
+    byParent = undefined;
     logChange(file);
   };
 
@@ -1085,6 +1106,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     move(id, newParent) {
       const file = mustGet(id);
       file.parents = [newParent];
+      byParent = undefined;
       const parentFile = files.get(newParent);
       const driveId = drives.has(newParent) ? newParent : parentFile?.driveId;
       if (driveId) file.driveId = driveId;
@@ -1104,6 +1126,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
     remove(id) {
       const file = mustGet(id);
       files.delete(id);
+      byParent = undefined;
       file.modifiedTime = now();
       logChange(file, true);
     },

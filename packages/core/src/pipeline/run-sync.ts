@@ -11,6 +11,7 @@ import type {
   FinishedSyncStatus,
 } from '../repository/knowledge-repository.js';
 import { RepositoryError } from '../repository/repository-error.js';
+import { createBufferedConnectorState } from '../spec/buffered-connector-state.js';
 import { createConnectorInstance } from '../spec/create-connector-instance.js';
 import { silentLogger } from '../spec/logger.js';
 import { createSyncMetrics } from '../spec/sync-metrics.js';
@@ -550,6 +551,12 @@ export async function runSync<Config, Credentials>(
   }
 
   // ---- the main loop ---------------------------------------------------------------------
+  // ctx.state: writes wait in memory for the next checkpoint and commit with its cursor, so the
+  // stored state always matches the stored cursor.
+  const state = createBufferedConnectorState({
+    get: (namespace, keys) => repository.getState(connectorId, namespace, keys),
+    list: (namespace, listOptions) => repository.listState(connectorId, namespace, listOptions),
+  });
   let group: SourceDocument[] = [];
   let groupIds = new Set<string>();
   let deletes: string[] = [];
@@ -599,7 +606,7 @@ export async function runSync<Config, Credentials>(
       fetch: options.fetch,
       rateLimit: options.rateLimit,
     });
-    const context: SyncContext<Config, Credentials> = { ...base, cursor, mode };
+    const context: SyncContext<Config, Credentials> = { ...base, cursor, mode, state };
     Object.defineProperty(context, REPORT_TOTAL, {
       enumerable: false,
       value: (n: number) => {
@@ -627,7 +634,7 @@ export async function runSync<Config, Credentials>(
         case 'checkpoint':
           await flush();
           checkStop();
-          await repository.commitCheckpoint(runId, change.cursor).catch(asLeaseLoss);
+          await repository.commitCheckpoint(runId, change.cursor, state.take()).catch(asLeaseLoss);
           progress({ type: 'checkpoint' });
           break;
         case 'listing-complete':
@@ -641,6 +648,12 @@ export async function runSync<Config, Credentials>(
     checkStop();
     await flush();
     checkStop();
+    if (state.pendingCount > 0) {
+      logger.warn('state written after the last checkpoint was discarded', {
+        runId,
+        changes: state.pendingCount,
+      });
+    }
   } catch (error) {
     if (error instanceof StopRun) {
       failure = { status: error.status, message: error.message, leaseLost: error.leaseLost };

@@ -43,6 +43,7 @@ import {
 } from '../repository/validate-input.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import { mapDatabaseError } from './map-database-error.js';
+import { postgresStateMethods } from './postgres-state.js';
 import type { SqlDatabase, SqlQueryable } from './sql-database.js';
 
 export interface PostgresRepositoryOptions {
@@ -196,17 +197,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       );
     },
 
-    commitCheckpoint: (syncRunId: string, cursor: JsonValue) =>
-      run(
-        async (tx) => {
-          if (cursor === undefined) throw invalidInput('commitCheckpoint needs a cursor (any JSON value)');
-          await tx.query('select 1 from public.commit_sync_checkpoint($1, $2::jsonb)', [
-            syncRunId,
-            JSON.stringify(cursor),
-          ]);
-        },
-        { leaseGuarded: true },
-      ),
+    ...postgresStateMethods(run),
 
     finishSync: (syncRunId: string, input: FinishSyncInput) =>
       run(

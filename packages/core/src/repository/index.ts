@@ -1,5 +1,12 @@
 // Repository types and the in-memory adapter, for imports inside the package. The public API
 // re-exports these from src/index.ts.
+
+export {
+  CONNECTOR_STATE_LIMITS,
+  type ConnectorStateChanges,
+  type ConnectorStateEntry,
+  type ListStateOptions,
+} from './connector-state.js';
 export type {
   ChunkInput,
   ConnectorRecord,

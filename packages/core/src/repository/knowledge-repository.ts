@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
+import type { ConnectorStateChanges, ConnectorStateEntry, ListStateOptions } from './connector-state.js';
 
 /** Who a repository call runs as. Postgres adapters apply row level security for `authenticated`. */
 export type RepositoryActor = { role: 'service_role' } | { role: 'authenticated'; userId: string };
@@ -254,11 +255,25 @@ export interface KnowledgeRepository {
   startSync(input: StartSyncInput): Promise<StartSyncResult>;
   /** Extends the lease and records progress; returns the new expiry. Throws `lease_lost`. */
   heartbeat(syncRunId: string, input?: HeartbeatInput): Promise<Date>;
-  /** Stores the connector's cursor, only while the run holds its lease. Throws `lease_lost`. */
-  commitCheckpoint(syncRunId: string, cursor: JsonValue): Promise<void>;
+  /**
+   * Stores the connector's cursor, and with it `state` changes (see `ConnectorStateChanges`), in
+   * one transaction, only while the run holds its lease: all of it or nothing. Throws `lease_lost`,
+   * and `invalid_input` for a cursor over 64 KB (as jsonb) or state over the limits.
+   */
+  commitCheckpoint(syncRunId: string, cursor: JsonValue, state?: ConnectorStateChanges): Promise<void>;
   /** Ends the run and updates the connector's last-sync fields. Throws `lease_lost`. */
   finishSync(syncRunId: string, input: FinishSyncInput): Promise<SyncRunRecord>;
   getSyncRun(syncRunId: string): Promise<SyncRunRecord | undefined>;
+
+  // connector state (committed with checkpoints)
+  /** Stored values of up to 1000 keys of a namespace; missing keys are absent from the map. */
+  getState(connectorId: string, namespace: string, keys: readonly string[]): Promise<Map<string, JsonValue>>;
+  /** One page of a namespace in byte order of key, after `options.after` (keyset pagination). */
+  listState(
+    connectorId: string,
+    namespace: string,
+    options?: ListStateOptions,
+  ): Promise<ConnectorStateEntry[]>;
 
   // documents
   getDocumentVersions(

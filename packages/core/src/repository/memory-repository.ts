@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
+import {
+  assertCursorSize,
+  assertGetStateKeys,
+  assertNamespace,
+  assertStateChanges,
+  type ConnectorStateChanges,
+  type ListStateOptions,
+  stateListLimit,
+} from './connector-state.js';
 import type {
   ChunkInput,
   ConnectorRecord,
@@ -22,6 +31,7 @@ import type {
   UpsertDocumentResult,
   WebhookEventInput,
 } from './knowledge-repository.js';
+import { createMemoryStateStore, type MemoryStateStore } from './memory-state-store.js';
 import { RepositoryError } from './repository-error.js';
 import {
   assertChunks,
@@ -136,6 +146,7 @@ interface State {
   chunks: Map<string, Map<number, ChunkState>>;
   webhookEvents: Map<string, WebhookEventState>;
   webhookEventIds: Map<string, string>;
+  connectorState: MemoryStateStore;
 }
 
 /**
@@ -158,6 +169,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     chunks: new Map(),
     webhookEvents: new Map(),
     webhookEventIds: new Map(),
+    connectorState: createMemoryStateStore(),
   };
   const service = buildRepository(state, undefined);
   return {
@@ -401,12 +413,33 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       return new Date(run.leaseExpiresAt);
     },
 
-    async commitCheckpoint(syncRunId: string, cursor: JsonValue) {
+    async commitCheckpoint(syncRunId: string, cursor: JsonValue, changes?: ConnectorStateChanges) {
       assertWriter('commitCheckpoint');
       if (cursor === undefined) throw invalidInput('commitCheckpoint needs a cursor (any JSON value)');
+      // Everything is checked before anything changes: the commit is all or nothing, as in SQL.
+      assertCursorSize(cursor);
+      if (changes) assertStateChanges(changes);
       const run = lockRunning(syncRunId);
       const connector = run.connectorId ? state.connectors.get(run.connectorId) : undefined;
-      if (connector) connector.syncCursor = structuredClone(cursor);
+      if (!connector) return;
+      if (changes) state.connectorState.apply(connector.id, changes);
+      connector.syncCursor = structuredClone(cursor);
+    },
+
+    async getState(connectorId: string, namespace: string, keys: readonly string[]) {
+      assertNamespace(namespace);
+      assertGetStateKeys(keys);
+      const connector = state.connectors.get(connectorId);
+      if (!connector || !canRead(connector.orgId)) return new Map<string, JsonValue>();
+      return state.connectorState.get(connectorId, namespace, keys);
+    },
+
+    async listState(connectorId: string, namespace: string, options: ListStateOptions = {}) {
+      assertNamespace(namespace);
+      const limit = stateListLimit(options);
+      const connector = state.connectors.get(connectorId);
+      if (!connector || !canRead(connector.orgId)) return [];
+      return state.connectorState.list(connectorId, namespace, options, limit);
     },
 
     async finishSync(syncRunId: string, input: FinishSyncInput) {

@@ -2,6 +2,12 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { createHttpClient, type HttpClient } from '../http/http-client.js';
 import type { RateLimiter, RateLimitSettings } from '../http/rate-limiter.js';
 import { assertSupportedConnector } from './assert-supported-connector.js';
+import {
+  type BufferedConnectorState,
+  type ConnectorStateStore,
+  createBufferedConnectorState,
+  createMemoryConnectorStateStore,
+} from './buffered-connector-state.js';
 import { type Logger, silentLogger } from './logger.js';
 import { createSyncMetrics, type SyncMetrics } from './sync-metrics.js';
 import type { ConnectorChange } from './v1/connector-change.js';
@@ -39,6 +45,12 @@ export interface ConnectorSyncOptions extends ConnectorRunOptions {
    * `incremental` on a connector without that capability runs `full` (with a warning).
    */
   mode?: SyncMode | undefined;
+  /**
+   * Where `ctx.state` is committed (with each checkpoint, before it is yielded to you). Default: a
+   * fresh in-memory store. Pass the same `createMemoryConnectorStateStore()` to the next call to
+   * resume from a cursor with its state.
+   */
+  stateStore?: ConnectorStateStore | undefined;
 }
 
 /**
@@ -104,8 +116,10 @@ export function createConnectorInstance<Config, Credentials>(
         base.logger.warn('connector is not incremental; running a full sync', { connector: connector.type });
         mode = 'full';
       }
-      const context: SyncContext<Config, Credentials> = { ...base, cursor: options.cursor, mode };
-      return connector.sync(context);
+      const store = options.stateStore ?? createMemoryConnectorStateStore();
+      const state = createBufferedConnectorState(store);
+      const context: SyncContext<Config, Credentials> = { ...base, cursor: options.cursor, mode, state };
+      return commitStateAtCheckpoints(connector.sync(context), state, store);
     },
   };
   Object.defineProperty(instance, 'credentials', { enumerable: false });
@@ -118,6 +132,21 @@ export function createConnectorInstance<Config, Credentials>(
     value: () => `ConnectorInstance(${connector.type})`,
   });
   return Object.freeze(instance);
+}
+
+/** Commits the buffered state as each checkpoint passes, as the pipeline does with the cursor. */
+async function* commitStateAtCheckpoints(
+  changes: AsyncIterable<ConnectorChange>,
+  state: BufferedConnectorState,
+  store: ConnectorStateStore,
+): AsyncIterable<ConnectorChange> {
+  for await (const change of changes) {
+    if (change.kind === 'checkpoint') {
+      const pending = state.take();
+      if (pending) await store.commit(pending);
+    }
+    yield change;
+  }
 }
 
 function parseWith<T>(

@@ -42,6 +42,7 @@ import {
 } from '../repository/validate-input.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import { mapPostgrestError } from './map-postgrest-error.js';
+import { supabaseStateMethods } from './supabase-state.js';
 
 export interface SupabaseRepositoryOptions {
   /**
@@ -264,19 +265,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
       return new Date(data);
     },
 
-    commitCheckpoint: async (syncRunId: string, cursor: JsonValue) => {
-      // PostgREST passes a JSON null argument as SQL NULL, which the RPC refuses: say so up front.
-      if (cursor === undefined || cursor === null) {
-        throw invalidInput(
-          'commitCheckpoint needs a cursor (a JSON value other than null)',
-          'Through supabase-js a null cursor reaches the RPC as SQL NULL; store e.g. {} instead',
-        );
-      }
-      await call(
-        (client) => client.rpc('commit_sync_checkpoint', { p_sync_log_id: syncRunId, p_cursor: cursor }),
-        { leaseGuarded: true },
-      );
-    },
+    ...supabaseStateMethods(call),
 
     finishSync: async (syncRunId: string, input: FinishSyncInput) => {
       const counts = {

@@ -21,6 +21,7 @@ export type TableName =
   | 'public.imported_documents'
   | 'public.document_chunks'
   | 'public.connector_sync_logs'
+  | 'public.connector_state'
   | 'public.connector_webhook_events'
   | 'public.file_upload_batches'
   | 'storage.objects'
@@ -145,6 +146,17 @@ export async function seedRlsWorld(db: SqlQueryable): Promise<RlsWorld> {
   const logA = await insertSyncLog('A');
   const logB = await insertSyncLog('B');
 
+  const insertState = async (o: Org) => {
+    const { rows } = await db.query<{ id: string }>(
+      `insert into public.connector_state (org_id, connector_id, namespace, key, value)
+       values ($1, $2, 'folders', $3, '{"name": "Projects"}') returning key as id`,
+      [org(o), connectorOf(o), `folder-${o}`],
+    );
+    return firstId(rows);
+  };
+  const stateA = await insertState('A');
+  const stateB = await insertState('B');
+
   const insertEvent = async (o: Org) => {
     const { rows } = await db.query<{ id: string }>(
       `insert into public.connector_webhook_events (org_id, connector_id, event_type, event_source, event_id, payload)
@@ -215,6 +227,7 @@ export async function seedRlsWorld(db: SqlQueryable): Promise<RlsWorld> {
       chunkB1: { key: chunkB1, org: 'B' },
     },
     'public.connector_sync_logs': { logA: { key: logA, org: 'A' }, logB: { key: logB, org: 'B' } },
+    'public.connector_state': { stateA: { key: stateA, org: 'A' }, stateB: { key: stateB, org: 'B' } },
     'public.connector_webhook_events': {
       eventA: { key: eventA, org: 'A' },
       eventB: { key: eventB, org: 'B' },
@@ -281,6 +294,16 @@ export async function seedRlsWorld(db: SqlQueryable): Promise<RlsWorld> {
       }),
       update: `update public.connector_sync_logs set metadata = '{"rls": true}' returning id::text as id`,
       delete: 'delete from public.connector_sync_logs returning id::text as id',
+    },
+    'public.connector_state': {
+      select: 'select key as id from public.connector_state',
+      insert: (o) => ({
+        sql: `insert into public.connector_state (org_id, connector_id, namespace, key, value)
+              values ($1, $2, 'folders', $3, '1') returning key as id`,
+        params: [org(o), connectorOf(o), `new-folder-${o}`],
+      }),
+      update: `update public.connector_state set value = '{"rls": true}' returning key as id`,
+      delete: 'delete from public.connector_state returning key as id',
     },
     'public.connector_webhook_events': {
       select: 'select id::text as id from public.connector_webhook_events',

@@ -4,6 +4,7 @@ import type { RateLimitSettings } from '../../http/rate-limiter.js';
 import type { Logger } from '../logger.js';
 import type { SyncMetrics } from '../sync-metrics.js';
 import type { ConnectorChange } from './connector-change.js';
+import type { ConnectorState } from './connector-state.js';
 import type { ConnectorWebhooks } from './connector-webhooks.js';
 import type { JsonValue } from './json-value.js';
 import type { SourceDocument } from './source-document.js';
@@ -47,6 +48,12 @@ export interface SyncContext<Config = unknown, Credentials = unknown>
    * run). `incremental`: changes since `cursor`. Only `incremental: true` connectors get it.
    */
   readonly mode: SyncMode;
+  /**
+   * The connector's own state store, committed with each checkpoint (see `ConnectorState`): for
+   * whatever grows with the source. Keep the cursor small (page tokens, counters): it is capped at
+   * 64 KB.
+   */
+  readonly state: ConnectorState;
 }
 
 /**
