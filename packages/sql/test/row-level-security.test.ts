@@ -359,12 +359,17 @@ describe('row level security on PGlite', () => {
          order by 1`,
       );
       expect(rows.map((row) => row.fn)).toEqual([
+        'public.create_connector',
+        'public.delete_connector',
         'public.get_connector_stats',
+        'public.get_connector_status',
         'public.increment_batch_failed',
         'public.increment_batch_processed',
         'public.unified_content_search',
+        'public.update_connector',
         'tributary_private.account_batch_file',
         'tributary_private.assert_org_access',
+        'tributary_private.connector_org_id',
         'tributary_private.user_org_ids',
         'tributary_private.user_org_ids_with_role',
       ]);
