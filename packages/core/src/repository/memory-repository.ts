@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
+import type { StoredConnectorSecrets } from './connector-admin-repository.js';
 import type {
   ChunkInput,
   ConnectorRecord,
@@ -20,6 +21,7 @@ import type {
   UpsertDocumentResult,
   WebhookEventInput,
 } from './knowledge-repository.js';
+import { createMemoryConnectorAdmin } from './memory-connector-admin.js';
 import { RepositoryError } from './repository-error.js';
 import {
   assertChunks,
@@ -121,7 +123,7 @@ interface WebhookEventState {
   retryCount: number;
 }
 
-interface State {
+export interface State {
   clock: () => number;
   lastTick: number;
   connectors: Map<string, ConnectorRecord & { createdAt: number }>;
@@ -134,6 +136,7 @@ interface State {
   chunks: Map<string, Map<number, ChunkState>>;
   webhookEvents: Map<string, WebhookEventState>;
   webhookEventIds: Map<string, string>;
+  secrets: Map<string, StoredConnectorSecrets>;
 }
 
 /**
@@ -156,6 +159,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     chunks: new Map(),
     webhookEvents: new Map(),
     webhookEventIds: new Map(),
+    secrets: new Map(),
   };
   const service = buildRepository(state, undefined);
   return {
@@ -216,12 +220,12 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
  * Every event gets a distinct, increasing timestamp, as separate transactions do in Postgres
  * (the sweep compares "seen" times with the run's start strictly).
  */
-function tick(state: State): number {
+export function tick(state: State): number {
   state.lastTick = Math.max(state.clock(), state.lastTick + 1);
   return state.lastTick;
 }
 
-function publicConnector(record: ConnectorRecord & { createdAt: number }): ConnectorRecord {
+export function publicConnector(record: ConnectorRecord & { createdAt: number }): ConnectorRecord {
   const { createdAt: _createdAt, ...connector } = record;
   return structuredClone(connector);
 }
@@ -289,6 +293,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
     [...state.documents.values()].filter((d) => d.connectorId === connectorId && !d.isDeleted);
 
   const repository: KnowledgeRepository = {
+    ...createMemoryConnectorAdmin(state, userId),
     storesEmbeddings: async () => true,
     withActor: (next) => buildRepository(state, next),
     withUser: (next) => buildRepository(state, { role: 'authenticated', userId: next }),
