@@ -1680,7 +1680,9 @@ describe('set_connector_secrets / get_connector_secrets', () => {
     const credentialsUpdatedAt = async () =>
       (await connectorRow(connector)).credentials_updated_at as Date | null;
     // An existing connector without secrets: one row of nulls at revision 0 (0011).
-    expect(await get()).toEqual([expect.objectContaining({ credentials: null, webhook_secret: null, revision: 0 })]);
+    expect(await get()).toEqual([
+      expect.objectContaining({ credentials: null, webhook_secret: null, revision: 0 }),
+    ]);
     expect(await credentialsUpdatedAt()).toBeNull();
 
     await call(service, `select public.set_connector_secrets($1, '{"token": "t-1"}')`, [connector]);
