@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { formatFailure, TributaryCliError } from './cli-error.js';
 import { type CliIo, processIo } from './cli-io.js';
+import { connectorCommand, secretsCommand } from './connector-command.js';
 import { demoCommand } from './demo-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { searchCommand } from './search-command.js';
@@ -25,6 +26,8 @@ export function createProgram(io: CliIo = processIo()): Command {
   program.addCommand(syncCommand(io));
   program.addCommand(searchCommand(io));
   program.addCommand(statusCommand(io));
+  program.addCommand(connectorCommand(io));
+  program.addCommand(secretsCommand(io));
   program.addCommand(demoCommand(io));
   // Subcommands inherit the output settings and exit override only when created through the parent,
   // so copy them onto the ones built separately.

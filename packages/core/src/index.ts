@@ -15,6 +15,35 @@ export {
   type Tokenizer,
   type TokenizerName,
 } from './chunking/index.js';
+// connectors/, secrets/: connector management (create from a plugin with its own schema, secrets
+// encrypted at rest with the host's key, list/show/remove, key rotation) over the 0011 RPCs.
+export {
+  assertKnownFields,
+  type ConfigOf,
+  type CredentialsOf,
+  type SettingsInput,
+} from './connectors/config-input.js';
+export { ConnectorTypeMismatchError } from './connectors/connector-errors.js';
+export {
+  type ConnectorDetails,
+  type ConnectorManager,
+  type ConnectorManagerOptions,
+  type CreateConnectorInput,
+  createConnectorManager,
+  type StoredConnectorRuntime,
+  type UpdateConnectorInput,
+} from './connectors/connector-manager.js';
+export {
+  type ConnectorSecrets,
+  type ConnectorSecretsUpdate,
+  readConnectorSecrets,
+  writeConnectorSecrets,
+} from './connectors/connector-secrets.js';
+export {
+  type RotateSecretKeyOptions,
+  rotateSecretKey,
+  type SecretKeyRotationReport,
+} from './connectors/rotate-secret-key.js';
 export {
   builtInExtractors,
   type ContentExtractor,
@@ -152,6 +181,16 @@ export {
   type SqlQueryable,
   UPSERT_BATCH_SIZE,
 } from './postgres/index.js';
+export type {
+  ConnectorAdminRepository,
+  ConnectorChanges,
+  ConnectorLastRun,
+  ConnectorSecretsPatch,
+  ConnectorStatusRecord,
+  CreateConnectorRecordInput,
+  RewrappedSecrets,
+  StoredConnectorSecrets,
+} from './repository/connector-admin-repository.js';
 export {
   type AddConnectorInput,
   type ChunkInput,
@@ -195,6 +234,14 @@ export {
   type UpsertDocumentResult,
   type WebhookEventInput,
 } from './repository/index.js';
+export { MissingSecretKeyError, SecretDecryptionError } from './secrets/secret-errors.js';
+export {
+  createSecretKeyRing,
+  SECRET_KEY_ENV,
+  SECRET_KEYS_ENV,
+  type SecretKeyRing,
+  secretKeyRingFromEnv,
+} from './secrets/secret-key-ring.js';
 // spec/: the versioned connector spec (types in spec/v1) and the helpers that build and run connectors.
 export {
   assertSupportedConnector,
@@ -212,6 +259,7 @@ export {
   createConnectorInstance,
 } from './spec/create-connector-instance.js';
 export {
+  CONNECTOR_TYPE_PATTERN,
   type ConnectorDefinition,
   type ConnectorWebhooksDefinition,
   defineConnector,

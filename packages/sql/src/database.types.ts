@@ -541,6 +541,56 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      create_connector: {
+        Args: {
+          p_org_id: string
+          p_connector_type: string
+          p_name: string
+          p_settings?: Json
+          p_id?: string
+          p_description?: string
+          p_sync_frequency?: string
+          p_is_active?: boolean
+        }
+        Returns: {
+          connector_type: string
+          created_at: string
+          created_by: string | null
+          credentials_updated_at: string | null
+          description: string | null
+          error_count: number
+          filters: Json
+          id: string
+          is_active: boolean
+          last_error: string | null
+          last_error_at: string | null
+          last_sync_at: string | null
+          last_sync_status: string | null
+          metadata: Json
+          name: string
+          next_sync_at: string | null
+          org_id: string
+          settings: Json
+          sync_cursor: Json | null
+          sync_frequency: string
+          updated_at: string
+          webhook_active: boolean
+          webhook_url: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "connector_configs"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      delete_connector: {
+        Args: { p_connector_id: string }
+        Returns: {
+          connector_id: string
+          documents_deleted: number
+        }[]
+      }
       ensure_upload_connector: { Args: { p_org_id: string }; Returns: string }
       find_reusable_embeddings: {
         Args: {
@@ -599,6 +649,12 @@ export type Database = {
           credentials: Json
           webhook_secret: string
           updated_at: string
+          org_id: string
+          revision: number
+          key_id: string
+          wrapped_data_key: string
+          credentials_ciphertext: string
+          webhook_secret_ciphertext: string
         }[]
       }
       get_connector_state: {
@@ -626,6 +682,21 @@ export type Database = {
           syncs_last_24h: number
           failed_syncs_last_24h: number
           connectors: Json
+        }[]
+      }
+      get_connector_status: {
+        Args: { p_connector_id: string }
+        Returns: {
+          live_documents: number
+          pending_documents: number
+          processing_documents: number
+          completed_documents: number
+          failed_documents: number
+          deleted_documents: number
+          total_chunks: number
+          total_bytes: number
+          has_credentials: boolean
+          last_run: Json
         }[]
       }
       get_document_versions: {
@@ -697,6 +768,20 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      list_connector_secrets_to_rotate: {
+        Args: { p_key_id: string; p_after?: string; p_limit?: number }
+        Returns: {
+          connector_id: string
+          org_id: string
+          revision: number
+          key_id: string
+          wrapped_data_key: string
+          credentials: Json
+          webhook_secret: string
+          credentials_ciphertext: string
+          webhook_secret_ciphertext: string
+        }[]
+      }
       list_connector_state: {
         Args: {
           p_connector_id: string
@@ -712,6 +797,10 @@ export type Database = {
       }
       mark_documents_seen: {
         Args: { p_connector_id: string; p_external_ids: string[] }
+        Returns: number
+      }
+      put_connector_secrets: {
+        Args: { p_connector_id: string; p_secrets: Json }
         Returns: number
       }
       record_batch_file: {
@@ -768,6 +857,7 @@ export type Database = {
           embeddings_generated: boolean
         }[]
       }
+      rewrap_connector_secrets: { Args: { p_rows: Json }; Returns: number }
       set_connector_secrets: {
         Args: {
           p_connector_id: string
@@ -846,6 +936,40 @@ export type Database = {
           similarity: number
           source_metadata: Json
         }[]
+      }
+      update_connector: {
+        Args: { p_connector_id: string; p_changes: Json }
+        Returns: {
+          connector_type: string
+          created_at: string
+          created_by: string | null
+          credentials_updated_at: string | null
+          description: string | null
+          error_count: number
+          filters: Json
+          id: string
+          is_active: boolean
+          last_error: string | null
+          last_error_at: string | null
+          last_sync_at: string | null
+          last_sync_status: string | null
+          metadata: Json
+          name: string
+          next_sync_at: string | null
+          org_id: string
+          settings: Json
+          sync_cursor: Json | null
+          sync_frequency: string
+          updated_at: string
+          webhook_active: boolean
+          webhook_url: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "connector_configs"
+          isOneToOne: true
+          isSetofReturn: false
+        }
       }
       upsert_documents: {
         Args: { p_connector_id: string; p_documents: Json }

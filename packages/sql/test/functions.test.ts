@@ -1873,7 +1873,10 @@ describe('set_connector_secrets / get_connector_secrets', () => {
       );
     const credentialsUpdatedAt = async () =>
       (await connectorRow(connector)).credentials_updated_at as Date | null;
-    expect(await get()).toEqual([]);
+    // An existing connector without secrets: one row of nulls at revision 0 (0011).
+    expect(await get()).toEqual([
+      expect.objectContaining({ credentials: null, webhook_secret: null, revision: 0 }),
+    ]);
     expect(await credentialsUpdatedAt()).toBeNull();
 
     await call(service, `select public.set_connector_secrets($1, '{"token": "t-1"}')`, [connector]);
@@ -1916,7 +1919,13 @@ describe('set_connector_secrets / get_connector_secrets', () => {
       /connector .* not found/,
       state,
     );
-    expect(await call(service, 'select * from public.get_connector_secrets($1)', [randomUUID()])).toEqual([]);
+    // 0011: an unknown connector is refused, not answered with zero rows.
+    await expectRefused(
+      () => call(service, 'select * from public.get_connector_secrets($1)', [randomUUID()]),
+      'P0002',
+      /connector .* not found/,
+      state,
+    );
     for (const actor of [user(t.ownerA), user(t.adminA), user(t.memberB), anon]) {
       await expectRefused(
         () => call(actor, `select public.set_connector_secrets($1, '{"token": "stolen"}')`, [connector]),

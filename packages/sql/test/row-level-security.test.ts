@@ -369,20 +369,25 @@ describe('row level security on PGlite', () => {
          order by 1`,
       );
       expect(rows.map((row) => row.fn)).toEqual([
+        'public.create_connector',
+        'public.delete_connector',
         'public.ensure_upload_connector',
         'public.find_reusable_embeddings',
         // Invoker rights: row level security limits them to the member's organisations.
         'public.get_connector_state',
         'public.get_connector_stats',
+        'public.get_connector_status',
         'public.get_document_versions',
         'public.increment_batch_failed',
         'public.increment_batch_processed',
         'public.list_connector_state',
         'public.record_batch_file',
         'public.unified_content_search',
+        'public.update_connector',
         'tributary_private.account_batch_file',
         'tributary_private.assert_org_access',
         'tributary_private.batch_metadata_with_entries',
+        'tributary_private.connector_org_id',
         'tributary_private.user_org_ids',
         'tributary_private.user_org_ids_with_role',
       ]);

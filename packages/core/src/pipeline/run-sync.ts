@@ -1,4 +1,6 @@
 import { type Chunk, chunkEmbeddingText, createChunker } from '../chunking/chunker.js';
+import { ConnectorTypeMismatchError } from '../connectors/connector-errors.js';
+import { readConnectorSecrets } from '../connectors/connector-secrets.js';
 import { createExtractorRegistry } from '../content/extractor-registry.js';
 import { contentHash } from '../content/normalize-text.js';
 import { batchForEmbedding } from '../embedding/batch-for-embedding.js';
@@ -11,6 +13,7 @@ import type {
   FinishedSyncStatus,
 } from '../repository/knowledge-repository.js';
 import { RepositoryError } from '../repository/repository-error.js';
+import { secretKeyRingFromEnv } from '../secrets/secret-key-ring.js';
 import { createBufferedConnectorState } from '../spec/buffered-connector-state.js';
 import { createConnectorInstance } from '../spec/create-connector-instance.js';
 import { silentLogger } from '../spec/logger.js';
@@ -69,7 +72,8 @@ interface ToIndex {
  * embeddings, deletes and the full-sync sweep remove what left the source, and checkpoints are
  * committed only once everything before them is stored. Never throws for a run that started:
  * the outcome is the summary (`status`, counts, `errors`, `error`). Errors before a run exists
- * (unknown or inactive connector, repository down) are thrown.
+ * (unknown or inactive connector, repository down, with `loadStored`: a connector row of another
+ * type, a missing secret key) are thrown.
  *
  * @example
  * const summary = await runSync({
@@ -93,6 +97,24 @@ export async function runSync<Config, Credentials>(
   const record = await repository.getConnector(connectorId);
   if (!record) {
     throw new RepositoryError({ reason: 'not_found', message: `connector ${connectorId} not found` });
+  }
+  let config = options.config;
+  let credentials = options.credentials;
+  if (options.loadStored) {
+    if (record.connectorType !== connector.type) {
+      throw new ConnectorTypeMismatchError({
+        connectorId,
+        storedType: record.connectorType,
+        pluginType: connector.type,
+      });
+    }
+    config ??= record.settings;
+    if (credentials === undefined) {
+      const keyRing =
+        (typeof options.loadStored === 'object' ? options.loadStored.keyRing : undefined) ??
+        secretKeyRingFromEnv();
+      credentials = (await readConnectorSecrets(repository, keyRing, connectorId)).credentials;
+    }
   }
   const orgId = record.orgId;
   const storedCursor = record.syncCursor ?? undefined;
@@ -595,10 +617,7 @@ export async function runSync<Config, Credentials>(
           'Install the vector extension and run the migrations again, then sync.',
       );
     }
-    const instance = createConnectorInstance(connector, {
-      config: options.config,
-      credentials: options.credentials,
-    });
+    const instance = createConnectorInstance(connector, { config, credentials });
     const base = instance.createContext({
       signal: controller.signal,
       logger,

@@ -3,6 +3,7 @@ import type { ExtractorRegistry } from '../content/extractor-registry.js';
 import type { Embedder } from '../embedding/embedder.js';
 import type { RateLimiter, RateLimitSettings } from '../http/rate-limiter.js';
 import type { KnowledgeRepository, SyncType } from '../repository/knowledge-repository.js';
+import type { SecretKeyRing } from '../secrets/secret-key-ring.js';
 import type { Logger } from '../spec/logger.js';
 import type { ConnectorV1, SyncMode } from '../spec/v1/connector-v1.js';
 
@@ -116,6 +117,13 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   credentials?: unknown;
   /** The `connector_configs` row this run belongs to. */
   connectorId: string;
+  /**
+   * Load what is not passed from the connector row: `config` from its settings, `credentials` from
+   * its stored secrets (decrypted with `keyRing`, default from TRIBUTARY_SECRET_KEYS). The row's
+   * `connector_type` must be the plugin's `type` (else `ConnectorTypeMismatchError`, thrown before
+   * a run starts). Needs the service role for the secrets.
+   */
+  loadStored?: boolean | { keyRing?: SecretKeyRing | undefined } | undefined;
   repository: KnowledgeRepository;
   /** Default: `createExtractorRegistry()` (the built-ins). */
   extractors?: ExtractorRegistry | undefined;

@@ -25,6 +25,7 @@ function reasonFor(sqlState: string | undefined, options: { leaseGuarded?: boole
   if (sqlState === undefined) return 'database';
   if (sqlState === 'P0002') return 'not_found';
   if (sqlState === '42501') return 'not_allowed';
+  if (sqlState === '40001') return 'conflict';
   if (sqlState === '55000') return options.leaseGuarded ? 'lease_lost' : 'wrong_state';
   // Data exceptions (bad uuid text, wrong vector dimensions, ...) and constraint violations.
   if (sqlState.startsWith('22') || sqlState.startsWith('23')) return 'invalid_input';

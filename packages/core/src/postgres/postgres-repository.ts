@@ -43,6 +43,7 @@ import {
 } from '../repository/validate-input.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import { mapDatabaseError } from './map-database-error.js';
+import { createPostgresConnectorAdmin } from './postgres-connector-admin.js';
 import { postgresStateMethods } from './postgres-state.js';
 import type { SqlDatabase, SqlQueryable } from './sql-database.js';
 
@@ -133,6 +134,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
     });
 
   const repository: KnowledgeRepository = {
+    ...createPostgresConnectorAdmin((fn) => run(fn)),
     storesEmbeddings: () => hasVectors(),
     withActor: (next) => buildRepository(state, next),
     withUser: (userId) => buildRepository(state, { role: 'authenticated', userId }),

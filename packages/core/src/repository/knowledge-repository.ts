@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
+import type { ConnectorAdminRepository } from './connector-admin-repository.js';
 import type { ConnectorStateChanges, ConnectorStateEntry, ListStateOptions } from './connector-state.js';
 
 /** Who a repository call runs as. Postgres adapters apply row level security for `authenticated`. */
@@ -233,9 +234,10 @@ export interface SearchResult {
  * Storage for everything the pipeline reads and writes. Every method is set-based (one query or
  * one transaction for any number of ids, never one round trip per item). Adapters:
  * `createPostgresRepository` (PGlite, node-postgres or any SQL client) and `createMemoryRepository`
- * (unit tests). Errors are `RepositoryError`s with a `reason`.
+ * (unit tests). Errors are `RepositoryError`s with a `reason`. Connector management and secret
+ * storage (`ConnectorAdminRepository`) are usually reached through `createConnectorManager`.
  */
-export interface KnowledgeRepository {
+export interface KnowledgeRepository extends ConnectorAdminRepository {
   /** The same repository acting as someone else (Postgres adapters: row level security applies). */
   withActor(actor: RepositoryActor): KnowledgeRepository;
   /** Shorthand for `withActor({ role: 'authenticated', userId })`. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
+import type { StoredConnectorSecrets } from './connector-admin-repository.js';
 import {
   assertCursorSize,
   assertGetStateKeys,
@@ -31,6 +32,7 @@ import type {
   UpsertDocumentResult,
   WebhookEventInput,
 } from './knowledge-repository.js';
+import { createMemoryConnectorAdmin } from './memory-connector-admin.js';
 import { createMemoryStateStore, type MemoryStateStore } from './memory-state-store.js';
 import { RepositoryError } from './repository-error.js';
 import {
@@ -133,7 +135,7 @@ interface WebhookEventState {
   retryCount: number;
 }
 
-interface State {
+export interface State {
   clock: () => number;
   lastTick: number;
   connectors: Map<string, ConnectorRecord & { createdAt: number }>;
@@ -147,6 +149,7 @@ interface State {
   webhookEvents: Map<string, WebhookEventState>;
   webhookEventIds: Map<string, string>;
   connectorState: MemoryStateStore;
+  secrets: Map<string, StoredConnectorSecrets>;
 }
 
 /**
@@ -170,6 +173,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     webhookEvents: new Map(),
     webhookEventIds: new Map(),
     connectorState: createMemoryStateStore(),
+    secrets: new Map(),
   };
   const service = buildRepository(state, undefined);
   return {
@@ -230,12 +234,12 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
  * Every event gets a distinct, increasing timestamp, as separate transactions do in Postgres
  * (the sweep compares "seen" times with the run's start strictly).
  */
-function tick(state: State): number {
+export function tick(state: State): number {
   state.lastTick = Math.max(state.clock(), state.lastTick + 1);
   return state.lastTick;
 }
 
-function publicConnector(record: ConnectorRecord & { createdAt: number }): ConnectorRecord {
+export function publicConnector(record: ConnectorRecord & { createdAt: number }): ConnectorRecord {
   const { createdAt: _createdAt, ...connector } = record;
   return structuredClone(connector);
 }
@@ -303,6 +307,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
     [...state.documents.values()].filter((d) => d.connectorId === connectorId && !d.isDeleted);
 
   const repository: KnowledgeRepository = {
+    ...createMemoryConnectorAdmin(state, userId),
     storesEmbeddings: async () => true,
     withActor: (next) => buildRepository(state, next),
     withUser: (next) => buildRepository(state, { role: 'authenticated', userId: next }),

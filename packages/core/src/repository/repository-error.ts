@@ -8,6 +8,7 @@ const marker = Symbol.for('tributary.error.repository');
  * - `not_allowed`: the actor may not do this (a member writing, a user reading another organisation);
  * - `lease_lost`: the sync run no longer holds its lease (it expired or the run already finished);
  * - `wrong_state`: e.g. starting a sync on an inactive connector;
+ * - `conflict`: a concurrent write got there first (SQLSTATE 40001); read again and retry;
  * - `invalid_input`: bad arguments (caught before anything is written);
  * - `unavailable`: the database lacks a feature (pgvector not installed, 0007_vector_search deferred);
  * - `database`: any other database error (see `cause`).
@@ -17,6 +18,7 @@ export type RepositoryErrorReason =
   | 'not_allowed'
   | 'lease_lost'
   | 'wrong_state'
+  | 'conflict'
   | 'invalid_input'
   | 'unavailable'
   | 'database';

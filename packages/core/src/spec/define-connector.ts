@@ -36,7 +36,12 @@ export interface ConnectorDefinition<Config = EmptySettings, Credentials = Empty
   readonly webhooks?: ConnectorWebhooksDefinition | undefined;
 }
 
-const TYPE_PATTERN = /^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*$/;
+/**
+ * The one naming rule for connector types, the same as the `connector_configs_connector_type_check`
+ * constraint of @tributary/sql: 1 to 63 characters of a-z, 0-9 and _, starting with a letter.
+ * No dashes: the database refuses them, so a plugin using one could never store a document.
+ */
+export const CONNECTOR_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
 
 /**
  * Turns a definition into a frozen `ConnectorV1`, filling defaults: `specificationVersion`,
@@ -62,10 +67,10 @@ export function defineConnector<Config = EmptySettings, Credentials = EmptySetti
   definition: ConnectorDefinition<Config, Credentials>,
 ): ConnectorV1<Config, Credentials> {
   const type = (definition as { type?: unknown }).type;
-  if (typeof type !== 'string' || !TYPE_PATTERN.test(type)) {
+  if (typeof type !== 'string' || !CONNECTOR_TYPE_PATTERN.test(type)) {
     throw new UnsupportedConnectorError({
-      message: `a connector definition has type ${JSON.stringify(type)}, which is not a lower-case identifier`,
-      hint: 'Give it a stable snake_case type such as "google_drive"; it is stored with every document',
+      message: `a connector definition has type ${JSON.stringify(type)}, which breaks the type rule: 1 to 63 characters of a-z, 0-9 and _, starting with a letter`,
+      hint: `Give it a stable snake_case type such as "google_drive"${typeof type === 'string' && type.includes('-') ? ` (e.g. "${type.replaceAll('-', '_')}")` : ''}; it is stored with every document and the database refuses anything else`,
     });
   }
   const requireFunction = (member: string, value: unknown) => {

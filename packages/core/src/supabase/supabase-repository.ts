@@ -42,6 +42,7 @@ import {
 } from '../repository/validate-input.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import { mapPostgrestError } from './map-postgrest-error.js';
+import { createSupabaseConnectorAdmin } from './supabase-connector-admin.js';
 import { supabaseStateMethods } from './supabase-state.js';
 
 export interface SupabaseRepositoryOptions {
@@ -194,6 +195,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
   }
 
   const repository: KnowledgeRepository = {
+    ...createSupabaseConnectorAdmin((request) => call(request)),
     storesEmbeddings: () => hasVectors(),
     withActor,
     withUser: (userId) => withActor({ role: 'authenticated', userId }),
