@@ -317,18 +317,20 @@ describe('rolling 0011 back', () => {
         [connector],
       );
       const migrations = await loadMigrations();
-      const refused = await failure(rollback(fresh.db, { migrations, steps: 1 }));
+      // Back to the migration before 0011 (later ones are rolled back first, in one transaction).
+      const index = migrations.findIndex((migration) => migration.name === '0011_connector_management');
+      const to = migrations[index - 1]?.name as string;
+      const later = migrations.slice(index).map((migration) => migration.name);
+      const refused = await failure(rollback(fresh.db, { migrations, to }));
       expect(refused.message).toMatch(/stored encrypted; rolling back 0011 would lose them/);
       await fresh.db.query(`select public.put_connector_secrets($1, '{"webhook_secret": "plain"}')`, [
         connector,
       ]);
-      const result = await rollback(fresh.db, { migrations, steps: 1 });
-      expect(result.rolledBack.map((entry) => entry.name)).toEqual(['0011_connector_management']);
+      const result = await rollback(fresh.db, { migrations, to });
+      expect(result.rolledBack.map((entry) => entry.name)).toEqual([...later].reverse());
       const { rows } = await fresh.db.query('select * from public.get_connector_secrets($1)', [connector]);
       expect(rows).toEqual([{ credentials: null, webhook_secret: 'plain', updated_at: expect.any(Date) }]);
-      expect((await migrate(fresh.db)).applied.map((entry) => entry.name)).toEqual([
-        '0011_connector_management',
-      ]);
+      expect((await migrate(fresh.db)).applied.map((entry) => entry.name)).toEqual(later);
     } finally {
       await fresh.pglite.close();
     }
