@@ -92,6 +92,59 @@ describe('tributary migrate', () => {
     expect(parsed.migrations.map((entry) => entry.state)).toEqual(['pending', 'pending']);
   });
 
+  it('prints the warnings a migration raises, in the listing and the summary (and in --json)', async () => {
+    const cwd = await workspace();
+    const refusing = ['--pglite', 'db', '--migrations-dir', join(fixtures, 'refusing')];
+    const up = await run(cwd, 'migrate', ...refusing, '--target', '0003_kept');
+    expect(up).toMatchObject({ code: 0, stderr: '' });
+    expect(up.stdout).toMatch(
+      /^applied\s+0003_kept\s+\d+ ms\nwarning\s+0003_kept\s+cli_kept: 2 legacy rows repaired \(originals kept in cli_kept_quarantine\)$/m,
+    );
+    expect(up.stdout).toContain('3 applied, 0 already applied, 0 deferred, 1 warning (see above)');
+    const json = await run(cwd, 'migrate', ...refusing, '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ applied: [{ name: '0004_more' }], warnings: [] });
+  });
+
+  it('migrate down --dry-run agrees with the real run: same list, same order, same refusal', async () => {
+    const cwd = await workspace();
+    const refusing = ['--pglite', 'db', '--migrations-dir', join(fixtures, 'refusing')];
+    expect((await run(cwd, 'migrate', ...refusing)).code).toBe(0);
+    const listed = (stdout: string) =>
+      stdout
+        .split('\n')
+        .filter((text) => /^(would undo|rolled back) /.test(text))
+        .map((text) => text.replace(/^(would undo|rolled back)\s+(\S+).*$/, '$2'));
+
+    const dryOk = await run(cwd, 'migrate', 'down', '--to', '0003_kept', '--dry-run', ...refusing);
+    const realOk = await run(cwd, 'migrate', 'down', '--to', '0003_kept', ...refusing);
+    expect(dryOk.code).toBe(0);
+    expect(realOk.code).toBe(0);
+    expect(listed(dryOk.stdout)).toEqual(['0004_more']);
+    expect(listed(dryOk.stdout)).toEqual(listed(realOk.stdout));
+    expect((await run(cwd, 'migrate', ...refusing)).code).toBe(0);
+
+    const dry = await run(cwd, 'migrate', 'down', '--steps', '3', '--dry-run', ...refusing);
+    const real = await run(cwd, 'migrate', 'down', '--steps', '3', ...refusing);
+    for (const outcome of [dry, real]) {
+      expect(outcome.code).toBe(1);
+      expect(outcome.stderr, outcome.stderr).toMatch(
+        /^\[tributary\] \[sql\] 0003_kept\.down\.sql failed: refusing to roll back 0003_kept: it holds host data \(SQLSTATE 55000\)(?: \[[^\]]*\])?\. Hint: Fix forward with a new migration\./,
+      );
+      // Neither claims to have rolled anything back (0004_more's down script was undone with it).
+      expect(listed(outcome.stdout)).toEqual([]);
+    }
+    expect(dry.stderr).toContain('Dry run: the down scripts ran in a transaction that was then rolled back');
+    expect(real.stderr).toContain('nothing was rolled back and every migration stays applied');
+    const status = await run(cwd, '--json', 'migrate', 'status', ...refusing);
+    const parsed = JSON.parse(status.stdout) as { migrations: { state: string }[] };
+    expect(parsed.migrations.map((entry) => entry.state)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
+  });
+
   it('fails with one [tributary] line and exit 1 when a file fails; --verbose adds the stack, --json an error object', async () => {
     const cwd = await workspace();
     const broken = ['--pglite', 'db', '--migrations-dir', join(fixtures, 'broken')];

@@ -1,5 +1,5 @@
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   fromPg,
   loadMigrations,
@@ -11,6 +11,7 @@ import {
 } from '../src/index.js';
 import { appliedNames, catalogSnapshot, fixture, rejectionOf, schemaExists, tableExists } from './helpers.js';
 import { defineRunnerSuite } from './runner-suite.js';
+import { defineWarningsAndDryRunSuite } from './warnings-and-dry-run-suite.js';
 
 // One server for the file; every test gets its own database on it.
 let server: PostgresServer;
@@ -29,6 +30,7 @@ async function freshDatabase(): Promise<{ name: string; db: SqlDatabase }> {
 
 describe('migration runner on embedded PostgreSQL', () => {
   defineRunnerSuite({ fresh: async () => (await freshDatabase()).db });
+  defineWarningsAndDryRunSuite({ fresh: async () => (await freshDatabase()).db });
 
   it('two runners started at once leave one clean history and no errors', async () => {
     const { name, db } = await freshDatabase();
@@ -68,7 +70,10 @@ describe('migration runner on embedded PostgreSQL', () => {
   });
 
   it('throws MissingExtensionError for a vector file, and defers it when asked', async () => {
-    const { db } = await freshDatabase();
+    // The default test server has pgvector; this case needs one without it.
+    const bare = await startPostgresServer({ pgvector: false });
+    onTestFinished(() => bare.stop());
+    const db = fromPg(bare.pool(await bare.createDatabase()));
     const migrations = await loadMigrations(fixture('extensions'));
     const empty = await catalogSnapshot(db);
 

@@ -660,7 +660,7 @@ defineUpgradeSuite('PGlite (with pgvector)', async () => {
   };
 });
 
-defineUpgradeSuite('a real PostgreSQL server (pgvector deferred)', async () => {
+defineUpgradeSuite('a real PostgreSQL server (with pgvector)', async () => {
   const server: PostgresServer = await startPostgresServer();
   return {
     async legacyDatabase() {
@@ -670,8 +670,9 @@ defineUpgradeSuite('a real PostgreSQL server (pgvector deferred)', async () => {
       await pool.query(legacySql);
       return fromPg(pool);
     },
+    // startPostgresServer() has pgvector now: nothing is deferred (deferring stays allowed).
     migrateOptions: { deferMissingExtensions: ['vector'] },
-    deferred: ['0007_vector_search'],
+    deferred: [],
     close: () => server.stop(),
   };
 });
