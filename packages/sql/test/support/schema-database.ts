@@ -45,10 +45,11 @@ export interface MigratedServer {
 
 /**
  * A real PostgreSQL server with a template database that has every bundled migration applied
- * (pgvector is not available there, so 0007_vector_search is deferred).
+ * (with pgvector by default; `{ pgvector: false }` gives a server without it, where
+ * 0007_vector_search is deferred).
  */
-export async function startMigratedServer(): Promise<MigratedServer> {
-  const server = await startPostgresServer();
+export async function startMigratedServer(options: { pgvector?: boolean } = {}): Promise<MigratedServer> {
+  const server = await startPostgresServer({ pgvector: options.pgvector ?? true });
   const template = await server.createDatabase({ name: 'tributary_template' });
   const templatePool = server.pool(template, { max: 2 });
   await migrate(fromPg(templatePool), { deferMissingExtensions: ['vector'] });
