@@ -140,8 +140,10 @@ begin
   -- this migration does not repair, e.g. a document pointing at another organisation's connector)
   -- stays NOT VALID, recorded in install_facts, and is named in a warning.
   for invalid in
-    select con.conrelid::regclass::text as table_name, con.conname
+    -- Schema-qualified like ensure_constraint's install_facts keys, whatever the search_path.
+    select 'public.' || rel.relname as table_name, con.conname
     from pg_catalog.pg_constraint con
+    join pg_catalog.pg_class rel on rel.oid = con.conrelid
     where con.conrelid in ('public.imported_documents'::regclass, 'public.connector_configs'::regclass)
       and not con.convalidated
     order by 1, 2
