@@ -419,6 +419,24 @@ export function defineRepositoryContract(
           'invalid_input',
         );
       });
+
+      it('refuses a worker id over 200 characters instead of truncating it (0012_input_guards)', async () => {
+        const connectorId = await fixture.createConnector(randomUUID());
+        await expectRepositoryError(
+          repo.startSync({ connectorId, workerId: `w${'x'.repeat(200)}` }),
+          'invalid_input',
+        );
+        const workerId = `w${'y'.repeat(199)}`;
+        const started = await repo.startSync({ connectorId, workerId });
+        expect(started.status).toBe('started');
+        expect(await repo.getSyncRun(started.syncRunId)).toMatchObject({ workerId });
+      });
+
+      it('reports an unknown connector when marking documents seen or deleting them (0012_input_guards)', async () => {
+        const unknown = randomUUID();
+        await expectRepositoryError(repo.markDocumentsSeen(unknown, ['a']), 'not_found');
+        await expectRepositoryError(repo.softDeleteDocuments(unknown, ['a']), 'not_found');
+      });
     });
 
     describe('sweep', () => {

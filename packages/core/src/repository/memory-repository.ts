@@ -316,6 +316,10 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
     async startSync(input: StartSyncInput) {
       const leaseSeconds = input.leaseSeconds ?? 300;
       assertLeaseSeconds(leaseSeconds);
+      // As start_connector_sync (0012): refused, not truncated.
+      if (input.workerId !== undefined && input.workerId.length > 200) {
+        throw invalidInput(`workerId is ${input.workerId.length} characters long; at most 200 are allowed`);
+      }
       assertWriter('startSync');
       const connector = connectorOrThrow(input.connectorId);
       if (!connector.isActive) {
@@ -534,6 +538,8 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
 
     async markDocumentsSeen(connectorId: string, externalIds: readonly string[]) {
       assertWriter('markDocumentsSeen');
+      // An unknown connector is an error, not a count of 0 (as mark_documents_seen since 0012).
+      connectorOrThrow(connectorId);
       const now = tick(state);
       let count = 0;
       for (const externalId of new Set(externalIds)) {
@@ -549,6 +555,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
 
     async softDeleteDocuments(connectorId: string, externalIds: readonly string[]) {
       assertWriter('softDeleteDocuments');
+      connectorOrThrow(connectorId);
       const now = tick(state);
       let count = 0;
       for (const externalId of new Set(externalIds)) {
