@@ -105,6 +105,29 @@ describe('tributary migrate', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ applied: [{ name: '0004_more' }], warnings: [] });
   });
 
+  it('prints the warning of 0012_input_guards when it repairs legacy rows of an install upgraded in place', async () => {
+    const cwd = await workspace();
+    // A pre-Tributary install: the older tables, one document with a negative size.
+    const { PGlite } = await import('@electric-sql/pglite');
+    const legacy = await PGlite.create(join(cwd, 'db'));
+    await legacy.exec(`
+      create table public.connector_configs (id uuid primary key, org_id uuid not null, connector_type text not null, name text);
+      create table public.imported_documents (id uuid primary key, org_id uuid not null,
+        connector_id uuid references public.connector_configs (id), external_id text not null, file_size_bytes bigint);
+      insert into public.connector_configs values
+        ('ca000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-00000000000a', 'google_drive', 'Drive');
+      insert into public.imported_documents values ('d0000000-0000-4000-8000-000000000001',
+        'a0000000-0000-4000-8000-00000000000a', 'ca000000-0000-4000-8000-000000000001', 'file-1', -42);`);
+    await legacy.close();
+
+    const up = await run(cwd, 'migrate', '--pglite', 'db');
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(
+      /^warning\s+0012_input_guards\s+\[tributary\] repaired 1 value\(s\) in 1 imported_documents row\(s\) and 0 value\(s\) in 0 connector_configs row\(s\) .*\(select \* from tributary_private\.quarantined_values order by id\)$/m,
+    );
+    expect(up.stdout).toMatch(/, \d+ warnings? \(see above\)/);
+  });
+
   it('migrate down --dry-run agrees with the real run: same list, same order, same refusal', async () => {
     const cwd = await workspace();
     const refusing = ['--pglite', 'db', '--migrations-dir', join(fixtures, 'refusing')];
