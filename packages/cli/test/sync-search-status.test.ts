@@ -402,7 +402,8 @@ describe('tributary on a PostgreSQL server through --database-url', () => {
   let serverCwd: string;
 
   beforeAll(async () => {
-    server = await startPostgresServer();
+    // This case is about a server without pgvector; the default test server has it now.
+    server = await startPostgresServer({ pgvector: false });
     database = await server.createDatabase();
     url = server.connectionString(database);
     serverCwd = await mkdtemp(join(tmpdir(), 'tributary-cli-server-'));
