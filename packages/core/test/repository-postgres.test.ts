@@ -13,7 +13,8 @@ import { defineRepositoryContract } from './repository-contract.js';
 import { databaseFixture } from './repository-database-fixture.js';
 
 async function migratedServer(): Promise<{ server: PostgresServer; pool: pg.Pool }> {
-  const server = await startPostgresServer();
+  // Without pgvector, as described above (the default test server has it now).
+  const server = await startPostgresServer({ pgvector: false });
   const database = await server.createDatabase();
   const pool = server.pool(database, { max: 12 });
   await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
