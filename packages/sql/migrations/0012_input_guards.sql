@@ -334,16 +334,16 @@ begin
   perform tributary_private.lock_running_sync(p_sync_log_id);
   new_expiry := now() + make_interval(secs => p_lease_seconds);
   begin
-  update public.connector_sync_logs s
-  set lease_expires_at = new_expiry, heartbeat_at = now(),
-      documents_synced = coalesce((p_progress ->> 'documents_synced')::integer, s.documents_synced),
-      documents_updated = coalesce((p_progress ->> 'documents_updated')::integer, s.documents_updated),
-      documents_skipped = coalesce((p_progress ->> 'documents_skipped')::integer, s.documents_skipped),
-      documents_failed = coalesce((p_progress ->> 'documents_failed')::integer, s.documents_failed),
-      documents_deleted = coalesce((p_progress ->> 'documents_deleted')::integer, s.documents_deleted),
-      api_calls_made = coalesce((p_progress ->> 'api_calls_made')::integer, s.api_calls_made),
-      bytes_transferred = coalesce((p_progress ->> 'bytes_transferred')::bigint, s.bytes_transferred)
-  where s.id = p_sync_log_id;
+    update public.connector_sync_logs s
+    set lease_expires_at = new_expiry, heartbeat_at = now(),
+        documents_synced = coalesce((p_progress ->> 'documents_synced')::integer, s.documents_synced),
+        documents_updated = coalesce((p_progress ->> 'documents_updated')::integer, s.documents_updated),
+        documents_skipped = coalesce((p_progress ->> 'documents_skipped')::integer, s.documents_skipped),
+        documents_failed = coalesce((p_progress ->> 'documents_failed')::integer, s.documents_failed),
+        documents_deleted = coalesce((p_progress ->> 'documents_deleted')::integer, s.documents_deleted),
+        api_calls_made = coalesce((p_progress ->> 'api_calls_made')::integer, s.api_calls_made),
+        bytes_transferred = coalesce((p_progress ->> 'bytes_transferred')::bigint, s.bytes_transferred)
+    where s.id = p_sync_log_id;
   exception when check_violation or data_exception then
     get stacked diagnostics failed_state = returned_sqlstate, failed_message = message_text, failed_constraint = constraint_name;
     perform tributary_private.raise_invalid_value('heartbeat_connector_sync', failed_state, failed_message, failed_constraint);
@@ -383,37 +383,37 @@ begin
   run := tributary_private.lock_running_sync(p_sync_log_id);
 
   begin
-  update public.connector_sync_logs s
-  set status = p_status,
-      completed_at = now(),
-      duration_ms = greatest(0, (extract(epoch from now() - s.started_at) * 1000)::integer),
-      lease_expires_at = null,
-      documents_synced = coalesce((p_counts ->> 'documents_synced')::integer, s.documents_synced),
-      documents_updated = coalesce((p_counts ->> 'documents_updated')::integer, s.documents_updated),
-      documents_skipped = coalesce((p_counts ->> 'documents_skipped')::integer, s.documents_skipped),
-      documents_failed = coalesce((p_counts ->> 'documents_failed')::integer, s.documents_failed),
-      documents_deleted = coalesce((p_counts ->> 'documents_deleted')::integer, s.documents_deleted),
-      api_calls_made = coalesce((p_counts ->> 'api_calls_made')::integer, s.api_calls_made),
-      bytes_transferred = coalesce((p_counts ->> 'bytes_transferred')::bigint, s.bytes_transferred),
-      metadata = s.metadata || coalesce(p_counts -> 'metadata', '{}'::jsonb),
-      error_message = left(p_error_message, 4000),
-      error_details = p_error_details
-  where s.id = p_sync_log_id
-  returning * into result;
+    update public.connector_sync_logs s
+    set status = p_status,
+        completed_at = now(),
+        duration_ms = greatest(0, (extract(epoch from now() - s.started_at) * 1000)::integer),
+        lease_expires_at = null,
+        documents_synced = coalesce((p_counts ->> 'documents_synced')::integer, s.documents_synced),
+        documents_updated = coalesce((p_counts ->> 'documents_updated')::integer, s.documents_updated),
+        documents_skipped = coalesce((p_counts ->> 'documents_skipped')::integer, s.documents_skipped),
+        documents_failed = coalesce((p_counts ->> 'documents_failed')::integer, s.documents_failed),
+        documents_deleted = coalesce((p_counts ->> 'documents_deleted')::integer, s.documents_deleted),
+        api_calls_made = coalesce((p_counts ->> 'api_calls_made')::integer, s.api_calls_made),
+        bytes_transferred = coalesce((p_counts ->> 'bytes_transferred')::bigint, s.bytes_transferred),
+        metadata = s.metadata || coalesce(p_counts -> 'metadata', '{}'::jsonb),
+        error_message = left(p_error_message, 4000),
+        error_details = p_error_details
+    where s.id = p_sync_log_id
+    returning * into result;
 
-  update public.connector_configs c
-  set last_sync_at = now(),
-      last_sync_status = p_status,
-      error_count = case when p_status = 'failed' then c.error_count + 1 when p_status = 'success' then 0 else c.error_count end,
-      last_error = case when p_status in ('failed', 'partial') and p_error_message is not null then left(p_error_message, 4000) else c.last_error end,
-      last_error_at = case when p_status in ('failed', 'partial') and p_error_message is not null then now() else c.last_error_at end,
-      next_sync_at = case c.sync_frequency
-        when 'hourly' then now() + interval '1 hour'
-        when 'daily' then now() + interval '1 day'
-        when 'weekly' then now() + interval '7 days'
-        else null
-      end
-  where c.id = run.connector_id;
+    update public.connector_configs c
+    set last_sync_at = now(),
+        last_sync_status = p_status,
+        error_count = case when p_status = 'failed' then c.error_count + 1 when p_status = 'success' then 0 else c.error_count end,
+        last_error = case when p_status in ('failed', 'partial') and p_error_message is not null then left(p_error_message, 4000) else c.last_error end,
+        last_error_at = case when p_status in ('failed', 'partial') and p_error_message is not null then now() else c.last_error_at end,
+        next_sync_at = case c.sync_frequency
+          when 'hourly' then now() + interval '1 hour'
+          when 'daily' then now() + interval '1 day'
+          when 'weekly' then now() + interval '7 days'
+          else null
+        end
+    where c.id = run.connector_id;
   exception when check_violation or data_exception then
     get stacked diagnostics failed_state = returned_sqlstate, failed_message = message_text, failed_constraint = constraint_name;
     perform tributary_private.raise_invalid_value('finish_connector_sync', failed_state, failed_message, failed_constraint);
@@ -448,17 +448,17 @@ begin
   end if;
   connector_org := tributary_private.require_connector(p_connector_id);
   begin
-  -- Members can read webhook events, so headers that carry credentials (Authorization, cookies,
-  -- channel tokens, API keys) are never stored; names are kept lower-cased.
-  insert into public.connector_webhook_events (org_id, connector_id, event_source, event_id, event_type, payload, headers)
-  values (connector_org, p_connector_id, p_event_source, p_event_id, p_event_type, p_payload,
-    case when p_headers is null or jsonb_typeof(p_headers) <> 'object' then null else (
-      select coalesce(jsonb_object_agg(lower(h.key), h.value), '{}'::jsonb)
-      from jsonb_each(p_headers) h
-      where lower(h.key) !~ '(authorization|cookie|token|secret|api[-_]?key|password|credential)'
-    ) end)
-  on conflict (connector_id, event_source, event_id) do nothing
-  returning id into inserted_id;
+    -- Members can read webhook events, so headers that carry credentials (Authorization, cookies,
+    -- channel tokens, API keys) are never stored; names are kept lower-cased.
+    insert into public.connector_webhook_events (org_id, connector_id, event_source, event_id, event_type, payload, headers)
+    values (connector_org, p_connector_id, p_event_source, p_event_id, p_event_type, p_payload,
+      case when p_headers is null or jsonb_typeof(p_headers) <> 'object' then null else (
+        select coalesce(jsonb_object_agg(lower(h.key), h.value), '{}'::jsonb)
+        from jsonb_each(p_headers) h
+        where lower(h.key) !~ '(authorization|cookie|token|secret|api[-_]?key|password|credential)'
+      ) end)
+    on conflict (connector_id, event_source, event_id) do nothing
+    returning id into inserted_id;
   exception when check_violation or data_exception then
     get stacked diagnostics failed_state = returned_sqlstate, failed_message = message_text, failed_constraint = constraint_name;
     perform tributary_private.raise_invalid_value('record_webhook_event', failed_state, failed_message, failed_constraint);
@@ -510,69 +510,69 @@ begin
   end if;
 
   begin
-  return query
-  with input as (
-    select * from jsonb_to_recordset(p_documents) as x(
-      external_id text, parent_external_id text, title text, mime_type text, external_url text,
-      source_version text, source_modified_at timestamptz, content text, content_hash text,
-      file_size_bytes bigint, storage_path text, source_metadata jsonb, metadata jsonb,
-      uploaded_by uuid, processing_status text)
-  ),
-  previous as (
-    select d.external_id, d.content_hash, d.is_deleted
-    from public.imported_documents d
-    join input i on i.external_id = d.external_id
-    where d.org_id = connector_org and d.connector_id = p_connector_id
-  ),
-  written as (
-    insert into public.imported_documents as d (
-      org_id, connector_id, external_id, parent_external_id, title, mime_type, external_url, source_version,
-      source_modified_at, content, content_hash, file_size_bytes, storage_path, source_metadata, metadata,
-      uploaded_by, processing_status, last_synced_at, last_seen_at)
-    select connector_org, p_connector_id, i.external_id, i.parent_external_id, i.title, i.mime_type, i.external_url,
-      i.source_version, i.source_modified_at, i.content, i.content_hash, i.file_size_bytes, i.storage_path,
-      coalesce(i.source_metadata, '{}'::jsonb), coalesce(i.metadata, '{}'::jsonb), i.uploaded_by,
-      coalesce(i.processing_status, 'pending'), now(), now()
-    from input i
-    -- Every call locks rows in the same order, so overlapping batches never deadlock.
-    order by i.external_id
-    on conflict (org_id, connector_id, external_id) do update set
-      parent_external_id = excluded.parent_external_id,
-      title = excluded.title,
-      mime_type = excluded.mime_type,
-      external_url = excluded.external_url,
-      source_version = excluded.source_version,
-      source_modified_at = excluded.source_modified_at,
-      file_size_bytes = excluded.file_size_bytes,
-      storage_path = coalesce(excluded.storage_path, d.storage_path),
-      source_metadata = excluded.source_metadata,
-      metadata = d.metadata || excluded.metadata,
-      uploaded_by = coalesce(d.uploaded_by, excluded.uploaded_by),
-      content = excluded.content,
-      content_hash = excluded.content_hash,
-      -- Same content hash on a live row: keep the processed state (no re-chunk, no re-embed).
-      processing_status = case when d.content_hash = excluded.content_hash and not d.is_deleted
-        then d.processing_status else excluded.processing_status end,
-      processing_error = case when d.content_hash = excluded.content_hash and not d.is_deleted
-        then d.processing_error else null end,
-      chunks_generated = d.chunks_generated and d.content_hash = excluded.content_hash and not d.is_deleted,
-      embeddings_generated = d.embeddings_generated and d.content_hash = excluded.content_hash and not d.is_deleted,
-      sync_count = d.sync_count + 1,
-      last_synced_at = now(),
-      last_seen_at = now(),
-      is_deleted = false,
-      deleted_at = null
-    returning d.id, d.external_id, (d.xmax = 0) as inserted, d.content_hash
-  )
-  select w.id, w.external_id,
-    case
-      when w.inserted then 'inserted'
-      when p.content_hash = w.content_hash and not p.is_deleted then 'unchanged'
-      else 'updated'
-    end,
-    p.content_hash
-  from written w
-  left join previous p on p.external_id = w.external_id;
+    return query
+    with input as (
+      select * from jsonb_to_recordset(p_documents) as x(
+        external_id text, parent_external_id text, title text, mime_type text, external_url text,
+        source_version text, source_modified_at timestamptz, content text, content_hash text,
+        file_size_bytes bigint, storage_path text, source_metadata jsonb, metadata jsonb,
+        uploaded_by uuid, processing_status text)
+    ),
+    previous as (
+      select d.external_id, d.content_hash, d.is_deleted
+      from public.imported_documents d
+      join input i on i.external_id = d.external_id
+      where d.org_id = connector_org and d.connector_id = p_connector_id
+    ),
+    written as (
+      insert into public.imported_documents as d (
+        org_id, connector_id, external_id, parent_external_id, title, mime_type, external_url, source_version,
+        source_modified_at, content, content_hash, file_size_bytes, storage_path, source_metadata, metadata,
+        uploaded_by, processing_status, last_synced_at, last_seen_at)
+      select connector_org, p_connector_id, i.external_id, i.parent_external_id, i.title, i.mime_type, i.external_url,
+        i.source_version, i.source_modified_at, i.content, i.content_hash, i.file_size_bytes, i.storage_path,
+        coalesce(i.source_metadata, '{}'::jsonb), coalesce(i.metadata, '{}'::jsonb), i.uploaded_by,
+        coalesce(i.processing_status, 'pending'), now(), now()
+      from input i
+      -- Every call locks rows in the same order, so overlapping batches never deadlock.
+      order by i.external_id
+      on conflict (org_id, connector_id, external_id) do update set
+        parent_external_id = excluded.parent_external_id,
+        title = excluded.title,
+        mime_type = excluded.mime_type,
+        external_url = excluded.external_url,
+        source_version = excluded.source_version,
+        source_modified_at = excluded.source_modified_at,
+        file_size_bytes = excluded.file_size_bytes,
+        storage_path = coalesce(excluded.storage_path, d.storage_path),
+        source_metadata = excluded.source_metadata,
+        metadata = d.metadata || excluded.metadata,
+        uploaded_by = coalesce(d.uploaded_by, excluded.uploaded_by),
+        content = excluded.content,
+        content_hash = excluded.content_hash,
+        -- Same content hash on a live row: keep the processed state (no re-chunk, no re-embed).
+        processing_status = case when d.content_hash = excluded.content_hash and not d.is_deleted
+          then d.processing_status else excluded.processing_status end,
+        processing_error = case when d.content_hash = excluded.content_hash and not d.is_deleted
+          then d.processing_error else null end,
+        chunks_generated = d.chunks_generated and d.content_hash = excluded.content_hash and not d.is_deleted,
+        embeddings_generated = d.embeddings_generated and d.content_hash = excluded.content_hash and not d.is_deleted,
+        sync_count = d.sync_count + 1,
+        last_synced_at = now(),
+        last_seen_at = now(),
+        is_deleted = false,
+        deleted_at = null
+      returning d.id, d.external_id, (d.xmax = 0) as inserted, d.content_hash
+    )
+    select w.id, w.external_id,
+      case
+        when w.inserted then 'inserted'
+        when p.content_hash = w.content_hash and not p.is_deleted then 'unchanged'
+        else 'updated'
+      end,
+      p.content_hash
+    from written w
+    left join previous p on p.external_id = w.external_id;
   exception when check_violation or data_exception then
     get stacked diagnostics failed_state = returned_sqlstate, failed_message = message_text, failed_constraint = constraint_name;
     perform tributary_private.raise_invalid_value('upsert_documents', failed_state, failed_message, failed_constraint);
