@@ -317,8 +317,10 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       const leaseSeconds = input.leaseSeconds ?? 300;
       assertLeaseSeconds(leaseSeconds);
       // As start_connector_sync (0012): refused, not truncated.
-      if (input.workerId !== undefined && input.workerId.length > 200) {
-        throw invalidInput(`workerId is ${input.workerId.length} characters long; at most 200 are allowed`);
+      // Counted in code points, as Postgres's char_length does.
+      const workerIdLength = input.workerId === undefined ? 0 : [...input.workerId].length;
+      if (workerIdLength > 200) {
+        throw invalidInput(`workerId is ${workerIdLength} characters long; at most 200 are allowed`);
       }
       assertWriter('startSync');
       const connector = connectorOrThrow(input.connectorId);
