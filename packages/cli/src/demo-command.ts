@@ -100,6 +100,7 @@ export function demoCommand(io: CliIo): Command {
                 say(
                   `  deferred  ${event.name.padEnd(28)} needs extension ${event.missingExtensions.join(', ')}`,
                 );
+              if (event.type === 'warning') say(`  warning   ${event.name.padEnd(28)} ${event.message}`);
             },
           });
           const tables = await describeTables(database.db);

@@ -83,7 +83,18 @@ function printEvent(io: CliIo, event: MigrationEvent): void {
     case 'deferred':
       io.stdout(`${line('deferred', event.name, `needs extension ${event.missingExtensions.join(', ')}`)}\n`);
       break;
+    case 'warning':
+      // What a migration raised with `raise warning` (e.g. legacy rows it repaired): the operator
+      // must see it, so it is printed in the listing, right after the file that raised it.
+      io.stdout(
+        `${line('warning', event.name, `${event.message}${event.hint ? ` (${event.hint})` : ''}`)}\n`,
+      );
+      break;
   }
+}
+
+function warningsSummary(count: number): string {
+  return count === 0 ? '' : `, ${count} warning${count === 1 ? '' : 's'} (see above)`;
 }
 
 function printJson(io: CliIo, value: unknown): void {
@@ -142,7 +153,7 @@ export function migrateCommand(io: CliIo): Command {
             io.stdout('Database is up to date.\n');
           io.stdout(
             `${result.applied.length} ${verb}, ${result.skipped.length} already applied, ${result.deferred.length} deferred` +
-              `${result.dryRun ? '; nothing changed' : ''} (${result.durationMs} ms)\n`,
+              `${warningsSummary(result.warnings.length)}${result.dryRun ? '; nothing changed' : ''} (${result.durationMs} ms)\n`,
           );
         }
       } finally {
@@ -204,7 +215,10 @@ export function migrateCommand(io: CliIo): Command {
     .addOption(
       new Option('--steps <n>', 'roll back this many of the latest applied migrations').argParser(parseSteps),
     )
-    .option('--dry-run', 'show what would be rolled back, change nothing')
+    .option(
+      '--dry-run',
+      'run the down scripts in a transaction that is rolled back: shows what would be rolled back (or why it would be refused), changes nothing',
+    )
     .action(async (options: { to?: string; steps?: number; dryRun?: boolean }, sub: Command) => {
       const flags = sub.optsWithGlobals<GlobalFlags>();
       if (options.to === undefined && options.steps === undefined) {
@@ -226,7 +240,8 @@ export function migrateCommand(io: CliIo): Command {
         else if (result.rolledBack.length === 0) io.stdout('Nothing to roll back.\n');
         else
           io.stdout(
-            `${result.rolledBack.length} ${result.dryRun ? 'would be rolled back; nothing changed' : 'rolled back'} (${result.durationMs} ms)\n`,
+            `${result.rolledBack.length} ${result.dryRun ? 'would be rolled back; nothing changed' : 'rolled back'}` +
+              `${warningsSummary(result.warnings.length)} (${result.durationMs} ms)\n`,
           );
       } finally {
         await database.close();

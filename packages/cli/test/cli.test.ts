@@ -92,6 +92,82 @@ describe('tributary migrate', () => {
     expect(parsed.migrations.map((entry) => entry.state)).toEqual(['pending', 'pending']);
   });
 
+  it('prints the warnings a migration raises, in the listing and the summary (and in --json)', async () => {
+    const cwd = await workspace();
+    const refusing = ['--pglite', 'db', '--migrations-dir', join(fixtures, 'refusing')];
+    const up = await run(cwd, 'migrate', ...refusing, '--target', '0003_kept');
+    expect(up).toMatchObject({ code: 0, stderr: '' });
+    expect(up.stdout).toMatch(
+      /^applied\s+0003_kept\s+\d+ ms\nwarning\s+0003_kept\s+cli_kept: 2 legacy rows repaired \(originals kept in cli_kept_quarantine\)$/m,
+    );
+    expect(up.stdout).toContain('3 applied, 0 already applied, 0 deferred, 1 warning (see above)');
+    const json = await run(cwd, 'migrate', ...refusing, '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ applied: [{ name: '0004_more' }], warnings: [] });
+  });
+
+  it('prints the warning of 0012_input_guards when it repairs legacy rows of an install upgraded in place', async () => {
+    const cwd = await workspace();
+    // A pre-Tributary install: the older tables, one document with a negative size.
+    const { PGlite } = await import('@electric-sql/pglite');
+    const legacy = await PGlite.create(join(cwd, 'db'));
+    await legacy.exec(`
+      create table public.connector_configs (id uuid primary key, org_id uuid not null, connector_type text not null, name text);
+      create table public.imported_documents (id uuid primary key, org_id uuid not null,
+        connector_id uuid references public.connector_configs (id), external_id text not null, file_size_bytes bigint);
+      insert into public.connector_configs values
+        ('ca000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-00000000000a', 'google_drive', 'Drive');
+      insert into public.imported_documents values ('d0000000-0000-4000-8000-000000000001',
+        'a0000000-0000-4000-8000-00000000000a', 'ca000000-0000-4000-8000-000000000001', 'file-1', -42);`);
+    await legacy.close();
+
+    const up = await run(cwd, 'migrate', '--pglite', 'db');
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(
+      /^warning\s+0012_input_guards\s+\[tributary\] repaired 1 value\(s\) in 1 imported_documents row\(s\) and 0 value\(s\) in 0 connector_configs row\(s\) .*\(select \* from tributary_private\.quarantined_values order by id\)$/m,
+    );
+    expect(up.stdout).toMatch(/, \d+ warnings? \(see above\)/);
+  });
+
+  it('migrate down --dry-run agrees with the real run: same list, same order, same refusal', async () => {
+    const cwd = await workspace();
+    const refusing = ['--pglite', 'db', '--migrations-dir', join(fixtures, 'refusing')];
+    expect((await run(cwd, 'migrate', ...refusing)).code).toBe(0);
+    const listed = (stdout: string) =>
+      stdout
+        .split('\n')
+        .filter((text) => /^(would undo|rolled back) /.test(text))
+        .map((text) => text.replace(/^(would undo|rolled back)\s+(\S+).*$/, '$2'));
+
+    const dryOk = await run(cwd, 'migrate', 'down', '--to', '0003_kept', '--dry-run', ...refusing);
+    const realOk = await run(cwd, 'migrate', 'down', '--to', '0003_kept', ...refusing);
+    expect(dryOk.code).toBe(0);
+    expect(realOk.code).toBe(0);
+    expect(listed(dryOk.stdout)).toEqual(['0004_more']);
+    expect(listed(dryOk.stdout)).toEqual(listed(realOk.stdout));
+    expect((await run(cwd, 'migrate', ...refusing)).code).toBe(0);
+
+    const dry = await run(cwd, 'migrate', 'down', '--steps', '3', '--dry-run', ...refusing);
+    const real = await run(cwd, 'migrate', 'down', '--steps', '3', ...refusing);
+    for (const outcome of [dry, real]) {
+      expect(outcome.code).toBe(1);
+      expect(outcome.stderr, outcome.stderr).toMatch(
+        /^\[tributary\] \[sql\] 0003_kept\.down\.sql failed: refusing to roll back 0003_kept: it holds host data \(SQLSTATE 55000\)(?: \[[^\]]*\])?\. Hint: Fix forward with a new migration\./,
+      );
+      // Neither claims to have rolled anything back (0004_more's down script was undone with it).
+      expect(listed(outcome.stdout)).toEqual([]);
+    }
+    expect(dry.stderr).toContain('Dry run: the down scripts ran in a transaction that was then rolled back');
+    expect(real.stderr).toContain('nothing was rolled back and every migration stays applied');
+    const status = await run(cwd, '--json', 'migrate', 'status', ...refusing);
+    const parsed = JSON.parse(status.stdout) as { migrations: { state: string }[] };
+    expect(parsed.migrations.map((entry) => entry.state)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
+  });
+
   it('fails with one [tributary] line and exit 1 when a file fails; --verbose adds the stack, --json an error object', async () => {
     const cwd = await workspace();
     const broken = ['--pglite', 'db', '--migrations-dir', join(fixtures, 'broken')];

@@ -196,6 +196,11 @@ export function defineRepositoryContract(
         expect((await repo.getDocumentVersions(connectorId, ['x'])).size).toBe(0);
       });
 
+      it('refuses a version lookup for an unknown connector instead of answering nothing', async () => {
+        await expectRepositoryError(repo.getDocumentVersions(randomUUID(), ['a']), 'not_found');
+        expect((await repo.getDocumentVersions(randomUUID(), [])).size).toBe(0);
+      });
+
       it('upserts more than one batch and looks up 1000 versions in one call', async () => {
         const { connectorId } = await freshConnector();
         const documents = Array.from({ length: 1500 }, (_, i) =>
@@ -419,6 +424,24 @@ export function defineRepositoryContract(
           repo.startSync({ connectorId: inactive, leaseSeconds: 1 }),
           'invalid_input',
         );
+      });
+
+      it('refuses a worker id over 200 characters instead of truncating it (0012_input_guards)', async () => {
+        const connectorId = await fixture.createConnector(randomUUID());
+        await expectRepositoryError(
+          repo.startSync({ connectorId, workerId: `w${'x'.repeat(200)}` }),
+          'invalid_input',
+        );
+        const workerId = `w${'y'.repeat(199)}`;
+        const started = await repo.startSync({ connectorId, workerId });
+        expect(started.status).toBe('started');
+        expect(await repo.getSyncRun(started.syncRunId)).toMatchObject({ workerId });
+      });
+
+      it('reports an unknown connector when marking documents seen or deleting them (0012_input_guards)', async () => {
+        const unknown = randomUUID();
+        await expectRepositoryError(repo.markDocumentsSeen(unknown, ['a']), 'not_found');
+        await expectRepositoryError(repo.softDeleteDocuments(unknown, ['a']), 'not_found');
       });
     });
 

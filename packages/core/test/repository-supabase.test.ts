@@ -32,7 +32,8 @@ interface Harness {
 }
 
 async function startHarness(): Promise<Harness> {
-  const postgres = await startPostgresServer();
+  // Without pgvector, as described above (the default test server has it now).
+  const postgres = await startPostgresServer({ pgvector: false });
   const pool = postgres.pool(await postgres.createDatabase(), { max: 12 });
   await migrate(fromPg(pool));
   const api = await startPostgrestServer({ pool });

@@ -291,6 +291,11 @@ begin
       message = format('[tributary] at most 5000 external ids per call, got %s', cardinality(p_external_ids)),
       hint = 'Split the lookup into several calls.';
   end if;
+  -- As the other connector RPCs (0012): an unknown connector is an error, not an empty answer.
+  if not exists (select 1 from public.connector_configs c where c.id = p_connector_id) then
+    raise exception using errcode = 'P0002', message = format('[tributary] connector %s not found', p_connector_id),
+      hint = 'Check the id; a deleted connector, or one of another organisation, is not found either.';
+  end if;
   return query
   select d.external_id, d.id, d.source_version, d.content_hash, d.is_deleted, d.processing_status
   from public.imported_documents d

@@ -116,40 +116,55 @@ export class MigrationFailedError extends TributarySqlError {
   /** SQLSTATE of the Postgres error, e.g. `42P01`. */
   readonly postgresCode: string | undefined;
   readonly postgresMessage: string;
+  /** The HINT Postgres sent with the error (a refusing down script says what to do instead). */
+  readonly hint: string | undefined;
   /** 1-based line in the file, when Postgres reported a position. */
   readonly line: number | undefined;
   /** 1-based column in that line, when Postgres reported a position. */
   readonly column: number | undefined;
+  /** True when a dry run hit this: the real run would fail the same way. */
+  readonly dryRun: boolean;
 
   constructor(details: {
     migration: string;
     direction: 'up' | 'down';
     postgresCode: string | undefined;
     postgresMessage: string;
+    hint?: string | undefined;
     line: number | undefined;
     column: number | undefined;
     context: string | undefined;
+    dryRun?: boolean | undefined;
     cause: unknown;
   }) {
     const file = details.direction === 'down' ? `${details.migration}.down.sql` : `${details.migration}.sql`;
     const where = details.line !== undefined ? ` at line ${details.line}, column ${details.column}` : '';
     const code = details.postgresCode ? ` (SQLSTATE ${details.postgresCode})` : '';
     const context = details.context ? ` [${details.context.replace(/\s*\n\s*/g, '; ')}]` : '';
+    const hint = details.hint ? ` Hint: ${details.hint.replace(/\.$/, '')}.` : '';
+    // A rollback runs every down script in ONE transaction, so when one fails the scripts that ran
+    // before it are undone too: nothing at all was rolled back.
     const outcome =
-      details.direction === 'down'
-        ? 'Its transaction was rolled back, so the migration stays applied; later down scripts did not run.'
-        : 'Its transaction was rolled back; earlier migrations stay applied and later ones did not run. Fix the file and run migrate again.';
+      details.direction === 'up'
+        ? 'Its transaction was rolled back; earlier migrations stay applied and later ones did not run. Fix the file and run migrate again.'
+        : details.dryRun
+          ? 'Dry run: the down scripts ran in a transaction that was then rolled back, so nothing changed; the real rollback would fail the same way.'
+          : 'The rollback ran in one transaction, which was rolled back: nothing was rolled back and every migration stays applied.';
     super(
       'migration_failed',
-      `${file} failed${where}: ${details.postgresMessage}${code}${context}. ${outcome}`,
-      { cause: details.cause },
+      `${file} failed${where}: ${details.postgresMessage}${code}${context}.${hint} ${outcome}`,
+      {
+        cause: details.cause,
+      },
     );
     this.migration = details.migration;
     this.direction = details.direction;
     this.postgresCode = details.postgresCode;
     this.postgresMessage = details.postgresMessage;
+    this.hint = details.hint;
     this.line = details.line;
     this.column = details.column;
+    this.dryRun = details.dryRun ?? false;
   }
 }
 

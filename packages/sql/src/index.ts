@@ -32,6 +32,7 @@ export type {
   MigrationEvent,
   MigrationSkipReason,
   MigrationTiming,
+  MigrationWarning,
   RollbackOptions,
   RollbackResult,
 } from './migration-runner.js';
@@ -45,11 +46,13 @@ export type {
 export { migrationStatus } from './migration-status.js';
 export { migrationsDirectory } from './migrations-directory.js';
 export type {
+  ExecOptions,
   PgClientLike,
   PgliteLike,
   PgliteTransactionLike,
   PgPoolLike,
   SqlDatabase,
+  SqlNotice,
   SqlQueryable,
 } from './sql-database.js';
 export { fromPg, fromPglite } from './sql-database.js';

@@ -145,6 +145,7 @@ export function toMigrationFailedError(
   migration: string,
   direction: 'up' | 'down',
   sql: string,
+  dryRun = false,
 ): MigrationFailedError {
   const details = (typeof error === 'object' && error !== null ? error : {}) as {
     code?: unknown;
@@ -152,6 +153,7 @@ export function toMigrationFailedError(
     position?: unknown;
     where?: unknown;
     message?: unknown;
+    hint?: unknown;
   };
   const fromServer = typeof details.severity === 'string';
   const position = Number(details.position);
@@ -162,6 +164,8 @@ export function toMigrationFailedError(
     direction,
     postgresCode: fromServer && typeof details.code === 'string' ? details.code : undefined,
     postgresMessage: typeof details.message === 'string' ? details.message : String(error),
+    hint: fromServer && typeof details.hint === 'string' && details.hint !== '' ? details.hint : undefined,
+    dryRun,
     line: located?.line,
     column: located?.column,
     // For errors inside a do-block or function body Postgres gives no position but says where.

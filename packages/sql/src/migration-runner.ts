@@ -16,7 +16,7 @@ import {
   toMigrationFailedError,
   verifyHistory,
 } from './migration-history.js';
-import type { SqlDatabase } from './sql-database.js';
+import type { SqlDatabase, SqlNotice, SqlQueryable } from './sql-database.js';
 
 /** Progress reported while migrating or rolling back, e.g. to print one line per migration. */
 export type MigrationEvent =
@@ -24,7 +24,22 @@ export type MigrationEvent =
   | { type: 'applied'; name: string; executionMs: number; dryRun: boolean }
   | { type: 'rolled-back'; name: string; executionMs: number; dryRun: boolean }
   | { type: 'skipped'; name: string; reason: MigrationSkipReason }
-  | { type: 'deferred'; name: string; missingExtensions: string[] };
+  | { type: 'deferred'; name: string; missingExtensions: string[] }
+  | ({ type: 'warning' } & MigrationWarning);
+
+/**
+ * A `raise warning` a migration (or down script) sent while it ran, e.g. 0012_input_guards saying
+ * which legacy rows it repaired. Reported only for files whose transaction committed. NOTICE-level
+ * messages (`create table if not exists` skipping, ...) are not warnings and are left out.
+ */
+export interface MigrationWarning {
+  /** The migration that raised it. */
+  name: string;
+  direction: 'up' | 'down';
+  message: string;
+  detail?: string | undefined;
+  hint?: string | undefined;
+}
 
 /**
  * `already-applied`: recorded before this run started. `applied-concurrently`: another runner
@@ -63,6 +78,8 @@ export interface MigrateResult {
   skipped: { name: string; reason: MigrationSkipReason }[];
   /** Pending files left out because the server lacks an extension they require. */
   deferred: { name: string; missingExtensions: string[] }[];
+  /** Warnings raised by the files applied (none on a dry run, which runs nothing). */
+  warnings: MigrationWarning[];
   durationMs: number;
 }
 
@@ -82,6 +99,30 @@ function elapsedSince(start: number): number {
   return Math.round(performance.now() - start);
 }
 
+/** Runs one migration file (or down script), collecting the WARNING messages it raises. */
+async function execCollectingWarnings(
+  tx: SqlQueryable,
+  sql: string,
+  name: string,
+  direction: 'up' | 'down',
+  warnings: MigrationWarning[],
+  dryRun = false,
+): Promise<void> {
+  const onNotice = (notice: SqlNotice) => {
+    if (notice.severity.toUpperCase() !== 'WARNING') return;
+    warnings.push({ name, direction, message: notice.message, detail: notice.detail, hint: notice.hint });
+  };
+  try {
+    await tx.exec(sql, { onNotice });
+  } catch (error) {
+    throw toMigrationFailedError(error, name, direction, sql, dryRun);
+  }
+}
+
+function emitWarnings(warnings: readonly MigrationWarning[], onEvent: MigrateOptions['onEvent']): void {
+  for (const warning of warnings) onEvent?.({ type: 'warning', ...warning });
+}
+
 /**
  * Applies pending migrations in name order, each file in its own transaction that first takes
  * the advisory lock {@link migrationLockKey}, so concurrent runners (several app instances
@@ -99,7 +140,14 @@ export async function migrate(db: SqlDatabase, options: MigrateOptions = {}): Pr
   verifyHistory(known, history);
   const appliedNames = new Set(history.map((record) => record.name));
 
-  const result: MigrateResult = { dryRun, applied: [], skipped: [], deferred: [], durationMs: 0 };
+  const result: MigrateResult = {
+    dryRun,
+    applied: [],
+    skipped: [],
+    deferred: [],
+    warnings: [],
+    durationMs: 0,
+  };
   const inScope = known.slice(0, last + 1);
   const pending = inScope.filter((migration) => !appliedNames.has(migration.name));
   const missing = await findMissingExtensions(
@@ -146,17 +194,14 @@ export async function migrate(db: SqlDatabase, options: MigrateOptions = {}): Pr
       options.onEvent?.({ type: 'applied', name: migration.name, executionMs: 0, dryRun });
       continue;
     }
+    const warnings: MigrationWarning[] = [];
     const outcome = await db.transaction(async (tx) => {
       const current = await lockHistory(tx);
       // Another runner (maybe another version of the package) may have moved on meanwhile.
       verifyHistory(known, current);
       if (current.some((record) => record.name === migration.name)) return undefined;
       const start = performance.now();
-      try {
-        await tx.exec(migration.sql);
-      } catch (error) {
-        throw toMigrationFailedError(error, migration.name, 'up', migration.sql);
-      }
+      await execCollectingWarnings(tx, migration.sql, migration.name, 'up', warnings);
       const executionMs = elapsedSince(start);
       await recordApplied(tx, migration, executionMs);
       return executionMs;
@@ -167,6 +212,8 @@ export async function migrate(db: SqlDatabase, options: MigrateOptions = {}): Pr
     } else {
       result.applied.push({ name: migration.name, executionMs: outcome });
       options.onEvent?.({ type: 'applied', name: migration.name, executionMs: outcome, dryRun });
+      result.warnings.push(...warnings);
+      emitWarnings(warnings, options.onEvent);
     }
   }
   result.durationMs = elapsedSince(started);
@@ -180,7 +227,12 @@ export interface RollbackOptions {
   steps?: number;
   /** Known migrations; default: the ones bundled with this package. */
   migrations?: readonly Migration[];
-  /** Report what would be rolled back (in `rolledBack`, with `executionMs: 0`) without changing anything. */
+  /**
+   * Report what would be rolled back (in `rolledBack`) without changing anything. The down scripts
+   * really run, under the same lock, in a transaction that is then rolled back: a script that
+   * refuses (0003_schema on a database upgraded in place) makes the dry run fail exactly as the real
+   * rollback would, instead of promising a plan that cannot happen.
+   */
   dryRun?: boolean;
   onEvent?: (event: MigrationEvent) => void;
 }
@@ -190,13 +242,25 @@ export interface RollbackResult {
   /** Rolled back by this call, latest first; on a dry run, what would be rolled back. */
   rolledBack: MigrationTiming[];
   skipped: { name: string; reason: MigrationSkipReason }[];
+  /** Warnings the down scripts raised. */
+  warnings: MigrationWarning[];
   durationMs: number;
+}
+
+/** Thrown inside a dry run's transaction so that it rolls back; never escapes `rollback`. */
+const undoDryRun = Symbol('tributary.rollback.dry-run');
+
+interface DownOutcome {
+  name: string;
+  /** undefined: another runner rolled it back meanwhile. */
+  executionMs: number | undefined;
 }
 
 /**
  * Runs down scripts (`NNNN_name.down.sql`) in reverse name order, all in one transaction under the
  * advisory lock (all or nothing), deleting their history rows. Pass exactly one of `to` or `steps`. Checks
- * up front that every migration to roll back has a down script and an unchanged checksum.
+ * up front that every migration to roll back has a down script and an unchanged checksum. A dry run
+ * takes the same path and rolls its transaction back at the end, so it lists and refuses the same.
  */
 export async function rollback(db: SqlDatabase, options: RollbackOptions): Promise<RollbackResult> {
   const started = performance.now();
@@ -230,28 +294,21 @@ export async function rollback(db: SqlDatabase, options: RollbackOptions): Promi
     .map((migration) => migration.name);
   if (withoutDown.length > 0) throw new MissingDownMigrationError(withoutDown);
 
-  const result: RollbackResult = { dryRun, rolledBack: [], skipped: [], durationMs: 0 };
+  const result: RollbackResult = { dryRun, rolledBack: [], skipped: [], warnings: [], durationMs: 0 };
   options.onEvent?.({
     type: 'start',
     direction: 'down',
     dryRun,
     planned: targets.map((migration) => migration.name),
   });
-  if (dryRun) {
-    for (const migration of targets) {
-      result.rolledBack.push({ name: migration.name, executionMs: 0 });
-      options.onEvent?.({ type: 'rolled-back', name: migration.name, executionMs: 0, dryRun });
-    }
-    result.durationMs = elapsedSince(started);
-    return result;
-  }
+  const warnings: MigrationWarning[] = [];
   // All down scripts of one rollback run in ONE transaction: if any refuses (e.g. 0003_schema on a
   // database upgraded in place), nothing is rolled back, rather than leaving the schema half undone.
-  const outcomes = await db.transaction(async (tx) => {
+  const runDownScripts = async (tx: SqlQueryable): Promise<DownOutcome[]> => {
     const current = await lockHistory(tx);
     verifyHistory(known, current);
     const stillApplied = new Set(current.map((record) => record.name));
-    const done: { name: string; executionMs: number | undefined }[] = [];
+    const done: DownOutcome[] = [];
     for (const migration of targets) {
       if (!stillApplied.has(migration.name)) {
         done.push({ name: migration.name, executionMs: undefined });
@@ -259,30 +316,39 @@ export async function rollback(db: SqlDatabase, options: RollbackOptions): Promi
       }
       const downSql = migration.downSql ?? '';
       const start = performance.now();
-      try {
-        await tx.exec(downSql);
-      } catch (error) {
-        throw toMigrationFailedError(error, migration.name, 'down', downSql);
-      }
+      await execCollectingWarnings(tx, downSql, migration.name, 'down', warnings, dryRun);
       await deleteApplied(tx, migration.name);
       done.push({ name: migration.name, executionMs: elapsedSince(start) });
     }
     return done;
-  });
+  };
+  let outcomes: DownOutcome[] = [];
+  if (targets.length > 0) {
+    if (dryRun) {
+      await db
+        .transaction(async (tx) => {
+          outcomes = await runDownScripts(tx);
+          throw undoDryRun;
+        })
+        .catch((error: unknown) => {
+          if (error !== undoDryRun) throw error;
+        });
+    } else {
+      outcomes = await db.transaction(runDownScripts);
+    }
+  }
   for (const outcome of outcomes) {
     if (outcome.executionMs === undefined) {
       result.skipped.push({ name: outcome.name, reason: 'rolled-back-concurrently' });
       options.onEvent?.({ type: 'skipped', name: outcome.name, reason: 'rolled-back-concurrently' });
     } else {
-      result.rolledBack.push({ name: outcome.name, executionMs: outcome.executionMs });
-      options.onEvent?.({
-        type: 'rolled-back',
-        name: outcome.name,
-        executionMs: outcome.executionMs,
-        dryRun,
-      });
+      const executionMs = dryRun ? 0 : outcome.executionMs;
+      result.rolledBack.push({ name: outcome.name, executionMs });
+      options.onEvent?.({ type: 'rolled-back', name: outcome.name, executionMs, dryRun });
     }
   }
+  result.warnings.push(...warnings);
+  emitWarnings(warnings, options.onEvent);
   result.durationMs = elapsedSince(started);
   return result;
 }

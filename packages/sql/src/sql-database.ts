@@ -5,8 +5,38 @@
 export interface SqlQueryable {
   /** Runs one statement with optional `$1`-style parameters. */
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: Row[] }>;
-  /** Runs a script of several statements (no parameters). */
-  exec(sql: string): Promise<void>;
+  /**
+   * Runs a script of several statements (no parameters). `onNotice` receives the notices and warnings
+   * the server sends meanwhile (`raise warning` in a migration); an implementation that cannot see
+   * them may ignore it, and the runner then reports no warnings.
+   */
+  exec(sql: string, options?: ExecOptions): Promise<void>;
+}
+
+/** A NOTICE or WARNING message the server sent while a statement ran. */
+export interface SqlNotice {
+  /** `WARNING`, `NOTICE`, `INFO`, ... as the server reports it. */
+  severity: string;
+  message: string;
+  detail?: string | undefined;
+  hint?: string | undefined;
+}
+
+export interface ExecOptions {
+  onNotice?: (notice: SqlNotice) => void;
+}
+
+/** Normalises the notice objects of node-postgres and PGlite (same field names, optional values). */
+export function toSqlNotice(raw: unknown): SqlNotice {
+  const value = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const text = (key: string) =>
+    typeof value[key] === 'string' && value[key] !== '' ? (value[key] as string) : undefined;
+  return {
+    severity: text('severity') ?? 'NOTICE',
+    message: text('message') ?? String(raw),
+    detail: text('detail'),
+    hint: text('hint'),
+  };
 }
 
 export interface SqlDatabase extends SqlQueryable {
@@ -20,21 +50,28 @@ export interface PgPoolLike {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
-/** Structural type of a node-postgres `Client`. */
+/** Structural type of a node-postgres `Client` (an EventEmitter: `notice` events carry warnings). */
 export interface PgClientLike {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+  on?(event: 'notice', listener: (notice: unknown) => void): unknown;
+  removeListener?(event: 'notice', listener: (notice: unknown) => void): unknown;
 }
 
 /** Structural type of a PGlite instance (`@electric-sql/pglite`). */
 export interface PgliteLike {
   query<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
-  exec(sql: string): Promise<unknown>;
+  exec(sql: string, options?: { onNotice?: (notice: unknown) => void }): Promise<unknown>;
   transaction<T>(fn: (tx: PgliteTransactionLike) => Promise<T>): Promise<T>;
 }
 
 export interface PgliteTransactionLike {
   query<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
-  exec(sql: string): Promise<unknown>;
+  exec(sql: string, options?: { onNotice?: (notice: unknown) => void }): Promise<unknown>;
+}
+
+function pgliteExecOptions(options: ExecOptions | undefined): { onNotice?: (notice: unknown) => void } {
+  const onNotice = options?.onNotice;
+  return onNotice ? { onNotice: (notice) => onNotice(toSqlNotice(notice)) } : {};
 }
 
 function wrapPgQueryable(client: PgClientLike): SqlQueryable {
@@ -43,9 +80,21 @@ function wrapPgQueryable(client: PgClientLike): SqlQueryable {
       const result = await client.query(sql, params ? [...params] : undefined);
       return { rows: result.rows as Row[] };
     },
-    async exec(sql: string) {
-      // Without parameters node-postgres uses the simple query protocol, which runs several statements.
-      await client.query(sql);
+    async exec(sql: string, options?: ExecOptions) {
+      const onNotice = options?.onNotice;
+      if (!onNotice || typeof client.on !== 'function') {
+        // Without parameters node-postgres uses the simple query protocol, which runs several statements.
+        await client.query(sql);
+        return;
+      }
+      // Notices arrive as events on the connection; inside a transaction it is ours alone.
+      const listener = (notice: unknown) => onNotice(toSqlNotice(notice));
+      client.on('notice', listener);
+      try {
+        await client.query(sql);
+      } finally {
+        client.removeListener?.('notice', listener);
+      }
     },
   };
 }
@@ -94,8 +143,8 @@ export function fromPglite(db: PgliteLike): SqlDatabase {
       const result = await db.query<Row>(sql, params ? [...params] : undefined);
       return { rows: result.rows };
     },
-    async exec(sql: string) {
-      await db.exec(sql);
+    async exec(sql: string, options?: ExecOptions) {
+      await db.exec(sql, pgliteExecOptions(options));
     },
     transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
       return db.transaction((tx) =>
@@ -104,8 +153,8 @@ export function fromPglite(db: PgliteLike): SqlDatabase {
             const result = await tx.query<Row>(sql, params ? [...params] : undefined);
             return { rows: result.rows };
           },
-          async exec(sql: string) {
-            await tx.exec(sql);
+          async exec(sql: string, options?: ExecOptions) {
+            await tx.exec(sql, pgliteExecOptions(options));
           },
         }),
       );

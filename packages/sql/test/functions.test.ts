@@ -571,6 +571,13 @@ describe('replace_document_chunks / find_reusable_embeddings / get_document_vers
       [connector, ['a', 'b', 'missing']],
     );
     expect(versions.map((row) => row.external_id)).toEqual(['a', 'b']);
+    await expectRefused(
+      () =>
+        call(service, 'select * from public.get_document_versions($1, $2::text[])', [randomUUID(), ['a']]),
+      'P0002',
+      /connector .* not found/,
+      chunks,
+    );
   });
 });
 
@@ -1194,11 +1201,11 @@ describe('start_connector_sync / heartbeat_connector_sync / commit_sync_checkpoi
     );
     await expectRefused(finish(randomUUID(), 'success', "'{}'"), 'P0002', /not found/, state);
     await expectRefused(finish(null, 'success', "'{}'"), '22004', /is null/, state);
-    // A negative count breaks the table's check: the whole call is undone.
+    // A negative count breaks the table's check: refused as an invalid value (0012), the whole call undone.
     await expectRefused(
       finish(run.sync_log_id, 'success', `'{"documents_synced": -1}'`),
-      '23514',
-      undefined,
+      '22023',
+      /finish_connector_sync: a value breaks connector_sync_logs_counts_check/,
       state,
     );
   });
@@ -1392,7 +1399,7 @@ describe('record_webhook_event / complete_webhook_event', () => {
     });
   });
 
-  it('refuses missing fields (22004), an unknown connector or event (P0002), a bad source (23514)', async () => {
+  it('refuses missing fields (22004), an unknown connector or event (P0002), a bad source (22023)', async () => {
     const t = await seedTenancy(db);
     const connector = await insertConnector(db, t.orgA);
     const state = () => rowsOf('select * from public.connector_webhook_events where org_id = $1', [t.orgA]);
@@ -1419,10 +1426,10 @@ describe('record_webhook_event / complete_webhook_event', () => {
       /connector .* not found/,
       state,
     );
-    await expectRefused(() => record(null, 'zoom', eventId), 'P0002', /not found/, state);
+    await expectRefused(() => record(null, 'zoom', eventId), '22004', /p_connector_id is null/, state);
     await expectRefused(
       () => record(connector, 'Not A Source', eventId),
-      '23514',
+      '22023',
       /event_source_check/,
       state,
     );
@@ -1618,7 +1625,12 @@ describe('upsert_documents', () => {
       /connector .* not found/,
       state,
     );
-    await expectRefused(() => upsertDocuments(null, [sourceDocument('x', 'y')]), 'P0002', /not found/, state);
+    await expectRefused(
+      () => upsertDocuments(null, [sourceDocument('x', 'y')]),
+      '22004',
+      /p_connector_id is null/,
+      state,
+    );
     // One bad row (its hash breaks the table's check) undoes the whole call, including the good rows.
     await expectRefused(
       () =>
@@ -1626,7 +1638,7 @@ describe('upsert_documents', () => {
           sourceDocument('fine', 'x'),
           { external_id: 'bad-hash', content_hash: 'XYZ' },
         ]),
-      '23514',
+      '22023',
       /content_hash_check/,
       state,
     );

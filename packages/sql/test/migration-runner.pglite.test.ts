@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromPglite, loadMigrations, migrate, migrationStatus, type SqlDatabase } from '../src/index.js';
 import { appliedNames, fixture, tableExists } from './helpers.js';
 import { defineRunnerSuite } from './runner-suite.js';
+import { defineWarningsAndDryRunSuite } from './warnings-and-dry-run-suite.js';
 
 // One PGlite for the whole file (it takes seconds to boot); each test starts from a reset database.
 let pglite: PGlite;
@@ -29,6 +30,7 @@ async function reset(): Promise<SqlDatabase> {
 
 describe('migration runner on PGlite', () => {
   defineRunnerSuite({ fresh: reset });
+  defineWarningsAndDryRunSuite({ fresh: reset });
 
   it('applies a `requires-extension vector` file when the extension is available', async () => {
     const fresh = await reset();

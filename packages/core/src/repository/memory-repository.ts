@@ -335,6 +335,12 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
     async startSync(input: StartSyncInput) {
       const leaseSeconds = input.leaseSeconds ?? 300;
       assertLeaseSeconds(leaseSeconds);
+      // As start_connector_sync (0012): refused, not truncated.
+      // Counted in code points, as Postgres's char_length does.
+      const workerIdLength = input.workerId === undefined ? 0 : [...input.workerId].length;
+      if (workerIdLength > 200) {
+        throw invalidInput(`workerId is ${workerIdLength} characters long; at most 200 are allowed`);
+      }
       assertWriter('startSync');
       const connector = connectorOrThrow(input.connectorId);
       if (!connector.isActive) {
@@ -483,8 +489,10 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
 
     async getDocumentVersions(connectorId: string, externalIds: readonly string[]) {
       const versions = new Map<string, DocumentVersion>();
+      if (externalIds.length === 0) return versions;
       const connector = state.connectors.get(connectorId);
-      if (!connector || !canRead(connector.orgId)) return versions;
+      // As get_document_versions: an unknown (or invisible) connector is an error, not an empty answer.
+      if (!connector || !canRead(connector.orgId)) throw notFound(`connector ${connectorId} not found`);
       for (const externalId of externalIds) {
         const id = state.documentIds.get(documentKey(connectorId, externalId));
         const document = id ? state.documents.get(id) : undefined;
@@ -574,6 +582,8 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
 
     async markDocumentsSeen(connectorId: string, externalIds: readonly string[]) {
       assertWriter('markDocumentsSeen');
+      // An unknown connector is an error, not a count of 0 (as mark_documents_seen since 0012).
+      connectorOrThrow(connectorId);
       const now = tick(state);
       let count = 0;
       for (const externalId of new Set(externalIds)) {
@@ -589,6 +599,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
 
     async softDeleteDocuments(connectorId: string, externalIds: readonly string[]) {
       assertWriter('softDeleteDocuments');
+      connectorOrThrow(connectorId);
       const now = tick(state);
       let count = 0;
       for (const externalId of new Set(externalIds)) {
