@@ -14,12 +14,8 @@
 // Run: pnpm --filter @tributary/bench drive   (after building the workspace packages)
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createGoogleDriveConnector } from '@tributary/connector-google-drive';
-import {
-  createConnectorInstance,
-  createLexicalEmbedder,
-  createMemoryRepository,
-  runSync,
-} from '@tributary/core';
+import { createConnectorInstance, createLexicalEmbedder, runSync } from '@tributary/core';
+import { createMemoryRepository } from '@tributary/core/testing';
 import type {
   FakeDrive,
   startFakeDrive as StartFakeDrive,

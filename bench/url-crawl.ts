@@ -22,11 +22,11 @@ import { createUrlConnector } from '@tributary/connector-url';
 import {
   createConnectorInstance,
   createLexicalEmbedder,
-  createMemoryRepository,
   type Embedder,
   runSync,
   type SyncSummary,
 } from '@tributary/core';
+import { createMemoryRepository } from '@tributary/core/testing';
 
 const PAGES = Number(process.env.BENCH_PAGES ?? 500);
 const RPS = Number(process.env.BENCH_RPS ?? 100);

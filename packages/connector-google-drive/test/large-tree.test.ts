@@ -3,13 +3,8 @@
 // a few hundred bytes, the folders and queue round-trip through ctx.state, and a crash after a
 // checkpoint resumes to the same final document set. Plus: a stored version 1 cursor migrates.
 import { randomUUID } from 'node:crypto';
-import {
-  createLexicalEmbedder,
-  createMemoryRepository,
-  type JsonValue,
-  type KnowledgeRepository,
-  runSync,
-} from '@tributary/core';
+import { createLexicalEmbedder, type JsonValue, type KnowledgeRepository, runSync } from '@tributary/core';
+import { createMemoryRepository } from '@tributary/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DriveHarness, startDriveHarness } from './support/drive-harness.js';
 

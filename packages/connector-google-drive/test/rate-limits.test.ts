@@ -3,13 +3,13 @@
 import {
   createConnectorInstance,
   createLexicalEmbedder,
-  createMemoryRepository,
   type LogFields,
   type Logger,
   QuotaExceededError,
   RateLimitError,
   runSync,
 } from '@tributary/core';
+import { createMemoryRepository } from '@tributary/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RATE_LIMIT } from '../src/index.js';
 import { collectChanges, type DriveHarness, startDriveHarness, upserts } from './support/drive-harness.js';

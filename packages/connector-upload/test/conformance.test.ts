@@ -22,9 +22,9 @@ import {
   createExtractorRegistry,
   createLexicalEmbedder,
   createLocalBlobStore,
-  createMemoryRepository,
   runSync,
 } from '@tributary/core';
+import { createMemoryRepository } from '@tributary/core/testing';
 import {
   type ConformanceCheckName,
   runConformanceCheck,

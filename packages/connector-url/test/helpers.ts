@@ -3,13 +3,13 @@ import {
   type ConnectorChange,
   createConnectorInstance,
   createLexicalEmbedder,
-  createMemoryRepository,
   type JsonValue,
   type LoadedContent,
   runSync,
   type SourceDocument,
   type UpsertChange,
 } from '@tributary/core';
+import { createMemoryRepository } from '@tributary/core/testing';
 import { createUrlConnector, type UrlConfigInput, type UrlConnectorSettings } from '../src/index.js';
 import type { Site } from './site-server.js';
 

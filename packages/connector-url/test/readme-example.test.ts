@@ -1,6 +1,7 @@
 // The README's opening example, against the local site instead of example.com: the calls it shows
 // exist and do what its comments say.
-import { createLexicalEmbedder, createMemoryRepository, runSync } from '@tributary/core';
+import { createLexicalEmbedder, runSync } from '@tributary/core';
+import { createMemoryRepository } from '@tributary/core/testing';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createUrlConnector } from '../src/index.js';
 import { articlePage, prose, type Site, startSite } from './site-server.js';

@@ -172,8 +172,9 @@ export {
   type SyncSweepSummary,
 } from './pipeline/index.js';
 // postgres/, repository/: where the pipeline keeps documents, chunks, sync runs and webhook events.
-// `KnowledgeRepository` is the interface; adapters: in-memory (tests), Postgres over any SQL client
-// (also as `@tributary/core/pglite` and `@tributary/core/postgres` for PGlite and node-postgres).
+// `KnowledgeRepository` is the interface; the adapter is Postgres over any SQL client (also as
+// `@tributary/core/pglite` and `@tributary/core/postgres`); an in-memory one for tests is in
+// `@tributary/core/testing`.
 export {
   createPostgresRepository,
   type PostgresRepositoryOptions,
@@ -198,7 +199,6 @@ export {
   type ConnectorRecord,
   type ConnectorStateChanges,
   type ConnectorStateEntry,
-  createMemoryRepository,
   type DocumentInput,
   type DocumentVersion,
   type FinishedSyncStatus,
@@ -208,9 +208,6 @@ export {
   type ListConnectorsFilter,
   type ListStateOptions,
   type MembershipRole,
-  type MemoryDocumentSnapshot,
-  type MemoryKnowledgeRepository,
-  type MemoryRepositoryOptions,
   type ProcessingStatus,
   type RecordWebhookEventResult,
   type ReplaceChunksEntry,

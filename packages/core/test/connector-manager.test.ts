@@ -9,7 +9,6 @@ import {
   ConnectorTypeMismatchError,
   createConnectorManager,
   createLexicalEmbedder,
-  createMemoryRepository,
   createSecretKeyRing,
   defineConnector,
   InvalidConfigError,
@@ -22,6 +21,7 @@ import {
 } from '../src/index.js';
 import { createPgliteRepository } from '../src/pglite.js';
 import { createNodePostgresRepository } from '../src/postgres.js';
+import { createMemoryRepository } from '../src/testing.js';
 import { migrationsFingerprint } from './repository-database-fixture.js';
 
 const seen: Array<{ token: string; folder: string; maxPages: number }> = [];

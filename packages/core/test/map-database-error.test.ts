@@ -15,7 +15,8 @@ const cases: [sqlState: string, leaseGuarded: boolean, reason: string][] = [
   ['55000', false, 'wrong_state'],
   ['55000', true, 'lease_lost'],
   ['42883', false, 'unavailable'],
-  ['40001', false, 'database'],
+  // A stale write (put_connector_secrets with an old revision): retry after reading again.
+  ['40001', false, 'conflict'],
 ];
 
 describe('mapping the RPCs’ SQLSTATEs to RepositoryError reasons', () => {

@@ -9,11 +9,9 @@ import {
   createChunker,
   createExtractorRegistry,
   createLexicalEmbedder,
-  createMemoryRepository,
   defineConnector,
   type Embedder,
   type KnowledgeRepository,
-  type MemoryKnowledgeRepository,
   QuotaExceededError,
   type RunSyncOptions,
   reportSyncTotal,
@@ -21,6 +19,7 @@ import {
   type SyncContext,
   type SyncProgressEvent,
 } from '../src/index.js';
+import { createMemoryRepository, type MemoryKnowledgeRepository } from '../src/testing.js';
 
 interface SourceDoc {
   title: string;

@@ -8,12 +8,12 @@ import {
   createConnectorInstance,
   createLexicalEmbedder,
   createMemoryConnectorStateStore,
-  createMemoryRepository,
   defineConnector,
   type KnowledgeRepository,
   runSync,
   type SyncContext,
 } from '../src/index.js';
+import { createMemoryRepository } from '../src/testing.js';
 
 const embedder = createLexicalEmbedder({ dimensions: 16 });
 

@@ -656,7 +656,8 @@ export function defineRepositoryContract(
         expect((await asMember.getDocumentVersions(a.connectorId, ['shared'])).get('shared')?.id).toBe(
           docA?.documentId,
         );
-        expect((await asMember.getDocumentVersions(b.connectorId, ['shared'])).size).toBe(0);
+        // Another organisation's connector does not exist for this member.
+        await expectRepositoryError(asMember.getDocumentVersions(b.connectorId, ['shared']), 'not_found');
         expect(await repo.withUser(randomUUID()).listConnectors({ orgId: a.orgId })).toEqual([]);
 
         await expectRepositoryError(

@@ -1,4 +1,4 @@
-import { createMemoryRepository } from '../src/index.js';
+import { createMemoryRepository } from '../src/testing.js';
 import { defineRepositoryContract } from './repository-contract.js';
 
 defineRepositoryContract('memory', async () => {

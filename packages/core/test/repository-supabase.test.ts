@@ -32,8 +32,7 @@ interface Harness {
 }
 
 async function startHarness(): Promise<Harness> {
-  // Without pgvector, as described above (the default test server has it now).
-  const postgres = await startPostgresServer({ pgvector: false });
+  const postgres = await startPostgresServer();
   const pool = postgres.pool(await postgres.createDatabase(), { max: 12 });
   await migrate(fromPg(pool));
   const api = await startPostgrestServer({ pool });

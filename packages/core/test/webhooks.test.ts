@@ -11,7 +11,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ConnectorChange,
   createLexicalEmbedder,
-  createMemoryRepository,
   createWebhookDebouncer,
   type DebouncerTimers,
   defineConnector,
@@ -28,6 +27,7 @@ import {
   WebhookVerificationError,
 } from '../src/index.js';
 import { createPgliteRepository } from '../src/pglite.js';
+import { createMemoryRepository } from '../src/testing.js';
 import { migrationsFingerprint } from './repository-database-fixture.js';
 
 const SECRET = 'whsec_2c1f0e9d8b7a';

@@ -108,7 +108,7 @@ describe('bundled migrations on PGlite (with pgvector)', () => {
 describe('bundled migrations on a real PostgreSQL server with pgvector', () => {
   let migrated: MigratedServer;
   beforeAll(async () => {
-    migrated = await startMigratedServer({ pgvector: false });
+    migrated = await startMigratedServer();
   });
   afterAll(async () => {
     await migrated?.stop();

@@ -3,17 +3,19 @@ import {
   type ConnectorV1,
   createConnectorInstance,
   createLexicalEmbedder,
-  createMemoryRepository,
   InvalidConfigError,
   type KnowledgeRepository,
-  type MemoryDocumentSnapshot,
-  type MemoryKnowledgeRepository,
   type RunSyncOptions,
   runSync,
   type SyncMode,
   type SyncProgressEvent,
   type SyncSummary,
 } from '@tributary/core';
+import {
+  createMemoryRepository,
+  type MemoryDocumentSnapshot,
+  type MemoryKnowledgeRepository,
+} from '@tributary/core/testing';
 import { describe, expect, it } from 'vitest';
 
 /**

@@ -7,15 +7,14 @@ import {
   createConnectorInstance,
   createLexicalEmbedder,
   createMemoryConnectorStateStore,
-  createMemoryRepository,
   type JsonValue,
   type LoadedContent,
-  type MemoryKnowledgeRepository,
   runSync,
   type SourceDocument,
   type SyncMode,
   type SyncSummary,
 } from '@tributary/core';
+import { createMemoryRepository, type MemoryKnowledgeRepository } from '@tributary/core/testing';
 import {
   createGoogleDriveConnector,
   type GoogleDriveConnector,
