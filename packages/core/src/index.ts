@@ -177,8 +177,10 @@ export {
   type RepositoryErrorReason,
   type SearchInput,
   type SearchResult,
+  type SemanticStrategy,
   type StartSyncInput,
   type StartSyncResult,
+  type StoredVectorSettings,
   type SweepResult,
   type SyncCounts,
   type SyncFrequency,
@@ -190,6 +192,17 @@ export {
   type UpsertDocumentResult,
   type WebhookEventInput,
 } from './repository/index.js';
+// search/: one call from a query to explained hits (embeds with the stored model, fuses in SQL).
+export {
+  assertEmbedderFits,
+  explain,
+  RRF_K,
+  type ScoreExplanation,
+  type SearchHit,
+  type SearchOptions,
+  type SearchResponse,
+  search,
+} from './search/index.js';
 // spec/: the versioned connector spec (types in spec/v1) and the helpers that build and run connectors.
 export {
   assertSupportedConnector,

@@ -10,6 +10,7 @@ import type {
   DocumentVersion,
   FinishedSyncStatus,
 } from '../repository/knowledge-repository.js';
+import { assertEmbedderFits } from '../search/assert-embedder-fits.js';
 import { RepositoryError } from '../repository/repository-error.js';
 import { createConnectorInstance } from '../spec/create-connector-instance.js';
 import { silentLogger } from '../spec/logger.js';
@@ -113,6 +114,10 @@ export async function runSync<Config, Credentials>(
   const errors: SyncDocumentError[] = [];
   const metrics = createSyncMetrics();
   let contentBytes = 0;
+
+  // Before the run starts: an embedder of another size would be paid for every chunk and then
+  // fail every document at write time.
+  assertEmbedderFits(embedder, await repository.vectorSettings());
 
   const start = await repository.startSync({
     connectorId,
