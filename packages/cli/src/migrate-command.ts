@@ -25,6 +25,15 @@ interface UpOptions {
   dryRun?: boolean;
   deferMissingExtensions?: boolean;
   target?: string;
+  vectorDimensions?: number;
+  vectorType?: 'vector' | 'halfvec';
+}
+
+function parseDimensions(value: string): number {
+  const dimensions = Number(value);
+  if (!/^\d+$/.test(value) || dimensions < 1 || dimensions > 4000)
+    throw new InvalidArgumentError('expected a whole number from 1 to 4000.');
+  return dimensions;
 }
 
 function line(state: string, name: string, detail = ''): string {
@@ -113,6 +122,17 @@ export function migrateCommand(io: CliIo): Command {
       'skip files needing an extension the server lacks, instead of failing',
     )
     .option('--target <name>', 'stop after this migration, e.g. 0002_schema')
+    .option(
+      '--vector-dimensions <n>',
+      'size of stored embeddings, fixed when 0010_vector_models is applied (default 1536; must match the embedder)',
+      parseDimensions,
+    )
+    .addOption(
+      new Option('--vector-type <type>', 'vector (default) or halfvec (half the storage, up to 4000 dimensions)').choices([
+        'vector',
+        'halfvec',
+      ]),
+    )
     // `up` is the default, so a mistyped subcommand arrives here as an argument.
     .argument('[unknown]')
     .action(async (unknown: string | undefined, options: UpOptions, sub: Command) => {
@@ -132,6 +152,9 @@ export function migrateCommand(io: CliIo): Command {
           dryRun: options.dryRun ?? false,
           deferMissingExtensions: options.deferMissingExtensions ?? false,
           ...(options.target === undefined ? {} : { target: options.target }),
+          ...(options.vectorDimensions === undefined && options.vectorType === undefined
+            ? {}
+            : { vector: { dimensions: options.vectorDimensions ?? 1536, type: options.vectorType } }),
           ...(flags.json ? {} : { onEvent: (event: MigrationEvent) => printEvent(io, event) }),
         });
         if (flags.json) {
