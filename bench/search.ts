@@ -159,13 +159,52 @@ function report(label: string, measured: Measured, withRecall: boolean): void {
   );
 }
 
+/**
+ * The plan of the vector statement for the large org with the settings semantic_candidates uses, run
+ * as unified_content_search runs it: as the function's owner (it is security definer and checks the
+ * caller's membership itself), here the superuser that applied the migrations.
+ */
+async function explainIndexPath(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query(
+      "select set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', '100', true), set_config('enable_sort', 'off', true), set_config('jit', 'off', true)",
+    );
+    const { rows } = await client.query<{ sql: string }>(
+      "select tributary_private.semantic_candidates_sql('vector', 'index') as sql",
+    );
+    await client.query(
+      `prepare nearest(uuid, text, extensions.vector, integer, uuid[], text[], jsonb) as ${rows[0]?.sql}`,
+    );
+    const centre = (await client.query<{ v: number[] }>('select v from bench_centres where c = 0')).rows[0]?.v ?? [];
+    // EXPLAIN EXECUTE takes no bind parameters: the values are literals (a uuid, a model id, numbers).
+    const plan = await client.query<{ 'QUERY PLAN': string }>(
+      `explain (analyze, buffers) execute nearest('${orgId(LARGE)}', '${MODEL}', '${vectorText(centre.map(Number))}', 40, null, null, null)`,
+    );
+    console.log(plan.rows.map((row) => row['QUERY PLAN']).join('\n'));
+    await client.query('rollback');
+  } finally {
+    client.release();
+  }
+}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
-  const server = await startPostgresServer({ settings: { shared_buffers: '512MB' } });
+  // BENCH_DATA_DIR keeps the server's data directory, so a second run skips loading and indexing.
+  const dataDir = process.env.BENCH_DATA_DIR;
+  const server = await startPostgresServer({
+    settings: { shared_buffers: '512MB' },
+    ...(dataDir ? { dataDir } : {}),
+  });
   try {
-    const database = await server.createDatabase({ name: 'tributary_search_bench' });
+    const name = 'tributary_search_bench';
+    const admin = server.pool('postgres', { max: 1 });
+    const exists = (await admin.query('select 1 from pg_database where datname = $1', [name])).rows.length > 0;
+    await admin.end();
+    const database = exists ? name : await server.createDatabase({ name });
     const pool = server.pool(database, { max: 3 });
-    await migrate(fromPg(pool), { vector: { dimensions: DIMENSIONS } });
+    if (!exists) await migrate(fromPg(pool), { vector: { dimensions: DIMENSIONS } });
     const version = await pool.query<{ v: string; pgvector: string }>(
       "select current_setting('server_version') as v, (select extversion from pg_extension where extname = 'vector') as pgvector",
     );
@@ -175,7 +214,8 @@ async function main(): Promise<void> {
         `vector(${DIMENSIONS}), ${CHUNKS.toLocaleString('en-US')} chunks over ${ORGANIZATIONS} orgs ` +
         `(large org ${sizeOf(LARGE).toLocaleString('en-US')}, small org ${sizeOf(SMALL)}), ${QUERIES} queries per case`,
     );
-    await seed(pool);
+    if (!exists) await seed(pool);
+    if (process.env.BENCH_EXPLAIN) await explainIndexPath(pool);
     const centres = (await pool.query<{ v: number[] }>('select v from bench_centres order by c')).rows.map((row) =>
       row.v.map(Number),
     );

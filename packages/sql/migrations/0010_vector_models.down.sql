@@ -2,6 +2,7 @@
 -- another type or size goes back to vector(1536) only while it holds no embeddings (they could not
 -- be converted); otherwise the rollback is refused and nothing changes.
 drop function if exists public.unified_content_search(extensions.vector, uuid, integer, double precision, boolean, text, uuid[], double precision, double precision, integer, text, text[], jsonb, double precision);
+drop function if exists tributary_private.content_search(extensions.vector, uuid, integer, double precision, boolean, text, uuid[], double precision, double precision, integer, text, text[], jsonb, double precision);
 drop function if exists tributary_private.semantic_candidates(uuid, text, extensions.vector, integer, text, uuid[], text[], jsonb, integer);
 drop function if exists tributary_private.semantic_candidates_sql(text, text);
 drop function if exists public.vector_settings();

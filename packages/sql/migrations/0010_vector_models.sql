@@ -81,28 +81,33 @@ begin
 end
 $settings$;
 
--- What clients need to know before embedding: type, size and distance of stored vectors.
+-- What clients need to know before embedding: type, size and distance of stored vectors, read from
+-- the column itself (the catalog is readable by every role, so no security definer is needed).
 create or replace function public.vector_settings()
 returns table (vector_type text, dimensions integer, distance text)
-language sql stable security definer
+language sql stable
 set search_path = ''
 as $$
-  select s.vector_type, s.dimensions, 'cosine'::text from tributary_private.vector_settings s
+  select t.typname::text, a.atttypmod, 'cosine'::text
+  from pg_catalog.pg_attribute a join pg_catalog.pg_type t on t.oid = a.atttypid
+  where a.attrelid = 'public.document_chunks'::regclass and a.attname = 'embedding' and not a.attisdropped
 $$;
 revoke all on function public.vector_settings() from public, anon;
 grant execute on function public.vector_settings() to authenticated, service_role;
 
--- The nearest chunks of one organisation and one embedding model, with invoker rights (row level
--- security applies). Two strategies, chosen by the caller:
+-- The nearest chunks of one organisation and one embedding model. Invoker rights: called by
+-- content_search it runs as that function's owner, after its access check; called directly
+-- by the service role, row level security does not apply (it bypasses it). Two strategies, chosen by the caller:
 --   exact  every chunk of the org and model (read through the (org_id, embedding_model) index) is
 --          compared: perfect recall, and cheap for the small organisations a shared HNSW graph
 --          serves badly (their chunks are a tiny share of each neighbourhood it visits).
 --   index  the HNSW index with pgvector 0.8 iterative scans (relaxed order, re-sorted here), which
 --          keep scanning until enough chunks pass the org/model/document filters. enable_sort is
 --          off for this one statement so the planner cannot fall back to reading the whole org
---          and sorting it (what it chose for members through RLS before, at 1.1-1.6 s for 100,000
---          chunks).
--- The statement is planned per call (EXECUTE), with the real organisation id and filters.
+--          through the org_id btree and sorting it (1.1-1.6 s for 100,000 chunks).
+-- The statement is planned per call (EXECUTE), with the real organisation id and filters. JIT is
+-- off: an HNSW scan's estimated cost passes jit_above_cost, and compiling took 1.2 s of a 1.8 s
+-- query in bench/search.ts, for a scan that reads a few hundred rows.
 create or replace function tributary_private.semantic_candidates(
   p_org_id uuid,
   p_model text,
@@ -117,6 +122,7 @@ create or replace function tributary_private.semantic_candidates(
 returns table (id uuid, distance double precision)
 language plpgsql stable
 set search_path = ''
+set jit = off
 as $$
 declare
   vector_type text;
@@ -192,12 +198,13 @@ begin
 end
 $$;
 
+-- Only content_search (as its owner) and the server need these.
 revoke all on function tributary_private.semantic_candidates(uuid, text, extensions.vector, integer, text, uuid[], text[], jsonb, integer)
-  from public, anon;
+  from public, anon, authenticated;
 grant execute on function tributary_private.semantic_candidates(uuid, text, extensions.vector, integer, text, uuid[], text[], jsonb, integer)
-  to authenticated, service_role;
-revoke all on function tributary_private.semantic_candidates_sql(text, text) from public, anon;
-grant execute on function tributary_private.semantic_candidates_sql(text, text) to authenticated, service_role;
+  to service_role;
+revoke all on function tributary_private.semantic_candidates_sql(text, text) from public, anon, authenticated;
+grant execute on function tributary_private.semantic_candidates_sql(text, text) to service_role;
 
 -- The hybrid search RPC, now model-aware. Seed parameters keep their names and meaning; new ones:
 -- query_embedding_model (required with query_embedding: chunks of other models never come back),
@@ -207,7 +214,7 @@ grant execute on function tributary_private.semantic_candidates_sql(text, text) 
 -- explains its score: ranks, raw values (ts_rank_cd, cosine similarity) and each half's share.
 drop function if exists public.unified_content_search(extensions.vector, uuid, integer, double precision, boolean, text, uuid[], double precision, double precision, integer);
 
-create or replace function public.unified_content_search(
+create or replace function tributary_private.content_search(
   query_embedding extensions.vector default null,
   match_org_id uuid default null,
   match_count integer default 20,
@@ -244,8 +251,9 @@ returns table (
   semantic_contribution double precision,
   semantic_strategy text
 )
-language plpgsql stable
+language plpgsql stable security definer
 set search_path = ''
+set jit = off
 as $$
 #variable_conflict use_column
 declare
@@ -256,6 +264,7 @@ declare
   exact_limit integer;
   table_rows double precision;
   model_rows integer;
+  caller text;
 begin
   if match_org_id is null then
     raise exception using errcode = '22004', message = '[tributary] match_org_id is required';
@@ -314,7 +323,18 @@ begin
       raise exception using errcode = '22023', message = '[tributary] query_embedding is all zeros';
     end if;
   end if;
-  perform tributary_private.assert_org_access(match_org_id);
+  -- Security definer, so the planner sees plain statistics instead of the RLS policy's membership
+  -- array, whose unknown selectivity made it read a large org's 100,000 chunks through the org_id
+  -- btree (for vectors and for full text) instead of using the HNSW or GIN index. Access is checked
+  -- here instead, for the caller: the `role` setting (SET ROLE, as PostgREST and the repositories
+  -- do) or the login role; security definer changes neither. Every query below filters by org.
+  caller := coalesce(nullif(current_setting('role', true), 'none'), session_user);
+  if not exists (select from pg_catalog.pg_roles r where r.rolname = caller and (r.rolbypassrls or r.rolsuper))
+     and not (match_org_id = any (array(select tributary_private.user_org_ids()))) then
+    raise exception using errcode = '42501',
+      message = format('[tributary] not a member of organisation %s', match_org_id),
+      hint = 'Sign in as a member of that organisation, or call from the server with the service role.';
+  end if;
 
   tsquery_value := case when coalesce(btrim(query_text), '') = '' then null
                         else websearch_to_tsquery('english'::regconfig, query_text) end;
@@ -398,6 +418,57 @@ begin
 end
 $$;
 
+revoke all on function tributary_private.content_search(extensions.vector, uuid, integer, double precision, boolean, text, uuid[], double precision, double precision, integer, text, text[], jsonb, double precision)
+  from public, anon;
+grant execute on function tributary_private.content_search(extensions.vector, uuid, integer, double precision, boolean, text, uuid[], double precision, double precision, integer, text, text[], jsonb, double precision)
+  to authenticated, service_role;
+
+-- The RPC clients call: security invoker in the exposed schema, so no API role can reach owner
+-- privileges except through content_search and its access check (in a schema the API does not expose).
+create or replace function public.unified_content_search(
+  query_embedding extensions.vector default null,
+  match_org_id uuid default null,
+  match_count integer default 20,
+  match_threshold double precision default 0,
+  include_imported boolean default true,
+  query_text text default null,
+  connector_ids uuid[] default null,
+  full_text_weight double precision default 1,
+  semantic_weight double precision default 1,
+  rrf_k integer default 60,
+  query_embedding_model text default null,
+  mime_types text[] default null,
+  metadata_filter jsonb default null,
+  min_full_text_score double precision default 0
+)
+returns table (
+  chunk_id uuid,
+  document_id uuid,
+  connector_id uuid,
+  title text,
+  external_url text,
+  mime_type text,
+  chunk_index integer,
+  context text,
+  content text,
+  snippet text,
+  score double precision,
+  full_text_rank integer,
+  semantic_rank integer,
+  similarity double precision,
+  source_metadata jsonb,
+  full_text_score double precision,
+  full_text_contribution double precision,
+  semantic_contribution double precision,
+  semantic_strategy text
+)
+language sql stable
+set search_path = ''
+as $$
+  select * from tributary_private.content_search(
+    query_embedding, match_org_id, match_count, match_threshold, include_imported, query_text, connector_ids,
+    full_text_weight, semantic_weight, rrf_k, query_embedding_model, mime_types, metadata_filter, min_full_text_score)
+$$;
 revoke all on function public.unified_content_search(extensions.vector, uuid, integer, double precision, boolean, text, uuid[], double precision, double precision, integer, text, text[], jsonb, double precision)
   from public, anon;
 grant execute on function public.unified_content_search(extensions.vector, uuid, integer, double precision, boolean, text, uuid[], double precision, double precision, integer, text, text[], jsonb, double precision)

@@ -363,8 +363,10 @@ describe('row level security on PGlite', () => {
         'public.increment_batch_failed',
         'public.increment_batch_processed',
         'public.unified_content_search',
+        'public.vector_settings',
         'tributary_private.account_batch_file',
         'tributary_private.assert_org_access',
+        'tributary_private.content_search',
         'tributary_private.user_org_ids',
         'tributary_private.user_org_ids_with_role',
       ]);
