@@ -1,4 +1,4 @@
-// Filtered vector search for tenants of very different sizes, as a member through RLS.
+// Filtered vector search for tenants of very different sizes, as a member (role authenticated).
 //
 // On a real PostgreSQL server with pgvector (startPostgresServer), the bundled migrations applied
 // with `vector: { dimensions: BENCH_DIMENSIONS }`, BENCH_CHUNKS chunks over 100 organisations:
@@ -7,14 +7,16 @@
 // the HNSW index dropped, then the index is built once and the table analysed.
 //
 // For each of the two organisations, BENCH_QUERIES query vectors (a centre plus noise) are sent as
-// a member of that organisation (`set role authenticated` + JWT claims, RLS on) through
-// `unified_content_search` with match_count 10, vector-only and hybrid (plus query_text). Printed:
+// a member of that organisation (`set role authenticated` + JWT claims, as PostgREST does) through
+// `unified_content_search` (it checks the membership, then searches as its owner) with match_count 10, vector-only and hybrid (plus query_text). Printed:
 // recall@10 against exact search (the same filters, no index, as the service role), p50/p95
 // latency, and which strategy the function chose; then the strategy it did not choose, forced
 // through `tributary_private.semantic_candidates`, to show why.
 //
 // Run: pnpm --filter @tributary/bench search   (after `pnpm build`; see README.md)
 // Tune: BENCH_CHUNKS (default 200000), BENCH_DIMENSIONS (default 128), BENCH_QUERIES (default 200).
+// BENCH_DATA_DIR keeps the server's data between runs (the second run skips loading and indexing);
+// BENCH_EXPLAIN=1 prints the plan of the large org's vector statement.
 import { fromPg, migrate } from '@tributary/sql';
 import { startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
@@ -253,12 +255,13 @@ async function main(): Promise<void> {
           await measure(exact, vectors, (q) => search(q, words((i += 1)))),
           false,
         );
-        // The strategy not chosen, forced, for comparison.
+        // The strategy not chosen, forced, for comparison (semantic_candidates is not a client RPC:
+        // the superuser calls it, as content_search does after its access check).
         const other = org === LARGE ? 'exact' : 'index';
         report(
           `${name}, forced ${other} (semantic_candidates)`,
           await measure(exact, vectors, async (vector) => {
-            const { rows } = await member.query<{ id: string }>(
+            const { rows } = await service.query<{ id: string }>(
               `select id from tributary_private.semantic_candidates($1, $2, $3::extensions.vector, ${K}, $4)`,
               [orgId(org), MODEL, vectorText(vector), other],
             );

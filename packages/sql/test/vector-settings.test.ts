@@ -3,7 +3,11 @@
 // when embeddings exist); databases upgraded in place keep vector(1536) and their embeddings; the
 // rollback goes back to vector(1536) only when nothing would be lost. PGlite and a real server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  exportSupabaseMigrations,
   InvalidMigrationOptionsError,
   MigrationFailedError,
   migrate,
@@ -100,6 +104,27 @@ describe.each([
     expect(await readVectorSettings(db)).toBeUndefined();
     await migrate(db, { vector: { dimensions: 3072, type: 'halfvec' } });
     expect(await columnType(db)).toBe('extensions.halfvec(3072)');
+  });
+
+  it('writes the setting into the Supabase export, where no runner can pass it', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'tributary-vector-export-'));
+    try {
+      await exportSupabaseMigrations({ directory, vector: { dimensions: 64, type: 'halfvec' } });
+      const file = (await readdir(directory)).find((name) => name.endsWith('_tributary_0010_vector_models.sql'));
+      const sql = await readFile(join(directory, file ?? 'missing'), 'utf8');
+      expect(sql.split('\n').slice(0, 2)).toEqual([
+        '-- Vector setting chosen at export: halfvec(64).',
+        "select set_config('tributary.vector_type', 'halfvec', false), set_config('tributary.vector_dimensions', '64', false);",
+      ]);
+      // Applied as the Supabase CLI would (the file alone, after the earlier ones).
+      const db = await backend.fresh();
+      await db.transaction((tx) => tx.exec(sql));
+      expect(await columnType(db)).toBe('extensions.halfvec(64)');
+      const other = (await readdir(directory)).find((name) => name.endsWith('_tributary_0007_vector_search.sql'));
+      expect(await readFile(join(directory, other ?? 'missing'), 'utf8')).not.toContain('set_config');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('upgrades a database that already has embeddings in place: vector(1536) and every embedding kept', async () => {
