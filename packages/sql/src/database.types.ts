@@ -689,6 +689,10 @@ export type Database = {
           full_text_weight?: number
           semantic_weight?: number
           rrf_k?: number
+          query_embedding_model?: string
+          mime_types?: string[]
+          metadata_filter?: Json
+          min_full_text_score?: number
         }
         Returns: {
           chunk_id: string
@@ -706,6 +710,10 @@ export type Database = {
           semantic_rank: number
           similarity: number
           source_metadata: Json
+          full_text_score: number
+          full_text_contribution: number
+          semantic_contribution: number
+          semantic_strategy: string
         }[]
       }
       upsert_documents: {
@@ -715,6 +723,14 @@ export type Database = {
           external_id: string
           action: string
           previous_content_hash: string
+        }[]
+      }
+      vector_settings: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          vector_type: string
+          dimensions: number
+          distance: string
         }[]
       }
     }
