@@ -16,7 +16,8 @@
 // Run: pnpm --filter @tributary/bench search   (after `pnpm build`; see README.md)
 // Tune: BENCH_CHUNKS (default 200000), BENCH_DIMENSIONS (default 128), BENCH_QUERIES (default 200).
 // BENCH_DATA_DIR keeps the server's data between runs (the second run skips loading and indexing);
-// BENCH_EXPLAIN=1 prints the plan of the large org's vector statement.
+// BENCH_EXPLAIN=1 prints the plan of the large org's vector statement; BENCH_EF_SEARCH sets
+// tributary.hnsw_ef_search (the HNSW candidate list, default 100).
 import { fromPg, migrate } from '@tributary/sql';
 import { startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
@@ -226,6 +227,12 @@ async function main(): Promise<void> {
     const member = await pool.connect();
     try {
       await member.query('set role authenticated');
+      // The HNSW candidate list (default 100 in semantic_candidates): the recall/latency knob.
+      if (process.env.BENCH_EF_SEARCH) {
+        await member.query("select set_config('tributary.hnsw_ef_search', $1, false)", [process.env.BENCH_EF_SEARCH]);
+        await service.query("select set_config('tributary.hnsw_ef_search', $1, false)", [process.env.BENCH_EF_SEARCH]);
+        console.log(`tributary.hnsw_ef_search = ${process.env.BENCH_EF_SEARCH}`);
+      }
       for (const [org, name] of [
         [LARGE, 'large org (50%)'],
         [SMALL, 'small org (0.1%)'],

@@ -1,9 +1,12 @@
-// search() on PGlite (in process) and on a real PostgreSQL server with pgvector (node-postgres), both
-// with the bundled migrations; the same contract as the memory adapter.
+// search() on PGlite (in process), on a real PostgreSQL server with pgvector (node-postgres), and
+// through supabase-js against a PostgREST-compatible endpoint on that server, all with the bundled
+// migrations; the same contract as the memory adapter.
+import { createClient } from '@supabase/supabase-js';
 import { fromPg, fromPglite, migrate } from '@tributary/sql';
-import { createPgliteDatabase, startPostgresServer } from '@tributary/testkit-postgres';
+import { createPgliteDatabase, startPostgresServer, startPostgrestServer } from '@tributary/testkit-postgres';
 import { createPgliteRepository } from '../src/pglite.js';
 import { createNodePostgresRepository } from '../src/postgres.js';
+import { createSupabaseRepository } from '../src/supabase.js';
 import { databaseFixture, migrationsFingerprint } from './repository-database-fixture.js';
 import { defineSearchContract } from './search-contract.js';
 
@@ -26,4 +29,23 @@ defineSearchContract('PostgreSQL server with pgvector (node-postgres)', async ()
   await migrate(fromPg(pool));
   const repository = createNodePostgresRepository(pool);
   return databaseFixture(fromPg(pool), repository, { vectors: true }, () => server.stop());
+});
+
+defineSearchContract('Supabase (supabase-js over PostgREST, server with pgvector)', async () => {
+  const server = await startPostgresServer();
+  const pool = server.pool(await server.createDatabase(), { max: 8 });
+  await migrate(fromPg(pool));
+  const api = await startPostgrestServer({ pool });
+  const auth = { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false };
+  const repository = createSupabaseRepository(createClient(api.url, api.serviceRoleKey, { auth }), {
+    clientForUser: async (userId) =>
+      createClient(api.url, api.anonKey, {
+        auth,
+        global: { headers: { Authorization: `Bearer ${await api.signUserToken(userId)}` } },
+      }),
+  });
+  return databaseFixture(fromPg(pool), repository, { vectors: true }, async () => {
+    await api.stop();
+    await server.stop();
+  });
 });

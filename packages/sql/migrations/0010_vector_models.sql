@@ -128,6 +128,7 @@ declare
   vector_type text;
   statement text;
   previous text[];
+  ef_search integer;
 begin
   if p_strategy is null or p_strategy = 'none' or p_query is null then
     return;
@@ -138,6 +139,8 @@ begin
       hint = 'Apply the migrations (0010_vector_models).';
   end if;
   statement := tributary_private.semantic_candidates_sql(vector_type, p_strategy);
+  -- Candidate list size of the HNSW scan: more finds more true neighbours and costs more time.
+  ef_search := coalesce(nullif(current_setting('tributary.hnsw_ef_search', true), '')::integer, 100);
   if p_strategy = 'exact' then
     return query execute statement
       using p_org_id, p_model, p_query, p_count, p_connector_ids, p_mime_types, p_metadata;
@@ -147,7 +150,7 @@ begin
   previous := array[current_setting('hnsw.iterative_scan', true), current_setting('hnsw.ef_search', true),
                     current_setting('hnsw.max_scan_tuples', true), current_setting('enable_sort')];
   perform set_config('hnsw.iterative_scan', 'relaxed_order', true),
-          set_config('hnsw.ef_search', least(1000, greatest(100, p_count))::text, true),
+          set_config('hnsw.ef_search', least(1000, greatest(ef_search, p_count))::text, true),
           set_config('hnsw.max_scan_tuples', greatest(20000, p_max_scan_tuples)::text, true),
           set_config('enable_sort', 'off', true);
   return query execute statement
