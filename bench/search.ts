@@ -180,7 +180,8 @@ async function explainIndexPath(pool: pg.Pool): Promise<void> {
     await client.query(
       `prepare nearest(uuid, text, extensions.vector, integer, uuid[], text[], jsonb) as ${rows[0]?.sql}`,
     );
-    const centre = (await client.query<{ v: number[] }>('select v from bench_centres where c = 0')).rows[0]?.v ?? [];
+    const centre =
+      (await client.query<{ v: number[] }>('select v from bench_centres where c = 0')).rows[0]?.v ?? [];
     // EXPLAIN EXECUTE takes no bind parameters: the values are literals (a uuid, a model id, numbers).
     const plan = await client.query<{ 'QUERY PLAN': string }>(
       `explain (analyze, buffers) execute nearest('${orgId(LARGE)}', '${MODEL}', '${vectorText(centre.map(Number))}', 40, null, null, null)`,
@@ -203,7 +204,8 @@ async function main(): Promise<void> {
   try {
     const name = 'tributary_search_bench';
     const admin = server.pool('postgres', { max: 1 });
-    const exists = (await admin.query('select 1 from pg_database where datname = $1', [name])).rows.length > 0;
+    const exists =
+      (await admin.query('select 1 from pg_database where datname = $1', [name])).rows.length > 0;
     await admin.end();
     const database = exists ? name : await server.createDatabase({ name });
     const pool = server.pool(database, { max: 3 });
@@ -219,8 +221,8 @@ async function main(): Promise<void> {
     );
     if (!exists) await seed(pool);
     if (process.env.BENCH_EXPLAIN) await explainIndexPath(pool);
-    const centres = (await pool.query<{ v: number[] }>('select v from bench_centres order by c')).rows.map((row) =>
-      row.v.map(Number),
+    const centres = (await pool.query<{ v: number[] }>('select v from bench_centres order by c')).rows.map(
+      (row) => row.v.map(Number),
     );
 
     const service = await pool.connect();
@@ -229,8 +231,12 @@ async function main(): Promise<void> {
       await member.query('set role authenticated');
       // The HNSW candidate list (default 100 in semantic_candidates): the recall/latency knob.
       if (process.env.BENCH_EF_SEARCH) {
-        await member.query("select set_config('tributary.hnsw_ef_search', $1, false)", [process.env.BENCH_EF_SEARCH]);
-        await service.query("select set_config('tributary.hnsw_ef_search', $1, false)", [process.env.BENCH_EF_SEARCH]);
+        await member.query("select set_config('tributary.hnsw_ef_search', $1, false)", [
+          process.env.BENCH_EF_SEARCH,
+        ]);
+        await service.query("select set_config('tributary.hnsw_ef_search', $1, false)", [
+          process.env.BENCH_EF_SEARCH,
+        ]);
         console.log(`tributary.hnsw_ef_search = ${process.env.BENCH_EF_SEARCH}`);
       }
       for (const [org, name] of [
@@ -259,7 +265,10 @@ async function main(): Promise<void> {
         let i = 0;
         report(
           `${name}, hybrid (text + vector)`,
-          await measure(exact, vectors, (q) => search(q, words((i += 1)))),
+          await measure(exact, vectors, (q) => {
+            i += 1;
+            return search(q, words(i));
+          }),
           false,
         );
         // The strategy not chosen, forced, for comparison (semantic_candidates is not a client RPC:

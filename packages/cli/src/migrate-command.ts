@@ -128,10 +128,10 @@ export function migrateCommand(io: CliIo): Command {
       parseDimensions,
     )
     .addOption(
-      new Option('--vector-type <type>', 'vector (default) or halfvec (half the storage, up to 4000 dimensions)').choices([
-        'vector',
-        'halfvec',
-      ]),
+      new Option(
+        '--vector-type <type>',
+        'vector (default) or halfvec (half the storage, up to 4000 dimensions)',
+      ).choices(['vector', 'halfvec']),
     )
     // `up` is the default, so a mistyped subcommand arrives here as an argument.
     .argument('[unknown]')

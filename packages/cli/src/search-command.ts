@@ -11,9 +11,9 @@ import {
   oneLine,
   openKnowledgeBase,
   parseCount,
-  storedDimensions,
   parseUuid,
   printJson,
+  storedDimensions,
 } from './knowledge-base.js';
 
 interface SearchOptions {
@@ -53,7 +53,11 @@ export function searchCommand(io: CliIo): Command {
         .choices(['hybrid', 'fullText', 'vector'])
         .default('hybrid'),
     )
-    .option('--min-similarity <n>', 'drop vector hits below this cosine similarity (-1 to 1)', parseSimilarity)
+    .option(
+      '--min-similarity <n>',
+      'drop vector hits below this cosine similarity (-1 to 1)',
+      parseSimilarity,
+    )
     .option('--explain', 'print why each hit scored what it did')
     .addOption(embedderOption());
   addDatabaseOptions(command).action(async (query: string, options: SearchOptions, sub: Command) => {
@@ -64,7 +68,9 @@ export function searchCommand(io: CliIo): Command {
       // The same embedder as at sync time, at the database's size (so the stored model id matches).
       const dimensions = await storedDimensions(repository);
       const { embedder, description } =
-        dimensions === chosen.embedder.dimensions ? chosen : await chooseEmbedder(options.embedder, io, dimensions);
+        dimensions === chosen.embedder.dimensions
+          ? chosen
+          : await chooseEmbedder(options.embedder, io, dimensions);
       const response = await search({
         repository,
         orgId: options.org,
@@ -72,7 +78,9 @@ export function searchCommand(io: CliIo): Command {
         embedder: options.mode === 'fullText' ? undefined : embedder,
         mode: options.mode,
         limit: options.limit,
-        ...(options.minSimilarity === undefined ? {} : { minRelevance: { similarity: options.minSimilarity } }),
+        ...(options.minSimilarity === undefined
+          ? {}
+          : { minRelevance: { similarity: options.minSimilarity } }),
         filters: { connectorIds: options.connectorId, mimeTypes: options.mimeType },
         signal: AbortSignal.timeout(60_000),
       });
@@ -88,7 +96,12 @@ export function searchCommand(io: CliIo): Command {
         });
         return;
       }
-      const how = options.mode === 'fullText' ? 'full text' : options.mode === 'vector' ? description : `full text + ${description}`;
+      const how =
+        options.mode === 'fullText'
+          ? 'full text'
+          : options.mode === 'vector'
+            ? description
+            : `full text + ${description}`;
       io.stdout(`Search "${query}" in ${database.label} (${how})\n`);
       if (results.length === 0) {
         io.stdout('No results.\n');

@@ -14,9 +14,9 @@ import {
   type KnowledgeBaseFlags,
   oneLine,
   openKnowledgeBase,
-  storedDimensions,
   parseUuid,
   printJson,
+  storedDimensions,
 } from './knowledge-base.js';
 
 interface SyncOptions {

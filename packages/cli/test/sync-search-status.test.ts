@@ -147,12 +147,27 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     expect(found.stdout).toMatch(/\*\*salmon\*\*/i);
 
     // --explain says why each hit scored what it did; --min-similarity drops weak vector hits.
-    const explained = await run(cwd, ['search', 'grilled salmon with dill', '--org', ORG_ID, '--explain', ...db]);
+    const explained = await run(cwd, [
+      'search',
+      'grilled salmon with dill',
+      '--org',
+      ORG_ID,
+      '--explain',
+      ...db,
+    ]);
     expect(explained.code).toBe(0);
     expect(explained.stdout).toMatch(
       /^ {5}why: full text #1 \(ts_rank_cd \d\.\d{3}\) \+ vector #1 \(cosine \d\.\d{3}, exact\) = 0\.0328$/m,
     );
-    const vectorOnly = await run(cwd, ['search', 'grilled salmon with dill', '--org', ORG_ID, '--mode', 'vector', ...db]);
+    const vectorOnly = await run(cwd, [
+      'search',
+      'grilled salmon with dill',
+      '--org',
+      ORG_ID,
+      '--mode',
+      'vector',
+      ...db,
+    ]);
     expect(vectorOnly.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner {2}\[text #-, vector #1\]$/m);
     const strict = await run(cwd, [
       'search',

@@ -11,7 +11,12 @@ import {
   RepositoryError,
   search,
 } from '../src/index.js';
-import { axisVector, EMBEDDING_DIMENSIONS, type RepositoryContractFixture, sha256 } from './repository-contract.js';
+import {
+  axisVector,
+  EMBEDDING_DIMENSIONS,
+  type RepositoryContractFixture,
+  sha256,
+} from './repository-contract.js';
 
 /** An embedder that maps known texts to axis vectors and counts its calls. */
 export function axisEmbedder(
@@ -68,7 +73,13 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
       ]);
       const documentId = result?.documentId ?? '';
       await repo.replaceChunks(documentId, [
-        { index: 0, content, contentHash: sha256(content), embedding: axisVector(axes), embeddingModel: model },
+        {
+          index: 0,
+          content,
+          contentHash: sha256(content),
+          embedding: axisVector(axes),
+          embeddingModel: model,
+        },
       ]);
       await repo.setProcessingStatus([documentId], 'completed');
       ids[name] = documentId;
@@ -83,14 +94,28 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
       drive = await fixture.createConnector(orgId);
       wiki = await fixture.createConnector(orgId);
       const foreign = await fixture.createConnector(otherOrgId);
-      await store(drive, 'a-grilled', 'Grilled salmon with dill', modelA.id, { 0: 1 }, {
-        sourceMetadata: { team: 'kitchen' },
-      });
+      await store(
+        drive,
+        'a-grilled',
+        'Grilled salmon with dill',
+        modelA.id,
+        { 0: 1 },
+        {
+          sourceMetadata: { team: 'kitchen' },
+        },
+      );
       await store(drive, 'a-tax', 'Quarterly tax filing', modelA.id, { 0: 0.6, 1: 0.8 });
-      await store(wiki, 'a-fishing', 'Notes on rivers and boats', modelA.id, { 0: 0.8, 2: 0.6 }, {
-        mimeType: 'text/markdown',
-        sourceMetadata: { team: 'outdoors' },
-      });
+      await store(
+        wiki,
+        'a-fishing',
+        'Notes on rivers and boats',
+        modelA.id,
+        { 0: 0.8, 2: 0.6 },
+        {
+          mimeType: 'text/markdown',
+          sourceMetadata: { team: 'outdoors' },
+        },
+      );
       // Model B's chunk points exactly along model A's query axis: comparable only by accident.
       await store(drive, 'b-lookalike', 'Other model text', modelB.id, { 0: 1 });
       await store(wiki, 'b-salmon', 'Salmon in model B', modelB.id, { 5: 1 });
@@ -101,10 +126,24 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
     });
 
     it('compares the query only with chunks of the same model', async () => {
-      const vectorA = await search({ repository: repo, orgId, query: 'salmon', embedder: modelA, mode: 'vector', limit: 50 });
+      const vectorA = await search({
+        repository: repo,
+        orgId,
+        query: 'salmon',
+        embedder: modelA,
+        mode: 'vector',
+        limit: 50,
+      });
       expect(names(vectorA.hits)).toEqual(['a-grilled', 'a-fishing', 'a-tax']);
       expect(vectorA.embedding?.embedderId).toBe(modelA.id);
-      const vectorB = await search({ repository: repo, orgId, query: 'salmon', embedder: modelB, mode: 'vector', limit: 50 });
+      const vectorB = await search({
+        repository: repo,
+        orgId,
+        query: 'salmon',
+        embedder: modelB,
+        mode: 'vector',
+        limit: 50,
+      });
       // Model B's own chunks only (the lookalike at similarity 0), none of model A's.
       expect(names(vectorB.hits)).toEqual(['b-salmon', 'b-lookalike']);
       // Hybrid: text hits of every model's chunks still count (text is model-free); vectors do not mix.
@@ -115,12 +154,22 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
     });
 
     it('explains each score: which halves found it, ranks, raw values, contributions', async () => {
-      const { hits } = await search({ repository: repo, orgId, query: 'grilled salmon', embedder: modelA, limit: 5 });
+      const { hits } = await search({
+        repository: repo,
+        orgId,
+        query: 'grilled salmon',
+        embedder: modelA,
+        limit: 5,
+      });
       const [first] = hits;
       expect(first?.documentId).toBe(ids['a-grilled']);
       const explanation = first?.explanation;
       expect(explanation?.foundBy).toEqual(['fullText', 'semantic']);
-      expect(explanation?.fullText).toMatchObject({ rank: 1, weight: 1, contribution: expect.closeTo(1 / 61, 10) });
+      expect(explanation?.fullText).toMatchObject({
+        rank: 1,
+        weight: 1,
+        contribution: expect.closeTo(1 / 61, 10),
+      });
       expect(explanation?.fullText?.tsRankCd).toBeGreaterThan(0);
       expect(explanation?.semantic).toMatchObject({
         rank: 1,
@@ -129,16 +178,28 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
         contribution: expect.closeTo(1 / 61, 10),
         strategy: 'exact',
       });
-      expect(first?.score).toBeCloseTo((explanation?.fullText?.contribution ?? 0) + (explanation?.semantic?.contribution ?? 0), 12);
+      expect(first?.score).toBeCloseTo(
+        (explanation?.fullText?.contribution ?? 0) + (explanation?.semantic?.contribution ?? 0),
+        12,
+      );
       expect(explanation?.fusion).toEqual({ method: 'rrf', k: 60 });
-      expect(explanation?.summary).toMatch(/^full text #1 \(ts_rank_cd [0-9.]+\) \+ vector #1 \(cosine 1\.000, exact\) = 0\.0328$/);
+      expect(explanation?.summary).toMatch(
+        /^full text #1 \(ts_rank_cd [0-9.]+\) \+ vector #1 \(cosine 1\.000, exact\) = 0\.0328$/,
+      );
       const fishing = hits.find((hit) => hit.documentId === ids['a-fishing']);
       expect(fishing?.explanation).toMatchObject({ foundBy: ['semantic'], fullText: null });
       expect(fishing?.explanation.semantic?.cosineSimilarity).toBeCloseTo(0.8, 5);
     });
 
     it('drops hits below the minimum relevance instead of filling the limit', async () => {
-      const all = await search({ repository: repo, orgId, query: 'salmon', embedder: modelA, mode: 'vector', limit: 10 });
+      const all = await search({
+        repository: repo,
+        orgId,
+        query: 'salmon',
+        embedder: modelA,
+        mode: 'vector',
+        limit: 10,
+      });
       expect(all.hits).toHaveLength(3);
       const relevant = await search({
         repository: repo,
@@ -150,26 +211,55 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
         minRelevance: { similarity: 0.7 },
       });
       expect(names(relevant.hits)).toEqual(['a-grilled', 'a-fishing']);
-      const none = await search({ repository: repo, orgId, query: 'salmon', embedder: modelA, mode: 'vector', minRelevance: { similarity: 0.99999 } });
+      const none = await search({
+        repository: repo,
+        orgId,
+        query: 'salmon',
+        embedder: modelA,
+        mode: 'vector',
+        minRelevance: { similarity: 0.99999 },
+      });
       expect(names(none.hits)).toEqual(['a-grilled']);
-      const strictText = await search({ repository: repo, orgId, query: 'salmon', minRelevance: { fullTextScore: 1 } });
+      const strictText = await search({
+        repository: repo,
+        orgId,
+        query: 'salmon',
+        minRelevance: { fullTextScore: 1 },
+      });
       expect(strictText.hits).toEqual([]);
     });
 
     it('filters by connector, MIME type and source metadata', async () => {
-      const base = { repository: repo, orgId, query: 'salmon', embedder: modelA, mode: 'vector' as const, limit: 10 };
-      expect(names((await search({ ...base, filters: { connectorIds: [wiki] } })).hits)).toEqual(['a-fishing']);
-      expect(names((await search({ ...base, filters: { mimeTypes: ['text/markdown'] } })).hits)).toEqual(['a-fishing']);
-      expect(names((await search({ ...base, filters: { metadata: { team: 'kitchen' } } })).hits)).toEqual(['a-grilled']);
+      const base = {
+        repository: repo,
+        orgId,
+        query: 'salmon',
+        embedder: modelA,
+        mode: 'vector' as const,
+        limit: 10,
+      };
+      expect(names((await search({ ...base, filters: { connectorIds: [wiki] } })).hits)).toEqual([
+        'a-fishing',
+      ]);
+      expect(names((await search({ ...base, filters: { mimeTypes: ['text/markdown'] } })).hits)).toEqual([
+        'a-fishing',
+      ]);
+      expect(names((await search({ ...base, filters: { metadata: { team: 'kitchen' } } })).hits)).toEqual([
+        'a-grilled',
+      ]);
       expect((await search({ ...base, filters: { metadata: { team: 'nobody' } } })).hits).toEqual([]);
     });
 
     it('refuses an embedder of another size before calling it', async () => {
       const small = axisEmbedder('test:small@768', {}, 768);
-      const error = await search({ repository: repo, orgId, query: 'salmon', embedder: small }).catch((e: unknown) => e);
+      const error = await search({ repository: repo, orgId, query: 'salmon', embedder: small }).catch(
+        (e: unknown) => e,
+      );
       expect(InvalidConfigError.isInstance(error)).toBe(true);
       expect((error as InvalidConfigError).fieldPath).toBe('dimensions');
-      expect((error as Error).message).toMatch(/test:small@768 makes 768-dimension vectors, and this database stores vector\(1536\)/);
+      expect((error as Error).message).toMatch(
+        /test:small@768 makes 768-dimension vectors, and this database stores vector\(1536\)/,
+      );
       expect((error as Error).message).toMatch(/Use an embedder of 1536 dimensions/);
       expect(small.calls).toBe(0);
     });
@@ -183,14 +273,23 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
       };
       const base = { orgId, embeddingModel: modelA.id };
       await invalid(repo.search({ ...base, queryEmbedding: new Array(768).fill(0.1) }), /768 dimensions/);
-      await invalid(repo.search({ ...base, queryEmbedding: new Array(EMBEDDING_DIMENSIONS).fill(0) }), /all zeros/);
+      await invalid(
+        repo.search({ ...base, queryEmbedding: new Array(EMBEDDING_DIMENSIONS).fill(0) }),
+        /all zeros/,
+      );
       await invalid(repo.search({ orgId, queryEmbedding: axisVector({ 0: 1 }) }), /needs embeddingModel/);
-      await invalid(repo.search({ orgId, queryText: 'salmon', weights: { fullText: Number.NaN } }), /weights.fullText/);
+      await invalid(
+        repo.search({ orgId, queryText: 'salmon', weights: { fullText: Number.NaN } }),
+        /weights.fullText/,
+      );
       await invalid(
         repo.search({ orgId, queryText: 'salmon', weights: { semantic: Number.POSITIVE_INFINITY } }),
         /weights.semantic/,
       );
-      await invalid(repo.search({ orgId, queryText: 'salmon', matchThreshold: Number.NaN }), /matchThreshold/);
+      await invalid(
+        repo.search({ orgId, queryText: 'salmon', matchThreshold: Number.NaN }),
+        /matchThreshold/,
+      );
     });
 
     it('lets a member search their organisation only', async () => {
@@ -200,9 +299,12 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
       const own = await search({ repository: asMember, orgId, query: 'salmon', embedder: modelA, limit: 50 });
       expect(names(own.hits)).toContain('a-grilled');
       expect(names(own.hits)).not.toContain('foreign');
-      const error = await search({ repository: asMember, orgId: otherOrgId, query: 'salmon', embedder: modelA }).catch(
-        (e: unknown) => e,
-      );
+      const error = await search({
+        repository: asMember,
+        orgId: otherOrgId,
+        query: 'salmon',
+        embedder: modelA,
+      }).catch((e: unknown) => e);
       expect(RepositoryError.isInstance(error) && error.reason).toBe('not_allowed');
     });
   });

@@ -1,10 +1,10 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { normalizeVectorOptions, type VectorOptions, type VectorSettings } from './vector-settings.js';
 import { join } from 'node:path';
 import { InvalidMigrationOptionsError, SupabaseExportConflictError } from './errors.js';
 import { loadMigrations } from './load-migrations.js';
 import { type Migration, normaliseLineEndings } from './migration.js';
 import { orderMigrations } from './migration-history.js';
+import { normalizeVectorOptions, type VectorOptions, type VectorSettings } from './vector-settings.js';
 
 export interface ExportSupabaseMigrationsOptions {
   /** The host project's Supabase migrations folder, e.g. `supabase/migrations` (created if missing). */

@@ -22,7 +22,9 @@ export interface VectorSettings {
 export function normalizeVectorOptions(options: VectorOptions): VectorSettings {
   const type = options.type ?? 'vector';
   if (type !== 'vector' && type !== 'halfvec') {
-    throw new InvalidMigrationOptionsError(`vector.type must be "vector" or "halfvec", got "${String(type)}".`);
+    throw new InvalidMigrationOptionsError(
+      `vector.type must be "vector" or "halfvec", got "${String(type)}".`,
+    );
   }
   const limit = type === 'vector' ? 2000 : 4000;
   if (!Number.isInteger(options.dimensions) || options.dimensions < 1 || options.dimensions > limit) {
@@ -48,7 +50,10 @@ export async function readVectorSettings(db: SqlQueryable): Promise<VectorSettin
 }
 
 /** Refuses a requested setting that differs from the stored one (before anything is applied). */
-export function assertSameVectorSettings(stored: VectorSettings | undefined, requested: VectorSettings | undefined): void {
+export function assertSameVectorSettings(
+  stored: VectorSettings | undefined,
+  requested: VectorSettings | undefined,
+): void {
   if (!stored || !requested) return;
   if (stored.type !== requested.type || stored.dimensions !== requested.dimensions) {
     throw new VectorSettingsMismatchError(stored, requested);
@@ -59,7 +64,10 @@ export function assertSameVectorSettings(stored: VectorSettings | undefined, req
  * Hands the setting to the vector migration as transaction-local settings (the file's text, and so
  * its checksum, stays the same whatever the host chose).
  */
-export async function passVectorSettings(tx: SqlQueryable, requested: VectorSettings | undefined): Promise<void> {
+export async function passVectorSettings(
+  tx: SqlQueryable,
+  requested: VectorSettings | undefined,
+): Promise<void> {
   if (!requested) return;
   await tx.query(
     "select set_config('tributary.vector_type', $1, true), set_config('tributary.vector_dimensions', $2, true)",

@@ -58,7 +58,9 @@ describe.each([
     for (const orgId of [big, small]) {
       const connectorId = await insertConnector(db, orgId, { name: 'Other model' });
       const vectors = chunks.filter((chunk) => chunk.orgId === orgId).map((chunk) => chunk.vector);
-      chunks.push(...(await seedChunks(db, { orgId, connectorId, title: 'other', model: OTHER_MODEL, vectors })));
+      chunks.push(
+        ...(await seedChunks(db, { orgId, connectorId, title: 'other', model: OTHER_MODEL, vectors })),
+      );
     }
     await db.query('analyze public.document_chunks');
     await db.query('analyze public.imported_documents');
@@ -70,10 +72,18 @@ describe.each([
   const member = (userId: string): Actor => ({ role: 'authenticated', userId });
 
   /** Vector-only search as `actor`; `exactMaxRows` lowers the org size up to which search is exact. */
-  async function vectorSearch(actor: Actor, orgId: string, query: number[], model = MODEL, exactMaxRows?: number) {
+  async function vectorSearch(
+    actor: Actor,
+    orgId: string,
+    query: number[],
+    model = MODEL,
+    exactMaxRows?: number,
+  ) {
     return actAs(db, actor, async (tx) => {
       if (exactMaxRows !== undefined) {
-        await tx.query("select set_config('tributary.exact_search_max_rows', $1, true)", [String(exactMaxRows)]);
+        await tx.query("select set_config('tributary.exact_search_max_rows', $1, true)", [
+          String(exactMaxRows),
+        ]);
       }
       const { rows } = await tx.query<{ chunk_id: string; semantic_strategy: string; similarity: number }>(
         `select chunk_id, semantic_strategy, similarity from public.unified_content_search(
@@ -102,7 +112,9 @@ describe.each([
       expect(rows.map((row) => row.chunk_id)).toEqual(exactTop(small, query));
       const others = await vectorSearch(member(smallMember), small, query, OTHER_MODEL, 100);
       expect(others.map((row) => row.chunk_id)).toEqual(exactTop(small, query, OTHER_MODEL));
-      expect(others.map((row) => row.chunk_id).some((id) => rows.some((row) => row.chunk_id === id))).toBe(false);
+      expect(others.map((row) => row.chunk_id).some((id) => rows.some((row) => row.chunk_id === id))).toBe(
+        false,
+      );
     }
   });
 
@@ -112,7 +124,9 @@ describe.each([
       const query = near(centres[q % centres.length] ?? []);
       const rows = await vectorSearch(member(bigMember), big, query, MODEL, 100);
       expect(rows.every((row) => row.semantic_strategy === 'index')).toBe(true);
-      const modelIds = new Set(chunks.filter((chunk) => chunk.model === MODEL && chunk.orgId === big).map((c) => c.id));
+      const modelIds = new Set(
+        chunks.filter((chunk) => chunk.model === MODEL && chunk.orgId === big).map((c) => c.id),
+      );
       expect(rows.every((row) => modelIds.has(row.chunk_id))).toBe(true);
       const truth = new Set(exactTop(big, query));
       found += rows.filter((row) => truth.has(row.chunk_id)).length;
@@ -136,7 +150,9 @@ describe.each([
           ['vector', strategy],
         );
         const name = `nearest_${strategy}`;
-        await tx.query(`prepare ${name}(uuid, text, extensions.vector, integer, uuid[], text[], jsonb) as ${rows[0]?.sql}`);
+        await tx.query(
+          `prepare ${name}(uuid, text, extensions.vector, integer, uuid[], text[], jsonb) as ${rows[0]?.sql}`,
+        );
         const explained = await tx.query<{ 'QUERY PLAN': string }>(
           `explain execute ${name}('${big}', '${MODEL}', '${vectorText(near(centres[1] ?? []))}', 40, null, null, null)`,
         );
@@ -180,7 +196,9 @@ describe.each([
       (error: { code?: string }) => error.code,
     );
     expect(anon).toBe('42501');
-    const settings = await actAs(db, member(smallMember), (tx) => tx.query('select * from public.vector_settings()'));
+    const settings = await actAs(db, member(smallMember), (tx) =>
+      tx.query('select * from public.vector_settings()'),
+    );
     expect(settings.rows).toEqual([{ vector_type: 'vector', dimensions: DIMENSIONS, distance: 'cosine' }]);
   });
 
@@ -197,7 +215,9 @@ describe.each([
       code: '22000',
       message: '[tributary] query_embedding has 3 dimensions; this database stores vector(16)',
     });
-    expect(await failure(search(", query_embedding_model => 'm'"), [big, vectorText(new Array(16).fill(0))])).toEqual({
+    expect(
+      await failure(search(", query_embedding_model => 'm'"), [big, vectorText(new Array(16).fill(0))]),
+    ).toEqual({
       code: '22023',
       message: '[tributary] query_embedding is all zeros',
     });
@@ -206,11 +226,20 @@ describe.each([
       message: '[tributary] query_embedding needs query_embedding_model',
     });
     for (const weight of ['NaN', 'Infinity', '-1']) {
-      const result = await failure(search(`, query_embedding_model => 'm', semantic_weight => '${weight}'`), [big, good]);
+      const result = await failure(search(`, query_embedding_model => 'm', semantic_weight => '${weight}'`), [
+        big,
+        good,
+      ]);
       expect(result.code).toBe('22023');
       expect(result.message).toMatch(/must be >= 0 and finite/);
     }
-    const threshold = await failure(search(", query_embedding_model => 'm', match_threshold => 'NaN'"), [big, good]);
-    expect(threshold).toEqual({ code: '22023', message: '[tributary] match_threshold must be between -1 and 1' });
+    const threshold = await failure(search(", query_embedding_model => 'm', match_threshold => 'NaN'"), [
+      big,
+      good,
+    ]);
+    expect(threshold).toEqual({
+      code: '22023',
+      message: '[tributary] match_threshold must be between -1 and 1',
+    });
   });
 });

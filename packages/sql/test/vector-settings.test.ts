@@ -2,10 +2,11 @@
 // different setting later is refused (by the runner before anything runs, or by the migration
 // when embeddings exist); databases upgraded in place keep vector(1536) and their embeddings; the
 // rollback goes back to vector(1536) only when nothing would be lost. PGlite and a real server.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exportSupabaseMigrations,
   InvalidMigrationOptionsError,
@@ -100,7 +101,9 @@ describe.each([
     ]) {
       await expect(migrate(db, { vector })).rejects.toBeInstanceOf(InvalidMigrationOptionsError);
     }
-    await expect(migrate(db, { vector: { dimensions: 3072 } })).rejects.toThrow(/Use type "halfvec" for up to 4000/);
+    await expect(migrate(db, { vector: { dimensions: 3072 } })).rejects.toThrow(
+      /Use type "halfvec" for up to 4000/,
+    );
     expect(await readVectorSettings(db)).toBeUndefined();
     await migrate(db, { vector: { dimensions: 3072, type: 'halfvec' } });
     expect(await columnType(db)).toBe('extensions.halfvec(3072)');
@@ -110,7 +113,9 @@ describe.each([
     const directory = await mkdtemp(join(tmpdir(), 'tributary-vector-export-'));
     try {
       await exportSupabaseMigrations({ directory, vector: { dimensions: 64, type: 'halfvec' } });
-      const file = (await readdir(directory)).find((name) => name.endsWith('_tributary_0010_vector_models.sql'));
+      const file = (await readdir(directory)).find((name) =>
+        name.endsWith('_tributary_0010_vector_models.sql'),
+      );
       const sql = await readFile(join(directory, file ?? 'missing'), 'utf8');
       expect(sql.split('\n').slice(0, 2)).toEqual([
         '-- Vector setting chosen at export: halfvec(64).',
@@ -120,7 +125,9 @@ describe.each([
       const db = await backend.fresh();
       await db.transaction((tx) => tx.exec(sql));
       expect(await columnType(db)).toBe('extensions.halfvec(64)');
-      const other = (await readdir(directory)).find((name) => name.endsWith('_tributary_0007_vector_search.sql'));
+      const other = (await readdir(directory)).find((name) =>
+        name.endsWith('_tributary_0007_vector_search.sql'),
+      );
       expect(await readFile(join(directory, other ?? 'missing'), 'utf8')).not.toContain('set_config');
     } finally {
       await rm(directory, { recursive: true, force: true });

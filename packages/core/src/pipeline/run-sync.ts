@@ -10,8 +10,8 @@ import type {
   DocumentVersion,
   FinishedSyncStatus,
 } from '../repository/knowledge-repository.js';
-import { assertEmbedderFits } from '../search/assert-embedder-fits.js';
 import { RepositoryError } from '../repository/repository-error.js';
+import { assertEmbedderFits } from '../search/assert-embedder-fits.js';
 import { createConnectorInstance } from '../spec/create-connector-instance.js';
 import { silentLogger } from '../spec/logger.js';
 import { createSyncMetrics } from '../spec/sync-metrics.js';

@@ -822,11 +822,15 @@ function publicRun(run: SyncRunRecord): SyncRunRecord {
 /** jsonb `@>` for plain JSON values: objects by key, arrays by element, scalars by value. */
 function containsJson(container: JsonValue | undefined, wanted: JsonValue): boolean {
   if (Array.isArray(wanted)) {
-    return Array.isArray(container) && wanted.every((item) => container.some((has) => containsJson(has, item)));
+    return (
+      Array.isArray(container) && wanted.every((item) => container.some((has) => containsJson(has, item)))
+    );
   }
   if (wanted !== null && typeof wanted === 'object') {
     if (container === null || typeof container !== 'object' || Array.isArray(container)) return false;
-    return Object.entries(wanted).every(([key, value]) => value !== undefined && containsJson(container[key], value));
+    return Object.entries(wanted).every(
+      ([key, value]) => value !== undefined && containsJson(container[key], value),
+    );
   }
   return container === wanted;
 }

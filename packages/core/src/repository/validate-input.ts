@@ -119,7 +119,10 @@ export function normalizeSearch(input: SearchInput): NormalizedSearch {
   assertBetween(matchThreshold, -1, 1, 'matchThreshold');
   const minFullTextScore = input.minFullTextScore ?? 0;
   assertBetween(minFullTextScore, 0, 1, 'minFullTextScore');
-  if (input.metadata !== undefined && (input.metadata === null || typeof input.metadata !== 'object' || Array.isArray(input.metadata))) {
+  if (
+    input.metadata !== undefined &&
+    (input.metadata === null || typeof input.metadata !== 'object' || Array.isArray(input.metadata))
+  ) {
     throw invalidInput('metadata must be a JSON object');
   }
   return {

@@ -84,7 +84,10 @@ export async function search(options: SearchOptions): Promise<SearchResponse> {
   const { repository, embedder } = options;
   const mode = options.mode ?? (embedder ? 'hybrid' : 'fullText');
   if (mode !== 'fullText' && !embedder) {
-    throw invalidInput(`search mode "${mode}" needs an embedder`, 'Pass the embedder the documents were synced with');
+    throw invalidInput(
+      `search mode "${mode}" needs an embedder`,
+      'Pass the embedder the documents were synced with',
+    );
   }
   if (typeof options.query !== 'string' || options.query.trim() === '') {
     throw invalidInput('search needs a non-empty query');

@@ -119,7 +119,9 @@ export async function seedChunks(
     ],
   );
   const documentId = rows[0]?.id;
-  const contents = input.vectors.map((_, index) => `chunk ${index} of ${input.title} ${input.words ?? ''}`.trim());
+  const contents = input.vectors.map((_, index) =>
+    `chunk ${index} of ${input.title} ${input.words ?? ''}`.trim(),
+  );
   const inserted = await db.query<{ id: string; chunk_index: number }>(
     `insert into public.document_chunks (org_id, document_id, chunk_index, content, content_hash, embedding, embedding_model)
      select $1, $2, i - 1, content, hash, vec::extensions.vector, $6
