@@ -17,7 +17,7 @@
 // Tune: BENCH_CHUNKS (default 200000), BENCH_DIMENSIONS (default 128), BENCH_QUERIES (default 200).
 // BENCH_DATA_DIR keeps the server's data between runs (the second run skips loading and indexing);
 // BENCH_EXPLAIN=1 prints the plan of the large org's vector statement; BENCH_EF_SEARCH sets
-// tributary.hnsw_ef_search (the HNSW candidate list, default 100).
+// tributary.hnsw_ef_search (the HNSW candidate list, default 200).
 import { fromPg, migrate } from '@tributary/sql';
 import { startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
@@ -172,7 +172,7 @@ async function explainIndexPath(pool: pg.Pool): Promise<void> {
   try {
     await client.query('begin');
     await client.query(
-      "select set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', '100', true), set_config('enable_sort', 'off', true), set_config('jit', 'off', true)",
+      "select set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', '200', true), set_config('enable_sort', 'off', true), set_config('jit', 'off', true)",
     );
     const { rows } = await client.query<{ sql: string }>(
       "select tributary_private.semantic_candidates_sql('vector', 'index') as sql",
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
     const member = await pool.connect();
     try {
       await member.query('set role authenticated');
-      // The HNSW candidate list (default 100 in semantic_candidates): the recall/latency knob.
+      // The HNSW candidate list (default 200 in semantic_candidates): the recall/latency knob.
       if (process.env.BENCH_EF_SEARCH) {
         await member.query("select set_config('tributary.hnsw_ef_search', $1, false)", [
           process.env.BENCH_EF_SEARCH,

@@ -140,7 +140,7 @@ begin
   end if;
   statement := tributary_private.semantic_candidates_sql(vector_type, p_strategy);
   -- Candidate list size of the HNSW scan: more finds more true neighbours and costs more time.
-  ef_search := coalesce(nullif(current_setting('tributary.hnsw_ef_search', true), '')::integer, 100);
+  ef_search := coalesce(nullif(current_setting('tributary.hnsw_ef_search', true), '')::integer, 200);
   if p_strategy = 'exact' then
     return query execute statement
       using p_org_id, p_model, p_query, p_count, p_connector_ids, p_mime_types, p_metadata;
