@@ -21,12 +21,31 @@ interface GlobalFlags extends DatabaseFlags {
 
 const column = 28;
 
-interface UpOptions {
+interface VectorFlags {
+  vectorDimensions?: number;
+  vectorType?: 'vector' | 'halfvec';
+}
+
+interface UpOptions extends VectorFlags {
   dryRun?: boolean;
   deferMissingExtensions?: boolean;
   target?: string;
-  vectorDimensions?: number;
-  vectorType?: 'vector' | 'halfvec';
+}
+
+function vectorTypeOption(): Option {
+  return new Option(
+    '--vector-type <type>',
+    'vector (default) or halfvec (half the storage, up to 4000 dimensions)',
+  ).choices(['vector', 'halfvec']);
+}
+
+/** The `vector` option of migrate/export from the flags; undefined (keep the column) without them. */
+function vectorOption(flags: VectorFlags): { dimensions: number; type?: 'vector' | 'halfvec' } | undefined {
+  if (flags.vectorDimensions === undefined && flags.vectorType === undefined) return undefined;
+  return {
+    dimensions: flags.vectorDimensions ?? 1536,
+    ...(flags.vectorType ? { type: flags.vectorType } : {}),
+  };
 }
 
 function parseDimensions(value: string): number {
@@ -127,12 +146,7 @@ export function migrateCommand(io: CliIo): Command {
       'size of stored embeddings, fixed when 0010_vector_models is applied (default 1536; must match the embedder)',
       parseDimensions,
     )
-    .addOption(
-      new Option(
-        '--vector-type <type>',
-        'vector (default) or halfvec (half the storage, up to 4000 dimensions)',
-      ).choices(['vector', 'halfvec']),
-    )
+    .addOption(vectorTypeOption())
     // `up` is the default, so a mistyped subcommand arrives here as an argument.
     .argument('[unknown]')
     .action(async (unknown: string | undefined, options: UpOptions, sub: Command) => {
@@ -152,9 +166,7 @@ export function migrateCommand(io: CliIo): Command {
           dryRun: options.dryRun ?? false,
           deferMissingExtensions: options.deferMissingExtensions ?? false,
           ...(options.target === undefined ? {} : { target: options.target }),
-          ...(options.vectorDimensions === undefined && options.vectorType === undefined
-            ? {}
-            : { vector: { dimensions: options.vectorDimensions ?? 1536, type: options.vectorType } }),
+          vector: vectorOption(options),
           ...(flags.json ? {} : { onEvent: (event: MigrationEvent) => printEvent(io, event) }),
         });
         if (flags.json) {
@@ -263,7 +275,13 @@ export function migrateCommand(io: CliIo): Command {
     )
     .option('--dir <dir>', 'the Supabase migrations folder', 'supabase/migrations')
     .option('--overwrite', 'rewrite exported files whose content differs (only for files never pushed)')
-    .action(async (options: { dir: string; overwrite?: boolean }, sub: Command) => {
+    .option(
+      '--vector-dimensions <n>',
+      'size of stored embeddings, written into the exported 0010_vector_models',
+      parseDimensions,
+    )
+    .addOption(vectorTypeOption())
+    .action(async (options: { dir: string; overwrite?: boolean } & VectorFlags, sub: Command) => {
       const flags = sub.optsWithGlobals<GlobalFlags>();
       const migrations = await knownMigrations(flags, io);
       const directory = resolve(io.cwd, options.dir);
@@ -271,6 +289,7 @@ export function migrateCommand(io: CliIo): Command {
         directory,
         migrations,
         overwrite: options.overwrite ?? false,
+        vector: vectorOption(options),
       });
       if (flags.json) {
         printJson(io, { directory, ...result });
