@@ -139,7 +139,13 @@ describe('runSync on PGlite', () => {
     // Search (full text and lexical vectors) finds the right document.
     const query = 'why do salmon swim upstream';
     const [queryEmbedding] = (await inner.embed([query])).vectors;
-    const hits = await repository.search({ orgId, queryText: 'salmon spawn', queryEmbedding, limit: 5 });
+    const hits = await repository.search({
+      orgId,
+      queryText: 'salmon spawn',
+      queryEmbedding,
+      embeddingModel: inner.id,
+      limit: 5,
+    });
     expect(hits[0]?.title).toBe('salmon migration');
     expect(hits[0]?.externalUrl).toBe('https://wiki.example.com/salmon-migration');
     const textOnly = await repository.search({ orgId, queryText: 'beavers dams' });

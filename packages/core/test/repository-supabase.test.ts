@@ -444,7 +444,12 @@ describe('Supabase repository with pgvector (scripted Data API)', () => {
     const reuse = await repository.findReusableEmbeddings(orgId, 'm', [sha256('first'), sha256('first')]);
     expect([...reuse]).toEqual([[sha256('first'), [0.5, 0.25, 0]]]);
 
-    const results = await repository.search({ orgId, queryText: 'first', queryEmbedding: [1, 0, 0] });
+    const results = await repository.search({
+      orgId,
+      queryText: 'first',
+      queryEmbedding: [1, 0, 0],
+      embeddingModel: 'm',
+    });
     expect(results).toEqual([
       expect.objectContaining({ chunkId: 'c1', fullTextRank: 1, semanticRank: null, score: 0.032 }),
     ]);
@@ -454,6 +459,7 @@ describe('Supabase repository with pgvector (scripted Data API)', () => {
       match_org_id: orgId,
       query_text: 'first',
       include_imported: true,
+      query_embedding_model: 'm',
     });
     // The vector probe ran once for all three calls.
     expect(seen.filter((r) => r.search.get('select') === 'embedding')).toHaveLength(1);
