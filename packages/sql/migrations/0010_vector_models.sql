@@ -129,6 +129,7 @@ declare
   statement text;
   previous text[];
   ef_search integer;
+  iterative boolean;
 begin
   if p_strategy is null or p_strategy = 'none' or p_query is null then
     return;
@@ -147,18 +148,26 @@ begin
     return;
   end if;
   -- Transaction-local settings, put back afterwards so the caller's later queries are unaffected.
-  previous := array[current_setting('hnsw.iterative_scan', true), current_setting('hnsw.ef_search', true),
-                    current_setting('hnsw.max_scan_tuples', true), current_setting('enable_sort')];
-  perform set_config('hnsw.iterative_scan', 'relaxed_order', true),
-          set_config('hnsw.ef_search', least(1000, greatest(ef_search, p_count))::text, true),
-          set_config('hnsw.max_scan_tuples', greatest(20000, p_max_scan_tuples)::text, true),
+  -- Iterative scans arrived in pgvector 0.8; older versions reserve the hnsw.* names and would
+  -- refuse the unknown ones, so there the scan stops at ef_search candidates.
+  select coalesce((regexp_match(e.extversion, '^(\d+)\.(\d+)'))::integer[] >= array[0, 8], false) into iterative
+  from pg_catalog.pg_extension e where e.extname = 'vector';
+  previous := array[current_setting('hnsw.ef_search', true), current_setting('enable_sort'),
+                    current_setting('hnsw.iterative_scan', true), current_setting('hnsw.max_scan_tuples', true)];
+  perform set_config('hnsw.ef_search', least(1000, greatest(ef_search, p_count))::text, true),
           set_config('enable_sort', 'off', true);
+  if iterative then
+    perform set_config('hnsw.iterative_scan', 'relaxed_order', true),
+            set_config('hnsw.max_scan_tuples', greatest(20000, p_max_scan_tuples)::text, true);
+  end if;
   return query execute statement
     using p_org_id, p_model, p_query, p_count, p_connector_ids, p_mime_types, p_metadata;
-  perform set_config('hnsw.iterative_scan', coalesce(previous[1], 'off'), true),
-          set_config('hnsw.ef_search', coalesce(previous[2], '40'), true),
-          set_config('hnsw.max_scan_tuples', coalesce(previous[3], '20000'), true),
-          set_config('enable_sort', previous[4], true);
+  perform set_config('hnsw.ef_search', coalesce(previous[1], '40'), true),
+          set_config('enable_sort', previous[2], true);
+  if iterative then
+    perform set_config('hnsw.iterative_scan', coalesce(previous[3], 'off'), true),
+            set_config('hnsw.max_scan_tuples', coalesce(previous[4], '20000'), true);
+  end if;
 end
 $$;
 
