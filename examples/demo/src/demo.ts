@@ -10,10 +10,12 @@ import {
   type Embedder,
   type KnowledgeRepository,
   runSync,
+  type SearchHit,
   type SearchResult,
   type SyncMode,
   type SyncProgressEvent,
   type SyncSummary,
+  search,
 } from '@tributary/core';
 import { createPgliteRepository } from '@tributary/core/pglite';
 import { createFolderConnector, FOLDER_CONNECTOR_TYPE } from '@tributary/examples-folder-connector';
@@ -84,7 +86,7 @@ export interface DemoResult {
   second: DemoSync;
   duplicate: DemoDuplicate;
   query: string;
-  results: SearchResult[];
+  results: SearchHit[];
 }
 
 /** A failure the command line reports as one `[tributary] ...` line. */
@@ -435,20 +437,22 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     say();
 
     say(`6. Search (hybrid: full text + ${embedder.id}): "${query}"`);
-    const { vectors } = await embedder.embed([query], { signal: AbortSignal.timeout(60_000) });
-    const results = await repository.search({
+    // search() embeds the query with the same embedder as the chunks and explains each score.
+    const { hits: results } = await search({
+      repository,
       orgId: DEMO_ORG_ID,
-      queryText: query,
-      queryEmbedding: vectors[0],
-      connectorIds: [connectorId],
+      query,
+      embedder,
+      filters: { connectorIds: [connectorId] },
       limit: 5,
+      signal: AbortSignal.timeout(60_000),
     });
     if (results.length === 0) say('   no results');
     results.forEach((result, index) => {
       say(
-        `   ${index + 1}. ${result.score.toFixed(4)}  ${result.title ?? '(untitled)'}${pathOf(result, corpus)}` +
-          `  [text #${result.fullTextRank ?? '-'}, vector #${result.semanticRank ?? '-'}]`,
+        `   ${index + 1}. ${result.score.toFixed(4)}  ${result.title ?? '(untitled)'}${pathOf(result, corpus)}`,
       );
+      say(`      why: ${result.explanation.summary}`);
       say(`      ${oneLine(result.snippet, 160)}`);
     });
 

@@ -70,6 +70,11 @@ export async function openKnowledgeBase(flags: DatabaseFlags, io: CliIo): Promis
   return { database, repository: createPostgresRepository({ db: database.db }) };
 }
 
+/** The size of the database's stored embeddings (1536 where it cannot tell, e.g. no pgvector). */
+export async function storedDimensions(repository: KnowledgeRepository): Promise<number> {
+  return (await repository.vectorSettings())?.dimensions ?? 1536;
+}
+
 export interface ChosenEmbedder {
   embedder: Embedder;
   /** What the output says: `lexical (offline, not semantic)` or the OpenAI model. */
@@ -78,8 +83,15 @@ export interface ChosenEmbedder {
 
 export const OPENAI_MODEL = 'text-embedding-3-small';
 
-/** The embedder named by `--embedder`; `openai` needs `OPENAI_API_KEY`. */
-export async function chooseEmbedder(choice: EmbedderChoice, io: CliIo): Promise<ChosenEmbedder> {
+/**
+ * The embedder named by `--embedder`, making vectors of `dimensions` (the database's size, from
+ * `repository.vectorSettings()`; default 1536); `openai` needs `OPENAI_API_KEY`.
+ */
+export async function chooseEmbedder(
+  choice: EmbedderChoice,
+  io: CliIo,
+  dimensions = 1536,
+): Promise<ChosenEmbedder> {
   if (choice === 'openai') {
     const apiKey = io.env.OPENAI_API_KEY;
     if (apiKey === undefined || apiKey.trim() === '') {
@@ -89,10 +101,10 @@ export async function chooseEmbedder(choice: EmbedderChoice, io: CliIo): Promise
       );
     }
     const { createOpenAIEmbedder } = await import('@tributary/core/openai');
-    const embedder = createOpenAIEmbedder({ apiKey, model: OPENAI_MODEL, dimensions: 1536 });
-    return { embedder, description: `openai ${OPENAI_MODEL} (1536 dimensions, ${embedder.id})` };
+    const embedder = createOpenAIEmbedder({ apiKey, model: OPENAI_MODEL, dimensions });
+    return { embedder, description: `openai ${OPENAI_MODEL} (${dimensions} dimensions, ${embedder.id})` };
   }
-  const embedder = createLexicalEmbedder({ dimensions: 1536 });
+  const embedder = createLexicalEmbedder({ dimensions });
   return { embedder, description: `lexical (offline, not semantic; ${embedder.id})` };
 }
 

@@ -21,10 +21,38 @@ interface GlobalFlags extends DatabaseFlags {
 
 const column = 28;
 
-interface UpOptions {
+interface VectorFlags {
+  vectorDimensions?: number;
+  vectorType?: 'vector' | 'halfvec';
+}
+
+interface UpOptions extends VectorFlags {
   dryRun?: boolean;
   deferMissingExtensions?: boolean;
   target?: string;
+}
+
+function vectorTypeOption(): Option {
+  return new Option(
+    '--vector-type <type>',
+    'vector (default) or halfvec (half the storage, up to 4000 dimensions)',
+  ).choices(['vector', 'halfvec']);
+}
+
+/** The `vector` option of migrate/export from the flags; undefined (keep the column) without them. */
+function vectorOption(flags: VectorFlags): { dimensions: number; type?: 'vector' | 'halfvec' } | undefined {
+  if (flags.vectorDimensions === undefined && flags.vectorType === undefined) return undefined;
+  return {
+    dimensions: flags.vectorDimensions ?? 1536,
+    ...(flags.vectorType ? { type: flags.vectorType } : {}),
+  };
+}
+
+function parseDimensions(value: string): number {
+  const dimensions = Number(value);
+  if (!/^\d+$/.test(value) || dimensions < 1 || dimensions > 4000)
+    throw new InvalidArgumentError('expected a whole number from 1 to 4000.');
+  return dimensions;
 }
 
 function line(state: string, name: string, detail = ''): string {
@@ -124,6 +152,12 @@ export function migrateCommand(io: CliIo): Command {
       'skip files needing an extension the server lacks, instead of failing',
     )
     .option('--target <name>', 'stop after this migration, e.g. 0002_schema')
+    .option(
+      '--vector-dimensions <n>',
+      'size of stored embeddings, fixed when 0010_vector_models is applied (default 1536; must match the embedder)',
+      parseDimensions,
+    )
+    .addOption(vectorTypeOption())
     // `up` is the default, so a mistyped subcommand arrives here as an argument.
     .argument('[unknown]')
     .action(async (unknown: string | undefined, options: UpOptions, sub: Command) => {
@@ -143,6 +177,7 @@ export function migrateCommand(io: CliIo): Command {
           dryRun: options.dryRun ?? false,
           deferMissingExtensions: options.deferMissingExtensions ?? false,
           ...(options.target === undefined ? {} : { target: options.target }),
+          vector: vectorOption(options),
           ...(flags.json ? {} : { onEvent: (event: MigrationEvent) => printEvent(io, event) }),
         });
         if (flags.json) {
@@ -255,7 +290,13 @@ export function migrateCommand(io: CliIo): Command {
     )
     .option('--dir <dir>', 'the Supabase migrations folder', 'supabase/migrations')
     .option('--overwrite', 'rewrite exported files whose content differs (only for files never pushed)')
-    .action(async (options: { dir: string; overwrite?: boolean }, sub: Command) => {
+    .option(
+      '--vector-dimensions <n>',
+      'size of stored embeddings, written into the exported 0010_vector_models',
+      parseDimensions,
+    )
+    .addOption(vectorTypeOption())
+    .action(async (options: { dir: string; overwrite?: boolean } & VectorFlags, sub: Command) => {
       const flags = sub.optsWithGlobals<GlobalFlags>();
       const migrations = await knownMigrations(flags, io);
       const directory = resolve(io.cwd, options.dir);
@@ -263,6 +304,7 @@ export function migrateCommand(io: CliIo): Command {
         directory,
         migrations,
         overwrite: options.overwrite ?? false,
+        vector: vectorOption(options),
       });
       if (flags.json) {
         printJson(io, { directory, ...result });

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { search } from '@tributary/core';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from './cli-io.js';
 import {
   addDatabaseOptions,
@@ -12,14 +13,29 @@ import {
   parseCount,
   parseUuid,
   printJson,
+  storedDimensions,
 } from './knowledge-base.js';
 
 interface SearchOptions {
   org: string;
   limit: number;
   connectorId?: string[];
+  mimeType?: string[];
   embedder: EmbedderChoice;
+  mode: 'hybrid' | 'fullText' | 'vector';
+  minSimilarity?: number;
+  explain?: boolean;
 }
+
+function parseSimilarity(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < -1 || parsed > 1) {
+    throw new InvalidArgumentError(`expected a number from -1 to 1, got "${value}".`);
+  }
+  return parsed;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** `tributary search "<query>"`: hybrid search (full text + the query's embedding) in one organisation. */
 export function searchCommand(io: CliIo): Command {
@@ -31,31 +47,62 @@ export function searchCommand(io: CliIo): Command {
       new Option('--limit <n>', 'how many results (1 to 200)').argParser(parseCount(200)).default(10),
     )
     .option('--connector-id <uuid>', 'only these connectors (repeatable)', collectUuid)
+    .option('--mime-type <type>', 'only documents of this MIME type (repeatable)', collect)
+    .addOption(
+      new Option('--mode <mode>', 'hybrid (text + vectors), fullText or vector')
+        .choices(['hybrid', 'fullText', 'vector'])
+        .default('hybrid'),
+    )
+    .option(
+      '--min-similarity <n>',
+      'drop vector hits below this cosine similarity (-1 to 1)',
+      parseSimilarity,
+    )
+    .option('--explain', 'print why each hit scored what it did')
     .addOption(embedderOption());
   addDatabaseOptions(command).action(async (query: string, options: SearchOptions, sub: Command) => {
     const flags = sub.optsWithGlobals<KnowledgeBaseFlags>();
-    const { embedder, description } = await chooseEmbedder(options.embedder, io);
+    const chosen = await chooseEmbedder(options.embedder, io);
     const { database, repository } = await openKnowledgeBase(flags, io);
     try {
-      const { vectors } = await embedder.embed([query], { signal: AbortSignal.timeout(60_000) });
-      const results = await repository.search({
+      // The same embedder as at sync time, at the database's size (so the stored model id matches).
+      const dimensions = await storedDimensions(repository);
+      const { embedder, description } =
+        dimensions === chosen.embedder.dimensions
+          ? chosen
+          : await chooseEmbedder(options.embedder, io, dimensions);
+      const response = await search({
+        repository,
         orgId: options.org,
-        queryText: query,
-        queryEmbedding: vectors[0],
+        query,
+        embedder: options.mode === 'fullText' ? undefined : embedder,
+        mode: options.mode,
         limit: options.limit,
-        ...(options.connectorId === undefined ? {} : { connectorIds: options.connectorId }),
+        ...(options.minSimilarity === undefined
+          ? {}
+          : { minRelevance: { similarity: options.minSimilarity } }),
+        filters: { connectorIds: options.connectorId, mimeTypes: options.mimeType },
+        signal: AbortSignal.timeout(60_000),
       });
+      const results = response.hits;
       if (flags.json) {
         printJson(io, {
           database: database.label,
           query,
           orgId: options.org,
+          mode: response.mode,
           embedder: { id: embedder.id, kind: options.embedder, description },
           results: results.map((result, index) => ({ rank: index + 1, ...result })),
         });
         return;
       }
-      io.stdout(`Search "${query}" in ${database.label} (full text + ${description})\n`);
+      const how =
+        options.mode === 'fullText'
+          ? 'full text'
+          : options.mode === 'vector'
+            ? description
+            : `full text + ${description}`;
+      io.stdout(`Search "${query}" in ${database.label} (${how})\n`);
       if (results.length === 0) {
         io.stdout('No results.\n');
         return;
@@ -66,6 +113,7 @@ export function searchCommand(io: CliIo): Command {
             `  [text #${result.fullTextRank ?? '-'}, vector #${result.semanticRank ?? '-'}]\n`,
         );
         io.stdout(`     ${oneLine(result.snippet, 200)}\n`);
+        if (options.explain) io.stdout(`     why: ${result.explanation.summary}\n`);
         if (result.externalUrl) io.stdout(`     ${result.externalUrl}\n`);
       });
     } finally {

@@ -16,6 +16,7 @@ import {
   openKnowledgeBase,
   parseUuid,
   printJson,
+  storedDimensions,
 } from './knowledge-base.js';
 
 interface SyncOptions {
@@ -226,7 +227,7 @@ export function syncCommand(io: CliIo): Command {
       if (!json) io.stdout(`${line}\n`);
     };
     // Everything that can fail without the database is checked before opening it.
-    const { embedder, description } = await chooseEmbedder(options.embedder, io);
+    let { embedder, description } = await chooseEmbedder(options.embedder, io);
     const credentials = await readCredentials(options, io);
     const explicitConfig =
       options.config === undefined ? undefined : await readJsonFile(options.config, '--config', io);
@@ -234,6 +235,11 @@ export function syncCommand(io: CliIo): Command {
 
     const { database, repository } = await openKnowledgeBase(flags, io);
     try {
+      // The built-in embedders make vectors of any size: match the database's (migrate --vector-dimensions).
+      const dimensions = await storedDimensions(repository);
+      if (dimensions !== embedder.dimensions) {
+        ({ embedder, description } = await chooseEmbedder(options.embedder, io, dimensions));
+      }
       const row = await repository.getConnector(options.connectorId);
       if (row === undefined) {
         throw new TributaryCliError(

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -259,6 +259,28 @@ describe('tributary migrate', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('0 written, 1 already exported');
     expect(await readdir(join(cwd, 'supabase', 'migrations'))).toEqual(files);
+  });
+
+  it('writes the vector size into the exported 0010_vector_models', async () => {
+    const cwd = await workspace();
+    const exported = await run(
+      cwd,
+      'migrate',
+      'export',
+      '--vector-dimensions',
+      '768',
+      '--vector-type',
+      'halfvec',
+    );
+    expect(exported.code).toBe(0);
+    const directory = join(cwd, 'supabase', 'migrations');
+    const file = (await readdir(directory)).find((name) =>
+      name.endsWith('_tributary_0010_vector_models.sql'),
+    );
+    const sql = await readFile(join(directory, file ?? 'missing'), 'utf8');
+    expect(sql).toMatch(/^-- Vector setting chosen at export: halfvec\(768\)\.\n/);
+    const bad = await run(cwd, 'migrate', 'export', '--vector-type', 'bits');
+    expect(bad.code).toBe(1);
   });
 });
 

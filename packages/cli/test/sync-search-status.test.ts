@@ -146,6 +146,43 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     expect(found.stdout).toContain('https://notes.example/note-salmon');
     expect(found.stdout).toMatch(/\*\*salmon\*\*/i);
 
+    // --explain says why each hit scored what it did; --min-similarity drops weak vector hits.
+    const explained = await run(cwd, [
+      'search',
+      'grilled salmon with dill',
+      '--org',
+      ORG_ID,
+      '--explain',
+      ...db,
+    ]);
+    expect(explained.code).toBe(0);
+    expect(explained.stdout).toMatch(
+      /^ {5}why: full text #1 \(ts_rank_cd \d\.\d{3}\) \+ vector #1 \(cosine \d\.\d{3}, exact\) = 0\.0328$/m,
+    );
+    const vectorOnly = await run(cwd, [
+      'search',
+      'grilled salmon with dill',
+      '--org',
+      ORG_ID,
+      '--mode',
+      'vector',
+      ...db,
+    ]);
+    expect(vectorOnly.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner {2}\[text #-, vector #1\]$/m);
+    const strict = await run(cwd, [
+      'search',
+      'grilled salmon with dill',
+      '--org',
+      ORG_ID,
+      '--mode',
+      'vector',
+      '--min-similarity',
+      '0.999',
+      ...db,
+    ]);
+    expect(strict.code).toBe(0);
+    expect(strict.stdout).toContain('No results.');
+
     const json = await run(cwd, [
       'search',
       'bicycle chain',
@@ -359,6 +396,14 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     const badId = await run(cwd, ['sync', '--connector-id', 'abc', '--plugin', notesPlugin, ...db]);
     expect(badId.code).toBe(1);
     expect(badId.stderr).toMatch(/^\[tributary\] .*--connector-id.*expected a uuid, got "abc"/);
+
+    // The vector size is fixed once 0010_vector_models is applied: another one is refused, nothing changes.
+    const resized = await run(cwd, ['migrate', '--vector-dimensions', '768', ...db]);
+    expect(resized.code).toBe(1);
+    expect(resized.stderr).toMatch(/stores embeddings as vector\(1536\); you asked for vector\(768\)/);
+    const badSize = await run(cwd, ['migrate', '--vector-dimensions', 'many', ...db]);
+    expect(badSize.code).toBe(1);
+    expect(badSize.stderr).toMatch(/--vector-dimensions.*expected a whole number from 1 to 4000/);
 
     const openai = await run(cwd, ['search', 'salmon', '--org', ORG_ID, '--embedder', 'openai', ...db]);
     expect(openai.code).toBe(1);

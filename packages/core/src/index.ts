@@ -218,8 +218,10 @@ export {
   type RepositoryErrorReason,
   type SearchInput,
   type SearchResult,
+  type SemanticStrategy,
   type StartSyncInput,
   type StartSyncResult,
+  type StoredVectorSettings,
   type SweepResult,
   type SyncCounts,
   type SyncFrequency,
@@ -231,6 +233,17 @@ export {
   type UpsertDocumentResult,
   type WebhookEventInput,
 } from './repository/index.js';
+// search/: one call from a query to explained hits (embeds with the stored model, fuses in SQL).
+export {
+  assertEmbedderFits,
+  explain,
+  RRF_K,
+  type ScoreExplanation,
+  type SearchHit,
+  type SearchOptions,
+  type SearchResponse,
+  search,
+} from './search/index.js';
 export { MissingSecretKeyError, SecretDecryptionError } from './secrets/secret-errors.js';
 export {
   createSecretKeyRing,

@@ -175,7 +175,13 @@ describe.each(backends)('runSync on %s', (_name, start) => {
     // Search (full text and lexical vectors) finds the right document.
     const query = 'why do salmon swim upstream';
     const [queryEmbedding] = (await inner.embed([query])).vectors;
-    const hits = await repository.search({ orgId, queryText: 'salmon spawn', queryEmbedding, limit: 5 });
+    const hits = await repository.search({
+      orgId,
+      queryText: 'salmon spawn',
+      queryEmbedding,
+      embeddingModel: inner.id,
+      limit: 5,
+    });
     expect(hits[0]?.title).toBe('salmon migration');
     expect(hits[0]?.externalUrl).toBe('https://wiki.example.com/salmon-migration');
     // The vectors are stored (pgvector), not only the text.

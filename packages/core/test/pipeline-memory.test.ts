@@ -623,7 +623,8 @@ describe('runSync: failures', () => {
     expect(summary.status).toBe('skipped');
     expect(summary.runId).toBe(other.syncRunId);
     expect(source.stats.syncs).toBe(0);
-    expect(Object.keys(env.calls).sort()).toEqual(['getConnector', 'startSync']);
+    // vectorSettings: the read-only check of the embedder's size before the run starts.
+    expect(Object.keys(env.calls).sort()).toEqual(['getConnector', 'startSync', 'vectorSettings']);
   });
 });
 

@@ -612,6 +612,7 @@ export function defineRepositoryContract(
           orgId,
           queryText: 'salmon',
           queryEmbedding: axisVector({ 0: 1 }),
+          embeddingModel: 'test-model',
           limit: 10,
         });
         // The grilled chunk says "salmon" twice and points exactly along the query: first in both halves.

@@ -918,6 +918,10 @@ export type Database = {
           full_text_weight?: number
           semantic_weight?: number
           rrf_k?: number
+          query_embedding_model?: string
+          mime_types?: string[]
+          metadata_filter?: Json
+          min_full_text_score?: number
         }
         Returns: {
           chunk_id: string
@@ -935,6 +939,10 @@ export type Database = {
           semantic_rank: number
           similarity: number
           source_metadata: Json
+          full_text_score: number
+          full_text_contribution: number
+          semantic_contribution: number
+          semantic_strategy: string
         }[]
       }
       update_connector: {
@@ -978,6 +986,14 @@ export type Database = {
           external_id: string
           action: string
           previous_content_hash: string
+        }[]
+      }
+      vector_settings: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          vector_type: string
+          dimensions: number
+          distance: string
         }[]
       }
     }

@@ -208,3 +208,26 @@ export class SupabaseExportConflictError extends TributarySqlError {
     this.file = file;
   }
 }
+
+/**
+ * `migrate()` was asked for a vector type or size other than the one the database already stores.
+ * Changing it would make every stored embedding unusable, so it is never done silently.
+ */
+export class VectorSettingsMismatchError extends TributarySqlError {
+  readonly stored: { type: string; dimensions: number };
+  readonly requested: { type: string; dimensions: number };
+
+  constructor(stored: { type: string; dimensions: number }, requested: { type: string; dimensions: number }) {
+    super(
+      'vector_settings_mismatch',
+      `this database stores embeddings as ${stored.type}(${stored.dimensions}); you asked for ` +
+        `${requested.type}(${requested.dimensions}). Migrate without the vector option (CLI: without ` +
+        `--vector-dimensions/--vector-type) to keep them, or migrate with ${stored.type}(${stored.dimensions}). ` +
+        'To change the size, roll back 0010_vector_models after clearing the embeddings ' +
+        '(update public.document_chunks set embedding = null, embedding_model = null), migrate with the new ' +
+        'setting, then sync again with an embedder of that size.',
+    );
+    this.stored = stored;
+    this.requested = requested;
+  }
+}

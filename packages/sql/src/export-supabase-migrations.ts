@@ -4,6 +4,7 @@ import { InvalidMigrationOptionsError, SupabaseExportConflictError } from './err
 import { loadMigrations } from './load-migrations.js';
 import { type Migration, normaliseLineEndings } from './migration.js';
 import { orderMigrations } from './migration-history.js';
+import { normalizeVectorOptions, type VectorOptions, type VectorSettings } from './vector-settings.js';
 
 export interface ExportSupabaseMigrationsOptions {
   /** The host project's Supabase migrations folder, e.g. `supabase/migrations` (created if missing). */
@@ -14,6 +15,11 @@ export interface ExportSupabaseMigrationsOptions {
   migrations?: readonly Migration[];
   /** Rewrite an exported file whose content differs instead of refusing. Only for files never pushed. */
   overwrite?: boolean;
+  /**
+   * The embedding type and size, written into the exported `0010_vector_models` (the Supabase CLI
+   * cannot pass settings the way `migrate(db, { vector })` does). Default: keep the column's type.
+   */
+  vector?: VectorOptions | undefined;
 }
 
 export interface ExportedMigrationFile {
@@ -59,11 +65,25 @@ function parseVersion(version: string): number {
  * skips files already exported with the same content and refuses changed ones. Down scripts are
  * not exported: Supabase migrations are forward-only.
  */
+/** The migration that reads the vector settings gets them as its first statement. */
+function withVectorSettings(migration: Migration, vector: VectorSettings | undefined): Migration {
+  if (!vector || !migration.sql.includes("current_setting('tributary.vector_dimensions'")) return migration;
+  // Session-level (false): the Supabase CLI may not run a file in one transaction.
+  const settings =
+    `-- Vector setting chosen at export: ${vector.type}(${vector.dimensions}).\n` +
+    `select set_config('tributary.vector_type', '${vector.type}', false), ` +
+    `set_config('tributary.vector_dimensions', '${vector.dimensions}', false);\n`;
+  return { ...migration, sql: `${settings}${migration.sql}` };
+}
+
 export async function exportSupabaseMigrations(
   options: ExportSupabaseMigrationsOptions,
 ): Promise<ExportSupabaseMigrationsResult> {
   const known = orderMigrations(options.migrations ?? (await loadMigrations()));
-  const exportable = known.filter((migration) => !migration.supabaseShim);
+  const vector = options.vector === undefined ? undefined : normalizeVectorOptions(options.vector);
+  const exportable = known
+    .filter((migration) => !migration.supabaseShim)
+    .map((migration) => withVectorSettings(migration, vector));
   await mkdir(options.directory, { recursive: true });
   const entries = (await readdir(options.directory)).sort();
 

@@ -10,6 +10,7 @@ export {
   SupabaseExportConflictError,
   TributarySqlError,
   UnknownAppliedMigrationError,
+  VectorSettingsMismatchError,
 } from './errors.js';
 export type {
   ExportedMigrationFile,
@@ -56,3 +57,5 @@ export type {
   SqlQueryable,
 } from './sql-database.js';
 export { fromPg, fromPglite } from './sql-database.js';
+export type { VectorOptions, VectorSettings } from './vector-settings.js';
+export { readVectorSettings } from './vector-settings.js';

@@ -17,6 +17,13 @@ import {
   verifyHistory,
 } from './migration-history.js';
 import type { SqlDatabase, SqlNotice, SqlQueryable } from './sql-database.js';
+import {
+  assertSameVectorSettings,
+  normalizeVectorOptions,
+  passVectorSettings,
+  readVectorSettings,
+  type VectorOptions,
+} from './vector-settings.js';
 
 /** Progress reported while migrating or rolling back, e.g. to print one line per migration. */
 export type MigrationEvent =
@@ -63,6 +70,12 @@ export interface MigrateOptions {
   /** Stop after this migration (name such as `0002_schema`); later files stay pending. */
   target?: string;
   onEvent?: (event: MigrationEvent) => void;
+  /**
+   * Type and size of stored embeddings, used when `0010_vector_models` is applied (default: keep
+   * the column as it is, `vector(1536)` on a new database). Once applied, a different value is
+   * refused with {@link VectorSettingsMismatchError} before anything runs.
+   */
+  vector?: VectorOptions | undefined;
 }
 
 export interface MigrationTiming {
@@ -139,6 +152,8 @@ export async function migrate(db: SqlDatabase, options: MigrateOptions = {}): Pr
   const history = await readHistory(db);
   verifyHistory(known, history);
   const appliedNames = new Set(history.map((record) => record.name));
+  const vector = options.vector === undefined ? undefined : normalizeVectorOptions(options.vector);
+  assertSameVectorSettings(await readVectorSettings(db), vector);
 
   const result: MigrateResult = {
     dryRun,
@@ -201,6 +216,11 @@ export async function migrate(db: SqlDatabase, options: MigrateOptions = {}): Pr
       verifyHistory(known, current);
       if (current.some((record) => record.name === migration.name)) return undefined;
       const start = performance.now();
+      try {
+        await passVectorSettings(tx, vector);
+      } catch (error) {
+        throw toMigrationFailedError(error, migration.name, 'up', migration.sql);
+      }
       await execCollectingWarnings(tx, migration.sql, migration.name, 'up', warnings);
       const executionMs = elapsedSince(start);
       await recordApplied(tx, migration, executionMs);

@@ -158,6 +158,8 @@ interface SearchArgs {
   fullTextWeight?: number | null;
   semanticWeight?: number | null;
   rrfK?: number | null;
+  /** query_embedding_model; defaults to the model every chunk here was stored with. */
+  model?: string | null;
 }
 
 interface Hit {
@@ -194,7 +196,9 @@ async function search(args: SearchArgs, actor: Actor = service): Promise<Hit[]> 
     ['fullTextWeight', 'full_text_weight', 'double precision'],
     ['semanticWeight', 'semantic_weight', 'double precision'],
     ['rrfK', 'rrf_k', 'integer'],
+    ['model', 'query_embedding_model', 'text'],
   ];
+  if ('embedding' in args && !('model' in args)) args = { ...args, model: 'test-embedding-1536' };
   const parts: string[] = [];
   const params: unknown[] = [];
   for (const [key, name, type] of names) {

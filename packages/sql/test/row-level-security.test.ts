@@ -384,10 +384,12 @@ describe('row level security on PGlite', () => {
         'public.record_batch_file',
         'public.unified_content_search',
         'public.update_connector',
+        'public.vector_settings',
         'tributary_private.account_batch_file',
         'tributary_private.assert_org_access',
         'tributary_private.batch_metadata_with_entries',
         'tributary_private.connector_org_id',
+        'tributary_private.content_search',
         'tributary_private.user_org_ids',
         'tributary_private.user_org_ids_with_role',
       ]);

@@ -13,6 +13,7 @@ import type {
   FinishedSyncStatus,
 } from '../repository/knowledge-repository.js';
 import { RepositoryError } from '../repository/repository-error.js';
+import { assertEmbedderFits } from '../search/assert-embedder-fits.js';
 import { secretKeyRingFromEnv } from '../secrets/secret-key-ring.js';
 import { createBufferedConnectorState } from '../spec/buffered-connector-state.js';
 import { createConnectorInstance } from '../spec/create-connector-instance.js';
@@ -136,6 +137,10 @@ export async function runSync<Config, Credentials>(
   const errors: SyncDocumentError[] = [];
   const metrics = createSyncMetrics();
   let contentBytes = 0;
+
+  // Before the run starts: an embedder of another size would be paid for every chunk and then
+  // fail every document at write time.
+  assertEmbedderFits(embedder, await repository.vectorSettings());
 
   const start = await repository.startSync({
     connectorId,

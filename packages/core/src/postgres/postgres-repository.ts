@@ -15,6 +15,7 @@ import type {
   SearchResult,
   StartSyncInput,
   StartSyncResult,
+  StoredVectorSettings,
   SweepResult,
   UpsertDocumentResult,
   WebhookEventInput,
@@ -136,6 +137,21 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
   const repository: KnowledgeRepository = {
     ...createPostgresConnectorAdmin((fn) => run(fn)),
     storesEmbeddings: () => hasVectors(),
+    vectorSettings: async () => {
+      if (!(await hasVectors())) return undefined;
+      return run(async (tx) => {
+        const { rows } = await tx.query<{ vector_type: 'vector' | 'halfvec'; dimensions: number }>(
+          'select vector_type, dimensions from public.vector_settings()',
+        );
+        const row = single(rows, 'vector_settings');
+        const settings: StoredVectorSettings = {
+          type: row.vector_type,
+          dimensions: Number(row.dimensions),
+          distance: 'cosine',
+        };
+        return settings;
+      });
+    },
     withActor: (next) => buildRepository(state, next),
     withUser: (userId) => buildRepository(state, { role: 'authenticated', userId }),
 
@@ -460,7 +476,8 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
              query_embedding => $1::extensions.vector, match_org_id => $2::uuid, match_count => $3::integer,
              match_threshold => $4::double precision, include_imported => true, query_text => $5::text,
              connector_ids => $6::uuid[], full_text_weight => $7::double precision,
-             semantic_weight => $8::double precision)`,
+             semantic_weight => $8::double precision, query_embedding_model => $9::text,
+             mime_types => $10::text[], metadata_filter => $11::jsonb, min_full_text_score => $12::double precision)`,
           [
             search.queryEmbedding ? vectorText(search.queryEmbedding) : null,
             input.orgId,
@@ -470,6 +487,10 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
             input.connectorIds ? [...input.connectorIds] : null,
             search.fullTextWeight,
             search.semanticWeight,
+            search.embeddingModel ?? null,
+            input.mimeTypes ? [...input.mimeTypes] : null,
+            input.metadata === undefined ? null : JSON.stringify(input.metadata),
+            search.minFullTextScore,
           ],
         );
         return rows.map(mapSearchResult);

@@ -204,13 +204,27 @@ export interface SearchInput {
   orgId: string;
   queryText?: string | undefined;
   queryEmbedding?: readonly number[] | undefined;
+  /**
+   * The embedder id (`Embedder.id`) that made `queryEmbedding`; required with it. Only chunks
+   * stored under the same id are compared: vectors of different models are not comparable.
+   */
+  embeddingModel?: string | undefined;
   /** 1 to 200, default 20. */
   limit?: number | undefined;
   connectorIds?: readonly string[] | undefined;
+  /** Only documents of these MIME types. */
+  mimeTypes?: readonly string[] | undefined;
+  /** Only documents whose source metadata contains this object (jsonb `@>`). */
+  metadata?: Record<string, JsonValue> | undefined;
   weights?: { fullText?: number | undefined; semantic?: number | undefined } | undefined;
-  /** Minimum cosine similarity for the semantic half (-1 to 1, default 0). */
+  /** Minimum cosine similarity of a vector hit (-1 to 1, default 0). */
   matchThreshold?: number | undefined;
+  /** Minimum `ts_rank_cd` of a full-text hit (0 to 1, default 0). */
+  minFullTextScore?: number | undefined;
 }
+
+/** How the vector half was answered: every chunk of the org compared, or the HNSW index. */
+export type SemanticStrategy = 'exact' | 'index' | 'none';
 
 export interface SearchResult {
   chunkId: string;
@@ -218,16 +232,34 @@ export interface SearchResult {
   connectorId: string | null;
   title: string | null;
   externalUrl: string | null;
+  mimeType: string | null;
   chunkIndex: number;
   /** Matched terms marked with `**`. */
   snippet: string;
   content: string;
-  /** Reciprocal rank fusion: Σ weight / (60 + rank). */
+  sourceMetadata: Record<string, JsonValue>;
+  /** Reciprocal rank fusion: Σ weight / (60 + rank) = fullTextContribution + semanticContribution. */
   score: number;
   /** 1-based rank in the full-text half, null when the chunk did not match the text. */
   fullTextRank: number | null;
+  /** `ts_rank_cd` of the chunk for the query text, null when it did not match. */
+  fullTextScore: number | null;
+  fullTextContribution: number;
   /** 1-based rank in the vector half, null when it had no embedding or no query embedding. */
   semanticRank: number | null;
+  /** Cosine similarity to the query embedding, null when not a vector hit. */
+  similarity: number | null;
+  semanticContribution: number;
+  /** Null when no query embedding was given. */
+  semanticStrategy: SemanticStrategy | null;
+}
+
+/** How a database stores embeddings (`vector_settings()`, migration 0010_vector_models). */
+export interface StoredVectorSettings {
+  type: 'vector' | 'halfvec';
+  /** Null only for the memory adapter without `vectorDimensions`: any size is stored. */
+  dimensions: number | null;
+  distance: 'cosine';
 }
 
 /**
@@ -250,6 +282,11 @@ export interface KnowledgeRepository extends ConnectorAdminRepository {
    * once instead of embedding every document and failing each.
    */
   storesEmbeddings(): Promise<boolean>;
+  /**
+   * The type and size of stored embeddings, or undefined when the database cannot store any. The
+   * pipeline and `search()` compare it with the embedder's dimensions before embedding anything.
+   */
+  vectorSettings(): Promise<StoredVectorSettings | undefined>;
   getConnector(connectorId: string): Promise<ConnectorRecord | undefined>;
   listConnectors(filter?: ListConnectorsFilter): Promise<ConnectorRecord[]>;
 

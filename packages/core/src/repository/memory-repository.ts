@@ -49,6 +49,11 @@ export type MembershipRole = 'owner' | 'admin' | 'member';
 export interface MemoryRepositoryOptions {
   /** Milliseconds since the epoch; default `Date.now`. Tests pass their own to expire leases. */
   now?: (() => number) | undefined;
+  /**
+   * Size of every stored embedding, as a database fixes it with 0010_vector_models; reported by
+   * `vectorSettings()`. Default: not fixed (any size, `dimensions: null`).
+   */
+  vectorDimensions?: number | undefined;
 }
 
 export interface AddConnectorInput {
@@ -102,6 +107,8 @@ interface DocumentState {
   contentHash: string | null;
   storagePath: string | null;
   metadata: JsonObject;
+  mimeType: string | null;
+  sourceMetadata: JsonObject;
   uploadedBy: string | null;
   processingStatus: ProcessingStatus;
   processingError: string | null;
@@ -150,6 +157,7 @@ export interface State {
   webhookEventIds: Map<string, string>;
   connectorState: MemoryStateStore;
   secrets: Map<string, StoredConnectorSecrets>;
+  vectorDimensions: number | undefined;
 }
 
 /**
@@ -174,6 +182,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     webhookEventIds: new Map(),
     connectorState: createMemoryStateStore(),
     secrets: new Map(),
+    vectorDimensions: options.vectorDimensions,
   };
   const service = buildRepository(state, undefined);
   return {
@@ -309,6 +318,11 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
   const repository: KnowledgeRepository = {
     ...createMemoryConnectorAdmin(state, userId),
     storesEmbeddings: async () => true,
+    vectorSettings: async () => ({
+      type: 'vector',
+      dimensions: state.vectorDimensions ?? null,
+      distance: 'cosine',
+    }),
     withActor: (next) => buildRepository(state, next),
     withUser: (next) => buildRepository(state, { role: 'authenticated', userId: next }),
 
@@ -532,6 +546,8 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
             contentHash,
             storagePath: input.storagePath ?? null,
             metadata: structuredClone(input.metadata ?? {}),
+            mimeType: input.mimeType ?? null,
+            sourceMetadata: structuredClone(input.sourceMetadata ?? {}),
             uploadedBy: input.uploadedBy ?? null,
             processingStatus: input.processingStatus ?? 'pending',
             processingError: null,
@@ -561,6 +577,8 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
           contentHash,
           storagePath: input.storagePath ?? existing.storagePath,
           metadata: { ...existing.metadata, ...structuredClone(input.metadata ?? {}) },
+          mimeType: input.mimeType ?? null,
+          sourceMetadata: structuredClone(input.sourceMetadata ?? {}),
           uploadedBy: existing.uploadedBy ?? input.uploadedBy ?? null,
           processingStatus: unchanged ? existing.processingStatus : (input.processingStatus ?? 'pending'),
           processingError: unchanged ? existing.processingError : null,
@@ -765,7 +783,9 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
           document.orgId !== input.orgId ||
           document.isDeleted ||
           document.processingStatus !== 'completed' ||
-          (connectorIds && !connectorIds.has(document.connectorId))
+          (connectorIds && !connectorIds.has(document.connectorId)) ||
+          (input.mimeTypes && !input.mimeTypes.includes(document.mimeType ?? '')) ||
+          (input.metadata && !containsJson(document.sourceMetadata, input.metadata))
         ) {
           continue;
         }
@@ -776,55 +796,75 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
         a.chunk.id.localeCompare(b.chunk.id);
 
       const queryTokens = search.queryText ? [...new Set(tokenize(search.queryText))] : [];
-      const fullText = new Map<string, number>();
+      // rank and a stand-in for ts_rank_cd: the share of the chunk's words that are query words.
+      const fullText = new Map<string, { rank: number; score: number }>();
       if (queryTokens.length > 0) {
         const scored = candidates
           .map((candidate) => {
             const tokens = tokenize(`${candidate.chunk.context ?? ''} ${candidate.chunk.content}`);
             const matches = queryTokens.every((token) => tokens.includes(token));
             const hits = tokens.filter((token) => queryTokens.includes(token)).length;
-            return { ...candidate, matches, hits };
+            return { ...candidate, matches, hits, score: hits / Math.max(tokens.length, 1) };
           })
           .filter((candidate) => candidate.matches)
           .sort((a, b) => b.hits - a.hits || byId(a, b))
-          .slice(0, candidateCount);
-        for (const [position, candidate] of scored.entries()) fullText.set(candidate.chunk.id, position + 1);
+          .slice(0, candidateCount)
+          .filter((candidate) => candidate.score >= search.minFullTextScore);
+        for (const [position, candidate] of scored.entries()) {
+          fullText.set(candidate.chunk.id, { rank: position + 1, score: candidate.score });
+        }
       }
 
-      const semantic = new Map<string, number>();
+      const semantic = new Map<string, { rank: number; similarity: number }>();
       if (search.queryEmbedding) {
         const query = search.queryEmbedding;
+        if (state.vectorDimensions !== undefined && query.length !== state.vectorDimensions) {
+          throw invalidInput(
+            `queryEmbedding has ${query.length} dimensions; this repository stores ${state.vectorDimensions}`,
+          );
+        }
         const scored = candidates
-          .filter((candidate) => candidate.chunk.embedding !== null)
+          .filter(
+            (candidate) =>
+              candidate.chunk.embedding !== null && candidate.chunk.embeddingModel === search.embeddingModel,
+          )
           .map((candidate) => ({ ...candidate, similarity: cosine(candidate.chunk.embedding ?? [], query) }))
           .sort((a, b) => b.similarity - a.similarity || byId(a, b))
           .slice(0, candidateCount)
           .filter((candidate) => candidate.similarity >= search.matchThreshold);
-        for (const [position, candidate] of scored.entries()) semantic.set(candidate.chunk.id, position + 1);
+        for (const [position, candidate] of scored.entries()) {
+          semantic.set(candidate.chunk.id, { rank: position + 1, similarity: candidate.similarity });
+        }
       }
 
       const k = 60;
       return candidates
         .filter(({ chunk }) => fullText.has(chunk.id) || semantic.has(chunk.id))
         .map(({ chunk, document }): SearchResult => {
-          const fullTextRank = fullText.get(chunk.id) ?? null;
-          const semanticRank = semantic.get(chunk.id) ?? null;
-          const score =
-            (fullTextRank === null ? 0 : search.fullTextWeight / (k + fullTextRank)) +
-            (semanticRank === null ? 0 : search.semanticWeight / (k + semanticRank));
+          const fullTextHit = fullText.get(chunk.id);
+          const semanticHit = semantic.get(chunk.id);
+          const fullTextContribution = fullTextHit ? search.fullTextWeight / (k + fullTextHit.rank) : 0;
+          const semanticContribution = semanticHit ? search.semanticWeight / (k + semanticHit.rank) : 0;
           return {
             chunkId: chunk.id,
             documentId: document.id,
             connectorId: document.connectorId,
             title: document.title,
             externalUrl: document.externalUrl,
+            mimeType: document.mimeType,
             chunkIndex: chunk.index,
             snippet:
               queryTokens.length > 0 ? highlight(chunk.content, queryTokens) : chunk.content.slice(0, 240),
             content: chunk.content,
-            score,
-            fullTextRank,
-            semanticRank,
+            sourceMetadata: structuredClone(document.sourceMetadata),
+            score: fullTextContribution + semanticContribution,
+            fullTextRank: fullTextHit?.rank ?? null,
+            fullTextScore: fullTextHit?.score ?? null,
+            fullTextContribution,
+            semanticRank: semanticHit?.rank ?? null,
+            similarity: semanticHit?.similarity ?? null,
+            semanticContribution,
+            semanticStrategy: search.queryEmbedding ? 'exact' : null,
           };
         })
         .sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId))
@@ -840,6 +880,22 @@ function documentKey(connectorId: string, externalId: string): string {
 
 function publicRun(run: SyncRunRecord): SyncRunRecord {
   return structuredClone(run);
+}
+
+/** jsonb `@>` for plain JSON values: objects by key, arrays by element, scalars by value. */
+function containsJson(container: JsonValue | undefined, wanted: JsonValue): boolean {
+  if (Array.isArray(wanted)) {
+    return (
+      Array.isArray(container) && wanted.every((item) => container.some((has) => containsJson(has, item)))
+    );
+  }
+  if (wanted !== null && typeof wanted === 'object') {
+    if (container === null || typeof container !== 'object' || Array.isArray(container)) return false;
+    return Object.entries(wanted).every(
+      ([key, value]) => value !== undefined && containsJson(container[key], value),
+    );
+  }
+  return container === wanted;
 }
 
 function tokenize(text: string): string[] {

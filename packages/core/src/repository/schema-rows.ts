@@ -6,6 +6,7 @@ import type {
   ConnectorRecord,
   DocumentInput,
   SearchResult,
+  SemanticStrategy,
   SyncCounts,
   SyncRunRecord,
 } from './knowledge-repository.js';
@@ -153,13 +154,22 @@ export interface SearchResultRow {
   connector_id: string | null;
   title: string | null;
   external_url: string | null;
+  mime_type: string | null;
   chunk_index: number;
   content: string;
   snippet: string;
+  source_metadata: Record<string, JsonValue> | null;
   score: number;
   full_text_rank: number | null;
+  full_text_score: number | null;
+  full_text_contribution: number | null;
   semantic_rank: number | null;
+  similarity: number | null;
+  semantic_contribution: number | null;
+  semantic_strategy: SemanticStrategy | null;
 }
+
+const numberOrNull = (value: number | string | null | undefined) => (value == null ? null : Number(value));
 
 export function mapSearchResult(row: SearchResultRow): SearchResult {
   return {
@@ -168,11 +178,18 @@ export function mapSearchResult(row: SearchResultRow): SearchResult {
     connectorId: row.connector_id,
     title: row.title,
     externalUrl: row.external_url,
+    mimeType: row.mime_type ?? null,
     chunkIndex: Number(row.chunk_index),
     snippet: row.snippet,
     content: row.content,
+    sourceMetadata: row.source_metadata ?? {},
     score: Number(row.score),
-    fullTextRank: row.full_text_rank == null ? null : Number(row.full_text_rank),
-    semanticRank: row.semantic_rank == null ? null : Number(row.semantic_rank),
+    fullTextRank: numberOrNull(row.full_text_rank),
+    fullTextScore: numberOrNull(row.full_text_score),
+    fullTextContribution: Number(row.full_text_contribution ?? 0),
+    semanticRank: numberOrNull(row.semantic_rank),
+    similarity: numberOrNull(row.similarity),
+    semanticContribution: Number(row.semantic_contribution ?? 0),
+    semanticStrategy: row.semantic_strategy ?? null,
   };
 }

@@ -71,10 +71,19 @@ export function assertVector(vector: readonly number[], name: string): void {
 export interface NormalizedSearch {
   queryText: string | undefined;
   queryEmbedding: readonly number[] | undefined;
+  embeddingModel: string | undefined;
   limit: number;
   fullTextWeight: number;
   semanticWeight: number;
   matchThreshold: number;
+  minFullTextScore: number;
+}
+
+/** Finite and within [min, max]; NaN and infinities are refused by name (they compare oddly). */
+function assertBetween(value: number, min: number, max: number, name: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw invalidInput(`${name} must be a finite number between ${min} and ${max}, got ${value}`);
+  }
 }
 
 export function normalizeSearch(input: SearchInput): NormalizedSearch {
@@ -87,24 +96,44 @@ export function normalizeSearch(input: SearchInput): NormalizedSearch {
   if (queryText !== undefined && queryText.length > 2000) {
     throw invalidInput('queryText is longer than 2000 characters');
   }
-  if (input.queryEmbedding !== undefined) assertVector(input.queryEmbedding, 'queryEmbedding');
+  if (input.queryEmbedding !== undefined) {
+    assertVector(input.queryEmbedding, 'queryEmbedding');
+    // A zero vector has no direction: every cosine similarity to it is undefined.
+    if (input.queryEmbedding.every((value) => value === 0)) throw invalidInput('queryEmbedding is all zeros');
+    if (!input.embeddingModel?.trim()) {
+      throw invalidInput(
+        'queryEmbedding needs embeddingModel',
+        'Pass the id of the embedder that made it (Embedder.id): only chunks of the same model are compared',
+      );
+    }
+  }
   if (queryText === undefined && input.queryEmbedding === undefined) {
     throw invalidInput('search needs queryText, queryEmbedding, or both');
   }
   const fullTextWeight = input.weights?.fullText ?? 1;
   const semanticWeight = input.weights?.semantic ?? 1;
-  if (!(fullTextWeight >= 0) || !(semanticWeight >= 0)) throw invalidInput('search weights must be >= 0');
+  assertBetween(fullTextWeight, 0, Number.MAX_VALUE, 'weights.fullText');
+  assertBetween(semanticWeight, 0, Number.MAX_VALUE, 'weights.semantic');
+  if (fullTextWeight === 0 && semanticWeight === 0) throw invalidInput('search weights are both 0');
   const matchThreshold = input.matchThreshold ?? 0;
-  if (!(matchThreshold >= -1 && matchThreshold <= 1)) {
-    throw invalidInput('matchThreshold must be between -1 and 1');
+  assertBetween(matchThreshold, -1, 1, 'matchThreshold');
+  const minFullTextScore = input.minFullTextScore ?? 0;
+  assertBetween(minFullTextScore, 0, 1, 'minFullTextScore');
+  if (
+    input.metadata !== undefined &&
+    (input.metadata === null || typeof input.metadata !== 'object' || Array.isArray(input.metadata))
+  ) {
+    throw invalidInput('metadata must be a JSON object');
   }
   return {
     queryText,
     queryEmbedding: input.queryEmbedding,
+    embeddingModel: input.queryEmbedding === undefined ? undefined : input.embeddingModel,
     limit,
     fullTextWeight,
     semanticWeight,
     matchThreshold,
+    minFullTextScore,
   };
 }
 

@@ -15,6 +15,7 @@ import type {
   SearchInput,
   SearchResult,
   StartSyncInput,
+  StoredVectorSettings,
   SweepResult,
   UpsertDocumentResult,
   WebhookEventInput,
@@ -197,6 +198,22 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
   const repository: KnowledgeRepository = {
     ...createSupabaseConnectorAdmin((request) => call(request)),
     storesEmbeddings: () => hasVectors(),
+    vectorSettings: async () => {
+      if (!(await hasVectors())) return undefined;
+      const { data } = await call<{ vector_type: 'vector' | 'halfvec'; dimensions: number }[]>((client) =>
+        client.rpc('vector_settings'),
+      );
+      const [row] = data ?? [];
+      if (!row) {
+        throw new RepositoryError({ reason: 'database', message: 'vector_settings returned no row' });
+      }
+      const settings: StoredVectorSettings = {
+        type: row.vector_type,
+        dimensions: Number(row.dimensions),
+        distance: 'cosine',
+      };
+      return settings;
+    },
     withActor,
     withUser: (userId) => withActor({ role: 'authenticated', userId }),
 
@@ -528,6 +545,10 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
           connector_ids: input.connectorIds ? [...input.connectorIds] : null,
           full_text_weight: search.fullTextWeight,
           semantic_weight: search.semanticWeight,
+          query_embedding_model: search.embeddingModel ?? null,
+          mime_types: input.mimeTypes ? [...input.mimeTypes] : null,
+          metadata_filter: input.metadata ?? null,
+          min_full_text_score: search.minFullTextScore,
         }),
       );
       return (data ?? []).map(mapSearchResult);
