@@ -191,7 +191,7 @@ describe.each(backends)('runSync on %s', (_name, start) => {
       [connectorId],
     );
     expect(stored.rows[0]?.n).toBeGreaterThanOrEqual(4);
-    const vectorOnly = await repository.search({ orgId, queryEmbedding, limit: 1 });
+    const vectorOnly = await repository.search({ orgId, queryEmbedding, embeddingModel: inner.id, limit: 1 });
     expect(vectorOnly[0]?.title).toBe('salmon migration');
     const textOnly = await repository.search({ orgId, queryText: 'beavers dams' });
     expect(textOnly[0]?.title).toBe('beaver dams');
