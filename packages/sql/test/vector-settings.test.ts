@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exportSupabaseMigrations,
   InvalidMigrationOptionsError,
+  loadMigrations,
   MigrationFailedError,
   migrate,
   readVectorSettings,
@@ -159,12 +160,15 @@ describe.each([
     const db = await backend.fresh();
     await migrate(db, { vector: { dimensions: 8 } });
     await seedOne(db, 8);
-    await expect(rollback(db, { steps: 1 })).rejects.toThrow(
+    // Back to the migration before 0010 (later ones are undone first, in the same transaction).
+    const names = (await loadMigrations()).map((migration) => migration.name);
+    const to = names[names.indexOf('0010_vector_models') - 1] as string;
+    await expect(rollback(db, { to })).rejects.toThrow(
       /cannot roll back 0010_vector_models: document_chunks holds 1 embeddings of extensions.vector\(8\)/,
     );
     expect(await columnType(db)).toBe('extensions.vector(8)');
     await db.query('update public.document_chunks set embedding = null, embedding_model = null');
-    await rollback(db, { steps: 1 });
+    await rollback(db, { to });
     expect(await columnType(db)).toBe('extensions.vector(1536)');
     expect(await indexDefinition(db)).toContain('vector_cosine_ops');
     const { rows } = await db.query<{ n: number }>(
