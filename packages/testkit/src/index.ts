@@ -12,14 +12,18 @@ export {
   startPostgresServer,
   startPostgrestServer,
 } from '@tributary/testkit-postgres';
-export {
-  applicableChecks,
-  type ConformanceCheckName,
-  type ConformanceDocument,
-  type ConformanceRun,
-  type ConformanceSource,
-  type InvalidConfigCase,
-  runConformanceCheck,
-  type TestConnectorOptions,
-  testConnector,
-} from './test-connector.js';
+export type {
+  ConformanceDatabase,
+  ConformanceDatabaseOption,
+  ConformanceStore,
+  StoredDocument,
+} from './conformance-database.js';
+export type {
+  ConformanceCheckName,
+  ConformanceDocument,
+  ConformanceRun,
+  ConformanceSource,
+  InvalidConfigCase,
+  TestConnectorOptions,
+} from './conformance-types.js';
+export { applicableChecks, runConformanceCheck, testConnector } from './test-connector.js';

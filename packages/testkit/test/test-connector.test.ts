@@ -116,6 +116,8 @@ interface Flaws {
   dropsDeletes?: boolean;
   /** Uses the global fetch without retries instead of `ctx.http`. */
   bypassesHttpKit?: boolean;
+  /** Versions longer than the database stores (512 characters): only a real database refuses them. */
+  oversizedVersions?: boolean;
 }
 
 const noteSchema = z.object({ id: z.string(), title: z.string(), body: z.string(), revision: z.number() });
@@ -149,7 +151,9 @@ function notesConnector(flaws: Flaws = {}) {
       const toDocument = (note: Note) => ({
         externalId: note.id,
         title: note.title,
-        version: flaws.volatileContent ? undefined : String(note.revision),
+        version: flaws.volatileContent
+          ? undefined
+          : `${flaws.oversizedVersions ? 'r'.repeat(600) : ''}${note.revision}`,
         mimeType: 'text/plain',
         content: {
           kind: 'lazy' as const,
@@ -255,6 +259,48 @@ describe('testConnector catches broken connectors', () => {
       },
     };
     await expect(runConformanceCheck('syncs every document', small)).rejects.toThrow(/at least 8 documents/);
+  });
+
+  it('a connector whose data only a real database refuses (the default store is PGlite)', async () => {
+    const oversized = options({ oversizedVersions: true });
+    await expect(runConformanceCheck('syncs every document', oversized)).rejects.toThrow(
+      /first full sync must succeed|must be processed/,
+    );
+    // The in-memory repository does not hold every database limit, so the same flaw passes there.
+    await runConformanceCheck('syncs every document', { ...oversized, database: 'memory' });
+  });
+
+  it('stores into the database factory it is given, one connector per check run', async () => {
+    const types: string[] = [];
+    const listed: number[] = [];
+    const memory = await import('../src/memory-conformance-database.js');
+    const inner = memory.createMemoryConformanceDatabase({ dimensions: 64, leaseSeconds: 60 });
+    let closed = false;
+    await runConformanceCheck('re-run is deterministic', {
+      ...options(),
+      database: async () => ({
+        async createStore(connectorType) {
+          types.push(connectorType);
+          const store = await inner.createStore(connectorType);
+          return {
+            ...store,
+            repository: store.repository,
+            connectorId: store.connectorId,
+            async listDocuments() {
+              const documents = await store.listDocuments();
+              listed.push(documents.length);
+              return documents;
+            },
+          };
+        },
+        async close() {
+          closed = true;
+        },
+      }),
+    });
+    expect(types).toEqual(['notes_api', 'notes_api']);
+    expect(listed).toEqual([9, 9]);
+    expect(closed).toBe(true);
   });
 
   it('leaves out the HTTP faults check only when told the source is not HTTP', () => {
