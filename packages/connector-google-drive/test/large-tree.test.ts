@@ -2,9 +2,8 @@
 // cursor) failed its first checkpoint past ~350 folders and never recovered. Now the cursor stays
 // a few hundred bytes, the folders and queue round-trip through ctx.state, and a crash after a
 // checkpoint resumes to the same final document set. Plus: a stored version 1 cursor migrates.
-import { randomUUID } from 'node:crypto';
 import { createLexicalEmbedder, type JsonValue, type KnowledgeRepository, runSync } from '@tributary/core';
-import { createMemoryRepository } from '@tributary/core/testing';
+import { type ConformanceStore, openConformanceDatabase } from '@tributary/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DriveHarness, startDriveHarness } from './support/drive-harness.js';
 
@@ -12,20 +11,35 @@ import { type DriveHarness, startDriveHarness } from './support/drive-harness.js
 const driveId = (index: number) => `1${index.toString(36).padStart(7, '0')}Qx-Zy_AbCdEfGhIjKlMnOpQrS`;
 
 let harness: DriveHarness;
+// PGlite with every bundled migration: the state store, cursor cap and checkpoint function are the
+// database's own, not an in-memory stand-in's.
+let database: Awaited<ReturnType<typeof openConformanceDatabase>>;
+let memory: Awaited<ReturnType<typeof openConformanceDatabase>>;
 beforeAll(async () => {
   harness = await startDriveHarness();
+  database = await openConformanceDatabase('pglite', { dimensions: 16, leaseSeconds: 60 });
+  memory = await openConformanceDatabase('memory', { dimensions: 16, leaseSeconds: 60 });
 });
 afterAll(async () => {
   await harness?.close();
+  await database?.close();
+  await memory?.close();
 });
+
+async function liveIds(store: ConformanceStore): Promise<string[]> {
+  return (await store.listDocuments())
+    .filter((document) => !document.isDeleted)
+    .map((document) => document.externalId)
+    .sort();
+}
 
 describe('a stored version 1 cursor', () => {
   it('is migrated on the next incremental run: folders move into ctx.state, changes keep flowing', async () => {
     const { fake } = harness;
     const top = fake.addFolder('Legacy', fake.rootFolderId);
     const sub = fake.addFolder('Sub', top);
-    const repository = createMemoryRepository();
-    const connectorId = repository.addConnector({ orgId: randomUUID(), connectorType: 'google_drive' }).id;
+    const store = await database.createStore('google_drive');
+    const { repository, connectorId } = store;
     const connector = harness.connector();
     const sync = () =>
       runSync({
@@ -54,7 +68,7 @@ describe('a stored version 1 cursor', () => {
     const summary = await sync();
     expect(summary.status, summary.error).toBe('success');
     expect(summary.mode).toBe('incremental');
-    expect(repository.listDocuments(connectorId).map((document) => document.externalId)).toContain(file);
+    expect(await liveIds(store)).toContain(file);
     const cursor = (await repository.getConnector(connectorId))?.syncCursor;
     expect(cursor).toMatchObject({ version: 2, phase: 'changes' });
     expect(cursor).not.toHaveProperty('folders');
@@ -93,9 +107,10 @@ describe('a Drive of 20,000 folders', () => {
     expect(next).toBe(20_101);
     expected.sort();
 
-    let offsetMs = 0;
-    const repository = createMemoryRepository({ now: () => Date.now() + offsetMs });
-    const connectorId = repository.addConnector({ orgId: randomUUID(), connectorType: 'google_drive' }).id;
+    // 20,000+ checkpoints: one transaction each costs ~10 ms on PGlite, so this scale runs on core's
+    // in-memory repository, which enforces the same 64 KB cursor cap and state store semantics.
+    const store = await memory.createStore('google_drive');
+    const { repository, connectorId } = store;
     let checkpoints = 0;
     let largestCursor = 0;
     let crashAfter: number | undefined = 5000;
@@ -140,17 +155,12 @@ describe('a Drive of 20,000 folders', () => {
     expect(queued.length).toBeGreaterThan(0);
 
     crashAfter = undefined;
-    offsetMs += 61_000; // the crashed run's lease expires
+    await store.expireLeases(); // the crashed run's lease expires
     const resumed = await sync();
     expect(resumed.status, resumed.error).toBe('success');
     const seconds = (Date.now() - started) / 1000;
 
-    const live = repository
-      .listDocuments(connectorId)
-      .filter((document) => !document.isDeleted)
-      .map((document) => document.externalId)
-      .sort();
-    expect(live).toEqual(expected);
+    expect(await liveIds(store)).toEqual(expected);
     expect(checkpoints).toBeGreaterThan(20_000);
     expect(largestCursor).toBeLessThan(1024);
     const final = await repository.getConnector(connectorId);

@@ -16,8 +16,10 @@ export type {
   ConformanceDatabase,
   ConformanceDatabaseOption,
   ConformanceStore,
+  DatabaseSettings,
   StoredDocument,
 } from './conformance-database.js';
+export { openConformanceDatabase } from './conformance-database.js';
 export type {
   ConformanceCheckName,
   ConformanceDocument,
