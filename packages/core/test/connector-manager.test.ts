@@ -1,8 +1,10 @@
-// Connector management and secrets encrypted at rest, on the memory repository, PGlite and a real
-// PostgreSQL server: the same cases through each adapter (the SQL adapters call the 0011 RPCs).
+// Connector management and secrets encrypted at rest, on the memory repository, PGlite, a real
+// PostgreSQL server and supabase-js over the PostgREST-compatible endpoint (service role): the same
+// cases through each adapter (the SQL adapters call the 0011 RPCs).
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createClient } from '@supabase/supabase-js';
 import { fromPg, fromPglite, migrate } from '@tributary/sql';
-import { createPgliteDatabase, startPostgresServer } from '@tributary/testkit-postgres';
+import { createPgliteDatabase, startPostgresServer, startPostgrestServer } from '@tributary/testkit-postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -21,6 +23,7 @@ import {
 } from '../src/index.js';
 import { createPgliteRepository } from '../src/pglite.js';
 import { createNodePostgresRepository } from '../src/postgres.js';
+import { createSupabaseRepository } from '../src/supabase.js';
 import { createMemoryRepository } from '../src/testing.js';
 import { migrationsFingerprint } from './repository-database-fixture.js';
 
@@ -77,12 +80,32 @@ const targets: Array<[string, () => Promise<Target>]> = [
     async () => {
       const server = await startPostgresServer();
       const pool = server.pool(await server.createDatabase(), { max: 4 });
-      await migrate(fromPg(pool), { deferMissingExtensions: ['vector'] });
+      await migrate(fromPg(pool));
       return {
         repository: createNodePostgresRepository(pool),
-        vectors: false,
+        vectors: true,
         close: async () => {
           await pool.end();
+          await server.stop();
+        },
+      };
+    },
+  ],
+  [
+    'supabase-js (service role)',
+    async () => {
+      const server = await startPostgresServer();
+      const pool = server.pool(await server.createDatabase(), { max: 8 });
+      await migrate(fromPg(pool));
+      const api = await startPostgrestServer({ pool });
+      const client = createClient(api.url, api.serviceRoleKey, {
+        auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      });
+      return {
+        repository: createSupabaseRepository(client),
+        vectors: true,
+        close: async () => {
+          await api.stop();
           await server.stop();
         },
       };
