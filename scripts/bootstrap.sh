@@ -72,6 +72,16 @@ ensure_pnpm
 log "node $(node --version), pnpm $(pnpm --version)"
 
 # Install the workspace exactly as locked (CI and fresh clones get the same tree).
+# With TRIBUTARY_INSTALL_LOG set (the demo does), its output goes to that file unless it fails.
 if [ "${TRIBUTARY_SKIP_INSTALL:-0}" != "1" ]; then
-  (cd "$TRIBUTARY_ROOT" && pnpm install --frozen-lockfile --reporter=append-only >&2)
+  if [ -n "${TRIBUTARY_INSTALL_LOG:-}" ]; then
+    mkdir -p "$(dirname "$TRIBUTARY_INSTALL_LOG")"
+    if ! (cd "$TRIBUTARY_ROOT" && pnpm install --frozen-lockfile --reporter=append-only >"$TRIBUTARY_INSTALL_LOG" 2>&1); then
+      tail -n 40 "$TRIBUTARY_INSTALL_LOG" >&2
+      log "pnpm install failed; the whole log is in $TRIBUTARY_INSTALL_LOG"
+      exit 1
+    fi
+  else
+    (cd "$TRIBUTARY_ROOT" && pnpm install --frozen-lockfile --reporter=append-only >&2)
+  fi
 fi

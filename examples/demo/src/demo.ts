@@ -64,6 +64,9 @@ export interface DemoSync {
 }
 
 export interface DemoDuplicate {
+  /** The copy and its original (external ids: paths in the corpus). */
+  copy: string;
+  original: string;
   /** Both files are stored, with the same document content hash. */
   sameContentHash: boolean;
   /** Chunks stored for the copy and for the original. */
@@ -84,7 +87,8 @@ export interface DemoResult {
   corpusFiles: string[];
   first: DemoSync;
   second: DemoSync;
-  duplicate: DemoDuplicate;
+  /** The first pair of files with the same content, when the corpus has one. */
+  duplicate: DemoDuplicate | undefined;
   query: string;
   results: SearchHit[];
 }
@@ -288,17 +292,35 @@ async function sync(
   return { summary, loads: progress.loads() };
 }
 
-async function describeDuplicate(pglite: PGlite, connectorId: string): Promise<DemoDuplicate> {
+/**
+ * The corpus's exact duplicate: the bundled corpus's known pair when both files are there, else
+ * the first two documents (by path) with the same content hash, else none.
+ */
+async function describeDuplicate(pglite: PGlite, connectorId: string): Promise<DemoDuplicate | undefined> {
   const documents = await pglite.query<{ external_id: string; content_hash: string; chunks: number }>(
     `select d.external_id, d.content_hash,
        (select count(*)::int from public.document_chunks c where c.document_id = d.id) as chunks
      from public.imported_documents d
-     where d.connector_id = $1 and not d.is_deleted and d.external_id = any($2)`,
-    [connectorId, [DUPLICATE.copy, DUPLICATE.original]],
+     where d.connector_id = $1 and not d.is_deleted and d.content_hash is not null
+       and d.content_hash in (
+         select content_hash from public.imported_documents
+         where connector_id = $1 and not is_deleted group by content_hash having count(*) > 1)
+     order by d.external_id`,
+    [connectorId],
   );
   const byId = new Map(documents.rows.map((row) => [row.external_id, row]));
-  const copy = byId.get(DUPLICATE.copy);
-  const original = byId.get(DUPLICATE.original);
+  let pair: { copy: string; original: string } | undefined =
+    byId.has(DUPLICATE.copy) && byId.has(DUPLICATE.original) ? DUPLICATE : undefined;
+  if (pair === undefined) {
+    const first = documents.rows[0];
+    const twin = documents.rows.find(
+      (row) => row.external_id !== first?.external_id && row.content_hash === first?.content_hash,
+    );
+    if (first === undefined || twin === undefined) return undefined;
+    pair = { copy: twin.external_id, original: first.external_id };
+  }
+  const copy = byId.get(pair.copy);
+  const original = byId.get(pair.original);
   const chunks = await pglite.query<{ same_text: number; same_hash: number; stored: number }>(
     `with docs as (
        select id, external_id from public.imported_documents
@@ -309,10 +331,11 @@ async function describeDuplicate(pglite: PGlite, connectorId: string): Promise<D
        (select count(*)::int from copy where content in (select content from original)) as same_text,
        (select count(*)::int from copy where content_hash in (select content_hash from original)) as same_hash,
        (select count(*)::int from public.document_chunks c join docs d on d.id = c.document_id) as stored`,
-    [connectorId, DUPLICATE.copy, DUPLICATE.original],
+    [connectorId, pair.copy, pair.original],
   );
   const row = chunks.rows[0];
   return {
+    ...pair,
     sameContentHash: copy !== undefined && copy.content_hash === original?.content_hash,
     copyChunks: copy?.chunks ?? 0,
     originalChunks: original?.chunks ?? 0,
@@ -413,25 +436,29 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     say();
 
     const duplicate = await describeDuplicate(pglite, connectorId);
-    say(`5. Dedup: "${DUPLICATE.copy}" is a byte-for-byte copy of ${DUPLICATE.original}.`);
-    say(
-      `   Both are stored, as two documents ${duplicate.sameContentHash ? 'with the same' : 'with different'} content hash` +
-        ` (${duplicate.copyChunks} and ${duplicate.originalChunks} chunk(s)).`,
-    );
-    say(
-      `   ${duplicate.copyChunksWithSameText} of the copy's chunks have the same text as the original's and ` +
-        `${duplicate.copyChunksWithSameHash} the same chunk hash`,
-    );
-    say("   (a chunk's hash also covers its context: the document's title).");
-    const { inputs, reused } = first.summary.embeddings;
-    if (first.summary.counts.inserted > 0) {
-      say(
-        `   The first sync sent ${inputs} text(s) to the embedder and reused ${reused} stored embedding(s);` +
-          ` ${duplicate.chunksStored} chunk(s) are stored.`,
-      );
-      if (duplicate.copyChunksWithSameHash === 0 && reused === 0) say('   So the copy was embedded again.');
+    if (duplicate === undefined) {
+      say(`5. Dedup: no two files in ${corpus} have the same content.`);
     } else {
-      say(`   ${duplicate.chunksStored} chunk(s) are stored (embedded by an earlier run of the demo).`);
+      say(`5. Dedup: "${duplicate.copy}" is a byte-for-byte copy of ${duplicate.original}.`);
+      say(
+        `   Both are stored, as two documents ${duplicate.sameContentHash ? 'with the same' : 'with different'} content hash` +
+          ` (${duplicate.copyChunks} and ${duplicate.originalChunks} chunk(s)).`,
+      );
+      say(
+        `   ${duplicate.copyChunksWithSameText} of the copy's chunks have the same text as the original's and ` +
+          `${duplicate.copyChunksWithSameHash} the same chunk hash`,
+      );
+      say("   (a chunk's hash also covers its context: the document's title).");
+      const { inputs, reused } = first.summary.embeddings;
+      if (first.summary.counts.inserted > 0) {
+        say(
+          `   The first sync sent ${inputs} text(s) to the embedder and reused ${reused} stored embedding(s);` +
+            ` ${duplicate.chunksStored} chunk(s) are stored.`,
+        );
+        if (duplicate.copyChunksWithSameHash === 0 && reused === 0) say('   So the copy was embedded again.');
+      } else {
+        say(`   ${duplicate.chunksStored} chunk(s) are stored (embedded by an earlier run of the demo).`);
+      }
     }
     say('   What is never repeated: an unchanged file (step 4: skipped by version, never loaded).');
     say();

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,9 +61,13 @@ describe('runDemo on the real corpus', () => {
   });
 
   it('stores the exact duplicate as its own document with the same content hash', () => {
-    expect(result.duplicate.sameContentHash).toBe(true);
-    expect(result.duplicate.copyChunks).toBe(result.duplicate.originalChunks);
-    expect(result.duplicate.copyChunksWithSameText).toBe(result.duplicate.copyChunks);
+    expect(result.duplicate).toMatchObject({
+      copy: 'archive/Security Policy (copy).md',
+      original: 'handbook/security-policy.md',
+      sameContentHash: true,
+    });
+    expect(result.duplicate?.copyChunks).toBe(result.duplicate?.originalChunks);
+    expect(result.duplicate?.copyChunksWithSameText).toBe(result.duplicate?.copyChunks);
   });
 
   it('answers the default query with the benefits overview first', () => {
@@ -89,5 +93,57 @@ describe('runDemo on the real corpus', () => {
     expect(again.first.summary.counts).toMatchObject({ inserted: 0, updated: 0, failed: 0, deleted: 0 });
     expect(again.first.summary.embeddings.inputs).toBe(0);
     expect(again.results[0]?.externalUrl).toMatch(/\/handbook\/holidays-2026\.txt$/);
+  });
+});
+
+describe('runDemo on a corpus of your own', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tributary-demo-own-'));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const runOn = async (files: Record<string, string>, name: string) => {
+    const own = join(dir, name);
+    await mkdir(own, { recursive: true });
+    for (const [file, text] of Object.entries(files)) await writeFile(join(own, file), text);
+    let output = '';
+    const result = await runDemo({
+      dir: join(dir, `${name}-db`),
+      corpus: own,
+      query: 'harbour tides',
+      out: { write: (text: string) => (output += text), isTTY: false },
+      env: {},
+    });
+    return { result, output };
+  };
+
+  it('names its own duplicate, never the bundled corpus files', async () => {
+    const { result, output } = await runOn(
+      {
+        'tides.md': '# Tides\n\nThe harbour tides turn at noon.',
+        'tides-copy.md': '# Tides\n\nThe harbour tides turn at noon.',
+        'boats.txt': 'Boats are moored in the harbour.',
+      },
+      'with-copy',
+    );
+    expect(result.duplicate).toMatchObject({
+      copy: 'tides.md',
+      original: 'tides-copy.md',
+      sameContentHash: true,
+    });
+    expect(output).toContain('5. Dedup: "tides.md" is a byte-for-byte copy of tides-copy.md.');
+    expect(output).not.toMatch(/security-policy|Security Policy|benefits-overview/);
+  });
+
+  it('says so when no two files share content', async () => {
+    const { result, output } = await runOn(
+      { 'tides.md': '# Tides\n\nThe harbour tides turn at noon.', 'boats.txt': 'Boats in the harbour.' },
+      'no-copy',
+    );
+    expect(result.duplicate).toBeUndefined();
+    expect(output).toMatch(/5\. Dedup: no two files in .*no-copy have the same content\./);
   });
 });

@@ -80,7 +80,7 @@ export function demoCommand(io: CliIo): Command {
         const migrations = await loadMigrations(
           options.migrationsDir === undefined ? undefined : resolve(io.cwd, options.migrationsDir),
         );
-        const database = await openPglite(resolve(io.cwd, options.dir));
+        const database = await openPglite(resolve(io.cwd, options.dir), { create: true });
         try {
           say(`Tributary demo database: ${database.label} (embedded PostgreSQL with pgvector)`);
           if (migrations.length === 0) {

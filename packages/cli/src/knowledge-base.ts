@@ -1,9 +1,12 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import {
   createLexicalEmbedder,
   createPostgresRepository,
   type Embedder,
   type KnowledgeRepository,
 } from '@tributary/core';
+import { migrationStatus } from '@tributary/sql';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
@@ -66,8 +69,52 @@ export interface KnowledgeBase {
 /** Opens the database of `--pglite` / `--database-url` / `DATABASE_URL` with a repository on it. */
 export async function openKnowledgeBase(flags: DatabaseFlags, io: CliIo): Promise<KnowledgeBase> {
   const database = await openDatabase(flags, io);
+  try {
+    await assertMigrated(database);
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
   // Runs as the connection's own role, like a sync worker on the server.
   return { database, repository: createPostgresRepository({ db: database.db }) };
+}
+
+/**
+ * A database without Tributary's tables, or with migrations of this release not applied yet, gets
+ * the next step instead of `relation ... does not exist` halfway through a command.
+ */
+async function assertMigrated(database: OpenDatabase): Promise<void> {
+  const status = await migrationStatus(database.db);
+  if (
+    !status.migrations.some((migration) => migration.state !== 'pending' && migration.state !== 'blocked')
+  ) {
+    throw new TributaryCliError(
+      'not_migrated',
+      `${database.label} has no Tributary tables yet: apply the migrations first with tributary migrate (same --database-url / --pglite)`,
+    );
+  }
+  const pending = status.migrations.filter((migration) => migration.state === 'pending');
+  if (pending.length > 0) {
+    throw new TributaryCliError(
+      'migrations_pending',
+      `${database.label} is missing ${pending.length} migration(s) of this release (${pending
+        .map((migration) => migration.name)
+        .join(', ')}): apply them with tributary migrate (tributary migrate status shows the details)`,
+    );
+  }
+}
+
+/** True when the `openai` package resolves from the project (`cwd`) or next to the CLI. */
+function openaiInstalled(cwd: string): boolean {
+  for (const from of [join(cwd, 'package.json'), import.meta.url]) {
+    try {
+      createRequire(from).resolve('openai');
+      return true;
+    } catch {
+      // Not there: try the next place.
+    }
+  }
+  return false;
 }
 
 /** The size of the database's stored embeddings (1536 where it cannot tell, e.g. no pgvector). */
@@ -98,6 +145,12 @@ export async function chooseEmbedder(
       throw new TributaryCliError(
         'missing_openai_api_key',
         '--embedder openai needs the OPENAI_API_KEY environment variable; set it, or use --embedder lexical (offline, not semantic)',
+      );
+    }
+    if (!openaiInstalled(io.cwd)) {
+      throw new TributaryCliError(
+        'openai_not_installed',
+        `--embedder openai needs the "openai" package, which is not installed in ${io.cwd}: run npm install openai there, or use --embedder lexical (offline, not semantic)`,
       );
     }
     const { createOpenAIEmbedder } = await import('@tributary/core/openai');

@@ -169,7 +169,7 @@ export function migrateCommand(io: CliIo): Command {
       }
       const flags = sub.optsWithGlobals<GlobalFlags>();
       const migrations = await knownMigrations(flags, io);
-      const database = await openDatabase(flags, io);
+      const database = await openDatabase(flags, io, { create: true });
       try {
         if (!flags.json) io.stdout(`Migrating ${database.label}${options.dryRun ? ' (dry run)' : ''}\n`);
         const result = await migrate(database.db, {

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fromPg, fromPglite, type SqlDatabase } from '@tributary/sql';
 import { isConnectionError, TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
@@ -28,8 +29,26 @@ function describeUrl(url: string): string {
   }
 }
 
-/** An embedded PGlite (with pgvector) kept in a local folder, created if missing. */
-export async function openPglite(directory: string): Promise<OpenDatabase> {
+export interface OpenDatabaseOptions {
+  /**
+   * May a missing `--pglite` folder be created? Only commands that build a database (`migrate`,
+   * `demo`) say yes: for the others a missing folder is a mistyped path, and creating an empty
+   * 39 MB database there would hide it.
+   */
+  create?: boolean | undefined;
+}
+
+/** An embedded PGlite (with pgvector) kept in a local folder, created if missing and allowed. */
+export async function openPglite(
+  directory: string,
+  options: OpenDatabaseOptions = {},
+): Promise<OpenDatabase> {
+  if (!options.create && !existsSync(join(directory, 'PG_VERSION'))) {
+    throw new TributaryCliError(
+      'pglite_not_found',
+      `there is no PGlite database in ${directory}: check the --pglite path, or create one there with tributary migrate --pglite ${directory}`,
+    );
+  }
   await mkdir(directory, { recursive: true });
   const [{ PGlite }, { vector }] = await Promise.all([
     import('@electric-sql/pglite'),
@@ -50,14 +69,18 @@ export async function openPglite(directory: string): Promise<OpenDatabase> {
 }
 
 /** Opens the database chosen by `--pglite DIR`, `--database-url URL` or `DATABASE_URL`. */
-export async function openDatabase(flags: DatabaseFlags, io: CliIo): Promise<OpenDatabase> {
+export async function openDatabase(
+  flags: DatabaseFlags,
+  io: CliIo,
+  options: OpenDatabaseOptions = {},
+): Promise<OpenDatabase> {
   if (flags.pglite !== undefined && flags.databaseUrl !== undefined) {
     throw new TributaryCliError(
       'conflicting_database_flags',
       'pass either --database-url or --pglite, not both',
     );
   }
-  if (flags.pglite !== undefined) return openPglite(resolve(io.cwd, flags.pglite));
+  if (flags.pglite !== undefined) return openPglite(resolve(io.cwd, flags.pglite), options);
 
   const url = flags.databaseUrl ?? io.env.DATABASE_URL;
   if (url === undefined || url === '') {
