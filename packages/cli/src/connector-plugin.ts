@@ -70,11 +70,16 @@ export interface LoadedPlugin {
 /**
  * Loads a connector plugin: `import()`s the module (a package name, or a file path resolved
  * against `cwd`), takes `exportName` (default: the default export), calls it when it is a factory
- * (with no arguments), and checks the result with `assertSupportedConnector`.
+ * (with `factoryArgument`, usually none), and checks the result with `assertSupportedConnector`.
  */
 export async function loadConnectorPlugin(
   specifier: string,
-  options: { cwd: string; exportName?: string | undefined },
+  options: {
+    cwd: string;
+    exportName?: string | undefined;
+    /** Passed to the export when it is a factory (its settings: `--settings FILE`). */
+    factoryArgument?: unknown;
+  },
 ): Promise<LoadedPlugin> {
   const url = resolvePlugin(specifier, options.cwd);
   let module: Record<string, unknown>;
@@ -102,7 +107,7 @@ export async function loadConnectorPlugin(
   if (typeof value === 'function') {
     let made: unknown;
     try {
-      made = await (value as () => unknown)();
+      made = await (value as (settings?: unknown) => unknown)(options.factoryArgument);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new TributaryCliError(

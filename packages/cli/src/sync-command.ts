@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { runSync, type SyncMode, type SyncProgressEvent, type SyncSummary } from '@tributary/core';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
+import { loadConnectorFor } from './builtin-connectors.js';
 import { TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
-import { loadConnectorPlugin } from './connector-plugin.js';
 import {
   addDatabaseOptions,
   chooseEmbedder,
@@ -21,7 +21,8 @@ import {
 
 interface SyncOptions {
   connectorId: string;
-  plugin: string;
+  plugin?: string;
+  settings?: string;
   export?: string;
   config?: string;
   credentialsEnv?: string;
@@ -193,10 +194,17 @@ export function syncCommand(io: CliIo): Command {
   const command = new Command('sync')
     .description('run one sync of a connector plugin into the knowledge base')
     .requiredOption('--connector-id <uuid>', 'the connector_configs row to sync', parseUuid)
-    .requiredOption('--plugin <module>', 'the connector plugin: a package name or a file path (.js/.mjs)')
+    .option(
+      '--plugin <module>',
+      "the connector plugin: a package name or a file path (.js/.mjs); default: the built-in connector for the row's type (google_drive, url, notion, zoom, teams)",
+    )
     .option(
       '--export <name>',
       'the export holding the connector or its factory (default: the default export)',
+    )
+    .option(
+      '--settings <file>',
+      "JSON file passed to the connector's factory (a built-in connector's settings, e.g. a URL allowlist)",
     )
     .option(
       '--config <file>',
@@ -231,7 +239,18 @@ export function syncCommand(io: CliIo): Command {
     const credentials = await readCredentials(options, io);
     const explicitConfig =
       options.config === undefined ? undefined : await readJsonFile(options.config, '--config', io);
-    const plugin = await loadConnectorPlugin(options.plugin, { cwd: io.cwd, exportName: options.export });
+    const settings =
+      options.settings === undefined ? undefined : await readJsonFile(options.settings, '--settings', io);
+    // A plugin given by path or package loads before the database opens; a built-in one needs the row's type.
+    const given =
+      options.plugin === undefined
+        ? undefined
+        : await loadConnectorFor('', {
+            cwd: io.cwd,
+            plugin: options.plugin,
+            exportName: options.export,
+            settings,
+          });
 
     const { database, repository } = await openKnowledgeBase(flags, io);
     try {
@@ -247,6 +266,7 @@ export function syncCommand(io: CliIo): Command {
           `no connector ${options.connectorId} in ${database.label}; create its connector_configs row first (see tributary status)`,
         );
       }
+      const plugin = given ?? (await loadConnectorFor(row.connectorType, { cwd: io.cwd, settings }));
       if (row.connectorType !== plugin.connector.type) {
         throw new TributaryCliError(
           'connector_type_mismatch',
