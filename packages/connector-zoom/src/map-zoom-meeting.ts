@@ -70,7 +70,7 @@ export function meetingPermissions(
     if (meeting.host_email) seen.add(`email:${meeting.host_email.toLowerCase()}`);
   }
   for (const participant of (participants ?? []).slice(0, MAX_PARTICIPANTS)) {
-    const id = participant.user_id || undefined;
+    const id = participant.id || undefined;
     const email = participant.user_email || undefined;
     if (!id && !email) continue;
     if ((id && seen.has(`id:${id}`)) || (email && seen.has(`email:${email.toLowerCase()}`))) continue;

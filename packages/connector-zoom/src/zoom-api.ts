@@ -93,7 +93,9 @@ const usersPageSchema = z.object({
 });
 
 export const zoomParticipantSchema = z.object({
+  /** The participant's Zoom user id (empty for guests). */
   id: optionalString,
+  /** Per-meeting participant number (report API); not a user id. */
   user_id: optionalString,
   name: optionalString,
   user_email: optionalString,
@@ -212,7 +214,7 @@ export function createZoomApi(options: ZoomApiOptions): ZoomApi {
         fetchPage: (pageToken: string | undefined) =>
           get(
             'medium',
-            `/users?${query({ status: 'active', page_size: MAX_PAGE_SIZE, next_page_token: pageToken })}`,
+            `/users?${query({ status: 'active', page_size: pageSize, next_page_token: pageToken })}`,
             usersPageSchema,
           ),
         getItems: (page) => page.users,

@@ -112,7 +112,7 @@ function toCompact(participants: readonly ZoomParticipant[]): JsonValue {
     rows.push([
       (participant.name ?? '').slice(0, 40),
       (participant.user_email ?? '').slice(0, 60),
-      (participant.user_id ?? '').slice(0, 30),
+      (participant.id ?? '').slice(0, 30),
     ]);
   }
   return rows;
@@ -123,6 +123,6 @@ function fromCompact(value: JsonValue): ZoomParticipant[] {
   return value.flatMap((row) => {
     if (!Array.isArray(row)) return [];
     const [name, email, userId] = row.map((cell) => (typeof cell === 'string' && cell !== '' ? cell : undefined));
-    return [{ name, user_email: email, user_id: userId, id: undefined }];
+    return [{ name, user_email: email, id: userId, user_id: undefined }];
   });
 }
