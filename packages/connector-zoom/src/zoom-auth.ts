@@ -87,11 +87,15 @@ export async function requestToken(
     });
   } catch (error) {
     // Zoom answers a refused grant with 400 (invalid_client, invalid_grant) or 401.
-    if (ConnectorApiError.isInstance(error) && (error.status === 400 || error.status === 401)) {
+    const status = (error as { status?: unknown }).status;
+    if (
+      (ConnectorApiError.isInstance(error) || AuthError.isInstance(error)) &&
+      (status === 400 || status === 401)
+    ) {
       throw new AuthError({
         connector: ZOOM_CONNECTOR_TYPE,
-        status: error.status,
-        message: `Zoom refused the ${form.grant_type} grant (HTTP ${error.status})`,
+        status,
+        message: `Zoom refused the ${form.grant_type} grant (HTTP ${status})`,
         hint:
           form.grant_type === 'refresh_token'
             ? 'The refresh token was revoked, already used (Zoom rotates it on every refresh) or expired: authorize the app again and store the new credentials'
