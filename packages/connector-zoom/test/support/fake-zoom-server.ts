@@ -401,6 +401,7 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
     const accessToken = requestUrl.searchParams.get('access_token');
     const allowed = accessToken ? downloadTokens.get(accessToken) === entry.meeting.uuid : bearer(request) !== undefined;
     if (!allowed) return zoomError(response, 401, 124, 'Invalid access token.');
+    count(`download-auth:${accessToken ? 'download_token' : 'bearer'}`);
     const { content } = entry.file;
     const size = typeof content === 'string' ? Buffer.byteLength(content) : content.generatedBytes;
     response.writeHead(200, {
