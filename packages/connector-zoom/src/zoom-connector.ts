@@ -35,7 +35,7 @@ export interface ZoomRunServices {
 /**
  * Zoom cloud recordings: one document per meeting recording (Zoom's VTT transcript as
  * `[hh:mm:ss] Speaker: text` lines, the in-meeting chat, meeting facts), listed per user in
- * 30-day windows; incremental syncs re-list from the last synced day with an overlap and find
+ * 28-day windows; incremental syncs re-list from the last synced day with an overlap and find
  * deletes; meetings without a transcript go to the `transcriber`, or wait
  * (`metadata.transcription.status: 'awaiting_transcription'`) and are loaded again when Zoom's
  * transcript appears. Webhooks refetch or delete single meetings. Host and participants become

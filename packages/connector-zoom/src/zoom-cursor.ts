@@ -67,13 +67,13 @@ export function monthsBefore(day: string, months: number): string {
   return dayOf(target.getTime());
 }
 
-/** Number of 30-day windows covering [from, to]. */
+/** Number of windows (`WINDOW_DAYS` long) covering [from, to]. */
 export function windowCount(from: string, to: string): number {
   const days = Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS) + 1;
   return Math.max(1, Math.ceil(days / WINDOW_DAYS));
 }
 
-/** Window `index` of [from, to]: 30 days (Zoom refuses ranges over one month), the last one shorter. */
+/** Window `index` of [from, to]: `WINDOW_DAYS` days (Zoom refuses ranges over one month), the last one shorter. */
 export function windowAt(from: string, to: string, index: number): { from: string; to: string } {
   const start = addDays(from, index * WINDOW_DAYS);
   const end = addDays(start, WINDOW_DAYS - 1);

@@ -91,7 +91,7 @@ export async function* syncZoom(ctx: Ctx, run: ZoomRunServices): AsyncGenerator<
             listing.partialWindow = true;
             continue;
           }
-          if (error.status === 404 || error.status === 400) {
+          if (error.status === 404) {
             // The user was deleted or deactivated while the listing ran.
             listing.incomplete.push(`the recordings of user ${userId} could not be listed (HTTP ${error.status})`);
             userGone = true;

@@ -10,8 +10,11 @@ export const DEFAULT_OAUTH_URL = 'https://zoom.us';
 
 /** List recordings accepts at most 300 meetings per page. */
 export const MAX_PAGE_SIZE = 300;
-/** Zoom refuses a `from`/`to` range longer than one month; windows are 30 days, inclusive. */
-export const WINDOW_DAYS = 30;
+/**
+ * Zoom refuses a `from`/`to` range longer than one month; windows are 28 days, inclusive, which
+ * is within one month from any start day (30 days is not, from late January).
+ */
+export const WINDOW_DAYS = 28;
 /** `next_page_token` expires 15 minutes after it is issued; one older than this is not used. */
 export const PAGE_TOKEN_LIFETIME_MS = 14 * 60 * 1000;
 /** Incremental syncs list again from this many days before the last synced day. */
@@ -28,12 +31,13 @@ export type ZoomRateCategory = 'light' | 'medium' | 'heavy' | 'download';
 export type ZoomCategoryLimits = Readonly<Record<ZoomRateCategory, number>>;
 
 /**
- * Zoom's documented per-second limits (Pro; Business and above). Downloads have no published
- * label; they are given a budget of their own so a burst of downloads never starves listings.
+ * Zoom's documented per-second limits (Pro; Business and above). Recording file downloads have no
+ * published label: they get a budget of their own (the Light rate) so a burst of downloads never
+ * starves the listing.
  */
 export const ZOOM_PLAN_LIMITS: Readonly<Record<'pro' | 'business', ZoomCategoryLimits>> = Object.freeze({
-  pro: Object.freeze({ light: 30, medium: 20, heavy: 10, download: 10 }),
-  business: Object.freeze({ light: 80, medium: 60, heavy: 40, download: 20 }),
+  pro: Object.freeze({ light: 30, medium: 20, heavy: 10, download: 30 }),
+  business: Object.freeze({ light: 80, medium: 60, heavy: 40, download: 80 }),
 });
 
 /** Default share of the account's limits one connector takes: other apps use the same account. */

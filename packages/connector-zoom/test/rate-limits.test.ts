@@ -99,7 +99,7 @@ describe('the limiter seam', () => {
   });
 
   it('the default limiter gives each category its fraction of the plan limit', async () => {
-    expect(effectiveLimits({})).toEqual({ light: 15, medium: 10, heavy: 5, download: 5 });
+    expect(effectiveLimits({})).toEqual({ light: 15, medium: 10, heavy: 5, download: 15 });
     expect(effectiveLimits({ plan: 'business', rateLimitFraction: 0.25 }).medium).toBe(ZOOM_PLAN_LIMITS.business.medium / 4);
     expect(() => effectiveLimits({ rateLimitFraction: 0 })).toThrow(/rateLimitFraction/);
     const clock = manualClock();
