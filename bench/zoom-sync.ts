@@ -16,7 +16,7 @@
 // Run: pnpm --filter @tributary/bench zoom   (after building the workspace packages)
 import { randomUUID } from 'node:crypto';
 import { createZoomConnector, effectiveLimits, type ZoomConnectorSettings } from '@tributary/connector-zoom';
-import { createLexicalEmbedder, runSync } from '@tributary/core';
+import { createConnectorInstance, createLexicalEmbedder, runSync, type SourceDocument } from '@tributary/core';
 import { createMemoryRepository } from '@tributary/core/testing';
 import type {
   FakeZoom,
@@ -151,6 +151,41 @@ console.log(
   `Zoom connector bench: ${RECORDINGS} recordings over 12 months, ${USERS} users, ` +
     `${LATENCY_MS} ms per request, limits ${LIMITS}\n`,
 );
+// 0. The connector alone: list everything and load every document (4 at a time, as the pipeline
+// does), no chunking, embedding or storing: what the connector itself costs.
+{
+  fake.resetCalls();
+  const started = performance.now();
+  const instance = createConnectorInstance(createZoomConnector(settings), { config, credentials });
+  const pending: SourceDocument[] = [];
+  let loaded = 0;
+  let characters = 0;
+  const drain = async () => {
+    const batch = pending.splice(0);
+    for (let offset = 0; offset < batch.length; offset += 4) {
+      await Promise.all(
+        batch.slice(offset, offset + 4).map(async (document) => {
+          if (document.content.kind !== 'lazy') return;
+          const content = await document.content.load({ signal: new AbortController().signal });
+          if (content.kind === 'text') characters += content.text.length;
+          loaded += 1;
+        }),
+      );
+    }
+  };
+  for await (const change of instance.sync({ mode: 'full' })) {
+    if (change.kind === 'upsert') pending.push(change.document);
+    if (pending.length >= 50) await drain();
+  }
+  await drain();
+  const calls = callsTable();
+  console.log(
+    `${'0. connector alone: list + load all'.padEnd(38)} ${'full'.padEnd(11)} ${'-'.padEnd(8)} ` +
+      `${((performance.now() - started) / 1000).toFixed(2).padStart(7)} s  api calls ${String(calls.total).padStart(5)}  ` +
+      `loaded ${loaded} documents, ${(characters / 1e6).toFixed(1)} M characters`,
+  );
+  console.log(`${''.padEnd(38)} ${calls.table}`);
+}
 await phase('1. initial full sync', 'full');
 await phase('2. incremental re-sync, nothing new', undefined);
 await phase('3. full re-sync, nothing new', 'full');
