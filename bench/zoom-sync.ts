@@ -16,7 +16,12 @@
 // Run: pnpm --filter @tributary/bench zoom   (after building the workspace packages)
 import { randomUUID } from 'node:crypto';
 import { createZoomConnector, effectiveLimits, type ZoomConnectorSettings } from '@tributary/connector-zoom';
-import { createConnectorInstance, createLexicalEmbedder, runSync, type SourceDocument } from '@tributary/core';
+import {
+  createConnectorInstance,
+  createLexicalEmbedder,
+  runSync,
+  type SourceDocument,
+} from '@tributary/core';
 import { createMemoryRepository } from '@tributary/core/testing';
 import type {
   FakeZoom,
@@ -39,16 +44,29 @@ const { startFakeZoom, zoomVtt, S2S_APP } = (await import(fakeModule.href)) as {
   S2S_APP: { accountId: string; clientId: string; clientSecret: string };
 };
 
-const vocabulary = ['tide', 'harbour', 'ledger', 'sprint', 'rocket', 'invoice', 'budget', 'design', 'query', 'river'];
+const vocabulary = [
+  'tide',
+  'harbour',
+  'ledger',
+  'sprint',
+  'rocket',
+  'invoice',
+  'budget',
+  'design',
+  'query',
+  'river',
+];
 function sentence(seed: number, count: number): string {
   const out: string[] = [];
-  for (let index = 0; index < count; index++) out.push(vocabulary[(seed * 7 + index * 13) % vocabulary.length] as string);
+  for (let index = 0; index < count; index++)
+    out.push(vocabulary[(seed * 7 + index * 13) % vocabulary.length] as string);
   return out.join(' ');
 }
 
 const fake: FakeZoom = await startFakeZoom({ latencyMs: LATENCY_MS });
 const users: string[] = [];
-for (let index = 0; index < USERS; index++) users.push(fake.addUser(`user${index}@example.com`, `User ${index}`));
+for (let index = 0; index < USERS; index++)
+  users.push(fake.addUser(`user${index}@example.com`, `User ${index}`));
 
 const now = Date.now();
 let added = 0;
@@ -62,7 +80,9 @@ function addRecording(index: number, startMs: number) {
     startTime: new Date(startMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     durationMinutes: 30 + (index % 60),
     ...(index % 10 === 9 ? {} : { transcript: zoomVtt(lines) }),
-    ...(index % 10 < 3 ? { chat: `00:01:00\t From  Ada : ${sentence(index, 8)}\n00:02:00\t From  Grace : ok\n` } : {}),
+    ...(index % 10 < 3
+      ? { chat: `00:01:00\t From  Ada : ${sentence(index, 8)}\n00:02:00\t From  Grace : ok\n` }
+      : {}),
     participants: [
       { name: 'Ada', email: 'ada@example.com', userId: 'uada' },
       { name: 'Grace', email: 'grace@example.com', userId: 'ugrace' },
@@ -119,7 +139,9 @@ function limiterFloorSeconds(byRoute: Record<string, number>, plan: 'pro' | 'bus
   // Categories have separate buckets and run side by side: the slowest one sets the floor.
   return Math.max(
     ...Object.entries(perCategory).map(
-      ([category, calls]) => Math.max(0, calls - limits[category as keyof typeof limits]) / limits[category as keyof typeof limits],
+      ([category, calls]) =>
+        Math.max(0, calls - limits[category as keyof typeof limits]) /
+        limits[category as keyof typeof limits],
     ),
   );
 }
@@ -189,7 +211,8 @@ console.log(
 await phase('1. initial full sync', 'full');
 await phase('2. incremental re-sync, nothing new', undefined);
 await phase('3. full re-sync, nothing new', 'full');
-for (let index = 0; index < 20; index++) addRecording(RECORDINGS + index, now - 2 * 3_600_000 - index * 60_000);
+for (let index = 0; index < 20; index++)
+  addRecording(RECORDINGS + index, now - 2 * 3_600_000 - index * 60_000);
 await phase('4. incremental after 20 new recordings', undefined);
 console.log(`\n${added} recordings in the source; rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
 await fake.close();

@@ -1,7 +1,7 @@
 // Public API of @tributary/connector-zoom.
 export {
-  mapZoomMeeting,
   MAX_PARTICIPANTS,
+  mapZoomMeeting,
   meetingPermissions,
   meetingVersion,
   type TranscriptionStatus,
@@ -46,7 +46,7 @@ export {
   zoomConfigSchema,
   zoomCredentialsSchema,
 } from './zoom-settings.js';
-export type { ZoomTranscriber, ZoomTranscribeInput, ZoomTranscriptionResult } from './zoom-transcriber.js';
+export type { ZoomTranscribeInput, ZoomTranscriber, ZoomTranscriptionResult } from './zoom-transcriber.js';
 export {
   createZoomWebhooks,
   DEFAULT_WEBHOOK_TOLERANCE_MS,

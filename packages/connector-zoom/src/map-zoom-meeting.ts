@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { DocumentPermission, JsonObject, SourceDocument } from '@tributary/core';
 import {
+  audioMimeType,
   chatFile,
   chatToText,
   planTranscript,
   readBytes,
   readText,
   type TranscriptPlan,
-  audioMimeType,
   vttToText,
 } from './recording-files.js';
 import type { ZoomApi, ZoomMeeting, ZoomParticipant } from './zoom-api.js';
@@ -31,7 +31,11 @@ export interface MapMeetingOptions {
 export type TranscriptionStatus = 'zoom' | 'transcribed' | 'awaiting_transcription';
 
 export function transcriptionStatus(plan: TranscriptPlan): TranscriptionStatus {
-  return plan.kind === 'zoom' ? 'zoom' : plan.kind === 'transcribe' ? 'transcribed' : 'awaiting_transcription';
+  return plan.kind === 'zoom'
+    ? 'zoom'
+    : plan.kind === 'transcribe'
+      ? 'transcribed'
+      : 'awaiting_transcription';
 }
 
 /**
@@ -161,7 +165,9 @@ async function renderMeeting(
   const { api, config, downloadToken } = options;
   const facts = [
     meeting.host_email || meeting.host_id ? `- Host: ${meeting.host_email ?? meeting.host_id}` : undefined,
-    meeting.start_time ? `- Start: ${meeting.start_time}${meeting.timezone ? ` (${meeting.timezone})` : ''}` : undefined,
+    meeting.start_time
+      ? `- Start: ${meeting.start_time}${meeting.timezone ? ` (${meeting.timezone})` : ''}`
+      : undefined,
     meeting.duration !== undefined ? `- Duration: ${meeting.duration} minutes` : undefined,
     participants.length > 0 ? `- Participants: ${participants.join(', ')}` : undefined,
   ].filter((line) => line !== undefined);

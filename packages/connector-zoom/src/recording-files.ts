@@ -20,7 +20,9 @@ export function chatFile(meeting: ZoomMeeting): ZoomRecordingFile | undefined {
 
 /** The smallest file with the meeting's audio (audio-only M4A first) for a transcriber. */
 export function audioFile(meeting: ZoomMeeting): ZoomRecordingFile | undefined {
-  const candidates = meeting.recording_files.filter((file) => file.file_type && file.file_type in AUDIO_TYPES && isReady(file));
+  const candidates = meeting.recording_files.filter(
+    (file) => file.file_type && file.file_type in AUDIO_TYPES && isReady(file),
+  );
   return (
     candidates.find((file) => file.file_type === 'M4A') ??
     [...candidates].sort((a, b) => (a.file_size ?? Infinity) - (b.file_size ?? Infinity))[0]
@@ -38,12 +40,16 @@ export type TranscriptPlan =
   | { kind: 'awaiting'; reason: 'no_transcript' | 'too_large' };
 
 /** Zoom's transcript when there is one; else the audio for the transcriber; else wait for Zoom. */
-export function planTranscript(meeting: ZoomMeeting, transcriber: ZoomTranscriber | undefined): TranscriptPlan {
+export function planTranscript(
+  meeting: ZoomMeeting,
+  transcriber: ZoomTranscriber | undefined,
+): TranscriptPlan {
   const transcript = transcriptFile(meeting);
   if (transcript) return { kind: 'zoom', file: transcript };
   const audio = transcriber ? audioFile(meeting) : undefined;
   if (audio && transcriber) {
-    if ((audio.file_size ?? 0) <= transcriber.maxBytes) return { kind: 'transcribe', file: audio, transcriber };
+    if ((audio.file_size ?? 0) <= transcriber.maxBytes)
+      return { kind: 'transcribe', file: audio, transcriber };
     return { kind: 'awaiting', reason: 'too_large' };
   }
   return { kind: 'awaiting', reason: 'no_transcript' };

@@ -21,7 +21,10 @@ import {
 
 // ---- response schemas (the documented shapes; unknown fields are dropped) --------------------
 
-const optionalString = z.string().nullish().transform((value) => value ?? undefined);
+const optionalString = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? undefined);
 
 export const zoomRecordingFileSchema = z.object({
   id: optionalString,
@@ -31,7 +34,10 @@ export const zoomRecordingFileSchema = z.object({
   /** MP4, M4A, TIMELINE, TRANSCRIPT, CHAT, CC, CSV, SUMMARY... */
   file_type: optionalString,
   file_extension: optionalString,
-  file_size: z.number().nullish().transform((value) => value ?? undefined),
+  file_size: z
+    .number()
+    .nullish()
+    .transform((value) => value ?? undefined),
   play_url: optionalString,
   download_url: optionalString,
   /** `completed` or `processing` (CC and TIMELINE files have none). */
@@ -50,7 +56,10 @@ export const zoomMeetingSchema = z.object({
   type: z.number().nullish(),
   start_time: optionalString,
   timezone: optionalString,
-  duration: z.number().nullish().transform((value) => value ?? undefined),
+  duration: z
+    .number()
+    .nullish()
+    .transform((value) => value ?? undefined),
   total_size: z.number().nullish(),
   recording_count: z.number().nullish(),
   share_url: optionalString,
@@ -193,14 +202,20 @@ export function createZoomApi(options: ZoomApiOptions): ZoomApi {
     }
   };
 
-  const get = <T>(category: ZoomRateCategory, path: string, schema: z.ZodType<T>, acceptStatuses?: number[]) =>
+  const get = <T>(
+    category: ZoomRateCategory,
+    path: string,
+    schema: z.ZodType<T>,
+    acceptStatuses?: number[],
+  ) =>
     authorized((authorization) =>
       http(category).json(`${base}${path}`, { headers: { authorization }, schema, acceptStatuses }),
     );
 
   const query = (params: Record<string, string | number | undefined>) => {
     const search = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+    for (const [key, value] of Object.entries(params))
+      if (value !== undefined) search.set(key, String(value));
     return search.toString();
   };
 

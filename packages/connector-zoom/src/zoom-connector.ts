@@ -6,8 +6,8 @@ import {
   type SourceDocument,
 } from '@tributary/core';
 import { mapZoomMeeting } from './map-zoom-meeting.js';
-import { createTokenProviders } from './zoom-auth.js';
 import { createZoomApi, type ZoomApi, type ZoomMeeting } from './zoom-api.js';
+import { createTokenProviders } from './zoom-auth.js';
 import { syncZoom } from './zoom-listing.js';
 import { createZoomRateLimiter } from './zoom-rate-limiter.js';
 import {
@@ -104,7 +104,9 @@ export function createZoomConnector(settings: ZoomConnectorSettings = {}): ZoomC
       const run = services(ctx);
       const meeting = await run.api.getMeetingRecordings(externalId);
       if (!meeting || !hostInScope(meeting, ctx.config)) return null;
-      const participants = ctx.config.includeParticipants ? await run.api.participants(meeting.uuid) : undefined;
+      const participants = ctx.config.includeParticipants
+        ? await run.api.participants(meeting.uuid)
+        : undefined;
       return mapZoomMeeting(meeting, {
         api: run.api,
         config: ctx.config,

@@ -1,4 +1,4 @@
-import { type ConnectorChange, ConnectorApiError, type SyncContext } from '@tributary/core';
+import { ConnectorApiError, type ConnectorChange, type SyncContext } from '@tributary/core';
 import { mapZoomMeeting } from './map-zoom-meeting.js';
 import type { ZoomMeeting, ZoomParticipant } from './zoom-api.js';
 import type { ZoomRunServices } from './zoom-connector.js';
@@ -38,10 +38,13 @@ export async function* syncZoom(ctx: Ctx, run: ZoomRunServices): AsyncGenerator<
   if (ctx.mode === 'incremental' && stored?.phase === 'listing' && stored.listing) {
     cursor = stored;
   } else {
-    const startDate = ctx.config.startDate ?? stored?.startDate ?? monthsBefore(today, DEFAULT_HISTORY_MONTHS);
+    const startDate =
+      ctx.config.startDate ?? stored?.startDate ?? monthsBefore(today, DEFAULT_HISTORY_MONTHS);
     const incremental = ctx.mode === 'incremental' && stored?.syncedThrough !== undefined;
-    const overlapStart = incremental ? addDays(stored?.syncedThrough as string, -ctx.config.overlapDays) : startDate;
-    const from = overlapStart > startDate ? overlapStart : startDate;
+    const overlapStart = incremental
+      ? addDays(stored?.syncedThrough as string, -ctx.config.overlapDays)
+      : startDate;
+    const from = laterDay(overlapStart, startDate);
     const users = await resolveUsers(ctx, run);
     state.setUsers(users);
     if (!incremental) state.clearMeetings();
@@ -53,7 +56,7 @@ export async function* syncZoom(ctx: Ctx, run: ZoomRunServices): AsyncGenerator<
       listing: {
         kind: incremental ? 'incremental' : 'full',
         from,
-        to: from > today ? from : today,
+        to: laterDay(from, today),
         userCount: users.length,
         userIndex: 0,
         windowIndex: 0,
@@ -93,7 +96,9 @@ export async function* syncZoom(ctx: Ctx, run: ZoomRunServices): AsyncGenerator<
           }
           if (error.status === 404) {
             // The user was deleted or deactivated while the listing ran.
-            listing.incomplete.push(`the recordings of user ${userId} could not be listed (HTTP ${error.status})`);
+            listing.incomplete.push(
+              `the recordings of user ${userId} could not be listed (HTTP ${error.status})`,
+            );
             userGone = true;
             break;
           }
@@ -129,10 +134,24 @@ export async function* syncZoom(ctx: Ctx, run: ZoomRunServices): AsyncGenerator<
   if (listing.kind === 'incremental') yield* recheckAwaiting(ctx, run, state, listing.from);
   if (listing.kind === 'full') {
     const complete = listing.incomplete.length === 0;
-    yield { kind: 'listing-complete', complete, ...(complete ? {} : { reason: listing.incomplete.join('; ') }) };
+    yield {
+      kind: 'listing-complete',
+      complete,
+      ...(complete ? {} : { reason: listing.incomplete.join('; ') }),
+    };
   }
-  const done: ZoomCursor = { version: 1, phase: 'idle', startDate: cursor.startDate, syncedThrough: listing.to };
+  const done: ZoomCursor = {
+    version: 1,
+    phase: 'idle',
+    startDate: cursor.startDate,
+    syncedThrough: listing.to,
+  };
   yield { kind: 'checkpoint', cursor: toCursorJson(done) };
+}
+
+/** The later of two `YYYY-MM-DD` days (they compare as strings). */
+function laterDay(a: string, b: string): string {
+  return a > b ? a : b;
 }
 
 async function resolveUsers(ctx: Ctx, run: ZoomRunServices): Promise<string[]> {
@@ -171,7 +190,8 @@ async function pageUpserts(
       downloadToken: run.downloadTokens.get(meeting.uuid),
     });
     const awaiting =
-      (document.metadata?.transcription as { status?: string } | undefined)?.status === 'awaiting_transcription';
+      (document.metadata?.transcription as { status?: string } | undefined)?.status ===
+      'awaiting_transcription';
     state.recordMeeting(userId, dayOfMeeting(meeting, run), meeting.uuid, awaiting);
     return { kind: 'upsert', document } satisfies ConnectorChange;
   });
@@ -214,7 +234,11 @@ async function* recheckAwaiting(
   }
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

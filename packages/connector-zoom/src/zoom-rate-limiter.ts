@@ -28,7 +28,9 @@ export function effectiveLimits(settings: ZoomConnectorSettings): ZoomCategoryLi
   for (const category of CATEGORIES) {
     const perSecond = base[category];
     if (!(perSecond > 0) || !Number.isFinite(perSecond)) {
-      throw new RangeError(`[tributary] [zoom] limits.${category} must be a positive number, got ${perSecond}.`);
+      throw new RangeError(
+        `[tributary] [zoom] limits.${category} must be a positive number, got ${perSecond}.`,
+      );
     }
     limits[category] = perSecond * fraction;
   }

@@ -54,7 +54,11 @@ export class ZoomState {
   }
 
   /** Meetings of `userId` stored with a day in [from, to]. */
-  async *meetingsBetween(userId: string, from: string, to: string): AsyncGenerator<{ day: string; uuid: string }> {
+  async *meetingsBetween(
+    userId: string,
+    from: string,
+    to: string,
+  ): AsyncGenerator<{ day: string; uuid: string }> {
     const prefix = `${userId}|`;
     // Keys sort by day within a user: start just before `from`, stop past `to`.
     const after = `${prefix}${addDayBefore(from)}|\uffff`;
@@ -122,7 +126,9 @@ function fromCompact(value: JsonValue): ZoomParticipant[] {
   if (!Array.isArray(value)) return [];
   return value.flatMap((row) => {
     if (!Array.isArray(row)) return [];
-    const [name, email, userId] = row.map((cell) => (typeof cell === 'string' && cell !== '' ? cell : undefined));
+    const [name, email, userId] = row.map((cell) =>
+      typeof cell === 'string' && cell !== '' ? cell : undefined,
+    );
     return [{ name, user_email: email, id: userId, user_id: undefined }];
   });
 }

@@ -15,7 +15,11 @@ const DOWNLOAD_TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
 /** Download tokens remembered at most (oldest dropped first). */
 const MAX_DOWNLOAD_TOKENS = 10_000;
 
-const REFETCH_EVENTS = new Set(['recording.completed', 'recording.transcript_completed', 'recording.recovered']);
+const REFETCH_EVENTS = new Set([
+  'recording.completed',
+  'recording.transcript_completed',
+  'recording.recovered',
+]);
 const DELETE_EVENTS = new Set(['recording.deleted', 'recording.trashed']);
 
 const deliverySchema = z.object({
@@ -26,7 +30,10 @@ const deliverySchema = z.object({
       plainToken: z.string().optional(),
       account_id: z.string().optional(),
       download_token: z.string().optional(),
-      object: z.object({ uuid: z.string().min(1).optional() }).loose().optional(),
+      object: z
+        .object({ uuid: z.string().min(1).optional() })
+        .loose()
+        .optional(),
     })
     .loose()
     .optional(),
@@ -119,7 +126,8 @@ export function createZoomWebhooks(options: ZoomWebhooksOptions = {}): Connector
     const signature = request.headers['x-zm-signature'];
     const timestamp = request.headers['x-zm-request-timestamp'];
     if (!signature) fail('x-zm-signature is missing');
-    if (!timestamp || !/^\d{1,13}$/.test(timestamp)) fail('x-zm-request-timestamp is missing or not a number');
+    if (!timestamp || !/^\d{1,13}$/.test(timestamp))
+      fail('x-zm-request-timestamp is missing or not a number');
     // Zoom sends seconds; accept milliseconds too rather than refusing every delivery.
     const sentAt = timestamp.length >= 13 ? Number(timestamp) : Number(timestamp) * 1000;
     if (Math.abs(now() - sentAt) > toleranceMs) fail('stale timestamp (outside the replay window)');
@@ -133,7 +141,8 @@ export function createZoomWebhooks(options: ZoomWebhooksOptions = {}): Connector
       if (secret === undefined) fail('no webhook secret to answer endpoint.url_validation with');
       verify(request, secret);
       const plainToken = body.payload?.plainToken;
-      if (!plainToken || !/^[A-Za-z0-9_-]{1,256}$/.test(plainToken)) fail('plainToken is missing or malformed');
+      if (!plainToken || !/^[A-Za-z0-9_-]{1,256}$/.test(plainToken))
+        fail('plainToken is missing or malformed');
       return {
         response: {
           status: 200,

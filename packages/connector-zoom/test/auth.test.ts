@@ -21,7 +21,11 @@ afterEach(async () => {
 function seed(h: ZoomHarness, count: number) {
   const host = h.fake.addUser('ada@example.com', 'Ada');
   for (let index = 0; index < count; index++) {
-    h.fake.addRecording({ hostId: host, startTime: daysAgo(index % 20, 9), transcript: zoomVtt([['Ada', `n${index}`]]) });
+    h.fake.addRecording({
+      hostId: host,
+      startTime: daysAgo(index % 20, 9),
+      transcript: zoomVtt([['Ada', `n${index}`]]),
+    });
   }
   return host;
 }
@@ -31,7 +35,10 @@ describe('Server-to-Server OAuth', () => {
     harness = await startZoomHarness();
     seed(harness, 1);
     const connector = harness.connector();
-    const instance = createConnectorInstance(connector, { config: { users: 'me' }, credentials: harness.s2s });
+    const instance = createConnectorInstance(connector, {
+      config: { users: 'me' },
+      credentials: harness.s2s,
+    });
     await instance.check();
     await instance.check();
     expect(harness.fake.callCount('users.me')).toBe(2);
@@ -41,7 +48,9 @@ describe('Server-to-Server OAuth', () => {
   it('a token rejected mid-sync (401) is refreshed once, and the sync completes', async () => {
     harness = await startZoomHarness();
     const host = seed(harness, 30);
-    const run = pipeline(harness, { users: [host], includeParticipants: false }, harness.s2s, { pageSize: 5 });
+    const run = pipeline(harness, { users: [host], includeParticipants: false }, harness.s2s, {
+      pageSize: 5,
+    });
     let revoked = false;
     const fake = harness.fake;
     const summary = await (async () => {
@@ -71,7 +80,9 @@ describe('Server-to-Server OAuth', () => {
     const instance = createConnectorInstance(harness.connector(), { config: { users: [host] }, credentials });
     const error = await instance.check().catch((caught: unknown) => caught);
     expect(AuthError.isInstance(error)).toBe(true);
-    expect(String((error as Error).message)).toMatch(/^\[tributary\] \[zoom\] Zoom refused the account_credentials grant/);
+    expect(String((error as Error).message)).toMatch(
+      /^\[tributary\] \[zoom\] Zoom refused the account_credentials grant/,
+    );
     expect(String((error as Error).message)).not.toContain('not-the-secret');
     const run = pipeline(harness, { users: [host] }, credentials);
     const summary = await run.sync();
@@ -140,7 +151,10 @@ describe('user OAuth', () => {
     expect(AuthError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain('authorize the app again');
     // The rotated one works.
-    const fresh = createConnectorInstance(harness.connector(), { config: { users: 'me' }, credentials: stored[0] });
+    const fresh = createConnectorInstance(harness.connector(), {
+      config: { users: 'me' },
+      credentials: stored[0],
+    });
     await expect(fresh.check()).resolves.toBeUndefined();
   });
 
@@ -155,6 +169,8 @@ describe('user OAuth', () => {
   });
 
   it('the authorization URL refuses a missing state with an InvalidConfigError', () => {
-    expect(() => zoomAuthorizationUrl({ clientId: 'c', redirectUri: 'https://x/cb', state: '' })).toThrow(/state/);
+    expect(() => zoomAuthorizationUrl({ clientId: 'c', redirectUri: 'https://x/cb', state: '' })).toThrow(
+      /state/,
+    );
   });
 });

@@ -31,7 +31,12 @@ testConnector({
         startTime: daysAgo(index % 2, 8 + index),
         ...(index === 4
           ? {}
-          : { transcript: zoomVtt([['Ada', `Tides for meeting ${index}`], ['Grace', 'Agreed, sail at dawn']]) }),
+          : {
+              transcript: zoomVtt([
+                ['Ada', `Tides for meeting ${index}`],
+                ['Grace', 'Agreed, sail at dawn'],
+              ]),
+            }),
         ...(index % 3 === 0 ? { chat: `00:00:10\t From  Ada : notes for ${index}\n` } : {}),
         participants: [{ name: 'Grace', email: 'grace@example.com', userId: 'ugrace' }],
       });

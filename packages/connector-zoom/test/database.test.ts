@@ -37,7 +37,10 @@ let harness: ZoomHarness;
 
 beforeAll(async () => {
   pglite = await createPgliteDatabase({
-    snapshot: { key: `connector-zoom-${migrationsFingerprint()}`, prepare: (fresh) => migrate(fromPglite(fresh)).then(() => {}) },
+    snapshot: {
+      key: `connector-zoom-${migrationsFingerprint()}`,
+      prepare: (fresh) => migrate(fromPglite(fresh)).then(() => {}),
+    },
   });
   harness = await startZoomHarness();
 }, 120_000);
@@ -108,7 +111,9 @@ describe('Zoom into Postgres', () => {
         where d.external_id = $1`,
       [spoken.uuid],
     );
-    expect(chunks.rows.map((row) => row.content).join('\n')).toContain('[00:00:05] Grace: I will order the lens from Bristol.');
+    expect(chunks.rows.map((row) => row.content).join('\n')).toContain(
+      '[00:00:05] Grace: I will order the lens from Bristol.',
+    );
     const found = await search({ repository, orgId, query: 'lighthouse lens Bristol', mode: 'fullText' });
     expect(found.hits[0]?.title).toBe('Lighthouse maintenance');
 

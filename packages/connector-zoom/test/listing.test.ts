@@ -2,7 +2,7 @@
 // month and pages of 5; page tokens that expire; the document text (transcript with speakers and
 // timestamps, chat), metadata and permissions; incremental re-listing with its overlap and deletes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ZoomCursor } from '../src/index.js';
+import type { ZoomCursor } from '../src/index.js';
 import { zoomVtt } from './support/fake-zoom-server.js';
 import {
   collectChanges,
@@ -22,7 +22,6 @@ afterEach(async () => {
   harness = undefined;
 });
 
-
 describe('full listing', () => {
   it('lists six months of recordings of every user, in windows of at most a month and pages of 5', async () => {
     harness = await startZoomHarness();
@@ -40,7 +39,11 @@ describe('full listing', () => {
       expected.add(meeting.uuid);
     }
     // Older than the start date: not synced.
-    fake.addRecording({ hostId: users[0] as string, startTime: daysAgo(200), transcript: zoomVtt([['A', 'old']]) });
+    fake.addRecording({
+      hostId: users[0] as string,
+      startTime: daysAgo(200),
+      transcript: zoomVtt([['A', 'old']]),
+    });
 
     const connector = harness.connector({ pageSize: 5 });
     const startDate = daysAgo(181).slice(0, 10);
@@ -107,8 +110,12 @@ describe('full listing', () => {
     const text = await loadText(document as NonNullable<typeof document>);
     expect(text).toContain('# Harbour budget');
     expect(text).toContain('- Participants: Grace Hopper, Guest caller, Ada Lovelace');
-    expect(text).toContain('## Transcript\n\n[00:00:00] Ada Lovelace: We need two more boats.\n[00:00:05] Grace Hopper: The budget allows one.');
-    expect(text).toContain('## Chat\n\n[00:01:05] Grace Hopper: link to the quote\n[00:02:00] Ada Lovelace (to Grace Hopper): thanks, private');
+    expect(text).toContain(
+      '## Transcript\n\n[00:00:00] Ada Lovelace: We need two more boats.\n[00:00:05] Grace Hopper: The budget allows one.',
+    );
+    expect(text).toContain(
+      '## Chat\n\n[00:01:05] Grace Hopper: link to the quote\n[00:02:00] Ada Lovelace (to Grace Hopper): thanks, private',
+    );
     // The transcript and chat were downloaded with the bearer token; the video never.
     expect(fake.callCount('download:TRANSCRIPT')).toBe(1);
     expect(fake.callCount('download:CHAT')).toBe(1);
@@ -122,7 +129,13 @@ describe('full listing', () => {
     const host = fake.addUser('ada@example.com');
     const all = new Set<string>();
     for (let index = 0; index < 12; index++) {
-      all.add(fake.addRecording({ hostId: host, startTime: daysAgo(index % 3, 9, now), transcript: zoomVtt([['A', `t${index}`]]) }).uuid);
+      all.add(
+        fake.addRecording({
+          hostId: host,
+          startTime: daysAgo(index % 3, 9, now),
+          transcript: zoomVtt([['A', `t${index}`]]),
+        }).uuid,
+      );
     }
     const connector = harness.connector({ pageSize: 5 });
     const config = { users: [host], startDate: daysAgo(10, 0, now).slice(0, 10), includeParticipants: false };
@@ -152,7 +165,13 @@ describe('full listing', () => {
     const host = fake.addUser('ada@example.com');
     const all = new Set<string>();
     for (let index = 0; index < 8; index++) {
-      all.add(fake.addRecording({ hostId: host, startTime: daysAgo(1, 9 + index), transcript: zoomVtt([['A', `t${index}`]]) }).uuid);
+      all.add(
+        fake.addRecording({
+          hostId: host,
+          startTime: daysAgo(1, 9 + index),
+          transcript: zoomVtt([['A', `t${index}`]]),
+        }).uuid,
+      );
     }
     // The connector's own clock says the token is fresh; Zoom's says it is not.
     const connector = harness.connector({ pageSize: 5, now: () => Date.now() });
@@ -178,8 +197,16 @@ describe('incremental sync', () => {
     harness = await startZoomHarness();
     const { fake } = harness;
     const host = fake.addUser('ada@example.com');
-    const old = fake.addRecording({ hostId: host, startTime: daysAgo(100), transcript: zoomVtt([['A', 'old']]) });
-    const recent = fake.addRecording({ hostId: host, startTime: daysAgo(1), transcript: zoomVtt([['A', 'recent']]) });
+    const old = fake.addRecording({
+      hostId: host,
+      startTime: daysAgo(100),
+      transcript: zoomVtt([['A', 'old']]),
+    });
+    const recent = fake.addRecording({
+      hostId: host,
+      startTime: daysAgo(1),
+      transcript: zoomVtt([['A', 'recent']]),
+    });
     const run = pipeline(harness, { users: [host], startDate: daysAgo(150).slice(0, 10) });
     const first = await run.sync();
     expect(first.status).toBe('success');
@@ -187,7 +214,11 @@ describe('incremental sync', () => {
 
     fake.resetCalls();
     fake.trash(recent.uuid);
-    const added = fake.addRecording({ hostId: host, startTime: daysAgo(0, 1), transcript: zoomVtt([['A', 'new']]) });
+    const added = fake.addRecording({
+      hostId: host,
+      startTime: daysAgo(0, 1),
+      transcript: zoomVtt([['A', 'new']]),
+    });
     const second = await run.sync();
     expect(second.mode).toBe('incremental');
     expect(second.status).toBe('success');
@@ -203,7 +234,11 @@ describe('incremental sync', () => {
     const { fake } = harness;
     const host = fake.addUser('ada@example.com');
     const meetings = Array.from({ length: 5 }, (_, index) =>
-      fake.addRecording({ hostId: host, startTime: daysAgo(20 + index * 10), transcript: zoomVtt([['A', `m${index}`]]) }),
+      fake.addRecording({
+        hostId: host,
+        startTime: daysAgo(20 + index * 10),
+        transcript: zoomVtt([['A', `m${index}`]]),
+      }),
     );
     const run = pipeline(harness, { users: [host], startDate: daysAgo(90).slice(0, 10) });
     await run.sync();

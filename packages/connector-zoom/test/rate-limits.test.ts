@@ -33,7 +33,11 @@ describe('429 and 5xx', () => {
     const { fake } = harness;
     const host = fake.addUser('ada@example.com');
     for (let index = 0; index < 6; index++) {
-      fake.addRecording({ hostId: host, startTime: daysAgo(index), transcript: zoomVtt([['Ada', `m${index}`]]) });
+      fake.addRecording({
+        hostId: host,
+        startTime: daysAgo(index),
+        transcript: zoomVtt([['Ada', `m${index}`]]),
+      });
     }
     const apiRequests = () =>
       Object.entries(fake.calls())
@@ -60,7 +64,9 @@ describe('429 and 5xx', () => {
     const { fake } = harness;
     const host = fake.addUser('ada@example.com');
     fake.addRecording({ hostId: host, startTime: daysAgo(1), transcript: zoomVtt([['Ada', 'x']]) });
-    const run = pipeline(harness, { users: [host] }, harness.s2s, { retry: { retries: 2, minDelayMs: 1, maxDelayMs: 2 } });
+    const run = pipeline(harness, { users: [host] }, harness.s2s, {
+      retry: { retries: 2, minDelayMs: 1, maxDelayMs: 2 },
+    });
     fake.failNext(10, 429);
     const summary = await run.sync();
     expect(summary.status).toBe('failed');
@@ -87,7 +93,9 @@ describe('the limiter seam', () => {
         keys.push(key);
       },
     };
-    const run = pipeline(harness, { users: [host], startDate: daysAgo(10).slice(0, 10) }, harness.s2s, { rateLimiter: shared });
+    const run = pipeline(harness, { users: [host], startDate: daysAgo(10).slice(0, 10) }, harness.s2s, {
+      rateLimiter: shared,
+    });
     expect((await run.sync()).status).toBe('success');
     const byKey = Object.fromEntries(
       [...new Set(keys)].map((key) => [key, keys.filter((candidate) => candidate === key).length]),
@@ -100,7 +108,9 @@ describe('the limiter seam', () => {
 
   it('the default limiter gives each category its fraction of the plan limit', async () => {
     expect(effectiveLimits({})).toEqual({ light: 15, medium: 10, heavy: 5, download: 15 });
-    expect(effectiveLimits({ plan: 'business', rateLimitFraction: 0.25 }).medium).toBe(ZOOM_PLAN_LIMITS.business.medium / 4);
+    expect(effectiveLimits({ plan: 'business', rateLimitFraction: 0.25 }).medium).toBe(
+      ZOOM_PLAN_LIMITS.business.medium / 4,
+    );
     expect(() => effectiveLimits({ rateLimitFraction: 0 })).toThrow(/rateLimitFraction/);
     const clock = manualClock();
     const limiter = createZoomRateLimiter({ rateLimitFraction: 0.5 }, clock);

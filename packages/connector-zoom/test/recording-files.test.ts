@@ -42,7 +42,9 @@ describe('transcripts', () => {
       ]),
       'm.vtt',
     );
-    expect(text.text).toBe('[00:00:00] Ada Lovelace: The engine computes.\n[00:00:05] Grace Hopper: And the compiler translates.');
+    expect(text.text).toBe(
+      '[00:00:00] Ada Lovelace: The engine computes.\n[00:00:05] Grace Hopper: And the compiler translates.',
+    );
     expect(text.speakers).toEqual(['Ada Lovelace', 'Grace Hopper']);
     expect(text.cueCount).toBe(2);
   });
@@ -69,7 +71,10 @@ describe('meeting uuids', () => {
       transcript: zoomVtt([['Ada', 'slashes']]),
     });
     const connector = harness.connector();
-    const context = createConnectorInstance(connector, { config: {}, credentials: harness.s2s }).createContext();
+    const context = createConnectorInstance(connector, {
+      config: {},
+      credentials: harness.s2s,
+    }).createContext();
     const document = await connector.fetchDocument?.(context, meeting.uuid);
     expect(document?.externalId).toBe(meeting.uuid);
   });

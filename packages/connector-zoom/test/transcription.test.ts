@@ -3,7 +3,7 @@
 // appears (re-checked by incremental syncs, even outside the re-listed days).
 import { createLexicalEmbedder, runSync } from '@tributary/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ZoomTranscriber, ZoomTranscribeInput } from '../src/index.js';
+import type { ZoomTranscribeInput, ZoomTranscriber } from '../src/index.js';
 import { zoomVtt } from './support/fake-zoom-server.js';
 import {
   collectChanges,
@@ -41,11 +41,21 @@ describe('no transcript, no transcriber', () => {
     const { fake } = harness;
     const host = fake.addUser('ada@example.com');
     // 10 days old: outside the incremental overlap, so only the awaiting re-check finds it.
-    const meeting = fake.addRecording({ hostId: host, topic: 'Crew briefing', startTime: daysAgo(10), chat: '00:00:05\t From  Ada : hello crew\n' });
+    const meeting = fake.addRecording({
+      hostId: host,
+      topic: 'Crew briefing',
+      startTime: daysAgo(10),
+      chat: '00:00:05\t From  Ada : hello crew\n',
+    });
     const config = { users: [host], startDate: daysAgo(30).slice(0, 10) };
 
-    const [document] = upserts(await collectChanges(harness.connector(), { config, credentials: harness.s2s }));
-    expect(document?.metadata?.transcription).toEqual({ status: 'awaiting_transcription', reason: 'no_transcript' });
+    const [document] = upserts(
+      await collectChanges(harness.connector(), { config, credentials: harness.s2s }),
+    );
+    expect(document?.metadata?.transcription).toEqual({
+      status: 'awaiting_transcription',
+      reason: 'no_transcript',
+    });
     const text = await loadText(document as NonNullable<typeof document>);
     expect(text).toContain('# Crew briefing');
     expect(text).toContain('## Chat\n\n[00:00:05] Ada: hello crew');
@@ -90,10 +100,16 @@ describe('with a transcriber', () => {
     fake.addRecording({ hostId: host, topic: 'Dock talk', startTime: daysAgo(1), audioBytes: 300_000 });
     const { transcriber, calls } = recordingTranscriber();
     const config = { users: [host] };
-    const [document] = upserts(await collectChanges(harness.connector({ transcriber }), { config, credentials: harness.s2s }));
+    const [document] = upserts(
+      await collectChanges(harness.connector({ transcriber }), { config, credentials: harness.s2s }),
+    );
     expect(document?.metadata?.transcription).toEqual({ status: 'transcribed', transcriber: 'test:echo' });
-    expect(await loadText(document as NonNullable<typeof document>)).toContain('## Transcript\n\nHeard 300000 bytes of harbour talk.');
-    expect(calls).toEqual([{ size: 300_000, mimeType: 'audio/mp4', fileName: `${document?.externalId}.m4a` }]);
+    expect(await loadText(document as NonNullable<typeof document>)).toContain(
+      '## Transcript\n\nHeard 300000 bytes of harbour talk.',
+    );
+    expect(calls).toEqual([
+      { size: 300_000, mimeType: 'audio/mp4', fileName: `${document?.externalId}.m4a` },
+    ]);
     expect(fake.callCount('download:MP4')).toBe(0);
 
     const run = pipeline(harness, config, harness.s2s, { transcriber });
@@ -111,9 +127,15 @@ describe('with a transcriber', () => {
     fake.addRecording({ hostId: host, startTime: daysAgo(1), audioBytes: 5_000 });
     const { transcriber, calls } = recordingTranscriber(4_000);
     const [document] = upserts(
-      await collectChanges(harness.connector({ transcriber }), { config: { users: [host] }, credentials: harness.s2s }),
+      await collectChanges(harness.connector({ transcriber }), {
+        config: { users: [host] },
+        credentials: harness.s2s,
+      }),
     );
-    expect(document?.metadata?.transcription).toEqual({ status: 'awaiting_transcription', reason: 'too_large' });
+    expect(document?.metadata?.transcription).toEqual({
+      status: 'awaiting_transcription',
+      reason: 'too_large',
+    });
     await loadText(document as NonNullable<typeof document>);
     expect(calls).toEqual([]);
     expect(fake.callCount('download:M4A')).toBe(0);
@@ -124,7 +146,11 @@ describe('with a transcriber', () => {
     const { fake } = harness;
     const host = fake.addUser('ada@example.com');
     fake.addRecording({ hostId: host, startTime: daysAgo(1) });
-    fake.addRecording({ hostId: host, startTime: daysAgo(2), transcript: zoomVtt([['Ada', 'already here']]) });
+    fake.addRecording({
+      hostId: host,
+      startTime: daysAgo(2),
+      transcript: zoomVtt([['Ada', 'already here']]),
+    });
     const config = { users: [host] };
     const before = pipeline(harness, config);
     await before.sync();

@@ -29,7 +29,10 @@ function recordingEvent(event: string, uuid: string, extra: Record<string, unkno
   return {
     event,
     event_ts: 1_764_800_000_123,
-    payload: { account_id: S2S_APP.accountId, object: { uuid, id: 81000000001, host_id: 'uhost', topic: 'T' } },
+    payload: {
+      account_id: S2S_APP.accountId,
+      object: { uuid, id: 81000000001, host_id: 'uhost', topic: 'T' },
+    },
     ...extra,
   };
 }
@@ -38,7 +41,11 @@ describe('verification', () => {
   it('answers endpoint.url_validation with the HMAC of plainToken, only for a signed, fresh request', async () => {
     harness = await startZoomHarness();
     const webhooks = createZoomWebhooks();
-    const body = { event: 'endpoint.url_validation', event_ts: Date.now(), payload: { plainToken: 'qgg8vlvZRS6UYooatFL8Aw' } };
+    const body = {
+      event: 'endpoint.url_validation',
+      event_ts: Date.now(),
+      payload: { plainToken: 'qgg8vlvZRS6UYooatFL8Aw' },
+    };
     const answer = await webhooks.handshake?.(harness.fake.delivery(SECRET, body), SECRET);
     expect(answer?.response.status).toBe(200);
     expect(JSON.parse(answer?.response.body ?? '{}')).toEqual({
@@ -52,7 +59,12 @@ describe('verification', () => {
     });
     expect(() => webhooks.handshake?.(forged, SECRET)).toThrow(WebhookVerificationError);
     // Any other event is no handshake.
-    expect(await webhooks.handshake?.(harness.fake.delivery(SECRET, recordingEvent('recording.completed', 'u1')), SECRET)).toBeNull();
+    expect(
+      await webhooks.handshake?.(
+        harness.fake.delivery(SECRET, recordingEvent('recording.completed', 'u1')),
+        SECRET,
+      ),
+    ).toBeNull();
   });
 
   it('verifies x-zm-signature over the raw body; refuses forged, tampered and stale deliveries', async () => {
@@ -71,10 +83,17 @@ describe('verification', () => {
         return error as WebhookVerificationError;
       }
     };
-    const forged = refuse(harness.fake.delivery('guessed-secret', recordingEvent('recording.deleted', 'abc==')));
+    const forged = refuse(
+      harness.fake.delivery('guessed-secret', recordingEvent('recording.deleted', 'abc==')),
+    );
     expect(forged?.reason).toBe('signature mismatch');
     expect(forged?.message).not.toContain(SECRET);
-    const tampered = refuse({ ...good, rawBody: new TextEncoder().encode(new TextDecoder().decode(good.rawBody).replace('completed', 'deleted')) });
+    const tampered = refuse({
+      ...good,
+      rawBody: new TextEncoder().encode(
+        new TextDecoder().decode(good.rawBody).replace('completed', 'deleted'),
+      ),
+    });
     expect(tampered?.reason).toBe('signature mismatch');
     const stale = refuse(
       harness.fake.delivery(SECRET, recordingEvent('recording.completed', 'abc=='), {
@@ -100,7 +119,10 @@ describe('events through the intake and the pipeline', () => {
     });
     const run = pipeline(harness, { users: [host] });
     const downloadToken = fake.issueDownloadToken(meeting.uuid);
-    const delivery = fake.delivery(SECRET, { ...recordingEvent('recording.completed', meeting.uuid), download_token: downloadToken });
+    const delivery = fake.delivery(SECRET, {
+      ...recordingEvent('recording.completed', meeting.uuid),
+      download_token: downloadToken,
+    });
     const intake = await handleWebhook({
       connector: run.connector,
       connectorId: run.connectorId,
@@ -175,7 +197,10 @@ describe('events through the intake and the pipeline', () => {
     fake.trash(meeting.uuid);
     const trashed = await handleWebhook({
       ...options,
-      request: fake.delivery(SECRET, { ...recordingEvent('recording.trashed', meeting.uuid), event_ts: 1_764_800_999_000 }),
+      request: fake.delivery(SECRET, {
+        ...recordingEvent('recording.trashed', meeting.uuid),
+        event_ts: 1_764_800_999_000,
+      }),
       secret: SECRET,
     });
     const deleted = await processWebhookEvents({ ...options, events: trashed.events });
@@ -203,7 +228,11 @@ describe('events through the intake and the pipeline', () => {
     const { fake } = harness;
     const inScope = fake.addUser('ada@example.com');
     const other = fake.addUser('eve@example.com');
-    const meeting = fake.addRecording({ hostId: other, startTime: daysAgo(1), transcript: zoomVtt([['Eve', 'secret']]) });
+    const meeting = fake.addRecording({
+      hostId: other,
+      startTime: daysAgo(1),
+      transcript: zoomVtt([['Eve', 'secret']]),
+    });
     const connector = harness.connector();
     const context = (users: string[]) =>
       createConnectorInstance(connector, { config: { users }, credentials: harness?.s2s }).createContext();

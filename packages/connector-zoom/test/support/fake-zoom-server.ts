@@ -81,7 +81,11 @@ interface AccessToken {
   revoked: boolean;
 }
 
-export const S2S_APP = { accountId: 'acct_FAKE123', clientId: 'zoom-s2s-client', clientSecret: 'zoom-s2s-secret' };
+export const S2S_APP = {
+  accountId: 'acct_FAKE123',
+  clientId: 'zoom-s2s-client',
+  clientSecret: 'zoom-s2s-secret',
+};
 export const OAUTH_APP = {
   clientId: 'zoom-user-client',
   clientSecret: 'zoom-user-secret',
@@ -117,7 +121,11 @@ export interface FakeZoom {
   readonly rangeViolations: number;
   readonly expiredPageTokens: number;
   /** A webhook delivery signed with `secret` (timestamp in seconds; default now). */
-  delivery(secret: string, body: unknown, options?: { timestamp?: number; signature?: string }): WebhookDelivery;
+  delivery(
+    secret: string,
+    body: unknown,
+    options?: { timestamp?: number; signature?: string },
+  ): WebhookDelivery;
   close(): Promise<void>;
 }
 
@@ -152,7 +160,12 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
   const count = (route: string) => counts.set(route, (counts.get(route) ?? 0) + 1);
   const token = (bytes = 18) => randomBytes(bytes).toString('base64url');
 
-  const send = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const send = (
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const text = JSON.stringify(body);
     response.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', ...headers });
     response.end(text);
@@ -188,10 +201,15 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
     const grant = form.get('grant_type') ?? '';
     count(`token:${grant}`);
     const basic = /^Basic (.+)$/.exec(request.headers.authorization ?? '');
-    const [clientId, clientSecret] = basic ? Buffer.from(basic[1] as string, 'base64').toString().split(':') : [];
+    const [clientId, clientSecret] = basic
+      ? Buffer.from(basic[1] as string, 'base64')
+          .toString()
+          .split(':')
+      : [];
     const s2s = clientId === S2S_APP.clientId && clientSecret === S2S_APP.clientSecret;
     const user = clientId === OAUTH_APP.clientId && clientSecret === OAUTH_APP.clientSecret;
-    if (!s2s && !user) return send(response, 401, { reason: 'Invalid client_id or client_secret', error: 'invalid_client' });
+    if (!s2s && !user)
+      return send(response, 401, { reason: 'Invalid client_id or client_secret', error: 'invalid_client' });
     const tokenBody = (access: string, refresh?: string) => ({
       access_token: access,
       token_type: 'bearer',
@@ -217,7 +235,8 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
     }
     if (grant === 'refresh_token' && user) {
       const entry = refreshTokens.get(form.get('refresh_token') ?? '');
-      if (!entry || entry.used) return send(response, 400, { reason: 'Invalid Token!', error: 'invalid_grant' });
+      if (!entry || entry.used)
+        return send(response, 400, { reason: 'Invalid Token!', error: 'invalid_grant' });
       // Rotation: the old refresh token is spent, a new one comes with the access token.
       entry.used = true;
       const refresh = `zrt_${token()}`;
@@ -236,13 +255,16 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
     const base = {
       meeting_id: meeting.uuid,
       recording_start: meeting.startTime,
-      recording_end: new Date(Date.parse(meeting.startTime) + meeting.duration * 60_000).toISOString().replace('.000', ''),
+      recording_end: new Date(Date.parse(meeting.startTime) + meeting.duration * 60_000)
+        .toISOString()
+        .replace('.000', ''),
       file_type: file.type,
       download_url: `${url}/rec/download/${file.id}`,
     };
     // TIMELINE (and CC) files have no id, status or size.
     if (file.type === 'TIMELINE') return base;
-    const size = typeof file.content === 'string' ? Buffer.byteLength(file.content) : file.content.generatedBytes;
+    const size =
+      typeof file.content === 'string' ? Buffer.byteLength(file.content) : file.content.generatedBytes;
     return {
       ...base,
       id: file.id,
@@ -251,7 +273,13 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
       play_url: `${url}/rec/play/${file.id}`,
       status: file.status,
       recording_type:
-        file.type === 'TRANSCRIPT' ? 'audio_transcript' : file.type === 'CHAT' ? 'chat_file' : file.type === 'M4A' ? 'audio_only' : 'shared_screen_with_speaker_view',
+        file.type === 'TRANSCRIPT'
+          ? 'audio_transcript'
+          : file.type === 'CHAT'
+            ? 'chat_file'
+            : file.type === 'M4A'
+              ? 'audio_only'
+              : 'shared_screen_with_speaker_view',
     };
   };
 
@@ -268,7 +296,10 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
       start_time: meeting.startTime,
       timezone: 'UTC',
       duration: meeting.duration,
-      total_size: meeting.files.reduce((sum, f) => sum + (typeof f.content === 'string' ? f.content.length : f.content.generatedBytes), 0),
+      total_size: meeting.files.reduce(
+        (sum, f) => sum + (typeof f.content === 'string' ? f.content.length : f.content.generatedBytes),
+        0,
+      ),
       recording_count: meeting.files.length,
       share_url: `${url}/rec/share/${meeting.id}`,
       recording_files: meeting.files.map((file) => fileJson(meeting, file)),
@@ -276,7 +307,13 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
   };
 
   /** Paginates `items` with expiring page tokens bound to the query (`key`). */
-  function pageOf<T>(items: T[], key: string, pageSize: number, pageToken: string | null, response: ServerResponse) {
+  function pageOf<T>(
+    items: T[],
+    key: string,
+    pageSize: number,
+    pageToken: string | null,
+    response: ServerResponse,
+  ) {
     let offset = 0;
     if (pageToken) {
       const entry = pageTokens.get(pageToken);
@@ -312,7 +349,18 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
     count(route);
     const fault = faults.shift();
     if (fault) {
-      return send(response, fault.status, { code: fault.status, message: fault.status === 429 ? "You have reached the maximum per-second rate limit for this API. Try again later." : 'Internal error' }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+      return send(
+        response,
+        fault.status,
+        {
+          code: fault.status,
+          message:
+            fault.status === 429
+              ? 'You have reached the maximum per-second rate limit for this API. Try again later.'
+              : 'Internal error',
+        },
+        fault.retryAfter ? { 'retry-after': fault.retryAfter } : {},
+      );
     }
     if (!auth) return zoomError(response, 401, 124, 'Invalid access token.');
     const query = requestUrl.searchParams;
@@ -320,10 +368,18 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
 
     if (route === 'users.me') {
       const user = findUser('me', auth);
-      return user ? send(response, 200, { ...user, type: 2, status: 'active' }) : zoomError(response, 404, 1001, 'User does not exist.');
+      return user
+        ? send(response, 200, { ...user, type: 2, status: 'active' })
+        : zoomError(response, 404, 1001, 'User does not exist.');
     }
     if (route === 'users.list') {
-      if (auth.userId) return zoomError(response, 400, 4711, 'Invalid access token, does not contain scopes:[user:read:list_users:admin].');
+      if (auth.userId)
+        return zoomError(
+          response,
+          400,
+          4711,
+          'Invalid access token, does not contain scopes:[user:read:list_users:admin].',
+        );
       const result = pageOf(users, 'users', pageSize, query.get('next_page_token'), response);
       if (!result) return;
       return send(response, 200, {
@@ -338,12 +394,13 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
     if (route === 'recordings.list') {
       const ref = decodeURIComponent(path.split('/')[3] ?? '');
       const user = findUser(ref, auth);
-      if (!user) return zoomError(response, 404, 1001, 'User does not exist: ' + ref);
+      if (!user) return zoomError(response, 404, 1001, `User does not exist: ${ref}`);
       const from = query.get('from') ?? '';
       const to = query.get('to') ?? '';
       const fromMs = Date.parse(`${from}T00:00:00Z`);
       const toMs = Date.parse(`${to}T00:00:00Z`);
-      if (Number.isNaN(fromMs) || Number.isNaN(toMs) || toMs < fromMs) return zoomError(response, 300, 300, 'Invalid date range.');
+      if (Number.isNaN(fromMs) || Number.isNaN(toMs) || toMs < fromMs)
+        return zoomError(response, 300, 300, 'Invalid date range.');
       const oneMonthLater = new Date(fromMs);
       oneMonthLater.setUTCMonth(oneMonthLater.getUTCMonth() + 1);
       if (toMs > oneMonthLater.getTime() || (toMs - fromMs) / 86_400_000 > MONTH_DAYS_MAX) {
@@ -357,7 +414,13 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
           return day >= from && day <= to;
         })
         .sort((a, b) => b.startTime.localeCompare(a.startTime) || a.uuid.localeCompare(b.uuid));
-      const result = pageOf(listed, `rec:${user.id}:${from}:${to}`, pageSize, query.get('next_page_token'), response);
+      const result = pageOf(
+        listed,
+        `rec:${user.id}:${from}:${to}`,
+        pageSize,
+        query.get('next_page_token'),
+        response,
+      );
       if (!result) return;
       return send(response, 200, {
         from,
@@ -371,21 +434,32 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
     }
     if (route === 'meeting.recordings') {
       const meeting = meetings.get(decodeUuid(path.split('/')[3] ?? ''));
-      if (!meeting || meeting.trashed) return zoomError(response, 404, 3301, 'This recording does not exist.');
+      if (!meeting || meeting.trashed)
+        return zoomError(response, 404, 3301, 'This recording does not exist.');
       return send(response, 200, meetingJson(meeting));
     }
     if (route === 'participants') {
       const uuid = decodeUuid(path.split('/')[3] ?? '');
       const meeting = meetings.get(uuid);
       if (!meeting) return zoomError(response, 404, 3001, 'Meeting does not exist.');
-      const result = pageOf(meeting.participants, `p:${uuid}`, pageSize, query.get('next_page_token'), response);
+      const result = pageOf(
+        meeting.participants,
+        `p:${uuid}`,
+        pageSize,
+        query.get('next_page_token'),
+        response,
+      );
       if (!result) return;
       return send(response, 200, {
         page_count: Math.ceil(result.total / pageSize),
         page_size: pageSize,
         total_records: result.total,
         next_page_token: result.next,
-        participants: result.page.map((p) => ({ id: p.userId ?? '', name: p.name, user_email: p.email ?? '' })),
+        participants: result.page.map((p) => ({
+          id: p.userId ?? '',
+          name: p.name,
+          user_email: p.email ?? '',
+        })),
       });
     }
     return zoomError(response, 404, 404, `No such route ${path}`);
@@ -396,16 +470,30 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
     const entry = files.get(fileId);
     count(`download:${entry?.file.type ?? 'unknown'}`);
     const fault = faults.shift();
-    if (fault) return send(response, fault.status, { code: fault.status, message: 'fault' }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
-    if (!entry || entry.meeting.trashed) return zoomError(response, 404, 3301, 'This recording does not exist.');
+    if (fault)
+      return send(
+        response,
+        fault.status,
+        { code: fault.status, message: 'fault' },
+        fault.retryAfter ? { 'retry-after': fault.retryAfter } : {},
+      );
+    if (!entry || entry.meeting.trashed)
+      return zoomError(response, 404, 3301, 'This recording does not exist.');
     const accessToken = requestUrl.searchParams.get('access_token');
-    const allowed = accessToken ? downloadTokens.get(accessToken) === entry.meeting.uuid : bearer(request) !== undefined;
+    const allowed = accessToken
+      ? downloadTokens.get(accessToken) === entry.meeting.uuid
+      : bearer(request) !== undefined;
     if (!allowed) return zoomError(response, 401, 124, 'Invalid access token.');
     count(`download-auth:${accessToken ? 'download_token' : 'bearer'}`);
     const { content } = entry.file;
     const size = typeof content === 'string' ? Buffer.byteLength(content) : content.generatedBytes;
     response.writeHead(200, {
-      'content-type': entry.file.type === 'TRANSCRIPT' ? 'text/vtt' : entry.file.type === 'CHAT' ? 'text/plain' : 'application/octet-stream',
+      'content-type':
+        entry.file.type === 'TRANSCRIPT'
+          ? 'text/vtt'
+          : entry.file.type === 'CHAT'
+            ? 'text/plain'
+            : 'application/octet-stream',
       'content-length': String(size),
     });
     if (typeof content === 'string') return response.end(content);
@@ -425,9 +513,11 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
   const server: Server = createServer((request, response) => {
     const requestUrl = new URL(request.url ?? '/', url);
     const handle = async () => {
-      if (requestUrl.pathname === '/oauth/token' && request.method === 'POST') return handleToken(request, response);
+      if (requestUrl.pathname === '/oauth/token' && request.method === 'POST')
+        return handleToken(request, response);
       if (requestUrl.pathname.startsWith('/v2/')) return handleApi(request, response, requestUrl);
-      if (requestUrl.pathname.startsWith('/rec/download/')) return handleDownload(request, response, requestUrl);
+      if (requestUrl.pathname.startsWith('/rec/download/'))
+        return handleDownload(request, response, requestUrl);
       return zoomError(response, 404, 404, 'not found');
     };
     const run = () =>

@@ -68,7 +68,10 @@ export async function collectChanges(
   connector: ZoomConnector,
   input: { config: unknown; credentials: unknown; cursor?: JsonValue; mode?: SyncMode },
 ): Promise<ConnectorChange[]> {
-  const instance = createConnectorInstance(connector, { config: input.config, credentials: input.credentials });
+  const instance = createConnectorInstance(connector, {
+    config: input.config,
+    credentials: input.credentials,
+  });
   const changes: ConnectorChange[] = [];
   for await (const change of instance.sync({
     cursor: input.cursor,
@@ -96,7 +99,8 @@ export function lastCursor(changes: readonly ConnectorChange[]): JsonValue | und
 /** Loads a document's lazy content as text. */
 export async function loadText(document: SourceDocument): Promise<string> {
   let content: LoadedContent;
-  if (document.content.kind === 'lazy') content = await document.content.load({ signal: new AbortController().signal });
+  if (document.content.kind === 'lazy')
+    content = await document.content.load({ signal: new AbortController().signal });
   else content = document.content;
   if (content.kind === 'text') return content.text;
   if (content.kind === 'bytes') return new TextDecoder().decode(content.bytes);
