@@ -45,6 +45,24 @@ describe('Server-to-Server OAuth', () => {
     expect(harness.fake.callCount('token:account_credentials')).toBe(1);
   });
 
+  it('a cached token is replaced shortly before it expires', async () => {
+    let now = Date.now();
+    harness = await startZoomHarness({ now: () => now, tokenLifetimeSeconds: 3600 });
+    seed(harness, 1);
+    const instance = createConnectorInstance(harness.connector({ now: () => now }), {
+      config: { users: 'me' },
+      credentials: harness.s2s,
+    });
+    await instance.check();
+    now += 3500 * 1000; // 100 s left: still used
+    await instance.check();
+    expect(harness.fake.callCount('token:account_credentials')).toBe(1);
+    now += 50 * 1000; // 50 s left: inside the one-minute margin, replaced before use
+    await instance.check();
+    expect(harness.fake.callCount('token:account_credentials')).toBe(2);
+    expect(harness.fake.callCount('users.me')).toBe(3);
+  });
+
   it('a token rejected mid-sync (401) is refreshed once, and the sync completes', async () => {
     harness = await startZoomHarness();
     const host = seed(harness, 30);
