@@ -121,6 +121,9 @@ interface CachedToken {
  */
 export function createTokenProviders(settings: ZoomConnectorSettings) {
   const cache = new Map<string, CachedToken>();
+  // One refresh at a time per account, shared by every run of this connector object: two runs
+  // refreshing a user OAuth token at once would spend the same refresh token twice.
+  const inflight = new Map<string, Promise<void>>();
   const now = settings.now ?? Date.now;
 
   return function providerFor(credentials: ZoomCredentials, signal?: AbortSignal): ZoomTokenProvider {
@@ -129,7 +132,6 @@ export function createTokenProviders(settings: ZoomConnectorSettings) {
         ? `s2s:${credentials.accountId}`
         : `oauth:${credentials.clientId}:${fingerprint(credentials.refreshToken)}`;
     const http = createTokenHttp(settings, signal);
-    let refreshing: Promise<void> | undefined;
 
     const fetchToken = async (previous: CachedToken | undefined): Promise<void> => {
       let response: TokenResponse;
@@ -166,9 +168,11 @@ export function createTokenProviders(settings: ZoomConnectorSettings) {
     };
 
     const refresh = (previous: CachedToken | undefined): Promise<void> => {
-      refreshing ??= fetchToken(previous).finally(() => {
-        refreshing = undefined;
-      });
+      let refreshing = inflight.get(accountKey);
+      if (!refreshing) {
+        refreshing = fetchToken(previous).finally(() => inflight.delete(accountKey));
+        inflight.set(accountKey, refreshing);
+      }
       return refreshing;
     };
 
@@ -184,6 +188,7 @@ export function createTokenProviders(settings: ZoomConnectorSettings) {
       },
       async refreshAfterRejection(generation) {
         const cached = cache.get(accountKey);
+        const refreshing = inflight.get(accountKey);
         if (refreshing) return refreshing;
         if (cached && cached.generation > generation) return;
         await refresh(cached);
