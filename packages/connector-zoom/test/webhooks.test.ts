@@ -101,6 +101,12 @@ describe('verification', () => {
       }),
     );
     expect(stale?.reason).toMatch(/stale timestamp/);
+    // The very same delivery replayed 10 minutes later: its signature is valid, its timestamp is not.
+    let clock = Date.now();
+    const later = createZoomWebhooks({ now: () => clock });
+    expect(() => later.verify(good, SECRET)).not.toThrow();
+    clock += 10 * 60 * 1000;
+    expect(() => later.verify(good, SECRET)).toThrow(/stale timestamp/);
     const { 'x-zm-signature': _signature, ...unsigned } = good.headers;
     expect(refuse({ ...good, headers: unsigned })?.reason).toMatch(/missing/);
   });
@@ -131,6 +137,8 @@ describe('events through the intake and the pipeline', () => {
       secret: SECRET,
     });
     expect(intake.outcome).toBe('accepted');
+    // The intake only verifies and records (Zoom wants an answer within 3 s): no call to Zoom.
+    expect(fake.calls()).toEqual({});
     expect(intake.events.map((event) => [event.eventType, event.action])).toEqual([
       ['recording.completed', { kind: 'refetch', externalId: meeting.uuid }],
     ]);
