@@ -1,6 +1,7 @@
 // Listing: six months of recordings for every user of the account, in windows of at most one
 // month and pages of 5; page tokens that expire; the document text (transcript with speakers and
 // timestamps, chat), metadata and permissions; incremental re-listing with its overlap and deletes.
+import { createLexicalEmbedder, runSync } from '@tributary/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ZoomCursor } from '../src/index.js';
 import { zoomVtt } from './support/fake-zoom-server.js';
@@ -189,6 +190,70 @@ describe('full listing', () => {
     });
     expect(fake.expiredPageTokens).toBe(1);
     expect(new Set(upserts(resumed).map((document) => document.externalId))).toEqual(all);
+  });
+});
+
+describe('incomplete listings and oversized files', () => {
+  it('a user Zoom does not know makes the listing incomplete: nothing is swept', async () => {
+    harness = await startZoomHarness();
+    const { fake } = harness;
+    const host = fake.addUser('ada@example.com');
+    const kept = fake.addRecording({
+      hostId: host,
+      startTime: daysAgo(3),
+      transcript: zoomVtt([['A', 'kept']]),
+    });
+    const gone = fake.addRecording({
+      hostId: host,
+      startTime: daysAgo(2),
+      transcript: zoomVtt([['A', 'gone']]),
+    });
+    const run = pipeline(harness, { users: [host], startDate: daysAgo(20).slice(0, 10) });
+    await run.sync();
+    fake.trash(gone.uuid);
+    // The same connector, now also configured with a user Zoom does not know.
+    const summary = await runSync({
+      connector: run.connector,
+      connectorId: run.connectorId,
+      repository: run.repository,
+      embedder: createLexicalEmbedder({ dimensions: 64 }),
+      config: { users: [host, 'ghost@example.com'], startDate: daysAgo(20).slice(0, 10) },
+      credentials: harness.s2s,
+      mode: 'full',
+    });
+    expect(summary.status).toBe('success');
+    expect(summary.sweep).toMatchObject({ refused: true, swept: 0 });
+    expect(summary.sweep?.reason).toContain('ghost@example.com could not be listed (HTTP 404)');
+    expect(run.live()).toEqual([gone.uuid, kept.uuid].sort());
+  });
+
+  it('a transcript over maxTextFileBytes fails only its document, and the download is cut short', async () => {
+    harness = await startZoomHarness();
+    const { fake } = harness;
+    const host = fake.addUser('ada@example.com');
+    const lines: [string, string][] = Array.from({ length: 200 }, (_, index) => [
+      'Ada',
+      `line ${index} of a long talk`,
+    ]);
+    const big = fake.addRecording({ hostId: host, startTime: daysAgo(2), transcript: zoomVtt(lines) });
+    const small = fake.addRecording({
+      hostId: host,
+      startTime: daysAgo(1),
+      transcript: zoomVtt([['Ada', 'short']]),
+    });
+    const run = pipeline(harness, { users: [host], maxTextFileBytes: 2000 });
+    const summary = await run.sync();
+    expect(summary.status).toBe('partial');
+    expect(summary.errors).toEqual([
+      {
+        externalId: big.uuid,
+        message: expect.stringMatching(/^\[tributary\] \[zoom\] .*larger than the 2000 byte limit/),
+      },
+    ]);
+    const stored = Object.fromEntries(
+      run.repository.listDocuments(run.connectorId).map((d) => [d.externalId, d.processingStatus]),
+    );
+    expect(stored).toEqual({ [big.uuid]: 'failed', [small.uuid]: 'completed' });
   });
 });
 
