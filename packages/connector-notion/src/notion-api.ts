@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { Client } from '@notionhq/client';
+import {
+  createRateLimiter,
+  type Logger,
+  type RateLimiter,
+  type SyncMetrics,
+  silentLogger,
+  withRetries,
+} from '@tributary/core';
+import type {
+  NotionBlock,
+  NotionBotUser,
+  NotionDataSource,
+  NotionList,
+  NotionPage,
+} from './notion-api-types.js';
+import { mapNotionError } from './notion-errors.js';
+import {
+  accessTokenOf,
+  DEFAULT_BASE_URL,
+  DEFAULT_BURST,
+  DEFAULT_REQUESTS_PER_SECOND,
+  DEFAULT_TIMEOUT_MS,
+  MAX_PAGE_SIZE,
+  NOTION_CONNECTOR_TYPE,
+  NOTION_VERSION,
+  type NotionConnectorSettings,
+  type NotionCredentials,
+} from './notion-settings.js';
+
+export type SearchObject = 'page' | 'data_source';
+
+/**
+ * The Notion calls the connector makes. Each goes through core's `withRetries` (the one retry
+ * owner: the SDK's own retries are off), waits for a token of the request budget before every
+ * attempt, counts one API call per attempt, and runs under a per-attempt timeout that aborts the
+ * socket (a hanging Notion call cannot hang the sync).
+ */
+export interface NotionApi {
+  readonly pageSize: number;
+  me(): Promise<NotionBotUser>;
+  search(object: SearchObject, startCursor: string | undefined): Promise<NotionList<NotionPage | NotionDataSource>>;
+  retrievePage(pageId: string): Promise<NotionPage>;
+  listChildren(blockId: string, startCursor: string | undefined): Promise<NotionList<NotionBlock>>;
+  retrieveBlock(blockId: string): Promise<NotionBlock>;
+  retrieveDataSource(dataSourceId: string): Promise<NotionDataSource>;
+  queryDataSource(dataSourceId: string, startCursor: string | undefined): Promise<NotionList<NotionPage>>;
+}
+
+export interface CreateNotionApiOptions {
+  credentials: NotionCredentials;
+  settings: NotionConnectorSettings;
+  /** The run's signal: cancels waits and in-flight requests. */
+  signal?: AbortSignal | undefined;
+  metrics?: SyncMetrics | undefined;
+  logger?: Logger | undefined;
+}
+
+// One default limiter per connector settings object: every run of one connector object shares the
+// budget, as the integration's limit is shared by all its calls.
+const defaultLimiters = new WeakMap<NotionConnectorSettings, RateLimiter>();
+
+export function rateLimiterOf(settings: NotionConnectorSettings): RateLimiter {
+  if (settings.rateLimiter) return settings.rateLimiter;
+  let limiter = defaultLimiters.get(settings);
+  if (!limiter) {
+    limiter = createRateLimiter({
+      requestsPerSecond: settings.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND,
+      burst: settings.burst ?? DEFAULT_BURST,
+    });
+    defaultLimiters.set(settings, limiter);
+  }
+  return limiter;
+}
+
+/**
+ * The budget key: Notion limits per integration and workspace. The workspace id when the OAuth
+ * flow gave one; else a hash of the token (never the token itself, which would reach logs and a
+ * shared limiter's table).
+ */
+export function rateLimitKeyOf(credentials: NotionCredentials): string {
+  if (credentials.type === 'oauth') return `${NOTION_CONNECTOR_TYPE}:${credentials.workspaceId}`;
+  const digest = createHash('sha256').update(credentials.token).digest('hex').slice(0, 16);
+  return `${NOTION_CONNECTOR_TYPE}:token-${digest}`;
+}
+
+export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
+  const { credentials, settings, signal, metrics } = options;
+  const logger = options.logger ?? silentLogger;
+  const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(settings.pageSize ?? MAX_PAGE_SIZE)));
+  const limiter = rateLimiterOf(settings);
+  const key = rateLimitKeyOf(credentials);
+  const baseFetch = settings.fetch ?? globalThis.fetch;
+
+  // The SDK's timeout only rejects its promise and leaves the request running; this fetch aborts
+  // the socket at the limit (headers and body) and when the run is cancelled.
+  const timedFetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    return baseFetch(input, { ...init, signal: combined });
+  }) as typeof fetch;
+
+  const client = new Client({
+    auth: accessTokenOf(credentials),
+    baseUrl: (settings.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, ''),
+    notionVersion: NOTION_VERSION,
+    // One retry owner: withRetries below (it honours Retry-After, counts attempts, stops on abort).
+    retry: false,
+    // A backstop only: timedFetch aborts first.
+    timeoutMs: timeoutMs + 1000,
+    fetch: timedFetch,
+    logger: () => {},
+  });
+
+  const call = <T>(operation: string, fn: () => Promise<unknown>): Promise<T> =>
+    withRetries(
+      async () => {
+        await limiter.acquire(key, signal);
+        metrics?.apiCalls.count();
+        try {
+          return (await fn()) as T;
+        } catch (error) {
+          throw mapNotionError(error, { operation, timeoutMs });
+        }
+      },
+      { ...settings.retry, provider: NOTION_CONNECTOR_TYPE, operation, signal, logger },
+    );
+
+  return {
+    pageSize,
+    me: () => call('users.me', () => client.users.me({})),
+    search: (object, startCursor) =>
+      call('search', () =>
+        client.search({
+          filter: { property: 'object', value: object },
+          sort: { direction: 'descending', timestamp: 'last_edited_time' },
+          page_size: pageSize,
+          ...(startCursor ? { start_cursor: startCursor } : {}),
+        }),
+      ),
+    retrievePage: (pageId) => call('pages.retrieve', () => client.pages.retrieve({ page_id: pageId })),
+    listChildren: (blockId, startCursor) =>
+      call('blocks.children.list', () =>
+        client.blocks.children.list({
+          block_id: blockId,
+          page_size: pageSize,
+          ...(startCursor ? { start_cursor: startCursor } : {}),
+        }),
+      ),
+    retrieveBlock: (blockId) => call('blocks.retrieve', () => client.blocks.retrieve({ block_id: blockId })),
+    retrieveDataSource: (dataSourceId) =>
+      call('dataSources.retrieve', () => client.dataSources.retrieve({ data_source_id: dataSourceId })),
+    queryDataSource: (dataSourceId, startCursor) =>
+      call('dataSources.query', () =>
+        client.dataSources.query({
+          data_source_id: dataSourceId,
+          page_size: pageSize,
+          ...(startCursor ? { start_cursor: startCursor } : {}),
+        }),
+      ),
+  };
+}
