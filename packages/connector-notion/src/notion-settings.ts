@@ -49,7 +49,7 @@ export interface NotionConnectorSettings {
   retry?: Partial<RetryPolicy> | undefined;
   /** Search and block-children page size, 1-100. Default 100. */
   pageSize?: number | undefined;
-  /** Block nesting fetched below a page. Default 12. */
+  /** Levels of nesting fetched below a page's own blocks (deeper content is noted, not fetched). Default 12. */
   maxDepth?: number | undefined;
 }
 
