@@ -1,11 +1,12 @@
 // Public API of @tributary/connector-notion.
+
+export { createNotionApi, type NotionApi, rateLimitKeyOf } from './notion-api.js';
 export type {
   NotionBlock,
   NotionDataSource,
   NotionPage,
   NotionRichText,
 } from './notion-api-types.js';
-export { createNotionApi, type NotionApi, rateLimitKeyOf } from './notion-api.js';
 export { createNotionConnector, type NotionConnector } from './notion-connector.js';
 export type { NotionChangesCursor, NotionCursor, NotionListingCursor } from './notion-cursor.js';
 export { RECONNECT_HINT } from './notion-errors.js';

@@ -1,6 +1,11 @@
 import type { DocumentPermission, JsonObject, JsonValue, SourceDocument } from '@tributary/core';
 import type { NotionApi } from './notion-api.js';
-import { type NotionPage, type NotionPropertyValue, type NotionRichText, plainText } from './notion-api-types.js';
+import {
+  type NotionPage,
+  type NotionPropertyValue,
+  type NotionRichText,
+  plainText,
+} from './notion-api-types.js';
 import { renderBlocksToMarkdown } from './render/blocks-to-markdown.js';
 import { renderRichText } from './render/rich-text.js';
 
@@ -78,7 +83,11 @@ export function propertyValue(property: NotionPropertyValue): JsonValue {
       const formula = value as Record<string, unknown> | null;
       if (!formula) return null;
       const inner = formula[formula.type as string];
-      return inner === undefined ? null : typeof inner === 'object' ? JSON.stringify(inner) : (inner as JsonValue);
+      return inner === undefined
+        ? null
+        : typeof inner === 'object'
+          ? JSON.stringify(inner)
+          : (inner as JsonValue);
     }
     case 'rollup': {
       const rollup = value as Record<string, unknown> | null;
@@ -113,7 +122,10 @@ export function propertiesHeader(page: NotionPage): string {
   const lines: string[] = [];
   for (const [name, property] of Object.entries(page.properties ?? {})) {
     if (property.type === 'title') continue;
-    const text = property.type === 'rich_text' ? renderRichText(property.rich_text as NotionRichText[]) : asText(propertyValue(property));
+    const text =
+      property.type === 'rich_text'
+        ? renderRichText(property.rich_text as NotionRichText[])
+        : asText(propertyValue(property));
     if (text) lines.push(`- **${name}:** ${text}`);
   }
   return lines.join('\n');

@@ -105,11 +105,19 @@ export interface NotionBotUser {
   id: string;
   type: 'bot' | 'person';
   name?: string | null;
-  bot?: { owner?: { type: string; workspace?: boolean }; workspace_name?: string | null; workspace_id?: string };
+  bot?: {
+    owner?: { type: string; workspace?: boolean };
+    workspace_name?: string | null;
+    workspace_id?: string;
+  };
 }
 
 /** Trashed or archived, whichever field this API version fills. */
-export function isTrashed(object: { archived?: boolean; in_trash?: boolean; is_archived?: boolean }): boolean {
+export function isTrashed(object: {
+  archived?: boolean;
+  in_trash?: boolean;
+  is_archived?: boolean;
+}): boolean {
   return object.in_trash === true || object.archived === true || object.is_archived === true;
 }
 

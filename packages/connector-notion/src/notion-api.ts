@@ -40,7 +40,10 @@ export type SearchObject = 'page' | 'data_source';
 export interface NotionApi {
   readonly pageSize: number;
   me(): Promise<NotionBotUser>;
-  search(object: SearchObject, startCursor: string | undefined): Promise<NotionList<NotionPage | NotionDataSource>>;
+  search(
+    object: SearchObject,
+    startCursor: string | undefined,
+  ): Promise<NotionList<NotionPage | NotionDataSource>>;
   retrievePage(pageId: string): Promise<NotionPage>;
   listChildren(blockId: string, startCursor: string | undefined): Promise<NotionList<NotionBlock>>;
   retrieveBlock(blockId: string): Promise<NotionBlock>;

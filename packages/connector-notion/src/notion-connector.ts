@@ -1,4 +1,9 @@
-import { type ConnectorContext, type ConnectorV1, defineConnector, type SourceDocument } from '@tributary/core';
+import {
+  type ConnectorContext,
+  type ConnectorV1,
+  defineConnector,
+  type SourceDocument,
+} from '@tributary/core';
 import { mapNotionPage } from './map-notion-page.js';
 import { createNotionApi, type NotionApi } from './notion-api.js';
 import { isTrashed } from './notion-api-types.js';
@@ -63,7 +68,13 @@ export function createNotionConnector(settings: NotionConnectorSettings = {}): N
   return defineConnector<NotionConfig, NotionCredentials>({
     type: NOTION_CONNECTOR_TYPE,
     displayName: 'Notion',
-    capabilities: { incremental: true, deletions: true, permissions: true, binaryContent: false, webhooks: true },
+    capabilities: {
+      incremental: true,
+      deletions: true,
+      permissions: true,
+      binaryContent: false,
+      webhooks: true,
+    },
     configSchema: notionConfigSchema,
     credentialsSchema: notionCredentialsSchema,
     webhooks: notionWebhooks,

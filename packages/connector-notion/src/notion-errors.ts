@@ -109,5 +109,9 @@ export function mapNotionError(error: unknown, options: MapNotionErrorOptions): 
 
 /** An object that is gone or not shared: the document leaves, nothing else fails. */
 export function isGone(error: unknown): boolean {
-  return ConnectorApiError.isInstance(error) && (error.status === 404 || error.status === 403) && !error.isRetryable;
+  return (
+    ConnectorApiError.isInstance(error) &&
+    (error.status === 404 || error.status === 403) &&
+    !error.isRetryable
+  );
 }

@@ -1,8 +1,8 @@
 import type { ConnectorState, JsonValue } from '@tributary/core';
+import { pageTitle } from './map-notion-page.js';
 import type { NotionApi } from './notion-api.js';
 import { type NotionDataSource, type NotionPage, type NotionParent, plainText } from './notion-api-types.js';
 import { isGone } from './notion-errors.js';
-import { pageTitle } from './map-notion-page.js';
 import type { NotionConfig } from './notion-settings.js';
 
 export const NODES_NAMESPACE = 'nodes';

@@ -60,7 +60,10 @@ export function notionAuthorizationUrl(
  * and name, bot id and owner. Not retried: a code is single-use. A refused code is an `AuthError`
  * saying to start the flow again.
  */
-export async function exchangeNotionCode(client: NotionOAuthClient, code: string): Promise<NotionOAuthCredentials> {
+export async function exchangeNotionCode(
+  client: NotionOAuthClient,
+  code: string,
+): Promise<NotionOAuthCredentials> {
   requireField(code, 'code');
   const notion = new Client({
     baseUrl: (client.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, ''),
@@ -91,7 +94,10 @@ export async function exchangeNotionCode(client: NotionOAuthClient, code: string
     throw mapNotionError(error, { operation: 'oauth.token', timeoutMs: DEFAULT_TIMEOUT_MS });
   }
   const owner = response.owner;
-  const user = owner.type === 'user' ? (owner.user as { id: string; name?: string | null; person?: { email?: string } }) : undefined;
+  const user =
+    owner.type === 'user'
+      ? (owner.user as { id: string; name?: string | null; person?: { email?: string } })
+      : undefined;
   return {
     type: 'oauth',
     accessToken: response.access_token,

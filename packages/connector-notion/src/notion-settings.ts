@@ -74,14 +74,20 @@ const notionConfigObject = z
      * Pages synced with everything below them. With neither this nor `dataSourceIds`, everything
      * shared with the integration is synced.
      */
-    rootPageIds: z.array(notionId).min(1, 'must list at least one page id (leave it out to sync all)').optional(),
+    rootPageIds: z
+      .array(notionId)
+      .min(1, 'must list at least one page id (leave it out to sync all)')
+      .optional(),
     /** Data sources whose rows are synced (and any root page's data sources, found below it). */
     dataSourceIds: z
       .array(notionId)
       .min(1, 'must list at least one data source id (leave it out to sync all)')
       .optional(),
     /** Only pages whose path (`Parent / Child / Page`) matches one of these globs (`*` any text). */
-    includePaths: z.array(pattern).min(1, 'must list at least one pattern (leave it out to include all)').optional(),
+    includePaths: z
+      .array(pattern)
+      .min(1, 'must list at least one pattern (leave it out to include all)')
+      .optional(),
     /** Never pages whose path matches one of these globs. */
     excludePaths: z.array(pattern).optional(),
     /** Render a data source row's properties as a header above its body (default true). */

@@ -1,4 +1,9 @@
-import { type ConnectorChange, type ConnectorStateEntry, reportSyncTotal, type SyncContext } from '@tributary/core';
+import {
+  type ConnectorChange,
+  type ConnectorStateEntry,
+  reportSyncTotal,
+  type SyncContext,
+} from '@tributary/core';
 import { mapNotionPage } from './map-notion-page.js';
 import type { NotionApi } from './notion-api.js';
 import { isTrashed, type NotionDataSource, type NotionPage } from './notion-api-types.js';
@@ -18,7 +23,12 @@ import {
   nodeOfDataSource,
   nodeOfPage,
 } from './notion-nodes.js';
-import { DEFAULT_MAX_DEPTH, type NotionConfig, type NotionConnectorSettings, type NotionCredentials } from './notion-settings.js';
+import {
+  DEFAULT_MAX_DEPTH,
+  type NotionConfig,
+  type NotionConnectorSettings,
+  type NotionCredentials,
+} from './notion-settings.js';
 
 type Ctx = SyncContext<NotionConfig, NotionCredentials>;
 
@@ -86,7 +96,10 @@ export async function* syncFull(deps: SyncDeps): AsyncGenerator<ConnectorChange>
  * Emit: the pages in scope, in key order. A checkpoint follows every search page and every
  * `EMIT_CHECKPOINT_EVERY` upserts, so a crash resumes where it stopped.
  */
-export async function* syncListing(deps: SyncDeps, cursor: NotionListingCursor): AsyncGenerator<ConnectorChange> {
+export async function* syncListing(
+  deps: SyncDeps,
+  cursor: NotionListingCursor,
+): AsyncGenerator<ConnectorChange> {
   const { ctx, api } = deps;
   const nodes = new NotionNodes(api, ctx.state);
   const scope = new NotionScope(ctx.config);
@@ -150,7 +163,10 @@ function entryPage(entry: ConnectorStateEntry): NotionPage {
  * version check skips what did not change). With `detectDeletes` (default) the listing goes on to
  * the end collecting ids only, and known pages missing from it are confirmed gone one by one.
  */
-export async function* syncChanges(deps: SyncDeps, cursor: NotionChangesCursor): AsyncGenerator<ConnectorChange> {
+export async function* syncChanges(
+  deps: SyncDeps,
+  cursor: NotionChangesCursor,
+): AsyncGenerator<ConnectorChange> {
   const { ctx, api } = deps;
   const nodes = new NotionNodes(api, ctx.state);
   const scope = new NotionScope(ctx.config);

@@ -26,7 +26,9 @@ function fail(reason: string): never {
 function parseBody(rawBody: Uint8Array): NotionEventPayload | undefined {
   try {
     const value: unknown = JSON.parse(new TextDecoder().decode(rawBody));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as NotionEventPayload) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as NotionEventPayload)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -71,7 +73,9 @@ export const notionWebhooks: ConnectorWebhooksDefinition = {
     const expected = createHmac('sha256', secret).update(request.rawBody).digest();
     const given = Buffer.from((match[1] as string).toLowerCase(), 'hex');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      fail('the X-Notion-Signature does not match the body (forged, altered, or signed with another verification token)');
+      fail(
+        'the X-Notion-Signature does not match the body (forged, altered, or signed with another verification token)',
+      );
     }
   },
 

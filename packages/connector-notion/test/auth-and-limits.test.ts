@@ -29,7 +29,9 @@ describe('credentials', () => {
     harness.fake.revoke(INTERNAL_TOKEN);
     const summary = await run.sync({ mode: 'full' });
     expect(summary.status).toBe('failed');
-    expect(summary.error).toMatch(/^\[tributary\] \[notion\] Notion rejected the integration token .*HTTP 401 unauthorized/);
+    expect(summary.error).toMatch(
+      /^\[tributary\] \[notion\] Notion rejected the integration token .*HTTP 401 unauthorized/,
+    );
     expect(summary.error).toContain('Reconnect the Notion workspace');
     expect(summary.error).not.toContain(INTERNAL_TOKEN);
     expect(run.live()).toEqual(stored);
@@ -48,7 +50,10 @@ describe('credentials', () => {
 
   it('refuses malformed credentials, naming the field', () => {
     expect(() =>
-      createConnectorInstance(harness.connector(), { config: {}, credentials: { type: 'internal', token: 'hunter2' } }),
+      createConnectorInstance(harness.connector(), {
+        config: {},
+        credentials: { type: 'internal', token: 'hunter2' },
+      }),
     ).toThrow(/token/);
   });
 });
@@ -73,7 +78,10 @@ describe('limits', () => {
   });
 
   it('the SDK does not retry on its own: with retries off, one 429 is one request and a RateLimitError', async () => {
-    const api = createNotionApi({ credentials: CREDENTIALS, settings: { ...harness.settings, retry: { retries: 0 } } });
+    const api = createNotionApi({
+      credentials: CREDENTIALS,
+      settings: { ...harness.settings, retry: { retries: 0 } },
+    });
     harness.fake.failNext(1, 429, { retryAfter: '0' });
     const error = await api.me().catch((caught: unknown) => caught);
     expect(RateLimitError.isInstance(error)).toBe(true);
@@ -118,15 +126,16 @@ describe('limits', () => {
     expect(keys.length).toBe(harness.fake.total);
     expect(new Set(keys)).toEqual(new Set([rateLimitKeyOf(CREDENTIALS)]));
     expect(keys[0]).toMatch(/^notion:token-[0-9a-f]{16}$/);
-    expect(
-      rateLimitKeyOf({ type: 'oauth', accessToken: 'x', workspaceId: 'ws-1', botId: 'bot' }),
-    ).toBe('notion:ws-1');
+    expect(rateLimitKeyOf({ type: 'oauth', accessToken: 'x', workspaceId: 'ws-1', botId: 'bot' })).toBe(
+      'notion:ws-1',
+    );
   });
 
   it('keeps under an enforced budget without a single 429', async () => {
     await harness.close();
     harness = await startNotionHarness({ requestsPerSecond: 40, burst: 4 });
-    for (let index = 0; index < 20; index++) harness.fake.store.addPage({ title: `P${index}`, blocks: [block.paragraph('x')] });
+    for (let index = 0; index < 20; index++)
+      harness.fake.store.addPage({ title: `P${index}`, blocks: [block.paragraph('x')] });
     const summary = await pipeline(harness, {}, { requestsPerSecond: 20, burst: 2 }).sync({ mode: 'full' });
     expect(summary.status).toBe('success');
     expect(harness.fake.rateLimited).toBe(0);

@@ -21,20 +21,36 @@ testConnector({
     shared ??= await startNotionHarness();
     const { store } = shared.fake;
     sources += 1;
-    const root = store.addPage({ title: `Conformance ${sources}`, blocks: [block.paragraph('The harbour handbook.')] });
-    const nested = store.addPage({ title: 'Nested', parentPageId: root, blocks: [block.heading(2, 'Tides')] });
+    const root = store.addPage({
+      title: `Conformance ${sources}`,
+      blocks: [block.paragraph('The harbour handbook.')],
+    });
+    const nested = store.addPage({
+      title: 'Nested',
+      parentPageId: root,
+      blocks: [block.heading(2, 'Tides')],
+    });
     const ids: string[] = [];
     for (let index = 0; index < 5; index++) {
       ids.push(
         store.addPage({
           title: `Note ${index}`,
           parentPageId: index < 3 ? root : nested,
-          blocks: [block.paragraph(`Note ${index}: tides and harbours`), block.bullet('moorings', [block.bullet('chains')])],
+          blocks: [
+            block.paragraph(`Note ${index}: tides and harbours`),
+            block.bullet('moorings', [block.bullet('chains')]),
+          ],
         }),
       );
     }
     const crew = store.addDataSource({ title: 'Crew', parentPageId: root, schema: { Role: 'select' } });
-    ids.push(store.addRow(crew, { title: 'Ada', values: { Role: 'Captain' }, blocks: [block.paragraph([mentionUser('u1', 'Ada')])] }));
+    ids.push(
+      store.addRow(crew, {
+        title: 'Ada',
+        values: { Role: 'Captain' },
+        blocks: [block.paragraph([mentionUser('u1', 'Ada')])],
+      }),
+    );
     ids.push(store.addRow(crew, { title: 'Grace', values: { Role: 'Navigator' } }));
     ids.push(nested, root);
     let version = 0;

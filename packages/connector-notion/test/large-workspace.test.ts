@@ -24,13 +24,20 @@ beforeAll(async () => {
   // 40 pages nested in a chain, then 959 pages in 20 sections, then a 350-block page: 1,000 pages.
   let parent: string | undefined;
   for (let level = 1; level <= 40; level++) {
-    parent = store.addPage({ title: `Level ${level}`, parentPageId: parent, blocks: [block.paragraph(`Depth ${level}`)] });
+    parent = store.addPage({
+      title: `Level ${level}`,
+      parentPageId: parent,
+      blocks: [block.paragraph(`Depth ${level}`)],
+    });
     pageIds.push(parent);
   }
   deepest = parent as string;
   const sections: string[] = [];
   for (let section = 0; section < 20; section++) {
-    const id = store.addPage({ title: `Section ${section}`, blocks: [block.heading(1, `Section ${section}`)] });
+    const id = store.addPage({
+      title: `Section ${section}`,
+      blocks: [block.heading(1, `Section ${section}`)],
+    });
     sections.push(id);
     pageIds.push(id);
   }
@@ -40,7 +47,12 @@ beforeAll(async () => {
         title: `Note ${index}`,
         parentPageId: sections[index % sections.length],
         blocks: [
-          block.paragraph([text(`Note ${index} by `), mentionUser('u-ada', 'Ada'), text(', see '), mentionPage(deepest, 'Level 40')]),
+          block.paragraph([
+            text(`Note ${index} by `),
+            mentionUser('u-ada', 'Ada'),
+            text(', see '),
+            mentionPage(deepest, 'Level 40'),
+          ]),
           block.bullet('first', [block.bullet('second')]),
         ],
       }),
@@ -51,7 +63,10 @@ beforeAll(async () => {
     blocks: Array.from({ length: 350 }, (_, index) => block.paragraph(`Entry ${index + 1}`)),
   });
   pageIds.push(longPage);
-  const crew = store.addDataSource({ title: 'Crew', schema: { Role: 'select', Skills: 'multi_select', Age: 'number' } });
+  const crew = store.addDataSource({
+    title: 'Crew',
+    schema: { Role: 'select', Skills: 'multi_select', Age: 'number' },
+  });
   rows = Array.from({ length: 500 }, (_, index) =>
     store.addRow(crew, {
       title: `Sailor ${index}`,

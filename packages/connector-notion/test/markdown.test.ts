@@ -24,7 +24,9 @@ function render(pageId: string, maxDepth = 12) {
 }
 
 function blockId(pageId: string, type: string, index = 0): string {
-  const ids = (harness.fake.store.children.get(pageId) ?? []).filter((id) => harness.fake.store.blocks.get(id)?.type === type);
+  const ids = (harness.fake.store.children.get(pageId) ?? []).filter(
+    (id) => harness.fake.store.blocks.get(id)?.type === type,
+  );
   return ids[index] as string;
 }
 
@@ -35,7 +37,7 @@ describe('blocks to Markdown', () => {
     const hostedImage = notionUrl(pageId, blockId(pageId, 'image', 1));
     const hostedFile = notionUrl(pageId, blockId(pageId, 'file'));
     expect(markdown).toBe(
-      [
+      `${[
         '# Arrival',
         `Moor **only** at _berth 4_, not ~~berth 9~~; call \`VHF 12\` or read [the rules](https://example.com/rules). Ask @Ada, see [Tide tables](${notionUrl(linkedId)}) before 2026-07-01. Energy: $E=mc^2$`,
         '## Checklist',
@@ -68,7 +70,7 @@ describe('blocks to Markdown', () => {
         'Shared footer: harbour office 08-17.',
         '_[unsupported Notion block: ai_block]_',
         `[Fees](${notionUrl(childId)})`,
-      ].join('\n\n') + '\n',
+      ].join('\n\n')}\n`,
     );
     expect(stats.unsupported).toBe(1);
     // Hosted files: never their signed, expiring URL (it would change the content hash at every sync).
@@ -111,7 +113,9 @@ describe('blocks to Markdown', () => {
       title: 'Orphan copy',
       blocks: [block.syncedCopy('00000000-0000-4000-8000-0000000000ff')],
     });
-    expect((await render(orphan)).markdown).toBe('_[synced block: its original is not shared with the integration]_\n');
+    expect((await render(orphan)).markdown).toBe(
+      '_[synced block: its original is not shared with the integration]_\n',
+    );
   });
 });
 

@@ -19,7 +19,11 @@ const client = () => ({
 
 beforeEach(async () => {
   harness = await startNotionHarness();
-  harness.fake.codes.set('code-1', { ...client(), accessToken: 'ntn_oauthAccessToken0123456789abcd', workspaceId: 'ws-42' });
+  harness.fake.codes.set('code-1', {
+    ...client(),
+    accessToken: 'ntn_oauthAccessToken0123456789abcd',
+    workspaceId: 'ws-42',
+  });
 });
 afterEach(() => harness.close());
 
@@ -45,7 +49,12 @@ describe('Notion OAuth', () => {
       workspaceId: 'ws-42',
       workspaceName: 'Fake workspace',
       botId: BOT_ID,
-      owner: { type: 'user', userId: '22222222-2222-4222-8222-222222222222', name: 'Ada', email: 'ada@example.com' },
+      owner: {
+        type: 'user',
+        userId: '22222222-2222-4222-8222-222222222222',
+        name: 'Ada',
+        email: 'ada@example.com',
+      },
     });
     // The credentials work for a sync.
     harness.fake.store.addPage({ title: 'Shared page' });
@@ -58,9 +67,13 @@ describe('Notion OAuth', () => {
     await exchangeNotionCode(client(), 'code-1');
     const reused = await exchangeNotionCode(client(), 'code-1').catch((error: unknown) => error);
     expect(AuthError.isInstance(reused)).toBe(true);
-    expect(String((reused as Error).message)).toMatch(/^\[tributary\] \[notion\] Notion refused the OAuth code exchange.*Start the OAuth flow again/);
+    expect(String((reused as Error).message)).toMatch(
+      /^\[tributary\] \[notion\] Notion refused the OAuth code exchange.*Start the OAuth flow again/,
+    );
     harness.fake.codes.set('code-2', { ...client(), accessToken: 'ntn_x', workspaceId: 'ws' });
-    const wrongSecret = await exchangeNotionCode({ ...client(), clientSecret: 'nope' }, 'code-2').catch((error: unknown) => error);
+    const wrongSecret = await exchangeNotionCode({ ...client(), clientSecret: 'nope' }, 'code-2').catch(
+      (error: unknown) => error,
+    );
     expect(AuthError.isInstance(wrongSecret)).toBe(true);
     expect(String((wrongSecret as Error).message)).not.toContain('nope');
   });
@@ -73,15 +86,28 @@ describe('Notion OAuth', () => {
     });
     const connector = harness.connector();
     const record = await manager.create(connector, { orgId: randomUUID(), config: {} });
-    const shown = await connectNotionWorkspace({ manager, connector, connectorId: record.id, client: client(), code: 'code-1' });
+    const shown = await connectNotionWorkspace({
+      manager,
+      connector,
+      connectorId: record.id,
+      client: client(),
+      code: 'code-1',
+    });
     expect(shown).toEqual({
       type: 'oauth',
       workspaceId: 'ws-42',
       workspaceName: 'Fake workspace',
       botId: BOT_ID,
-      owner: { type: 'user', userId: '22222222-2222-4222-8222-222222222222', name: 'Ada', email: 'ada@example.com' },
+      owner: {
+        type: 'user',
+        userId: '22222222-2222-4222-8222-222222222222',
+        name: 'Ada',
+        email: 'ada@example.com',
+      },
     });
     const loaded = await manager.load(connector, record.id);
-    expect((loaded.credentials as { accessToken: string }).accessToken).toBe('ntn_oauthAccessToken0123456789abcd');
+    expect((loaded.credentials as { accessToken: string }).accessToken).toBe(
+      'ntn_oauthAccessToken0123456789abcd',
+    );
   });
 });

@@ -38,7 +38,7 @@ function setup() {
   return { repository, connectorId, connector, options, live };
 }
 
-function event(type: string, entityId: string, id = randomUUID(), entityType = 'page') {
+function event(type: string, entityId: string, id: string = randomUUID(), entityType = 'page') {
   return JSON.stringify({
     id,
     timestamp: '2026-01-01T00:10:00.000Z',
@@ -83,9 +83,15 @@ describe('Notion webhooks', () => {
     const { options, live } = setup();
     const pageId = harness.fake.store.addPage({ title: 'Moorings', blocks: [block.paragraph('Berth 4')] });
     const body = event('page.created', pageId);
-    const intake = await handleWebhook({ ...options, request: delivery(body, signNotionWebhook(body, VERIFICATION_TOKEN)), secret: VERIFICATION_TOKEN });
+    const intake = await handleWebhook({
+      ...options,
+      request: delivery(body, signNotionWebhook(body, VERIFICATION_TOKEN)),
+      secret: VERIFICATION_TOKEN,
+    });
     expect(intake.outcome).toBe('accepted');
-    expect(intake.events.map((recorded) => recorded.action)).toEqual([{ kind: 'refetch', externalId: pageId }]);
+    expect(intake.events.map((recorded) => recorded.action)).toEqual([
+      { kind: 'refetch', externalId: pageId },
+    ]);
     harness.fake.resetCounts();
     const processed = await processWebhookEvents({ ...options, events: intake.events });
     expect(processed.refetched).toBe(1);
@@ -139,7 +145,11 @@ describe('Notion webhooks', () => {
     const trashed = store.addPage({ title: 'Trashed', blocks: [block.paragraph('b')] });
     const sign = (body: string) => delivery(body, signNotionWebhook(body, VERIFICATION_TOKEN));
     for (const id of [kept, trashed]) {
-      const intake = await handleWebhook({ ...options, request: sign(event('page.created', id)), secret: VERIFICATION_TOKEN });
+      const intake = await handleWebhook({
+        ...options,
+        request: sign(event('page.created', id)),
+        secret: VERIFICATION_TOKEN,
+      });
       await processWebhookEvents({ ...options, events: intake.events });
     }
     expect(live().sort()).toEqual([kept, trashed].sort());
@@ -162,7 +172,9 @@ describe('Notion webhooks', () => {
       request: sign(event('data_source.schema_updated', randomUUID(), undefined, 'data_source')),
       secret: VERIFICATION_TOKEN,
     });
-    expect(dataSource.events.map((recorded) => recorded.action)).toEqual([{ kind: 'sync', mode: 'incremental' }]);
+    expect(dataSource.events.map((recorded) => recorded.action)).toEqual([
+      { kind: 'sync', mode: 'incremental' },
+    ]);
     const comment = await handleWebhook({
       ...options,
       request: sign(event('comment.created', randomUUID(), undefined, 'comment')),

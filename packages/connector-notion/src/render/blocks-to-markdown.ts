@@ -85,7 +85,12 @@ function quote(text: string): string {
 }
 
 /** Children of a block at `depth + 1`, or a note when the depth limit stops there. */
-async function nested(block: NotionBlock, depth: number, state: RenderState, from = block.id): Promise<string> {
+async function nested(
+  block: NotionBlock,
+  depth: number,
+  state: RenderState,
+  from = block.id,
+): Promise<string> {
   if (!block.has_children && from === block.id) return '';
   if (depth + 1 > state.maxDepth) {
     state.stats.truncatedAtDepth += 1;
@@ -159,7 +164,8 @@ async function renderBlock(
     case 'code': {
       const body = renderPlain(data.rich_text);
       const fence = body.includes('```') ? '````' : '```';
-      const language = data.language && data.language !== 'plain text' ? data.language.replace(/\s+/g, '-') : '';
+      const language =
+        data.language && data.language !== 'plain text' ? data.language.replace(/\s+/g, '-') : '';
       const caption = renderRichText(data.caption);
       return `${fence}${language}\n${body}\n${fence}${caption ? `\n\n${caption}` : ''}`;
     }
@@ -221,13 +227,16 @@ function renderFile(block: NotionBlock, state: RenderState): string {
   const caption = renderRichText(data.caption);
   // Hosted files have signed URLs that expire within hours: a link to the block stays valid, and
   // the content hash does not change at every sync.
-  const url = data.type === 'external' && data.external ? data.external.url : notionUrl(state.pageId, block.id);
+  const url =
+    data.type === 'external' && data.external ? data.external.url : notionUrl(state.pageId, block.id);
   const label = caption || data.name || (data.type === 'external' ? url : `${block.type} attachment`);
   return block.type === 'image' ? `![${label}](${url})` : `[${label}](${url})`;
 }
 
 async function renderTable(block: NotionBlock, state: RenderState): Promise<string> {
-  const table = dataOf<{ table_width?: number; has_column_header?: boolean; has_row_header?: boolean }>(block);
+  const table = dataOf<{ table_width?: number; has_column_header?: boolean; has_row_header?: boolean }>(
+    block,
+  );
   const rows: string[][] = [];
   for await (const row of childrenOf(block.id, state)) {
     state.stats.blocks += 1;
@@ -244,7 +253,11 @@ async function renderTable(block: NotionBlock, state: RenderState): Promise<stri
   return [line(header), separator, ...rows.map(line)].join('\n');
 }
 
-async function renderSynced(block: NotionBlock, depth: number, state: RenderState): Promise<string | undefined> {
+async function renderSynced(
+  block: NotionBlock,
+  depth: number,
+  state: RenderState,
+): Promise<string | undefined> {
   const from = dataOf<{ synced_from?: { block_id?: string } | null }>(block).synced_from;
   // The original holds the content; a duplicate points at it and is rendered with its content.
   const source = from?.block_id ?? block.id;

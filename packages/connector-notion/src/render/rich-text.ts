@@ -46,7 +46,10 @@ function renderItem(item: NotionRichText): string {
       case 'link_preview':
         return link(item.plain_text || mention.link_preview?.url || '', mention.link_preview?.url ?? '');
       case 'link_mention':
-        return link(mention.link_mention?.title || item.plain_text, mention.link_mention?.href ?? item.href ?? '');
+        return link(
+          mention.link_mention?.title || item.plain_text,
+          mention.link_mention?.href ?? item.href ?? '',
+        );
       default:
         return item.href ? link(item.plain_text, item.href) : item.plain_text;
     }

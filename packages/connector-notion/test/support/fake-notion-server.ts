@@ -122,12 +122,24 @@ export class FakeNotion {
       response.end(JSON.stringify(json));
     };
     const error = (status: number, message: string, headers: Record<string, string> = {}, code?: string) =>
-      send(status, { object: 'error', status, code: code ?? ERROR_CODES[status] ?? 'internal_server_error', message, request_id: 'req-fake' }, headers);
+      send(
+        status,
+        {
+          object: 'error',
+          status,
+          code: code ?? ERROR_CODES[status] ?? 'internal_server_error',
+          message,
+          request_id: 'req-fake',
+        },
+        headers,
+      );
 
     const wait = this.overBudget();
     if (wait !== undefined) {
       this.rateLimited += 1;
-      return error(429, 'You have been rate limited. Please try again in a few minutes.', { 'retry-after': String(wait) });
+      return error(429, 'You have been rate limited. Please try again in a few minutes.', {
+        'retry-after': String(wait),
+      });
     }
     const fault = this.faults.shift();
     if (fault?.hang) {
@@ -135,14 +147,25 @@ export class FakeNotion {
       response.on('close', () => this.hanging.delete(response));
       return;
     }
-    if (fault) return error(fault.status, 'injected fault', fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+    if (fault)
+      return error(
+        fault.status,
+        'injected fault',
+        fault.retryAfter ? { 'retry-after': fault.retryAfter } : {},
+      );
 
     const version = request.headers['notion-version'];
     if (typeof version === 'string') this.versions.add(version);
     if (version !== PINNED_VERSION) {
-      return error(400, `Notion-Version ${String(version)} is not the pinned ${PINNED_VERSION}`, {}, 'missing_version');
+      return error(
+        400,
+        `Notion-Version ${String(version)} is not the pinned ${PINNED_VERSION}`,
+        {},
+        'missing_version',
+      );
     }
-    if (method === 'POST' && url.pathname === '/v1/oauth/token') return this.oauthToken(request, body, send, error);
+    if (method === 'POST' && url.pathname === '/v1/oauth/token')
+      return this.oauthToken(request, body, send, error);
     const authorization = request.headers.authorization ?? '';
     const token = authorization.startsWith('Bearer ') ? authorization.slice(7) : '';
     if (!this.tokens.has(token)) return error(401, 'API token is invalid.');
@@ -161,17 +184,25 @@ export class FakeNotion {
       message: `Could not find object with ID: ${id}. Make sure the relevant pages and databases are shared with your integration.`,
     });
     const path = url.pathname;
-    let match: RegExpExecArray | null;
+    const at = (pattern: RegExp) => pattern.exec(path)?.[1];
+    let id: string | undefined;
     if (method === 'GET' && path === '/v1/users/me') {
-      return { object: 'user', id: BOT_ID, type: 'bot', name: 'Tributary', bot: { owner: { type: 'workspace', workspace: true }, workspace_name: 'Fake workspace' } };
+      return {
+        object: 'user',
+        id: BOT_ID,
+        type: 'bot',
+        name: 'Tributary',
+        bot: { owner: { type: 'workspace', workspace: true }, workspace_name: 'Fake workspace' },
+      };
     }
     if (method === 'POST' && path === '/v1/search') return this.search(body);
-    if (method === 'GET' && (match = /^\/v1\/pages\/([^/]+)$/.exec(path))) {
-      const page = store.visible(match[1] as string);
-      return page ? store.pageJson(page) : notFound(match[1] as string);
+    id = method === 'GET' ? at(/^\/v1\/pages\/([^/]+)$/) : undefined;
+    if (id !== undefined) {
+      const page = store.visible(id);
+      return page ? store.pageJson(page) : notFound(id);
     }
-    if (method === 'GET' && (match = /^\/v1\/blocks\/([^/]+)\/children$/.exec(path))) {
-      const id = match[1] as string;
+    id = method === 'GET' ? at(/^\/v1\/blocks\/([^/]+)\/children$/) : undefined;
+    if (id !== undefined) {
       const ownerPage = store.pages.get(id);
       if ((ownerPage && !ownerPage.shared) || (!ownerPage && !store.blocks.has(id))) return notFound(id);
       const pageSize = Math.min(100, Number(url.searchParams.get('page_size') ?? 100));
@@ -180,23 +211,33 @@ export class FakeNotion {
       const start = cursor ? Math.max(0, ids.indexOf(cursor)) : 0;
       const slice = ids.slice(start, start + pageSize);
       const next = ids[start + pageSize];
-      return list(slice.map((blockId) => store.blockJson(store.blocks.get(blockId) as never)), next ?? null, 'block');
+      return list(
+        slice.map((blockId) => store.blockJson(store.blocks.get(blockId) as never)),
+        next ?? null,
+        'block',
+      );
     }
-    if (method === 'GET' && (match = /^\/v1\/blocks\/([^/]+)$/.exec(path))) {
-      const found = store.blocks.get(match[1] as string);
-      return found ? store.blockJson(found) : notFound(match[1] as string);
+    id = method === 'GET' ? at(/^\/v1\/blocks\/([^/]+)$/) : undefined;
+    if (id !== undefined) {
+      const found = store.blocks.get(id);
+      return found ? store.blockJson(found) : notFound(id);
     }
-    if (method === 'GET' && (match = /^\/v1\/data_sources\/([^/]+)$/.exec(path))) {
-      const source = store.dataSources.get(match[1] as string);
-      return source ? store.dataSourceJson(source) : notFound(match[1] as string);
+    id = method === 'GET' ? at(/^\/v1\/data_sources\/([^/]+)$/) : undefined;
+    if (id !== undefined) {
+      const source = store.dataSources.get(id);
+      return source ? store.dataSourceJson(source) : notFound(id);
     }
-    if (method === 'POST' && (match = /^\/v1\/data_sources\/([^/]+)\/query$/.exec(path))) {
-      const id = match[1] as string;
+    id = method === 'POST' ? at(/^\/v1\/data_sources\/([^/]+)\/query$/) : undefined;
+    if (id !== undefined) {
       if (!store.dataSources.has(id)) return notFound(id);
       const rows = [...store.pages.values()].filter(
         (page) => page.shared && !page.inTrash && page.parent.data_source_id === id,
       );
-      return paginate(rows.map((page) => store.pageJson(page)), body, 'page_or_data_source');
+      return paginate(
+        rows.map((page) => store.pageJson(page)),
+        body,
+        'page_or_data_source',
+      );
     }
     return { object: 'error', status: 400, message: `no route ${method} ${path}` };
   }
@@ -210,10 +251,13 @@ export class FakeNotion {
     const sources = [...store.dataSources.values()]
       .filter((source) => !source.inTrash)
       .map((source) => store.dataSourceJson(source));
-    const objects = filter?.value === 'page' ? pages : filter?.value === 'data_source' ? sources : [...pages, ...sources];
+    const objects =
+      filter?.value === 'page' ? pages : filter?.value === 'data_source' ? sources : [...pages, ...sources];
     const direction = (body.sort as { direction?: string } | undefined)?.direction ?? 'descending';
     objects.sort((a, b) => {
-      const order = String(a.last_edited_time).localeCompare(String(b.last_edited_time)) || String(a.id).localeCompare(String(b.id));
+      const order =
+        String(a.last_edited_time).localeCompare(String(b.last_edited_time)) ||
+        String(a.id).localeCompare(String(b.id));
       return direction === 'ascending' ? order : -order;
     });
     return paginate(objects, body, 'page_or_data_source');
@@ -226,13 +270,22 @@ export class FakeNotion {
     error: (status: number, message: string, headers?: Record<string, string>, code?: string) => void,
   ): void {
     const basic = request.headers.authorization ?? '';
-    const [clientId, clientSecret] = Buffer.from(basic.replace(/^Basic /, ''), 'base64').toString().split(':');
+    const [clientId, clientSecret] = Buffer.from(basic.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':');
     const grant = this.codes.get(String(body.code));
-    if (!basic.startsWith('Basic ') || !grant || grant.clientId !== clientId || grant.clientSecret !== clientSecret) {
-      return error(401, 'invalid client or code', {}, 'invalid_client');
+    if (
+      !basic.startsWith('Basic ') ||
+      !grant ||
+      grant.clientId !== clientId ||
+      grant.clientSecret !== clientSecret
+    ) {
+      error(401, 'invalid client or code', {}, 'invalid_client');
+      return;
     }
     if (body.grant_type !== 'authorization_code' || body.redirect_uri !== grant.redirectUri) {
-      return error(400, 'invalid grant', {}, 'invalid_grant');
+      error(400, 'invalid grant', {}, 'invalid_grant');
+      return;
     }
     this.codes.delete(String(body.code));
     this.tokens.add(grant.accessToken);
@@ -246,7 +299,14 @@ export class FakeNotion {
       workspace_id: grant.workspaceId,
       owner: {
         type: 'user',
-        user: { object: 'user', id: '22222222-2222-4222-8222-222222222222', name: 'Ada', avatar_url: null, type: 'person', person: { email: 'ada@example.com' } },
+        user: {
+          object: 'user',
+          id: '22222222-2222-4222-8222-222222222222',
+          name: 'Ada',
+          avatar_url: null,
+          type: 'person',
+          person: { email: 'ada@example.com' },
+        },
       },
       duplicated_template_id: null,
       request_id: 'req-fake',
@@ -255,13 +315,23 @@ export class FakeNotion {
 }
 
 function list(results: unknown[], nextCursor: string | null, type: string): Json {
-  return { object: 'list', results, next_cursor: nextCursor, has_more: nextCursor !== null, type, [type]: {}, request_id: 'req-fake' };
+  return {
+    object: 'list',
+    results,
+    next_cursor: nextCursor,
+    has_more: nextCursor !== null,
+    type,
+    [type]: {},
+    request_id: 'req-fake',
+  };
 }
 
 /** Offset cursors: opaque to the client, stable while the data does not change. */
 function paginate(objects: Json[], body: Json, type: string): Json {
   const pageSize = Math.min(100, Number(body.page_size ?? 100));
-  const start = body.start_cursor ? Number(Buffer.from(String(body.start_cursor), 'base64url').toString()) : 0;
+  const start = body.start_cursor
+    ? Number(Buffer.from(String(body.start_cursor), 'base64url').toString())
+    : 0;
   const end = start + pageSize;
   const next = end < objects.length ? Buffer.from(String(end)).toString('base64url') : null;
   return list(objects.slice(start, end), next, type);
@@ -283,7 +353,14 @@ export async function startFakeNotion(options: FakeNotionOptions = {}): Promise<
   const server = createServer((request, response) => {
     fake?.handle(request, response).catch((error: unknown) => {
       response.writeHead(500, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ object: 'error', status: 500, code: 'internal_server_error', message: String(error) }));
+      response.end(
+        JSON.stringify({
+          object: 'error',
+          status: 500,
+          code: 'internal_server_error',
+          message: String(error),
+        }),
+      );
     });
   });
   fake = new FakeNotion(server, options);

@@ -108,7 +108,11 @@ export class FakeNotionStore {
       inTrash: false,
     });
     if (input.parentPageId) {
-      this.insertBlock(input.parentPageId, { type: 'child_database', data: { title: input.title }, id: databaseId }, now);
+      this.insertBlock(
+        input.parentPageId,
+        { type: 'child_database', data: { title: input.title }, id: databaseId },
+        now,
+      );
     }
     return id;
   }
@@ -149,7 +153,9 @@ export class FakeNotionStore {
 
   private insertBlock(parentId: string, input: BlockInput, now: string): string {
     const id = input.id ?? randomUUID();
-    const parent = this.pages.has(parentId) ? { type: 'page_id', page_id: parentId } : { type: 'block_id', block_id: parentId };
+    const parent = this.pages.has(parentId)
+      ? { type: 'page_id', page_id: parentId }
+      : { type: 'block_id', block_id: parentId };
     this.blocks.set(id, { id, parent, type: input.type, data: input.data ?? {}, edited: now });
     const list = this.children.get(parentId) ?? [];
     list.push(id);
@@ -157,10 +163,18 @@ export class FakeNotionStore {
     return id;
   }
 
-  /** Replaces a page's content (and touches its edit time, as any block edit does). */
-  editPage(pageId: string, blocks: readonly BlockInput[]): void {
+  /** Sets the fake clock (edits then happen one minute after it). */
+  setClock(ms: number): void {
+    this.minute = ms - (ms % 60_000);
+  }
+
+  /**
+   * Replaces a page's content (and touches its edit time, as any block edit does). `sameMinute`:
+   * the edit falls in the minute of the previous one, so Notion reports the same last_edited_time.
+   */
+  editPage(pageId: string, blocks: readonly BlockInput[], options: { sameMinute?: boolean } = {}): void {
     const page = this.requirePage(pageId);
-    const now = this.tick();
+    const now = options.sameMinute ? page.edited : this.tick();
     for (const childId of this.children.get(pageId) ?? []) {
       if (this.blocks.get(childId)?.type !== 'child_page') this.removeBlockTree(childId);
     }
@@ -170,6 +184,13 @@ export class FakeNotionStore {
     );
     this.appendBlocks(pageId, blocks, now);
     page.edited = now;
+  }
+
+  /** Moves a page under another page (Notion's "Move to"). */
+  movePage(pageId: string, newParentId: string): void {
+    const page = this.requirePage(pageId);
+    page.parent = { type: 'page_id', page_id: newParentId };
+    page.edited = this.tick();
   }
 
   renamePage(pageId: string, title: string): void {
@@ -209,7 +230,10 @@ export class FakeNotionStore {
 
   pageJson(page: FakePage): Json {
     const title = Object.values(page.properties).find((property) => property.type === 'title');
-    const slug = ((title?.title as RichTextInput[] | undefined)?.[0]?.plain_text ?? 'Untitled').replace(/\W+/g, '-');
+    const slug = ((title?.title as RichTextInput[] | undefined)?.[0]?.plain_text ?? 'Untitled').replace(
+      /\W+/g,
+      '-',
+    );
     return {
       object: 'page',
       id: page.id,
@@ -248,7 +272,8 @@ export class FakeNotionStore {
 
   dataSourceJson(source: FakeDataSource): Json {
     const properties: Record<string, Json> = {};
-    for (const [name, type] of Object.entries(source.schema)) properties[name] = { id: name, name, type, [type]: {} };
+    for (const [name, type] of Object.entries(source.schema))
+      properties[name] = { id: name, name, type, [type]: {} };
     return {
       object: 'data_source',
       id: source.id,
@@ -276,11 +301,24 @@ function propertyJson(name: string, type: string, value: unknown): Json {
       return { ...base, [type]: value === undefined ? [] : [text(String(value))] };
     case 'select':
     case 'status':
-      return { ...base, [type]: value === undefined ? null : { id: String(value), name: String(value), color: 'default' } };
+      return {
+        ...base,
+        [type]: value === undefined ? null : { id: String(value), name: String(value), color: 'default' },
+      };
     case 'multi_select':
-      return { ...base, multi_select: ((value as string[] | undefined) ?? []).map((item) => ({ id: item, name: item, color: 'default' })) };
+      return {
+        ...base,
+        multi_select: ((value as string[] | undefined) ?? []).map((item) => ({
+          id: item,
+          name: item,
+          color: 'default',
+        })),
+      };
     case 'date':
-      return { ...base, date: value === undefined ? null : { start: String(value), end: null, time_zone: null } };
+      return {
+        ...base,
+        date: value === undefined ? null : { start: String(value), end: null, time_zone: null },
+      };
     default:
       return { ...base, [type]: value ?? null };
   }

@@ -62,7 +62,13 @@ export function mentionDate(start: string, end?: string): RichTextInput {
 }
 
 export function inlineEquation(expression: string): RichTextInput {
-  return { type: 'equation', equation: { expression }, annotations: plainAnnotations, plain_text: expression, href: null };
+  return {
+    type: 'equation',
+    equation: { expression },
+    annotations: plainAnnotations,
+    plain_text: expression,
+    href: null,
+  };
 }
 
 /** What tests hand to the fake: a block type, its data, and children. */
@@ -136,7 +142,10 @@ export const block = {
   table: (rows: string[][], hasColumnHeader = true): BlockInput => ({
     type: 'table',
     data: { table_width: rows[0]?.length ?? 0, has_column_header: hasColumnHeader, has_row_header: false },
-    children: rows.map((cells) => ({ type: 'table_row', data: { cells: cells.map((cell) => [text(cell)]) } })),
+    children: rows.map((cells) => ({
+      type: 'table_row',
+      data: { cells: cells.map((cell) => [text(cell)]) },
+    })),
   }),
   columns: (...columns: BlockInput[][]): BlockInput => ({
     type: 'column_list',

@@ -15,8 +15,17 @@ import {
   type SyncSummary,
 } from '@tributary/core';
 import { createMemoryRepository, type MemoryKnowledgeRepository } from '@tributary/core/testing';
-import { createNotionConnector, type NotionConnector, type NotionConnectorSettings } from '../../src/index.js';
-import { type FakeNotion, type FakeNotionOptions, INTERNAL_TOKEN, startFakeNotion } from './fake-notion-server.js';
+import {
+  createNotionConnector,
+  type NotionConnector,
+  type NotionConnectorSettings,
+} from '../../src/index.js';
+import {
+  type FakeNotion,
+  type FakeNotionOptions,
+  INTERNAL_TOKEN,
+  startFakeNotion,
+} from './fake-notion-server.js';
 
 export const CREDENTIALS = { type: 'internal', token: INTERNAL_TOKEN } as const;
 
@@ -90,7 +99,8 @@ export function lastCursor(changes: readonly ConnectorChange[]): JsonValue | und
 
 export async function loadText(document: SourceDocument): Promise<string> {
   let content: LoadedContent;
-  if (document.content.kind === 'lazy') content = await document.content.load({ signal: new AbortController().signal });
+  if (document.content.kind === 'lazy')
+    content = await document.content.load({ signal: new AbortController().signal });
   else content = document.content;
   if (content.kind !== 'text') throw new Error('expected text content');
   return content.text;

@@ -5,7 +5,11 @@ import { block, inlineEquation, mentionDate, mentionPage, mentionUser, text } fr
 
 export const SYNCED_ORIGINAL_ID = '5ca1ab1e-0000-4000-8000-00000000005c';
 
-export function addShowcasePage(store: FakeNotionStore): { pageId: string; linkedId: string; childId: string } {
+export function addShowcasePage(store: FakeNotionStore): {
+  pageId: string;
+  linkedId: string;
+  childId: string;
+} {
   const linkedId = store.addPage({ title: 'Tide tables' });
   const pageId = store.addPage({ title: 'Harbour guide' });
   store.appendBlocks(pageId, [
@@ -58,6 +62,10 @@ export function addShowcasePage(store: FakeNotionStore): { pageId: string; linke
     block.syncedCopy(SYNCED_ORIGINAL_ID),
     block.unsupported('ai_block'),
   ]);
-  const childId = store.addPage({ title: 'Fees', parentPageId: pageId, blocks: [block.paragraph('10 € a night')] });
+  const childId = store.addPage({
+    title: 'Fees',
+    parentPageId: pageId,
+    blocks: [block.paragraph('10 € a night')],
+  });
   return { pageId, linkedId, childId };
 }
