@@ -5,7 +5,7 @@
 // Retry-After, 529 service_overload, hanging requests, and (optionally) Notion's rate limit.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BOT_ID, FakeNotionStore } from './fake-notion-store.js';
+import { BOT_ID, FakeNotionStore } from './fake-notion-store.ts';
 
 export const PINNED_VERSION = '2025-09-03';
 export const INTERNAL_TOKEN = 'ntn_fakeinternaltoken0123456789abcdef';
@@ -59,10 +59,12 @@ export class FakeNotion {
   private bucketAt = Date.now();
   url = '';
 
-  constructor(
-    private readonly server: Server,
-    private readonly options: FakeNotionOptions,
-  ) {
+  private readonly server: Server;
+  private readonly options: FakeNotionOptions;
+
+  constructor(server: Server, options: FakeNotionOptions) {
+    this.server = server;
+    this.options = options;
     this.tokensInBucket = options.burst ?? options.requestsPerSecond ?? 0;
   }
 

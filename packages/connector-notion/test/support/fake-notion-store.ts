@@ -2,7 +2,7 @@
 // object shapes. Time is a fake clock that moves one minute per edit, in Notion's minute-rounded
 // ISO format, so versions are deterministic.
 import { randomUUID } from 'node:crypto';
-import { type BlockInput, type RichTextInput, text } from './notion-fixtures.js';
+import { type BlockInput, type RichTextInput, text } from './notion-fixtures.ts';
 
 export const BOT_ID = '0b0b0b0b-0000-4000-8000-00000000b07a';
 export const USER = { object: 'user', id: '11111111-1111-4111-8111-111111111111' };
