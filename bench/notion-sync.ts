@@ -29,11 +29,14 @@ import type { block as Block } from '../packages/connector-notion/test/support/n
 const PAGES = Number(process.env.BENCH_NOTION_PAGES ?? 1000);
 const RPS = Number(process.env.BENCH_NOTION_RPS ?? 3);
 const BURST = Number(process.env.BENCH_NOTION_BURST ?? 10);
-const CLIENT_RPS = process.env.BENCH_NOTION_CLIENT_RPS ? Number(process.env.BENCH_NOTION_CLIENT_RPS) : undefined;
+const CLIENT_RPS = process.env.BENCH_NOTION_CLIENT_RPS
+  ? Number(process.env.BENCH_NOTION_CLIENT_RPS)
+  : undefined;
 
 // .ts modules loaded by URL: the bench runs with --experimental-strip-types, and the fake server
 // lives with the connector's tests.
-const support = (file: string) => new URL(`../packages/connector-notion/test/support/${file}`, import.meta.url).href;
+const support = (file: string) =>
+  new URL(`../packages/connector-notion/test/support/${file}`, import.meta.url).href;
 const { startFakeNotion, INTERNAL_TOKEN } = (await import(support('fake-notion-server.ts'))) as {
   startFakeNotion: typeof StartFakeNotion;
   INTERNAL_TOKEN: typeof InternalToken;
@@ -44,12 +47,16 @@ function seed(fake: FakeNotion): string[] {
   const ids: string[] = [];
   const sections: string[] = [];
   for (let index = 0; index < Math.min(20, PAGES); index++) {
-    const id = fake.store.addPage({ title: `Section ${index}`, blocks: [block.heading(1, `Section ${index}`)] });
+    const id = fake.store.addPage({
+      title: `Section ${index}`,
+      blocks: [block.heading(1, `Section ${index}`)],
+    });
     sections.push(id);
     ids.push(id);
   }
   for (let index = 0; ids.length < PAGES; index++) {
-    const nested = index % 10 === 0 ? [block.bullet('steps', [block.bullet('first'), block.bullet('second')])] : [];
+    const nested =
+      index % 10 === 0 ? [block.bullet('steps', [block.bullet('first'), block.bullet('second')])] : [];
     ids.push(
       fake.store.addPage({
         title: `Note ${index}`,
@@ -88,10 +95,22 @@ async function main() {
     `notion-sync: ${PAGES} pages; fake enforces ${RPS} requests/s (burst ${BURST}); connector budget ${CLIENT_RPS ?? 3}/s (burst 3)`,
   );
 
-  const phase = async (label: string, mode: SyncMode, config: Record<string, unknown> = {}): Promise<SyncSummary> => {
+  const phase = async (
+    label: string,
+    mode: SyncMode,
+    config: Record<string, unknown> = {},
+  ): Promise<SyncSummary> => {
     fake.resetCounts();
     const started = performance.now();
-    const summary = await runSync({ connector, config, credentials, connectorId, repository, embedder, mode });
+    const summary = await runSync({
+      connector,
+      config,
+      credentials,
+      connectorId,
+      repository,
+      embedder,
+      mode,
+    });
     const seconds = (performance.now() - started) / 1000;
     const rate = fake.total / seconds;
     console.log(
@@ -109,8 +128,11 @@ async function main() {
   const third = Math.floor(ids.length / 3);
   for (const id of ids.slice(third, third + 10)) fake.store.editPage(id, [block.paragraph(`Edited ${id}`)]);
   await phase('4. 10 pages edited, incremental', 'incremental');
-  for (const id of ids.slice(2 * third, 2 * third + 10)) fake.store.editPage(id, [block.paragraph(`Edited again ${id}`)]);
-  await phase('5. 10 pages edited, incremental, detectDeletes: false', 'incremental', { detectDeletes: false });
+  for (const id of ids.slice(2 * third, 2 * third + 10))
+    fake.store.editPage(id, [block.paragraph(`Edited again ${id}`)]);
+  await phase('5. 10 pages edited, incremental, detectDeletes: false', 'incremental', {
+    detectDeletes: false,
+  });
   await fake.close();
 }
 

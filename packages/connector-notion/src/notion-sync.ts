@@ -34,6 +34,11 @@ type Ctx = SyncContext<NotionConfig, NotionCredentials>;
 
 /** Pages stored with each page node during a full listing (namespace `pages`), for the emit phase. */
 const PAGES_NAMESPACE = 'pages';
+/**
+ * Below the state store's 64 KB value cap. A page with larger properties (long rich text in many
+ * columns) is stored as its id only and read again when emitted.
+ */
+const MAX_STORED_PAGE_CHARS = 60_000;
 /** Upserts between two checkpoints of the emit phase. */
 const EMIT_CHECKPOINT_EVERY = 50;
 /**
@@ -110,7 +115,8 @@ export async function* syncListing(
       cursor.since = laterOf(cursor.since, result.last_edited_time);
       if (isPage(result)) {
         nodes.set(result.id, nodeOfPage(result));
-        ctx.state.set(PAGES_NAMESPACE, result.id, result as never);
+        const oversized = JSON.stringify(result).length > MAX_STORED_PAGE_CHARS;
+        ctx.state.set(PAGES_NAMESPACE, result.id, oversized ? { oversized: true } : (result as never));
         cursor.discovered += 1;
       } else {
         nodes.set(result.id, nodeOfDataSource(result));
@@ -133,8 +139,8 @@ export async function* syncListing(
   }
   let sinceCheckpoint = 0;
   for await (const entry of ctx.state.iterate(PAGES_NAMESPACE, { after: cursor.afterKey })) {
-    const page = entryPage(entry);
-    const change = await toUpsert(deps, nodes, scope, page);
+    const page = await entryPage(api, entry);
+    const change = page ? await toUpsert(deps, nodes, scope, page) : undefined;
     cursor.afterKey = entry.key;
     if (change) {
       yield change;
@@ -153,8 +159,17 @@ export async function* syncListing(
   yield { kind: 'checkpoint', cursor: toCursorJson(next) };
 }
 
-function entryPage(entry: ConnectorStateEntry): NotionPage {
-  return entry.value as unknown as NotionPage;
+/** The page stored at discovery, or read again when it was too large to store (`undefined`: gone since). */
+async function entryPage(api: NotionApi, entry: ConnectorStateEntry): Promise<NotionPage | undefined> {
+  const value = entry.value as unknown as NotionPage | { oversized: true };
+  if (!('oversized' in value)) return value;
+  try {
+    const page = await api.retrievePage(entry.key);
+    return isTrashed(page) ? undefined : page;
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
+  }
 }
 
 /**

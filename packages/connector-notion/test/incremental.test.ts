@@ -138,3 +138,15 @@ describe('scope', () => {
     expect(complete).toMatchObject({ kind: 'listing-complete', complete: false });
   });
 });
+
+describe('large pages', () => {
+  it('re-reads a page whose properties are too large to keep in the listing state', async () => {
+    const { store } = harness.fake;
+    const notes = store.addDataSource({ title: 'Notes', schema: { Body: 'rich_text' } });
+    const big = store.addRow(notes, { title: 'Huge row', values: { Body: 'x'.repeat(70_000) } });
+    harness.fake.resetCounts();
+    const changes = await collectChanges(harness.connector(), {});
+    expect(upserts(changes).map((document) => document.externalId)).toContain(big);
+    expect(harness.fake.count('GET /v1/pages/:id')).toBe(1);
+  });
+});
