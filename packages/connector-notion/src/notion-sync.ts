@@ -207,6 +207,7 @@ export async function* syncChanges(
   } while (searchCursor);
 
   const present = new Set<string>();
+  let changed = 0;
   searchCursor = undefined;
   do {
     const page = await api.search('page', searchCursor);
@@ -231,6 +232,9 @@ export async function* syncChanges(
       nodes.set(result.id, nodeOfPage(result));
       // Out of scope now (moved out of a root, excluded by path): gone from the knowledge base.
       yield (await toUpsert(deps, nodes, scope, result)) ?? { kind: 'delete', externalId: result.id };
+      // Commits the node writes of a long run of changes; the cursor stays at the old `since`, so
+      // a resumed run lists the same changes again and the version check skips what is stored.
+      if (++changed % EMIT_CHECKPOINT_EVERY === 0) yield { kind: 'checkpoint', cursor: toCursorJson(cursor) };
     }
     searchCursor = !stop && page.has_more && page.next_cursor ? page.next_cursor : undefined;
   } while (searchCursor);
