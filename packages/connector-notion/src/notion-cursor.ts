@@ -8,10 +8,12 @@ import type { JsonValue } from '@tributary/core';
 export interface NotionListingCursor {
   v: 1;
   phase: 'discover' | 'emit';
-  /** Which search is being paged (discover). */
-  object: 'data_source' | 'page';
-  /** Search `start_cursor` of the next page (discover). */
+  /** Which search is being paged (discover); `rows`: the configured data sources are queried. */
+  object: 'data_source' | 'page' | 'rows';
+  /** Search or query `start_cursor` of the next page (discover). */
   searchCursor?: string | undefined;
+  /** Index into `dataSourceIds` of the data source being queried (`rows`). */
+  rowsIndex?: number | undefined;
   /** Last node key emitted (emit). */
   afterKey?: string | undefined;
   /** Newest `last_edited_time` seen: where the next incremental sync stops. */
@@ -43,7 +45,7 @@ export function parseNotionCursor(value: JsonValue | undefined): NotionCursor | 
   if (value.phase === 'changes') return value as unknown as NotionChangesCursor;
   if (
     (value.phase === 'discover' || value.phase === 'emit') &&
-    (value.object === 'page' || value.object === 'data_source') &&
+    (value.object === 'page' || value.object === 'data_source' || value.object === 'rows') &&
     Array.isArray(value.incomplete) &&
     typeof value.discovered === 'number'
   ) {

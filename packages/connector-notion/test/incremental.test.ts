@@ -131,6 +131,26 @@ describe('scope', () => {
     expect(deletes(changes)).toEqual([]);
   });
 
+  it('queries listed data sources, so rows search has not indexed yet are synced', async () => {
+    const { store } = harness.fake;
+    const crew = store.addDataSource({ title: 'Crew', schema: { Role: 'select' } });
+    const indexed = store.addRow(crew, { title: 'Ada', values: { Role: 'Captain' } });
+    const fresh = store.addRow(crew, { title: 'Grace', values: { Role: 'Navigator' } });
+    store.notIndexed.add(fresh);
+    const changes = await collectChanges(harness.connector({ pageSize: 1 }), {
+      config: { dataSourceIds: [crew] },
+    });
+    expect(
+      upserts(changes)
+        .map((document) => document.externalId)
+        .sort(),
+    ).toEqual([indexed, fresh].sort());
+    expect(harness.fake.count('POST /v1/data_sources/:id/query')).toBe(2);
+    expect(upserts(changes).find((document) => document.externalId === fresh)?.metadata?.path).toBe(
+      'Crew / Grace',
+    );
+  });
+
   it('marks the listing incomplete when a root is not shared (no sweep)', async () => {
     harness.fake.store.unsharePage(root);
     const changes = await collectChanges(harness.connector(), { config: { rootPageIds: [root] } });

@@ -248,7 +248,7 @@ export class FakeNotion {
     const filter = body.filter as { value?: string } | undefined;
     const store = this.store;
     const pages = [...store.pages.values()]
-      .filter((page) => page.shared && !page.inTrash)
+      .filter((page) => page.shared && !page.inTrash && !store.notIndexed.has(page.id))
       .map((page) => store.pageJson(page));
     const sources = [...store.dataSources.values()]
       .filter((source) => !source.inTrash)

@@ -62,6 +62,8 @@ export class FakeNotionStore {
   /** Ordered child block ids of a page or block. */
   readonly children = new Map<string, string[]>();
   readonly dataSources = new Map<string, FakeDataSource>();
+  /** Pages search has not indexed yet (Notion's search is eventually consistent). */
+  readonly notIndexed = new Set<string>();
 
   /** Next edit time: one minute later than the last (Notion rounds edit times to the minute). */
   tick(): string {
