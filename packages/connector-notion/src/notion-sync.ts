@@ -168,9 +168,8 @@ export async function* syncListing(
 
 /**
  * One page of rows of a configured data source (`POST /v1/data_sources/{id}/query`, the
- * documented way to list a data source): search is eventually consistent, the query is not, so a
- * row search has not indexed yet is still synced. Rows search already found are rewritten, not
- * counted twice.
+ * documented way to list a data source): search can lag behind recent changes, so a row search
+ * has not indexed yet is still synced. Rows search already found are rewritten, not counted twice.
  */
 async function* queryRows(
   deps: SyncDeps,
