@@ -60,19 +60,20 @@ export interface CreateNotionApiOptions {
   logger?: Logger | undefined;
 }
 
-// One default limiter per connector settings object: every run of one connector object shares the
-// budget, as the integration's limit is shared by all its calls.
-const defaultLimiters = new WeakMap<NotionConnectorSettings, RateLimiter>();
+// One in-process limiter per budget (rate and burst), shared by every connector object of the
+// process: Notion's limit is per integration and workspace, whichever connector object calls, and
+// the limiter keeps one bucket per key (workspace).
+const defaultLimiters = new Map<string, RateLimiter>();
 
 export function rateLimiterOf(settings: NotionConnectorSettings): RateLimiter {
   if (settings.rateLimiter) return settings.rateLimiter;
-  let limiter = defaultLimiters.get(settings);
+  const requestsPerSecond = settings.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND;
+  const burst = settings.burst ?? DEFAULT_BURST;
+  const budget = `${requestsPerSecond}/${burst}`;
+  let limiter = defaultLimiters.get(budget);
   if (!limiter) {
-    limiter = createRateLimiter({
-      requestsPerSecond: settings.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND,
-      burst: settings.burst ?? DEFAULT_BURST,
-    });
-    defaultLimiters.set(settings, limiter);
+    limiter = createRateLimiter({ requestsPerSecond, burst });
+    defaultLimiters.set(budget, limiter);
   }
   return limiter;
 }

@@ -36,7 +36,8 @@ export interface NotionConnectorSettings {
   /**
    * The request budget gate, acquired before every attempt with key `notion:<workspace>`. Pass one
    * shared across processes (a budget in Postgres) to keep several workers under Notion's limit
-   * together. Default: an in-process token bucket of `requestsPerSecond`/`burst`.
+   * together. Default: an in-process token bucket of `requestsPerSecond`/`burst` per workspace,
+   * shared by every connector object of the process with the same budget.
    */
   rateLimiter?: RateLimiter | undefined;
   /** Budget of the default in-process limiter. Default 3. */

@@ -108,6 +108,18 @@ describe('limits', () => {
     expect(run.live().length).toBe(12);
   });
 
+  it('a cancelled run aborts the hanging call itself (no timeout needed to end it)', async () => {
+    const run = pipeline(harness, {}, { timeoutMs: 600_000 });
+    harness.fake.hangNext(1);
+    const controller = new AbortController();
+    const pending = run.sync({ mode: 'full', signal: controller.signal });
+    // The first request is the one that hangs: abort once the fake holds it.
+    while (harness.fake.total === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    const summary = await pending;
+    expect(summary.status).toBe('cancelled');
+  });
+
   it('sends the pinned Notion-Version on every call (the fake refuses any other)', async () => {
     await pipeline(harness, {}).sync({ mode: 'full' });
     expect(harness.fake.versions).toEqual(new Set(['2025-09-03']));
