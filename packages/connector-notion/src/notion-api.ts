@@ -8,6 +8,15 @@ import {
   silentLogger,
   withRetries,
 } from '@tributary/core';
+import type { ZodType } from 'zod';
+import {
+  blockSchema,
+  checkShape,
+  dataSourceSchema,
+  listSchema,
+  pageSchema,
+  searchResultSchema,
+} from './notion-api-schemas.js';
 import type {
   NotionBlock,
   NotionBotUser,
@@ -28,6 +37,10 @@ import {
   type NotionConnectorSettings,
   type NotionCredentials,
 } from './notion-settings.js';
+
+const searchList = listSchema(searchResultSchema);
+const blockList = listSchema(blockSchema);
+const rowList = listSchema(pageSchema);
 
 export type SearchObject = 'page' | 'data_source';
 
@@ -118,16 +131,18 @@ export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
     logger: () => {},
   });
 
-  const call = <T>(operation: string, fn: () => Promise<unknown>): Promise<T> =>
+  const call = <T>(operation: string, fn: () => Promise<unknown>, schema?: ZodType): Promise<T> =>
     withRetries(
       async () => {
         await limiter.acquire(key, signal);
         metrics?.apiCalls.count();
+        let response: unknown;
         try {
-          return (await fn()) as T;
+          response = await fn();
         } catch (error) {
           throw mapNotionError(error, { operation, timeoutMs });
         }
+        return (schema ? checkShape(schema, response, operation) : response) as T;
       },
       { ...settings.retry, provider: NOTION_CONNECTOR_TYPE, operation, signal, logger },
     );
@@ -136,33 +151,48 @@ export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
     pageSize,
     me: () => call('users.me', () => client.users.me({})),
     search: (object, startCursor) =>
-      call('search', () =>
-        client.search({
-          filter: { property: 'object', value: object },
-          sort: { direction: 'descending', timestamp: 'last_edited_time' },
-          page_size: pageSize,
-          ...(startCursor ? { start_cursor: startCursor } : {}),
-        }),
+      call(
+        'search',
+        () =>
+          client.search({
+            filter: { property: 'object', value: object },
+            sort: { direction: 'descending', timestamp: 'last_edited_time' },
+            page_size: pageSize,
+            ...(startCursor ? { start_cursor: startCursor } : {}),
+          }),
+        searchList,
       ),
-    retrievePage: (pageId) => call('pages.retrieve', () => client.pages.retrieve({ page_id: pageId })),
+    retrievePage: (pageId) =>
+      call('pages.retrieve', () => client.pages.retrieve({ page_id: pageId }), pageSchema),
     listChildren: (blockId, startCursor) =>
-      call('blocks.children.list', () =>
-        client.blocks.children.list({
-          block_id: blockId,
-          page_size: pageSize,
-          ...(startCursor ? { start_cursor: startCursor } : {}),
-        }),
+      call(
+        'blocks.children.list',
+        () =>
+          client.blocks.children.list({
+            block_id: blockId,
+            page_size: pageSize,
+            ...(startCursor ? { start_cursor: startCursor } : {}),
+          }),
+        blockList,
       ),
-    retrieveBlock: (blockId) => call('blocks.retrieve', () => client.blocks.retrieve({ block_id: blockId })),
+    retrieveBlock: (blockId) =>
+      call('blocks.retrieve', () => client.blocks.retrieve({ block_id: blockId }), blockSchema),
     retrieveDataSource: (dataSourceId) =>
-      call('dataSources.retrieve', () => client.dataSources.retrieve({ data_source_id: dataSourceId })),
+      call(
+        'dataSources.retrieve',
+        () => client.dataSources.retrieve({ data_source_id: dataSourceId }),
+        dataSourceSchema,
+      ),
     queryDataSource: (dataSourceId, startCursor) =>
-      call('dataSources.query', () =>
-        client.dataSources.query({
-          data_source_id: dataSourceId,
-          page_size: pageSize,
-          ...(startCursor ? { start_cursor: startCursor } : {}),
-        }),
+      call(
+        'dataSources.query',
+        () =>
+          client.dataSources.query({
+            data_source_id: dataSourceId,
+            page_size: pageSize,
+            ...(startCursor ? { start_cursor: startCursor } : {}),
+          }),
+        rowList,
       ),
   };
 }

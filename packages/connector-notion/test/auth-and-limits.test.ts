@@ -120,6 +120,20 @@ describe('limits', () => {
     expect(summary.status).toBe('cancelled');
   });
 
+  it('a response of another shape fails the run with an error naming the field, not a TypeError', async () => {
+    harness.fake.malformedNext({
+      object: 'list',
+      results: [{ object: 'page', id: 'x' }],
+      has_more: false,
+      next_cursor: null,
+    });
+    const summary = await pipeline(harness, {}).sync({ mode: 'full' });
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(
+      /^\[tributary\] \[notion\] search returned an unexpected shape at "results\[0\]/,
+    );
+  });
+
   it('sends the pinned Notion-Version on every call (the fake refuses any other)', async () => {
     await pipeline(harness, {}).sync({ mode: 'full' });
     expect(harness.fake.versions).toEqual(new Set(['2025-09-03']));

@@ -18,6 +18,8 @@ export interface FakeNotionOptions {
 
 interface Fault {
   status: number;
+  /** Sent as the (200) body instead of the real answer. */
+  body?: unknown;
   retryAfter?: string | undefined;
   hang?: boolean | undefined;
 }
@@ -71,6 +73,11 @@ export class FakeNotion {
   /** The next `count` requests answer `status` (429/529 with `retryAfter` seconds if given). */
   failNext(count: number, status: number, options: { retryAfter?: string } = {}): void {
     for (let index = 0; index < count; index++) this.faults.push({ status, retryAfter: options.retryAfter });
+  }
+
+  /** The next request answers 200 with `body` (a response of the wrong shape). */
+  malformedNext(body: unknown): void {
+    this.faults.push({ status: 200, body });
   }
 
   /** The next `count` requests never answer. */
@@ -149,6 +156,7 @@ export class FakeNotion {
       response.on('close', () => this.hanging.delete(response));
       return;
     }
+    if (fault?.body !== undefined) return send(200, fault.body);
     if (fault)
       return error(
         fault.status,
