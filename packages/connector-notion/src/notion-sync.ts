@@ -256,7 +256,7 @@ export async function* syncChanges(
   } while (searchCursor);
 
   const present = new Set<string>();
-  let changed = 0;
+  const changedPages: NotionPage[] = [];
   searchCursor = undefined;
   do {
     const page = await api.search('page', searchCursor);
@@ -279,14 +279,20 @@ export async function* syncChanges(
         continue;
       }
       nodes.set(result.id, nodeOfPage(result));
-      // Out of scope now (moved out of a root, excluded by path): gone from the knowledge base.
-      yield (await toUpsert(deps, nodes, scope, result)) ?? { kind: 'delete', externalId: result.id };
-      // Commits the node writes of a long run of changes; the cursor stays at the old `since`, so
-      // a resumed run lists the same changes again and the version check skips what is stored.
-      if (++changed % EMIT_CHECKPOINT_EVERY === 0) yield { kind: 'checkpoint', cursor: toCursorJson(cursor) };
+      changedPages.push(result);
     }
     searchCursor = !stop && page.has_more && page.next_cursor ? page.next_cursor : undefined;
   } while (searchCursor);
+
+  // Mapped once every changed page is a known node: a new child can come before its new parent
+  // in the listing (it was edited later), and its path and scope go through that parent.
+  for (const [index, result] of changedPages.entries()) {
+    // Out of scope now (moved out of a root, excluded by path): gone from the knowledge base.
+    yield (await toUpsert(deps, nodes, scope, result)) ?? { kind: 'delete', externalId: result.id };
+    // Commits the node writes of a long run of changes; the cursor stays at the old `since`, so
+    // a resumed run lists the same changes again and the version check skips what is stored.
+    if ((index + 1) % EMIT_CHECKPOINT_EVERY === 0) yield { kind: 'checkpoint', cursor: toCursorJson(cursor) };
+  }
 
   if (detectDeletes) yield* confirmMissing(deps, nodes, present);
   yield { kind: 'checkpoint', cursor: toCursorJson({ v: 1, phase: 'changes', since: newest }) };

@@ -101,6 +101,18 @@ describe('scope', () => {
     expect(run.live()).not.toContain(children[0]);
   });
 
+  it('keeps a new page whose new parent comes after it in the listing (edited earlier)', async () => {
+    const run = pipeline(harness, { rootPageIds: [root] });
+    await run.sync({ mode: 'full' });
+    const { store } = harness.fake;
+    const part = store.addPage({ title: 'Part II', parentPageId: children[0] });
+    const chapter = store.addPage({ title: 'Chapter 7', parentPageId: part });
+    const summary = await run.sync();
+    expect(summary.counts.inserted).toBe(2);
+    expect(run.live()).toContain(chapter);
+    expect(run.live()).toContain(part);
+  });
+
   it('includes and excludes by path or title globs', async () => {
     const included = await collectChanges(harness.connector(), {
       config: { includePaths: ['Handbook / Chapter *'], excludePaths: ['*Chapter 5'] },
