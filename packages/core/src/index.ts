@@ -71,6 +71,7 @@ export {
   tsvExtractor,
   webVttExtractor,
 } from './content/index.js';
+export { htmlToMarkdownText } from './content/html-to-markdown-text.js';
 export {
   batchForEmbedding,
   createLexicalEmbedder,
@@ -290,6 +291,7 @@ export type {
   ConnectorChange,
   DeleteChange,
   ListingCompleteChange,
+  ScopeFailedChange,
   UpsertChange,
 } from './spec/v1/connector-change.js';
 export type { ConnectorState, IterateStateOptions } from './spec/v1/connector-state.js';
