@@ -6,7 +6,9 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import {
   ConnectorApiError,
+  createHttpClient,
   type HttpClient,
+  type Logger,
   RateLimitError,
   type SyncMetrics,
   TributaryError,
@@ -41,6 +43,8 @@ export interface GraphApi {
 export interface GraphApiOptions {
   http: HttpClient;
   metrics?: SyncMetrics | undefined;
+  signal?: AbortSignal | undefined;
+  logger?: Logger | undefined;
   credentials: TeamsCredentials;
   settings: ResolvedTeamsSettings;
 }
@@ -54,7 +58,17 @@ export interface GraphApiOptions {
  */
 export function createGraphApi(options: GraphApiOptions): GraphApi {
   const { http, settings } = options;
-  const tokens: TokenSource = createTokenSource(options.credentials, http, settings.authorityHost);
+  // The token endpoint gets its own kit over the same fetch as Graph (`settings.fetch`), with the
+  // run's signal and metrics, and no request budget: a token request is rare and must not queue.
+  const tokenHttp = createHttpClient({
+    provider: TEAMS_CONNECTOR_TYPE,
+    fetch: settings.fetch,
+    timeoutMs: settings.timeoutMs,
+    metrics: options.metrics,
+    logger: options.logger,
+    signal: options.signal,
+  });
+  const tokens: TokenSource = createTokenSource(options.credentials, tokenHttp, settings.authorityHost);
   const base = new URL(settings.graphBaseUrl);
   const customHosts =
     settings.graphBaseUrl === DEFAULT_GRAPH_BASE_URL ? undefined : new Set([base.hostname.toLowerCase()]);

@@ -47,7 +47,7 @@ export function createTeamsConnector(settings: TeamsConnectorSettings = {}): Tea
   const resolved = resolveSettings(settings);
 
   const runFor = (ctx: ConnectorContext<TeamsConfig, TeamsCredentials>) =>
-    createGraphApi({ http: ctx.http, metrics: ctx.metrics, credentials: ctx.credentials, settings: resolved });
+    createGraphApi({ http: ctx.http, metrics: ctx.metrics, signal: ctx.signal, logger: ctx.logger, credentials: ctx.credentials, settings: resolved });
 
   return defineConnector<TeamsConfig, TeamsCredentials>({
     type: TEAMS_CONNECTOR_TYPE,

@@ -105,7 +105,7 @@ export function createTeamsSubscriptions(options: TeamsSubscriptionsOptions): Te
   });
   let api: GraphApi | undefined;
   const graph = () => {
-    api ??= createGraphApi({ http, credentials: parsed.data, settings });
+    api ??= createGraphApi({ http, credentials: parsed.data, settings, signal: options.signal, logger: options.logger });
     return api;
   };
 
