@@ -34,6 +34,7 @@ export interface FakeSubscription {
 }
 
 interface Fault {
+  /** 0: no answer at all. */
   status: number;
   retryAfter?: string;
 }
@@ -50,6 +51,8 @@ export interface FakeGraph {
   resetCounts(): void;
   /** The next `count` Graph requests answer `status` (429 with optional Retry-After, 5xx). */
   failNext(count: number, status: number, options?: { retryAfter?: string }): void;
+  /** The next `count` Graph requests get no answer at all (the client's timeout must fire). */
+  stallNext(count: number): void;
   /** Every Graph request whose path matches answers `status` until cleared. */
   failPath(pattern: RegExp, status: number): void;
   clearPathFailures(): void;
@@ -231,6 +234,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     }
     const fault = faults.shift();
     if (fault) {
+      if (fault.status === 0) return; // stalled: the connection stays open, unanswered
       if (fault.status === 429) graphError(response, 429, 'TooManyRequests', 'Too many requests', fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {});
       else graphError(response, fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable.');
       return;
@@ -427,6 +431,9 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     resetCounts: () => counts.clear(),
     failNext(countOfRequests, status, faultOptions = {}) {
       for (let index = 0; index < countOfRequests; index++) faults.push({ status, retryAfter: faultOptions.retryAfter });
+    },
+    stallNext(countOfRequests) {
+      for (let index = 0; index < countOfRequests; index++) faults.push({ status: 0 });
     },
     failPath: (pattern, status) => pathFaults.push({ pattern, status }),
     clearPathFailures: () => {
