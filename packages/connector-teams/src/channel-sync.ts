@@ -1,18 +1,23 @@
-import { type ConnectorChange, ConnectorApiError, type DocumentPermission, type JsonValue } from '@tributary/core';
+import {
+  ConnectorApiError,
+  type ConnectorChange,
+  type DocumentPermission,
+  type JsonValue,
+} from '@tributary/core';
 import type { GraphApi } from './graph-api.js';
 import {
+  channelSchema,
+  chatMessageSchema,
   type GraphChannel,
   type GraphChatMessage,
   type GraphTeam,
-  chatMessageSchema,
-  channelSchema,
   memberSchema,
   teamSchema,
 } from './graph-types.js';
 import { isRemoved, isUserMessage, mapThread, memberPermissions, type ThreadContext } from './map-thread.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment, threadExternalId } from './teams-ids.js';
-import { guardScope, mapLimit, readDelta, type TeamsRun } from './teams-run.js';
+import { guardScope, guardStep, mapLimit, readDelta, type TeamsRun } from './teams-run.js';
 
 const MEMBERS = 'members';
 const RECENT = 'recent';
@@ -26,19 +31,22 @@ export async function* listTeams(run: TeamsRun, found: GraphTeam[]): AsyncGenera
     return;
   }
   for (const teamId of ctx.config.teamIds) {
-    yield* guardScope(run, `teams/${teamId}`, async function* () {
+    yield* guardStep(run, `teams/${teamId}`, async () => {
       found.push(await api.get(`/teams/${segment(teamId)}?$select=id,displayName`, teamSchema));
     });
   }
 }
 
 /** Every channel of every team: a team whose channels cannot be listed fails alone. */
-export async function* syncChannels(run: TeamsRun, checkpoint: () => ConnectorChange): AsyncGenerator<ConnectorChange> {
+export async function* syncChannels(
+  run: TeamsRun,
+  checkpoint: () => ConnectorChange,
+): AsyncGenerator<ConnectorChange> {
   const teams: GraphTeam[] = [];
   yield* listTeams(run, teams);
   for (const team of teams) {
     const channels: GraphChannel[] = [];
-    yield* guardScope(run, `teams/${team.id}`, async function* () {
+    yield* guardStep(run, `teams/${team.id}`, async () => {
       channels.push(...(await run.api.all(`/teams/${segment(team.id)}/channels`, channelSchema)));
     });
     for (const channel of channels) {
@@ -50,7 +58,8 @@ export async function* syncChannels(run: TeamsRun, checkpoint: () => ConnectorCh
 
 function deltaUrl(run: TeamsRun, teamId: string, channelId: string): string {
   const params = [`$top=${run.settings.pageSize}`];
-  if (run.ctx.config.messagesSince) params.push(`$filter=lastModifiedDateTime gt ${run.ctx.config.messagesSince}`);
+  if (run.ctx.config.messagesSince)
+    params.push(`$filter=lastModifiedDateTime gt ${run.ctx.config.messagesSince}`);
   return `/teams/${segment(teamId)}/channels/${segment(channelId)}/messages/delta?${params.join('&')}`;
 }
 
@@ -66,7 +75,10 @@ async function channelPermissions(
     const stored = (await run.ctx.state.get(MEMBERS, [key])).get(key);
     if (Array.isArray(stored)) return stored as unknown as DocumentPermission[];
   }
-  const members = await run.api.all(`/teams/${segment(teamId)}/channels/${segment(channelId)}/members`, memberSchema);
+  const members = await run.api.all(
+    `/teams/${segment(teamId)}/channels/${segment(channelId)}/members`,
+    memberSchema,
+  );
   const permissions = memberPermissions(members);
   run.ctx.state.set(MEMBERS, key, permissions as unknown as JsonValue);
   return permissions;
@@ -81,7 +93,8 @@ export async function listReplies(api: GraphApi, teamId: string, channelId: stri
 
 function lastActivity(root: GraphChatMessage, replies: readonly GraphChatMessage[]): number {
   let latest = Date.parse(root.lastModifiedDateTime ?? root.createdDateTime ?? '') || 0;
-  for (const reply of replies) latest = Math.max(latest, Date.parse(reply.lastModifiedDateTime ?? reply.createdDateTime ?? '') || 0);
+  for (const reply of replies)
+    latest = Math.max(latest, Date.parse(reply.lastModifiedDateTime ?? reply.createdDateTime ?? '') || 0);
   return latest;
 }
 
@@ -114,7 +127,8 @@ async function* syncChannel(
     mapLimit(roots, run.settings.concurrency, async (root) => {
       const replies = await listReplies(api, team.id, channel.id, root.id);
       const activity = lastActivity(root, replies);
-      if (windowMs > 0 && Date.now() - activity < windowMs) ctx.state.set(RECENT, recentPrefix + root.id, activity);
+      if (windowMs > 0 && Date.now() - activity < windowMs)
+        ctx.state.set(RECENT, recentPrefix + root.id, activity);
       return mapThread(context, root, replies);
     });
 
@@ -145,7 +159,8 @@ async function* syncChannel(
   for await (const entry of ctx.state.iterate(RECENT, { prefix: recentPrefix })) {
     const rootId = entry.key.slice(recentPrefix.length);
     if (handled.has(rootId)) continue;
-    if (typeof entry.value !== 'number' || Date.now() - entry.value >= windowMs) ctx.state.delete(RECENT, entry.key);
+    if (typeof entry.value !== 'number' || Date.now() - entry.value >= windowMs)
+      ctx.state.delete(RECENT, entry.key);
     else recheck.push(rootId);
   }
   if (recheck.length === 0) return;
@@ -157,7 +172,8 @@ async function* syncChannel(
       );
     } catch (error) {
       // Gone since it was last seen: its thread leaves too.
-      if (ConnectorApiError.isInstance(error) && error.status === 404) return { id: rootId, deletedDateTime: 'gone' };
+      if (ConnectorApiError.isInstance(error) && error.status === 404)
+        return { id: rootId, deletedDateTime: 'gone' };
       throw error;
     }
   });
@@ -166,7 +182,8 @@ async function* syncChannel(
     ctx.state.delete(RECENT, recentPrefix + root.id);
     yield { kind: 'delete', externalId: threadExternalId(team.id, channel.id, root.id) };
   }
-  for (const document of await toThreads(roots.filter((root) => !isRemoved(root)))) yield { kind: 'upsert', document };
+  for (const document of await toThreads(roots.filter((root) => !isRemoved(root))))
+    yield { kind: 'upsert', document };
   yield checkpoint();
 }
 

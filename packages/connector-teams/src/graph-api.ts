@@ -16,7 +16,12 @@ import {
 import type { ZodType } from 'zod';
 import { TimedFetchHandler, TransportOptions } from './graph-transport.js';
 import { createTokenSource, type TokenSource } from './teams-auth.js';
-import { DEFAULT_GRAPH_BASE_URL, type ResolvedTeamsSettings, TEAMS_CONNECTOR_TYPE, type TeamsCredentials } from './teams-settings.js';
+import {
+  DEFAULT_GRAPH_BASE_URL,
+  type ResolvedTeamsSettings,
+  TEAMS_CONNECTOR_TYPE,
+  type TeamsCredentials,
+} from './teams-settings.js';
 
 /** One page of a Graph collection. */
 export interface GraphPage<T> {
@@ -73,7 +78,9 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
   const customHosts =
     settings.graphBaseUrl === DEFAULT_GRAPH_BASE_URL ? undefined : new Set([base.hostname.toLowerCase()]);
   const auth = new AuthenticationHandler({ getAccessToken: () => tokens.token() });
-  auth.setNext(new TimedFetchHandler(settings.fetch ?? globalThis.fetch, settings.timeoutMs, options.metrics));
+  auth.setNext(
+    new TimedFetchHandler(settings.fetch ?? globalThis.fetch, settings.timeoutMs, options.metrics),
+  );
   const client = Client.initWithMiddleware({
     middleware: auth,
     baseUrl: settings.graphBaseUrl,
@@ -145,7 +152,12 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     text: (pathOrUrl) =>
       call('GET', pathOrUrl, (request) => request.responseType(ResponseType.TEXT).get()).then(String),
     download: (pathOrUrl) =>
-      call('GET', pathOrUrl, (request) => request.responseType(ResponseType.RAW).get() as Promise<Response>, true),
+      call(
+        'GET',
+        pathOrUrl,
+        (request) => request.responseType(ResponseType.RAW).get() as Promise<Response>,
+        true,
+      ),
     async post(path, body, schema) {
       return parse(path, schema, await call('POST', path, (request) => request.post(body)));
     },

@@ -79,7 +79,8 @@ export class TimedFetchHandler implements Middleware {
       response = await this.fetchImplementation(url, { ...(context.options as RequestInit), signal });
     } catch (error) {
       if (options?.signal?.aborted) return fail(new AbortError({ connector: PROVIDER, cause: error }));
-      if (timedOut) return fail(new TimeoutError({ connector: PROVIDER, timeoutMs, method, url, cause: error }));
+      if (timedOut)
+        return fail(new TimeoutError({ connector: PROVIDER, timeoutMs, method, url, cause: error }));
       return fail(
         new ConnectorApiError({
           connector: PROVIDER,
@@ -113,7 +114,8 @@ export class TimedFetchHandler implements Middleware {
       });
     } catch (error) {
       if (options?.failure) throw error;
-      if (timedOut) return fail(new TimeoutError({ connector: PROVIDER, timeoutMs, method, url, cause: error }));
+      if (timedOut)
+        return fail(new TimeoutError({ connector: PROVIDER, timeoutMs, method, url, cause: error }));
       return fail(error);
     }
   }

@@ -40,11 +40,11 @@ export const chatMessageSchema = z
     deletedDateTime: z.string().nullish(),
     subject: z.string().nullish(),
     webUrl: z.string().nullish(),
-    from: z
-      .object({ user: identity.nullish(), application: identity.nullish() })
+    from: z.object({ user: identity.nullish(), application: identity.nullish() }).passthrough().nullish(),
+    body: z
+      .object({ contentType: z.string().nullish(), content: z.string().nullish() })
       .passthrough()
       .nullish(),
-    body: z.object({ contentType: z.string().nullish(), content: z.string().nullish() }).passthrough().nullish(),
     attachments: z
       .array(
         z

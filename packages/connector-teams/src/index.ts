@@ -8,8 +8,8 @@ export type {
   GraphSubscription,
   GraphTeam,
 } from './graph-types.js';
-export { memberPermissions, messageMarkdown, threadVersion } from './map-thread.js';
 export { participantPermissions } from './map-meeting.js';
+export { memberPermissions, messageMarkdown, threadVersion } from './map-thread.js';
 export { createTeamsConnector, type TeamsConnector } from './teams-connector.js';
 export type { TeamsCursor } from './teams-cursor.js';
 export {

@@ -5,7 +5,9 @@ import { recordingExternalId, segment, transcriptExternalId } from './teams-ids.
 import type { TeamsTranscriber } from './teams-transcriber.js';
 
 /** Organiser (owner) and attendees (readers) of a meeting, by user id and UPN. */
-export function participantPermissions(meeting: GraphOnlineMeeting | undefined): DocumentPermission[] | undefined {
+export function participantPermissions(
+  meeting: GraphOnlineMeeting | undefined,
+): DocumentPermission[] | undefined {
   if (!meeting?.participants) return undefined;
   const permissions: DocumentPermission[] = [];
   const seen = new Set<string>();
@@ -36,13 +38,21 @@ export function meetingPath(organizerId: string, meetingId: string): string {
   return `/users/${segment(organizerId)}/onlineMeetings/${segment(meetingId)}`;
 }
 
-function meetingTitle(meeting: GraphOnlineMeeting | undefined, artifact: GraphMeetingArtifact, kind: string): string {
+function meetingTitle(
+  meeting: GraphOnlineMeeting | undefined,
+  artifact: GraphMeetingArtifact,
+  kind: string,
+): string {
   const day = (meeting?.startDateTime ?? artifact.createdDateTime ?? '').slice(0, 10);
   const subject = meeting?.subject?.trim() || 'Teams meeting';
   return `${subject}${day ? ` (${day})` : ''}: ${kind}`;
 }
 
-function meetingMetadata(organizerId: string, meeting: GraphOnlineMeeting | undefined, artifact: GraphMeetingArtifact) {
+function meetingMetadata(
+  organizerId: string,
+  meeting: GraphOnlineMeeting | undefined,
+  artifact: GraphMeetingArtifact,
+) {
   return {
     organizerId,
     meetingId: artifact.meetingId ?? null,
@@ -77,7 +87,11 @@ export function mapTranscript(
     externalUrl: meeting?.joinWebUrl ?? undefined,
     version: `${transcript.createdDateTime ?? ''}|${transcript.endDateTime ?? ''}`,
     modifiedAt: transcript.endDateTime ?? transcript.createdDateTime ?? undefined,
-    metadata: { source: 'meeting_transcript', transcriptId: transcript.id, ...meetingMetadata(organizerId, meeting, transcript) },
+    metadata: {
+      source: 'meeting_transcript',
+      transcriptId: transcript.id,
+      ...meetingMetadata(organizerId, meeting, transcript),
+    },
     ...(permissions ? { permissions } : {}),
     content: {
       kind: 'lazy',

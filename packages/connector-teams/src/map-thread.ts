@@ -68,7 +68,8 @@ export async function mapThread(
   const rootText = await messageMarkdown(root);
   const title = threadTitle(context, root, rootText);
   const parts = [`# ${title}`, '', await messageBlock(root, rootText)];
-  for (const reply of replies) parts.push('', '---', '', await messageBlock(reply, await messageMarkdown(reply)));
+  for (const reply of replies)
+    parts.push('', '---', '', await messageBlock(reply, await messageMarkdown(reply)));
   const authors = new Set<string>();
   for (const message of [root, ...replies]) {
     const name = authorOf(message);
@@ -115,11 +116,16 @@ function authorOf(message: GraphChatMessage): string | undefined {
 
 async function messageBlock(message: GraphChatMessage, text: string): Promise<string> {
   const author = authorOf(message) ?? 'Unknown';
-  const when = message.createdDateTime ? ` · ${message.createdDateTime.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}` : '';
+  const when = message.createdDateTime
+    ? ` · ${message.createdDateTime.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}`
+    : '';
   const lines = [`**${author}**${when}`, '', text];
   const links = (message.attachments ?? [])
     .filter((attachment) => attachment.contentUrl && /^https?:\/\//i.test(attachment.contentUrl))
-    .map((attachment) => `- [${(attachment.name ?? 'attachment').replace(/[[\]]/g, '')}](${attachment.contentUrl})`);
+    .map(
+      (attachment) =>
+        `- [${(attachment.name ?? 'attachment').replace(/[[\]]/g, '')}](${attachment.contentUrl})`,
+    );
   if (links.length > 0) lines.push('', 'Attachments:', ...links);
   return lines.join('\n').trimEnd();
 }

@@ -1,6 +1,15 @@
-import { type ConnectorChange, ConnectorApiError, type JsonValue, type SourceDocument } from '@tributary/core';
-import type { GraphApi } from './graph-api.js';
-import { type GraphMeetingArtifact, type GraphOnlineMeeting, meetingArtifactSchema, onlineMeetingSchema } from './graph-types.js';
+import {
+  ConnectorApiError,
+  type ConnectorChange,
+  type JsonValue,
+  type SourceDocument,
+} from '@tributary/core';
+import {
+  type GraphMeetingArtifact,
+  type GraphOnlineMeeting,
+  meetingArtifactSchema,
+  onlineMeetingSchema,
+} from './graph-types.js';
 import { mapRecording, mapTranscript, meetingPath } from './map-meeting.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment } from './teams-ids.js';
@@ -31,10 +40,13 @@ export async function readMeeting(
     return await run.api.get(meetingPath(organizerId, meetingId), onlineMeetingSchema);
   } catch (error) {
     if (!ConnectorApiError.isInstance(error) || (error.status !== 404 && error.status !== 403)) throw error;
-    run.ctx.logger.warn('meeting details not readable; its transcript is stored without title or participants', {
-      organizerId,
-      status: error.status,
-    });
+    run.ctx.logger.warn(
+      'meeting details not readable; its transcript is stored without title or participants',
+      {
+        organizerId,
+        status: error.status,
+      },
+    );
     return undefined;
   }
 }
@@ -59,10 +71,15 @@ function artifactsUrl(run: TeamsRun, organizerId: string, kind: 'Transcripts' | 
 }
 
 /** Transcripts, then (with a transcriber) recordings of meetings without one, for every organiser. */
-export async function* syncMeetings(run: TeamsRun, checkpoint: () => ConnectorChange): AsyncGenerator<ConnectorChange> {
+export async function* syncMeetings(
+  run: TeamsRun,
+  checkpoint: () => ConnectorChange,
+): AsyncGenerator<ConnectorChange> {
   const transcriber = run.ctx.config.recordings === false ? undefined : run.settings.transcriber;
   for (const organizerId of run.ctx.config.meetingOrganizerIds ?? []) {
-    yield* guardScope(run, scopeKey.transcripts(organizerId), () => syncTranscripts(run, organizerId, checkpoint));
+    yield* guardScope(run, scopeKey.transcripts(organizerId), () =>
+      syncTranscripts(run, organizerId, checkpoint),
+    );
     if (transcriber) {
       yield* guardScope(run, scopeKey.recordings(organizerId), () =>
         syncRecordings(run, transcriber, organizerId, checkpoint),
@@ -110,7 +127,13 @@ async function* syncTranscripts(
       });
       for (const transcript of added) {
         const meetingId = transcript.meetingId as string;
-        const document = mapTranscript(api, organizerId, meetings.get(meetingId), transcript, withPermissions);
+        const document = mapTranscript(
+          api,
+          organizerId,
+          meetings.get(meetingId),
+          transcript,
+          withPermissions,
+        );
         ctx.state.set(ARTIFACTS, `${organizerId}/${transcript.id}`, document.externalId);
         yield { kind: 'upsert', document };
         const entry = entries.get(meetingId) as MeetingEntry;

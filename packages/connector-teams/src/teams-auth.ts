@@ -154,7 +154,11 @@ export function createTokenSource(
 }
 
 /** MSAL's errors (ServerError `invalid_client`, `invalid_grant`...) as the AuthError the pipeline stops on. */
-export function toAuthFailure(error: unknown, transportError: unknown, type: TeamsCredentials['type']): unknown {
+export function toAuthFailure(
+  error: unknown,
+  transportError: unknown,
+  type: TeamsCredentials['type'],
+): unknown {
   if (TributaryError.isInstance(transportError)) return transportError;
   if (TributaryError.isInstance(error)) return error;
   const code = (error as { errorCode?: unknown }).errorCode;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ConnectorApiError,
   type ConnectorChange,
   type ConnectorContext,
-  ConnectorApiError,
   type ConnectorV1,
   defineConnector,
 } from '@tributary/core';
@@ -47,7 +47,14 @@ export function createTeamsConnector(settings: TeamsConnectorSettings = {}): Tea
   const resolved = resolveSettings(settings);
 
   const runFor = (ctx: ConnectorContext<TeamsConfig, TeamsCredentials>) =>
-    createGraphApi({ http: ctx.http, metrics: ctx.metrics, signal: ctx.signal, logger: ctx.logger, credentials: ctx.credentials, settings: resolved });
+    createGraphApi({
+      http: ctx.http,
+      metrics: ctx.metrics,
+      signal: ctx.signal,
+      logger: ctx.logger,
+      credentials: ctx.credentials,
+      settings: resolved,
+    });
 
   return defineConnector<TeamsConfig, TeamsCredentials>({
     type: TEAMS_CONNECTOR_TYPE,
@@ -130,7 +137,9 @@ async function* syncAll(run: TeamsRun, previous: TeamsCursor | undefined): Async
     yield {
       kind: 'listing-complete',
       complete,
-      ...(complete ? {} : { reason: `${run.failures.length} scope(s) failed: ${run.failures.slice(0, 3).join('; ')}` }),
+      ...(complete
+        ? {}
+        : { reason: `${run.failures.length} scope(s) failed: ${run.failures.slice(0, 3).join('; ')}` }),
     };
   }
   yield { kind: 'checkpoint', cursor: cursorJson({ version: 1, phase: 'delta', runId: run.runId }) };

@@ -16,7 +16,8 @@ export interface TeamsCursor {
 export function parseTeamsCursor(value: JsonValue | undefined): TeamsCursor | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const { version, phase, runId } = value as Record<string, JsonValue>;
-  if (version !== 1 || (phase !== 'listing' && phase !== 'delta') || typeof runId !== 'string') return undefined;
+  if (version !== 1 || (phase !== 'listing' && phase !== 'delta') || typeof runId !== 'string')
+    return undefined;
   return { version, phase, runId };
 }
 
@@ -40,7 +41,8 @@ export async function readScope(state: ConnectorState, scope: string): Promise<S
   const value = (await state.get(SCOPES, [scope])).get(scope);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const { link, complete, listedIn } = value as Record<string, JsonValue>;
-  if (typeof link !== 'string' || typeof complete !== 'boolean' || typeof listedIn !== 'string') return undefined;
+  if (typeof link !== 'string' || typeof complete !== 'boolean' || typeof listedIn !== 'string')
+    return undefined;
   return { link, complete, listedIn };
 }
 

@@ -27,8 +27,16 @@ export type ParsedExternalId =
 
 export function parseExternalId(externalId: string): ParsedExternalId | undefined {
   const thread = /^teams\/([^/]+)\/channels\/([^/]+)\/threads\/([^/]+)$/.exec(externalId);
-  if (thread) return { kind: 'thread', teamId: thread[1] as string, channelId: thread[2] as string, rootId: thread[3] as string };
-  const meeting = /^users\/([^/]+)\/onlineMeetings\/([^/]+)\/(transcripts|recordings)\/([^/]+)$/.exec(externalId);
+  if (thread)
+    return {
+      kind: 'thread',
+      teamId: thread[1] as string,
+      channelId: thread[2] as string,
+      rootId: thread[3] as string,
+    };
+  const meeting = /^users\/([^/]+)\/onlineMeetings\/([^/]+)\/(transcripts|recordings)\/([^/]+)$/.exec(
+    externalId,
+  );
   if (!meeting) return undefined;
   const [, organizerId, meetingId, kind, id] = meeting as unknown as [string, string, string, string, string];
   return kind === 'transcripts'

@@ -55,7 +55,10 @@ export interface TeamsOAuth {
 export function createTeamsOAuth(options: TeamsOAuthOptions): TeamsOAuth {
   const parsed = oauthOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw InvalidConfigError.fromSchemaIssues(parsed.error, { connector: TEAMS_CONNECTOR_TYPE, subject: 'config' });
+    throw InvalidConfigError.fromSchemaIssues(parsed.error, {
+      connector: TEAMS_CONNECTOR_TYPE,
+      subject: 'config',
+    });
   }
   const input = parsed.data;
   const scopes = input.scopes ?? [...DEFAULT_DELEGATED_SCOPES];
@@ -76,7 +79,13 @@ export function createTeamsOAuth(options: TeamsOAuthOptions): TeamsOAuth {
   });
   return {
     authorizationUrl: ({ state, loginHint }) =>
-      app.getAuthCodeUrl({ scopes, redirectUri: input.redirectUri, state, loginHint, prompt: 'select_account' }),
+      app.getAuthCodeUrl({
+        scopes,
+        redirectUri: input.redirectUri,
+        state,
+        loginHint,
+        prompt: 'select_account',
+      }),
     async exchangeCode(code) {
       network.lastBody = undefined;
       let result: Awaited<ReturnType<typeof app.acquireTokenByCode>>;

@@ -42,16 +42,37 @@ export async function* guardScope(
   try {
     yield* body();
   } catch (error) {
-    if (stopsTheRun(error)) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    run.failures.push(`${scope}: ${message}`);
-    run.ctx.logger.warn('a Teams scope failed; the rest of the run goes on', { scope, error: message });
-    yield { kind: 'scope-failed', scope, message };
+    yield scopeFailed(run, scope, error);
   }
 }
 
+/** `guardScope` for a step that yields nothing (listing a team's channels). */
+export async function* guardStep(
+  run: TeamsRun,
+  scope: string,
+  step: () => Promise<void>,
+): AsyncGenerator<ConnectorChange> {
+  try {
+    await step();
+  } catch (error) {
+    yield scopeFailed(run, scope, error);
+  }
+}
+
+function scopeFailed(run: TeamsRun, scope: string, error: unknown): ConnectorChange {
+  if (stopsTheRun(error)) throw error;
+  const message = error instanceof Error ? error.message : String(error);
+  run.failures.push(`${scope}: ${message}`);
+  run.ctx.logger.warn('a Teams scope failed; the rest of the run goes on', { scope, error: message });
+  return { kind: 'scope-failed', scope, message };
+}
+
 /** The page to read first for a scope, by the run's start mode and the scope's stored state. */
-export async function firstLink(run: TeamsRun, scope: string, freshLink: string): Promise<{ link: string; stored: boolean } | null> {
+export async function firstLink(
+  run: TeamsRun,
+  scope: string,
+  freshLink: string,
+): Promise<{ link: string; stored: boolean } | null> {
   if (run.start === 'fresh') return { link: freshLink, stored: false };
   const stored = await readScope(run.ctx.state, scope);
   if (run.start === 'resume') {
@@ -78,7 +99,9 @@ export async function* readDelta<T>(
   run: TeamsRun,
   scope: string,
   freshLink: string,
-  read: (link: string) => Promise<{ items: T[]; nextLink: string | undefined; deltaLink: string | undefined }>,
+  read: (
+    link: string,
+  ) => Promise<{ items: T[]; nextLink: string | undefined; deltaLink: string | undefined }>,
   handle: (page: DeltaPage<T>) => AsyncGenerator<ConnectorChange>,
   checkpoint: () => ConnectorChange,
 ): AsyncGenerator<ConnectorChange> {
@@ -102,7 +125,10 @@ export async function* readDelta<T>(
     fromStore = false;
     yield* handle({ items: page.items, resynced });
     const next = page.nextLink ?? page.deltaLink;
-    if (!next) throw new Error(`[tributary] [teams] Graph returned a delta page without @odata.nextLink or @odata.deltaLink (${scope})`);
+    if (!next)
+      throw new Error(
+        `[tributary] [teams] Graph returned a delta page without @odata.nextLink or @odata.deltaLink (${scope})`,
+      );
     const value: ScopeState = { link: next, complete: !page.nextLink, listedIn: run.runId };
     writeScope(run.ctx.state, scope, value);
     yield checkpoint();
@@ -112,7 +138,11 @@ export async function* readDelta<T>(
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

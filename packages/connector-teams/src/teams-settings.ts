@@ -47,7 +47,10 @@ const guid = (what: string) => z.string().trim().regex(GUID, `must be a ${what} 
 const teamsConfigObject = z
   .object({
     /** Teams whose channels are synced (their group ids). Default: every team the app can read. */
-    teamIds: z.array(guid('team')).min(1, 'must list at least one team id (leave it out for all teams)').optional(),
+    teamIds: z
+      .array(guid('team'))
+      .min(1, 'must list at least one team id (leave it out for all teams)')
+      .optional(),
     /** Sync channel messages. Default true. */
     channels: z.boolean().optional(),
     /** Only messages changed after this instant (ISO 8601 with offset). Graph's delta covers 8 months at most. */
@@ -57,7 +60,11 @@ const teamsConfigObject = z
      * The messages delta reports root messages only; replies arrive through change notifications or
      * this window. Default 24; 0 turns it off.
      */
-    replyRecheckHours: z.number().min(0).max(24 * 30).optional(),
+    replyRecheckHours: z
+      .number()
+      .min(0)
+      .max(24 * 30)
+      .optional(),
     /** Users whose meetings' transcripts (and recordings) are synced (their user ids). */
     meetingOrganizerIds: z.array(guid('user')).min(1, 'must list at least one organiser id').optional(),
     /** Only transcripts created after this instant (ISO 8601 with offset). */
@@ -119,7 +126,9 @@ export const teamsCredentialsSchema: ConnectorV1<TeamsConfig, TeamsCredentials>[
 export function resolveSettings(settings: TeamsConnectorSettings) {
   const pageSize = settings.pageSize ?? MAX_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-    throw new RangeError(`[tributary] [teams] pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`);
+    throw new RangeError(
+      `[tributary] [teams] pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`,
+    );
   }
   const graphBaseUrl = new URL(settings.graphBaseUrl ?? DEFAULT_GRAPH_BASE_URL);
   const authorityHost = new URL(settings.authorityHost ?? DEFAULT_AUTHORITY_HOST);

@@ -37,11 +37,20 @@ export const teamsResources = {
 
 const createInput = z.object({
   resource: z.string().min(1, 'is required'),
-  changeType: z.string().regex(/^(created|updated|deleted)(,(created|updated|deleted))*$/, 'must be created, updated and/or deleted, comma-separated').optional(),
+  changeType: z
+    .string()
+    .regex(
+      /^(created|updated|deleted)(,(created|updated|deleted))*$/,
+      'must be created, updated and/or deleted, comma-separated',
+    )
+    .optional(),
   notificationUrl: z.url({ protocol: /^https$/, message: 'must be an https URL Graph can reach' }),
   lifecycleNotificationUrl: z.url({ protocol: /^https$/, message: 'must be an https URL Graph can reach' }),
   /** The webhook secret: Graph echoes it in every notification, `verify` checks it. */
-  clientState: z.string().min(16, 'must be at least 16 characters (it is the webhook secret)').max(128, 'must be at most 128 characters (Graph limit)'),
+  clientState: z
+    .string()
+    .min(16, 'must be at least 16 characters (it is the webhook secret)')
+    .max(128, 'must be at most 128 characters (Graph limit)'),
   expiresInMinutes: z.number().int().min(5).max(4230).optional(),
 });
 
@@ -67,7 +76,10 @@ export interface TeamsSubscriptions {
   /** Moves the expiry `expiresInMinutes` (default 55) from now. */
   renew(subscriptionId: string, expiresInMinutes?: number): Promise<GraphSubscription>;
   /** True when the subscription expires within `marginMs` (default 15 minutes) of `now`. */
-  needsRenewal(subscription: Pick<GraphSubscription, 'expirationDateTime'>, options?: { now?: number; marginMs?: number }): boolean;
+  needsRenewal(
+    subscription: Pick<GraphSubscription, 'expirationDateTime'>,
+    options?: { now?: number; marginMs?: number },
+  ): boolean;
   reauthorize(subscriptionId: string): Promise<void>;
   /** Deletes a subscription; one Graph no longer knows is not an error. */
   remove(subscriptionId: string): Promise<void>;
@@ -76,7 +88,10 @@ export interface TeamsSubscriptions {
    * recreates it from `recreate` when Graph no longer has it), `subscriptionRemoved` recreates it,
    * `missed` needs nothing here (its event already queued an incremental sync).
    */
-  handleLifecycle(notification: TeamsLifecycleNotification, recreate: CreateSubscriptionInput): Promise<LifecycleOutcome>;
+  handleLifecycle(
+    notification: TeamsLifecycleNotification,
+    recreate: CreateSubscriptionInput,
+  ): Promise<LifecycleOutcome>;
 }
 
 function expiry(minutes: number): string {
@@ -92,7 +107,10 @@ function expiry(minutes: number): string {
 export function createTeamsSubscriptions(options: TeamsSubscriptionsOptions): TeamsSubscriptions {
   const parsed = teamsCredentialsSchema.safeParse(options.credentials);
   if (!parsed.success) {
-    throw InvalidConfigError.fromSchemaIssues(parsed.error, { connector: TEAMS_CONNECTOR_TYPE, subject: 'credentials' });
+    throw InvalidConfigError.fromSchemaIssues(parsed.error, {
+      connector: TEAMS_CONNECTOR_TYPE,
+      subject: 'credentials',
+    });
   }
   const settings = resolveSettings(options.settings ?? {});
   const http = createHttpClient({
@@ -105,14 +123,23 @@ export function createTeamsSubscriptions(options: TeamsSubscriptionsOptions): Te
   });
   let api: GraphApi | undefined;
   const graph = () => {
-    api ??= createGraphApi({ http, credentials: parsed.data, settings, signal: options.signal, logger: options.logger });
+    api ??= createGraphApi({
+      http,
+      credentials: parsed.data,
+      settings,
+      signal: options.signal,
+      logger: options.logger,
+    });
     return api;
   };
 
   const create: TeamsSubscriptions['create'] = async (raw) => {
     const checked = createInput.safeParse(raw);
     if (!checked.success) {
-      throw InvalidConfigError.fromSchemaIssues(checked.error, { connector: TEAMS_CONNECTOR_TYPE, subject: 'config' });
+      throw InvalidConfigError.fromSchemaIssues(checked.error, {
+        connector: TEAMS_CONNECTOR_TYPE,
+        subject: 'config',
+      });
     }
     const input = checked.data;
     return graph().post(
@@ -137,10 +164,16 @@ export function createTeamsSubscriptions(options: TeamsSubscriptionsOptions): Te
     create,
     reauthorize,
     renew: (subscriptionId, minutes = DEFAULT_SUBSCRIPTION_MINUTES) =>
-      graph().patch(`/subscriptions/${segment(subscriptionId)}`, { expirationDateTime: expiry(minutes) }, subscriptionSchema),
+      graph().patch(
+        `/subscriptions/${segment(subscriptionId)}`,
+        { expirationDateTime: expiry(minutes) },
+        subscriptionSchema,
+      ),
     needsRenewal(subscription, renewal = {}) {
       const now = renewal.now ?? Date.now();
-      return Date.parse(subscription.expirationDateTime) - now <= (renewal.marginMs ?? DEFAULT_RENEW_MARGIN_MS);
+      return (
+        Date.parse(subscription.expirationDateTime) - now <= (renewal.marginMs ?? DEFAULT_RENEW_MARGIN_MS)
+      );
     },
     async remove(subscriptionId) {
       try {

@@ -90,7 +90,13 @@ export function notificationAction(notification: GraphNotification): WebhookEven
   const resource = notification.resource ?? '';
   const message = CHANNEL_MESSAGE.exec(resource);
   if (message) {
-    const [, teamId, channelId, rootId, replyId] = message as unknown as [string, string, string, string, string?];
+    const [, teamId, channelId, rootId, replyId] = message as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string?,
+    ];
     const externalId = threadExternalId(teamId, channelId, rootId);
     // A deleted root takes its thread; a deleted reply changes its thread.
     if (notification.changeType === 'deleted' && !replyId) return { kind: 'delete', externalId };
@@ -98,7 +104,12 @@ export function notificationAction(notification: GraphNotification): WebhookEven
   }
   const transcript = USER_TRANSCRIPT.exec(resource);
   if (transcript) {
-    const [, organizerId, meetingId, transcriptId] = transcript as unknown as [string, string, string, string];
+    const [, organizerId, meetingId, transcriptId] = transcript as unknown as [
+      string,
+      string,
+      string,
+      string,
+    ];
     return { kind: 'refetch', externalId: transcriptExternalId(organizerId, meetingId, transcriptId) };
   }
   // Tenant-wide transcript notifications do not name the organiser; their delta finds the transcript.
@@ -121,7 +132,9 @@ export const teamsWebhooks: ConnectorWebhooks = {
   handshake(request) {
     const token = validationToken(request);
     if (token === null) return null;
-    return { response: { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: token } };
+    return {
+      response: { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: token },
+    };
   },
   verify(request, secret) {
     for (const notification of readDelivery(request)) {
@@ -152,7 +165,9 @@ export const teamsWebhooks: ConnectorWebhooks = {
 /** The lifecycle notifications of a delivery (verify it first). */
 export function readLifecycleNotifications(request: WebhookRequest): TeamsLifecycleNotification[] {
   return readDelivery(request).flatMap((notification) =>
-    notification.lifecycleEvent && LIFECYCLE_EVENTS.has(notification.lifecycleEvent) && notification.subscriptionId
+    notification.lifecycleEvent &&
+    LIFECYCLE_EVENTS.has(notification.lifecycleEvent) &&
+    notification.subscriptionId
       ? [
           {
             subscriptionId: notification.subscriptionId,

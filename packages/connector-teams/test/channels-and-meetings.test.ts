@@ -4,9 +4,20 @@
 // when no transcript exists; one failing channel recorded while the rest syncs (run `partial`).
 import { createConnectorInstance, type SourceDocument, webVttExtractor } from '@tributary/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordingExternalId, type TeamsTranscriber, threadExternalId, transcriptExternalId } from '../src/index.js';
+import {
+  recordingExternalId,
+  type TeamsTranscriber,
+  threadExternalId,
+  transcriptExternalId,
+} from '../src/index.js';
 import { vttOf } from './support/fake-tenant.ts';
-import { collectChanges, pipeline, startTeamsHarness, type TeamsHarness, upserts } from './support/teams-harness.ts';
+import {
+  collectChanges,
+  pipeline,
+  startTeamsHarness,
+  type TeamsHarness,
+  upserts,
+} from './support/teams-harness.ts';
 
 let harness: TeamsHarness;
 beforeEach(async () => {
@@ -15,7 +26,10 @@ beforeEach(async () => {
 afterEach(() => harness.close());
 
 async function loadText(document: SourceDocument): Promise<string> {
-  const content = document.content.kind === 'lazy' ? await document.content.load({ signal: new AbortController().signal }) : document.content;
+  const content =
+    document.content.kind === 'lazy'
+      ? await document.content.load({ signal: new AbortController().signal })
+      : document.content;
   if (content.kind !== 'text') throw new Error('expected text');
   return content.text;
 }
@@ -41,7 +55,10 @@ describe('channel threads', () => {
     tenant.reply(root, { from: grace, html: '<p>Yes, <i>after</i> the tests pass.</p>' });
     tenant.reply(root, { from: ada, text: 'Great, shipping at 5.' });
     tenant.post(channel, { from: ada, text: 'Ada joined the channel', messageType: 'systemEventMessage' });
-    const changes = await collectChanges(harness.connector(), { config: { teamIds: [team.id] }, credentials: harness.credentials });
+    const changes = await collectChanges(harness.connector(), {
+      config: { teamIds: [team.id] },
+      credentials: harness.credentials,
+    });
     const documents = upserts(changes);
     expect(documents).toHaveLength(1); // the system message is not a document
     const thread = documents[0] as SourceDocument;
@@ -53,7 +70,11 @@ describe('channel threads', () => {
     expect(text).toContain('[checklist.xlsx](https://contoso.sharepoint.com/checklist.xlsx)');
     expect(text).not.toMatch(/<at|<attachment|<p>/);
     expect(text.indexOf('after the tests pass')).toBeLessThan(text.indexOf('shipping at 5'));
-    expect(thread.metadata).toMatchObject({ replyCount: 2, channelName: 'Releases', teamName: 'Engineering' });
+    expect(thread.metadata).toMatchObject({
+      replyCount: 2,
+      channelName: 'Releases',
+      teamName: 'Engineering',
+    });
     expect(thread.permissions).toEqual([
       { type: 'user', id: ada.id, email: ada.email, displayName: 'Ada Lovelace', role: 'owner' },
       { type: 'user', id: grace.id, email: grace.email, displayName: 'Grace Hopper', role: 'reader' },
@@ -64,7 +85,11 @@ describe('channel threads', () => {
 
   it('a reply to a recent thread is picked up by the recheck window; a deleted root deletes its thread', async () => {
     const { tenant, ada, grace, team, channel } = smallTeam();
-    const recent = tenant.post(channel, { from: ada, text: 'Deploying now', createdDateTime: new Date().toISOString() });
+    const recent = tenant.post(channel, {
+      from: ada,
+      text: 'Deploying now',
+      createdDateTime: new Date().toISOString(),
+    });
     const old = tenant.post(channel, { from: ada, text: 'Old news' });
     const run = pipeline(harness, { teamIds: [team.id] });
     expect((await run.sync()).counts.inserted).toBe(2);
@@ -102,14 +127,24 @@ describe('channel threads', () => {
     const { tenant, ada, grace, team, channel } = smallTeam();
     const root = tenant.post(channel, { from: ada, text: 'Question' });
     tenant.reply(root, { from: grace, text: 'Answer' });
-    const instance = createConnectorInstance(harness.connector(), { config: { teamIds: [team.id] }, credentials: harness.credentials });
+    const instance = createConnectorInstance(harness.connector(), {
+      config: { teamIds: [team.id] },
+      credentials: harness.credentials,
+    });
     const fetchDocument = instance.connector.fetchDocument?.bind(instance.connector);
     if (!fetchDocument) throw new Error('no fetchDocument');
-    const document = await fetchDocument(instance.createContext(), threadExternalId(team.id, channel.id, root.id));
+    const document = await fetchDocument(
+      instance.createContext(),
+      threadExternalId(team.id, channel.id, root.id),
+    );
     expect(await loadText(document as SourceDocument)).toContain('Answer');
     tenant.remove(root);
-    expect(await fetchDocument(instance.createContext(), threadExternalId(team.id, channel.id, root.id))).toBeNull();
-    expect(await fetchDocument(instance.createContext(), threadExternalId(team.id, channel.id, 'missing'))).toBeNull();
+    expect(
+      await fetchDocument(instance.createContext(), threadExternalId(team.id, channel.id, root.id)),
+    ).toBeNull();
+    expect(
+      await fetchDocument(instance.createContext(), threadExternalId(team.id, channel.id, 'missing')),
+    ).toBeNull();
   });
 });
 
@@ -119,13 +154,19 @@ describe('meetings', () => {
     const organizer = tenant.addUser('Olu Organiser');
     const guest = tenant.addUser('Gia Guest');
     const meeting = tenant.addMeeting(organizer, 'Quarterly planning', [guest]);
-    const transcript = tenant.addTranscript(meeting, vttOf([
-      { speaker: 'Olu Organiser', text: 'Welcome & thanks for coming' },
-      { speaker: 'Gia Guest', text: 'Happy to be here' },
-    ]));
+    const transcript = tenant.addTranscript(
+      meeting,
+      vttOf([
+        { speaker: 'Olu Organiser', text: 'Welcome & thanks for coming' },
+        { speaker: 'Gia Guest', text: 'Happy to be here' },
+      ]),
+    );
     const run = pipeline(harness, { channels: false, meetingOrganizerIds: [organizer.id] });
     expect((await run.sync()).counts.inserted).toBe(1);
-    const changes = await collectChanges(harness.connector(), { config: { channels: false, meetingOrganizerIds: [organizer.id] }, credentials: harness.credentials });
+    const changes = await collectChanges(harness.connector(), {
+      config: { channels: false, meetingOrganizerIds: [organizer.id] },
+      credentials: harness.credentials,
+    });
     const document = upserts(changes)[0] as SourceDocument;
     expect(document.externalId).toBe(transcriptExternalId(organizer.id, meeting.id, transcript.id));
     expect(document.title).toMatch(/^Quarterly planning \(\d{4}-\d{2}-\d{2}\): transcript$/);
@@ -134,8 +175,13 @@ describe('meetings', () => {
       { type: 'user', id: organizer.id, email: organizer.email, displayName: 'Olu Organiser', role: 'owner' },
       { type: 'user', id: guest.id, email: guest.email, displayName: 'Gia Guest', role: 'reader' },
     ]);
-    const extracted = await webVttExtractor.extract({ text: await loadText(document), mimeType: 'text/vtt' } as never);
-    expect(extracted.text).toBe('[00:00:00] Olu Organiser: Welcome & thanks for coming\n[00:00:05] Gia Guest: Happy to be here');
+    const extracted = await webVttExtractor.extract({
+      text: await loadText(document),
+      mimeType: 'text/vtt',
+    } as never);
+    expect(extracted.text).toBe(
+      '[00:00:00] Olu Organiser: Welcome & thanks for coming\n[00:00:05] Gia Guest: Happy to be here',
+    );
     tenant.removeArtifact(transcript);
     const summary = await run.sync();
     expect(summary.counts.deleted).toBe(1);
@@ -146,7 +192,10 @@ describe('meetings', () => {
     const { tenant } = harness;
     const organizer = tenant.addUser('Rita Recorder');
     const meeting = tenant.addMeeting(organizer, 'Design review', []);
-    const recording = tenant.addRecording(meeting, new TextEncoder().encode('fake mp4 bytes: the design is approved'));
+    const recording = tenant.addRecording(
+      meeting,
+      new TextEncoder().encode('fake mp4 bytes: the design is approved'),
+    );
     const seen: string[] = [];
     const transcriber: TeamsTranscriber = {
       async transcribe(input) {
@@ -161,7 +210,10 @@ describe('meetings', () => {
     expect(run.live()).toEqual([recordingExternalId(organizer.id, meeting.id, recording.id)]);
     expect(seen).toEqual(['video/mp4 38']);
     // Without a transcriber, recordings are not synced at all.
-    const plain = await collectChanges(harness.connector(), { config: { channels: false, meetingOrganizerIds: [organizer.id] }, credentials: harness.credentials });
+    const plain = await collectChanges(harness.connector(), {
+      config: { channels: false, meetingOrganizerIds: [organizer.id] },
+      credentials: harness.credentials,
+    });
     expect(upserts(plain)).toEqual([]);
     const transcript = tenant.addTranscript(meeting, vttOf([{ speaker: 'Rita Recorder', text: 'Approved' }]));
     const second = await run.sync();

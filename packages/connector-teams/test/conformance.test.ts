@@ -29,15 +29,30 @@ testConnector({
     const removable: { id: string; remove: () => void }[] = [];
     let last: FakeMessage | undefined;
     for (let index = 0; index < 6; index++) {
-      const root = tenant.post(channel, { from: ada, html: `<p>Tide table ${index}: high water at <b>0${index}:00</b></p>` });
+      const root = tenant.post(channel, {
+        from: ada,
+        html: `<p>Tide table ${index}: high water at <b>0${index}:00</b></p>`,
+      });
       tenant.reply(root, { from: grace, text: `Thanks, noted ${index}` });
       last = root;
-      removable.push({ id: threadExternalId(team.id, channel.id, root.id), remove: () => tenant.remove(root) });
+      removable.push({
+        id: threadExternalId(team.id, channel.id, root.id),
+        remove: () => tenant.remove(root),
+      });
     }
     for (let index = 0; index < 3; index++) {
       const meeting = tenant.addMeeting(ada, `Crew sync ${index}`, [grace]);
-      const transcript = tenant.addTranscript(meeting, vttOf([{ speaker: ada.displayName, text: `Agenda ${index}` }, { speaker: grace.displayName, text: 'All good' }]));
-      removable.unshift({ id: transcriptExternalId(ada.id, meeting.id, transcript.id), remove: () => tenant.removeArtifact(transcript) });
+      const transcript = tenant.addTranscript(
+        meeting,
+        vttOf([
+          { speaker: ada.displayName, text: `Agenda ${index}` },
+          { speaker: grace.displayName, text: 'All good' },
+        ]),
+      );
+      removable.unshift({
+        id: transcriptExternalId(ada.id, meeting.id, transcript.id),
+        remove: () => tenant.removeArtifact(transcript),
+      });
     }
     let version = 0;
     return {

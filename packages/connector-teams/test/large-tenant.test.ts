@@ -4,7 +4,12 @@
 // a fresh delta query, nothing stored twice, nothing re-embedded).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixture, type Fixture, FULL_FIXTURE } from './support/fixture-tenant.ts';
-import { type PipelineHarness, pipeline, startTeamsHarness, type TeamsHarness } from './support/teams-harness.ts';
+import {
+  type PipelineHarness,
+  pipeline,
+  startTeamsHarness,
+  type TeamsHarness,
+} from './support/teams-harness.ts';
 
 let harness: TeamsHarness;
 let fixture: Fixture;
@@ -13,7 +18,11 @@ let run: PipelineHarness;
 beforeAll(async () => {
   harness = await startTeamsHarness();
   fixture = buildFixture(harness.tenant, FULL_FIXTURE);
-  run = pipeline(harness, { meetingOrganizerIds: fixture.organizers.map((user) => user.id) }, { concurrency: 16 });
+  run = pipeline(
+    harness,
+    { meetingOrganizerIds: fixture.organizers.map((user) => user.id) },
+    { concurrency: 16 },
+  );
 });
 afterAll(() => harness.close());
 
@@ -55,13 +64,20 @@ describe('the fixture tenant', () => {
     const { tenant } = harness;
     for (let index = 0; index < 10; index++) {
       const { channel } = fixture.channels[index * 7] as (typeof fixture.channels)[number];
-      const root = tenant.post(channel, { from: fixture.people[0] as never, html: `<p>New thread ${index}</p>` });
-      for (let reply = 0; reply < 4; reply++) tenant.reply(root, { from: fixture.people[1] as never, text: `answer ${reply}` });
+      const root = tenant.post(channel, {
+        from: fixture.people[0] as never,
+        html: `<p>New thread ${index}</p>`,
+      });
+      for (let reply = 0; reply < 4; reply++)
+        tenant.reply(root, { from: fixture.people[1] as never, text: `answer ${reply}` });
     }
     for (let index = 0; index < 5; index++) {
       const organizer = fixture.organizers[index] as (typeof fixture.organizers)[number];
       const meeting = tenant.addMeeting(organizer, `New meeting ${index}`, [fixture.people[2] as never]);
-      tenant.addTranscript(meeting, `WEBVTT\n\n00:00:00.000 --> 00:00:04.000\n<v ${organizer.displayName}>New agenda ${index}</v>\n`);
+      tenant.addTranscript(
+        meeting,
+        `WEBVTT\n\n00:00:00.000 --> 00:00:04.000\n<v ${organizer.displayName}>New agenda ${index}</v>\n`,
+      );
     }
     harness.fake.resetCounts();
     const summary = await run.sync();

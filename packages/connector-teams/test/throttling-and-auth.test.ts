@@ -3,10 +3,22 @@
 // per-attempt timeout fires) are retried, persistent throttling stops the run. Credentials: MSAL
 // client credentials and the delegated flow (authorization URL, code exchange, refresh token),
 // refused credentials as AuthError, bad settings refused at creation.
-import { AuthError, createConnectorInstance, InvalidConfigError, type LogFields, type Logger } from '@tributary/core';
+import {
+  AuthError,
+  createConnectorInstance,
+  InvalidConfigError,
+  type LogFields,
+  type Logger,
+} from '@tributary/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTeamsConnector, createTeamsOAuth } from '../src/index.js';
-import { pipeline, startTeamsHarness, stateStoreOf, type TeamsHarness, upserts } from './support/teams-harness.ts';
+import {
+  pipeline,
+  startTeamsHarness,
+  stateStoreOf,
+  type TeamsHarness,
+  upserts,
+} from './support/teams-harness.ts';
 
 let harness: TeamsHarness;
 beforeEach(async () => {
@@ -34,9 +46,13 @@ async function syncWith(logger: Logger, settings = {}) {
   const channel = tenant.addChannel(team, 'General', [ada]);
   tenant.post(channel, { from: ada, text: 'hello' });
   const connector = harness.connector(settings);
-  const instance = createConnectorInstance(connector, { config: { teamIds: [team.id] }, credentials: harness.credentials });
+  const instance = createConnectorInstance(connector, {
+    config: { teamIds: [team.id] },
+    credentials: harness.credentials,
+  });
   const changes = [];
-  for await (const change of instance.sync({ mode: 'full', logger, stateStore: stateStoreOf(connector) })) changes.push(change);
+  for await (const change of instance.sync({ mode: 'full', logger, stateStore: stateStoreOf(connector) }))
+    changes.push(change);
   return changes;
 }
 
@@ -92,7 +108,10 @@ describe('throttling and timeouts', () => {
 describe('credentials', () => {
   it('client credentials through MSAL: check() makes one token request and one Graph call', async () => {
     const team = harness.tenant.addTeam('Ops');
-    const instance = createConnectorInstance(harness.connector(), { config: { teamIds: [team.id] }, credentials: harness.credentials });
+    const instance = createConnectorInstance(harness.connector(), {
+      config: { teamIds: [team.id] },
+      credentials: harness.credentials,
+    });
     await instance.check();
     expect(harness.fake.callCount('token')).toBe(1);
     expect(harness.fake.callCount('graph')).toBe(1);
@@ -118,7 +137,9 @@ describe('credentials', () => {
       settings: harness.settings,
     });
     const url = new URL(await oauth.authorizationUrl({ state: 'csrf-123' }));
-    expect(url.origin + url.pathname).toBe(`${harness.fake.url}/${harness.fake.tenantId}/oauth2/v2.0/authorize`);
+    expect(url.origin + url.pathname).toBe(
+      `${harness.fake.url}/${harness.fake.tenantId}/oauth2/v2.0/authorize`,
+    );
     expect(url.searchParams.get('client_id')).toBe(harness.fake.clientId);
     expect(url.searchParams.get('state')).toBe('csrf-123');
     expect(url.searchParams.get('scope')).toContain('offline_access');
@@ -135,7 +156,10 @@ describe('credentials', () => {
       clientSecret: harness.fake.clientSecret,
       refreshToken: tokens.refreshToken,
     };
-    await createConnectorInstance(harness.connector(), { config: { teamIds: [team.id] }, credentials: delegated }).check();
+    await createConnectorInstance(harness.connector(), {
+      config: { teamIds: [team.id] },
+      credentials: delegated,
+    }).check();
     const revoked = createConnectorInstance(harness.connector(), {
       config: { teamIds: [team.id] },
       credentials: { ...delegated, refreshToken: 'rt-revoked' },
@@ -149,14 +173,19 @@ describe('credentials', () => {
     const connector = harness.connector();
     const error = (() => {
       try {
-        createConnectorInstance(connector, { config: {}, credentials: { ...harness.credentials, clientId: 'nope' } });
+        createConnectorInstance(connector, {
+          config: {},
+          credentials: { ...harness.credentials, clientId: 'nope' },
+        });
       } catch (caught) {
         return caught;
       }
     })();
     expect(InvalidConfigError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain('clientId');
-    expect(() => createTeamsConnector({ graphBaseUrl: 'http://localhost:1' })).toThrow(/graphBaseUrl must be an https URL/);
+    expect(() => createTeamsConnector({ graphBaseUrl: 'http://localhost:1' })).toThrow(
+      /graphBaseUrl must be an https URL/,
+    );
     expect(() => createTeamsConnector({ pageSize: 51 })).toThrow(/pageSize/);
   });
 });

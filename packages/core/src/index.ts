@@ -44,6 +44,7 @@ export {
   rotateSecretKey,
   type SecretKeyRotationReport,
 } from './connectors/rotate-secret-key.js';
+export { htmlToMarkdownText } from './content/html-to-markdown-text.js';
 export {
   builtInExtractors,
   type ContentExtractor,
@@ -71,7 +72,6 @@ export {
   tsvExtractor,
   webVttExtractor,
 } from './content/index.js';
-export { htmlToMarkdownText } from './content/html-to-markdown-text.js';
 export {
   batchForEmbedding,
   createLexicalEmbedder,

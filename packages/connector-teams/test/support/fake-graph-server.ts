@@ -7,8 +7,7 @@
 // the notification URL and notifications delivered with clientState.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import { request as httpsRequest } from 'node:https';
+import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type FakeArtifact, type FakeTenant, messageJson } from './fake-tenant.ts';
 
@@ -62,7 +61,11 @@ export interface FakeGraph {
   issueAuthCode(user: { id: string }): { code: string; refreshToken: string };
   revokeAccessTokens(): void;
   /** POSTs a delivery to the subscription's notification (or lifecycle) URL and returns the status and time. */
-  deliver(subscriptionId: string, notifications: Record<string, unknown>[], lifecycle?: boolean): Promise<{ status: number; body: string }>;
+  deliver(
+    subscriptionId: string,
+    notifications: Record<string, unknown>[],
+    lifecycle?: boolean,
+  ): Promise<{ status: number; body: string }>;
   /** A notification body entry as Graph sends it for this subscription. */
   notification(subscriptionId: string, changeType: string, resource: string): Record<string, unknown>;
   lifecycleNotification(subscriptionId: string, lifecycleEvent: string): Record<string, unknown>;
@@ -75,8 +78,19 @@ function json(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(text);
 }
 
-function graphError(response: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) {
-  json(response, status, { error: { code, message, innerError: { 'request-id': randomUUID(), date: new Date().toISOString() } } }, headers);
+function graphError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  json(
+    response,
+    status,
+    { error: { code, message, innerError: { 'request-id': randomUUID(), date: new Date().toISOString() } } },
+    headers,
+  );
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {
@@ -119,10 +133,27 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   const issueTokens = (withRefresh: string | undefined, user?: string) => {
     const access = `at-${randomBytes(16).toString('hex')}`;
     accessTokens.add(access);
-    const body: Record<string, unknown> = { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: access, scope: 'https://graph.microsoft.com/.default' };
+    const body: Record<string, unknown> = {
+      token_type: 'Bearer',
+      expires_in: 3599,
+      ext_expires_in: 3599,
+      access_token: access,
+      scope: 'https://graph.microsoft.com/.default',
+    };
     if (withRefresh) body.refresh_token = withRefresh;
     if (user) {
-      const claims = { aud: clientId, iss: `${base}/${tenantId}/v2.0`, oid: user, sub: user, tid: tenantId, name: 'Test User', preferred_username: 'user@contoso.test', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600, ver: '2.0' };
+      const claims = {
+        aud: clientId,
+        iss: `${base}/${tenantId}/v2.0`,
+        oid: user,
+        sub: user,
+        tid: tenantId,
+        name: 'Test User',
+        preferred_username: 'user@contoso.test',
+        iat: Math.floor(Date.now() / 1000),
+        exp: Math.floor(Date.now() / 1000) + 3600,
+        ver: '2.0',
+      };
       body.id_token = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
       body.client_info = Buffer.from(JSON.stringify({ uid: user, utid: tenantId })).toString('base64url');
     }
@@ -133,13 +164,20 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     count('token');
     const form = new URLSearchParams(await readBody(request));
     if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret) {
-      json(response, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] });
+      json(response, 401, {
+        error: 'invalid_client',
+        error_description: 'AADSTS7000215: Invalid client secret provided.',
+        error_codes: [7000215],
+      });
       return;
     }
     const grant = form.get('grant_type');
     if (grant === 'client_credentials') {
       if (!(form.get('scope') ?? '').includes('.default')) {
-        json(response, 400, { error: 'invalid_scope', error_description: 'AADSTS1002012: scope must end in /.default' });
+        json(response, 400, {
+          error: 'invalid_scope',
+          error_description: 'AADSTS1002012: scope must end in /.default',
+        });
         return;
       }
       json(response, 200, issueTokens(undefined));
@@ -149,10 +187,15 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       const secret = grant === 'refresh_token' ? form.get('refresh_token') : form.get('code');
       const user = grant === 'refresh_token' ? refreshTokens.get(secret ?? '') : authCodes.get(secret ?? '');
       if (!user) {
-        json(response, 400, { error: 'invalid_grant', error_description: 'AADSTS70000: The provided grant has expired or was revoked.' });
+        json(response, 400, {
+          error: 'invalid_grant',
+          error_description: 'AADSTS70000: The provided grant has expired or was revoked.',
+        });
         return;
       }
-      const refresh = [...refreshTokens].find(([, owner]) => owner === user)?.[0] ?? `rt-${randomBytes(12).toString('hex')}`;
+      const refresh =
+        [...refreshTokens].find(([, owner]) => owner === user)?.[0] ??
+        `rt-${randomBytes(12).toString('hex')}`;
       refreshTokens.set(refresh, user);
       json(response, 200, issueTokens(refresh, user));
       return;
@@ -164,7 +207,10 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     const top = Math.min(Number(url.searchParams.get('$top') ?? pageSize) || pageSize, 999);
     const offset = Number(url.searchParams.get('$skiptoken') ?? 0) || 0;
     const slice = items.slice(offset, offset + top);
-    const body: Record<string, unknown> = { '@odata.context': `${base}/v1.0/$metadata`, value: slice.map(map) };
+    const body: Record<string, unknown> = {
+      '@odata.context': `${base}/v1.0/$metadata`,
+      value: slice.map(map),
+    };
     if (offset + top < items.length) {
       const next = new URL(url);
       next.searchParams.set('$skiptoken', String(offset + top));
@@ -184,7 +230,10 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   ) => {
     count('delta');
     const skip = untoken(url.searchParams.get('$skiptoken'));
-    const since = (skip ?? untoken(url.searchParams.get('$deltatoken')) ?? { since: -1, epoch }) as { since: number; epoch: number };
+    const since = (skip ?? untoken(url.searchParams.get('$deltatoken')) ?? { since: -1, epoch }) as {
+      since: number;
+      epoch: number;
+    };
     if (since.epoch !== epoch) {
       graphError(response, 410, 'SyncStateNotFound', 'The sync state generation is old. Please resync.');
       return;
@@ -195,11 +244,19 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     const after = filterMatch ? Date.parse(filterMatch[1] as string) : undefined;
     const items = all
       .filter((item) => item.seq <= cut && (fresh ? live(item) : item.seq > since.since))
-      .filter((item) => after === undefined || Date.parse((item as unknown as { lastModifiedDateTime?: string }).lastModifiedDateTime ?? '') > after)
+      .filter(
+        (item) =>
+          after === undefined ||
+          Date.parse((item as unknown as { lastModifiedDateTime?: string }).lastModifiedDateTime ?? '') >
+            after,
+      )
       .sort((a, b) => a.seq - b.seq);
     const offset = skip?.offset ?? 0;
     const slice = items.slice(offset, offset + top);
-    const body: Record<string, unknown> = { '@odata.context': `${base}/v1.0/$metadata`, value: slice.map(map) };
+    const body: Record<string, unknown> = {
+      '@odata.context': `${base}/v1.0/$metadata`,
+      value: slice.map(map),
+    };
     const link = new URL(url);
     link.search = '';
     if (offset + top < items.length) {
@@ -235,25 +292,42 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     const fault = faults.shift();
     if (fault) {
       if (fault.status === 0) return; // stalled: the connection stays open, unanswered
-      if (fault.status === 429) graphError(response, 429, 'TooManyRequests', 'Too many requests', fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {});
-      else graphError(response, fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable.');
+      if (fault.status === 429)
+        graphError(
+          response,
+          429,
+          'TooManyRequests',
+          'Too many requests',
+          fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {},
+        );
+      else
+        graphError(response, fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable.');
       return;
     }
     const path = decodeURIComponent(url.pathname.replace(/^\/v1\.0/, ''));
     const pathFault = pathFaults.find((candidate) => candidate.pattern.test(path));
     if (pathFault) {
-      graphError(response, pathFault.status, 'Forbidden', 'Insufficient privileges to complete the operation.');
+      graphError(
+        response,
+        pathFault.status,
+        'Forbidden',
+        'Insufficient privileges to complete the operation.',
+      );
       return;
     }
     const method = request.method ?? 'GET';
-    let match: RegExpExecArray | null;
     if (method !== 'GET') {
       await subscriptionRoutes(request, response, path, method);
       return;
     }
-    if (path === '/teams') return page(response, url, [...tenant.teams.values()], (team) => ({ id: team.id, displayName: team.displayName }));
-    if ((match = /^\/teams\/([^/]+)$/.exec(path))) {
-      const team = tenant.teams.get(match[1] as string);
+    if (path === '/teams')
+      return page(response, url, [...tenant.teams.values()], (team) => ({
+        id: team.id,
+        displayName: team.displayName,
+      }));
+    const teamMatch = /^\/teams\/([^/]+)$/.exec(path);
+    if (teamMatch) {
+      const team = tenant.teams.get(teamMatch[1] as string);
       if (!team) return graphError(response, 404, 'NotFound', 'No team found with Group Id');
       return json(response, 200, { id: team.id, displayName: team.displayName });
     }
@@ -261,11 +335,22 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     if (teamPath) {
       const team = tenant.teams.get(teamPath[1] as string);
       if (!team) return graphError(response, 404, 'NotFound', 'No team found');
-      if (!teamPath[2]) return page(response, url, [...team.channels.values()], (channel) => ({ id: channel.id, displayName: channel.displayName, membershipType: channel.membershipType, webUrl: `https://teams.microsoft.com/l/channel/${encodeURIComponent(channel.id)}` }));
+      if (!teamPath[2])
+        return page(response, url, [...team.channels.values()], (channel) => ({
+          id: channel.id,
+          displayName: channel.displayName,
+          membershipType: channel.membershipType,
+          webUrl: `https://teams.microsoft.com/l/channel/${encodeURIComponent(channel.id)}`,
+        }));
       const channel = team.channels.get(teamPath[2]);
       if (!channel) return graphError(response, 404, 'NotFound', 'Channel not found');
       const rest = teamPath[3] ?? '';
-      if (rest === '') return json(response, 200, { id: channel.id, displayName: channel.displayName, membershipType: channel.membershipType });
+      if (rest === '')
+        return json(response, 200, {
+          id: channel.id,
+          displayName: channel.displayName,
+          membershipType: channel.membershipType,
+        });
       if (rest === '/members') {
         return page(response, url, channel.members, (member) => ({
           '@odata.type': '#microsoft.graph.aadUserConversationMember',
@@ -278,7 +363,14 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       }
       if (rest === '/messages/delta') {
         const top = Math.min(Number(url.searchParams.get('$top') ?? 50) || 50, 50);
-        return delta(response, url, [...channel.roots.values()], (root) => !root.deletedDateTime, (root) => messageJson(team.id, channel.id, root), top);
+        return delta(
+          response,
+          url,
+          [...channel.roots.values()],
+          (root) => !root.deletedDateTime,
+          (root) => messageJson(team.id, channel.id, root),
+          top,
+        );
       }
       const message = /^\/messages\/([^/]+)(\/replies)?$/.exec(rest);
       if (message) {
@@ -289,54 +381,100 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
         return page(response, url, root.replies, (reply) => messageJson(team.id, channel.id, reply));
       }
     }
-    const organizerDelta = /^\/users\/([^/]+)\/onlineMeetings\/getAll(Transcripts|Recordings)\(meetingOrganizerUserId='([^']+)'(?:,startDateTime=[^)]*)?\)\/delta$/.exec(path);
+    const organizerDelta =
+      /^\/users\/([^/]+)\/onlineMeetings\/getAll(Transcripts|Recordings)\(meetingOrganizerUserId='([^']+)'(?:,startDateTime=[^)]*)?\)\/delta$/.exec(
+        path,
+      );
     if (organizerDelta) {
       const kind = organizerDelta[2] === 'Transcripts' ? 'transcript' : 'recording';
       const source = kind === 'transcript' ? tenant.transcripts : tenant.recordings;
       const mine = [...source.values()].filter((artifact) => artifact.organizerId === organizerDelta[3]);
-      return delta(response, url, mine, (artifact) => !artifact.deleted, (artifact) => artifactJson(artifact, kind), 20);
+      return delta(
+        response,
+        url,
+        mine,
+        (artifact) => !artifact.deleted,
+        (artifact) => artifactJson(artifact, kind),
+        20,
+      );
     }
-    const meetingPath = /^\/users\/([^/]+)\/onlineMeetings\/([^/]+)(?:\/(transcripts|recordings)\/([^/]+)(\/content)?)?$/.exec(path);
+    const meetingPath =
+      /^\/users\/([^/]+)\/onlineMeetings\/([^/]+)(?:\/(transcripts|recordings)\/([^/]+)(\/content)?)?$/.exec(
+        path,
+      );
     if (meetingPath) {
       const meeting = tenant.meetings.get(meetingPath[2] as string);
-      if (!meeting || meeting.organizer.id !== meetingPath[1]) return graphError(response, 404, 'NotFound', 'Meeting not found');
+      if (!meeting || meeting.organizer.id !== meetingPath[1])
+        return graphError(response, 404, 'NotFound', 'Meeting not found');
       if (!meetingPath[3]) {
-        const participant = (user: { id: string; displayName: string; email: string }, role: string) => ({ upn: user.email, role, identity: { user: { id: user.id, displayName: user.displayName, tenantId } } });
+        const participant = (user: { id: string; displayName: string; email: string }, role: string) => ({
+          upn: user.email,
+          role,
+          identity: { user: { id: user.id, displayName: user.displayName, tenantId } },
+        });
         return json(response, 200, {
           id: meeting.id,
           subject: meeting.subject,
           startDateTime: meeting.startDateTime,
           endDateTime: meeting.endDateTime,
           joinWebUrl: `https://teams.microsoft.com/l/meetup-join/${meeting.id}`,
-          participants: { organizer: participant(meeting.organizer, 'presenter'), attendees: meeting.attendees.map((user) => participant(user, 'attendee')) },
+          participants: {
+            organizer: participant(meeting.organizer, 'presenter'),
+            attendees: meeting.attendees.map((user) => participant(user, 'attendee')),
+          },
         });
       }
       const kind = meetingPath[3] === 'transcripts' ? 'transcript' : 'recording';
-      const artifact = (kind === 'transcript' ? tenant.transcripts : tenant.recordings).get(meetingPath[4] as string);
-      if (!artifact || artifact.deleted || artifact.meetingId !== meeting.id) return graphError(response, 404, 'NotFound', `${kind} not found`);
+      const artifact = (kind === 'transcript' ? tenant.transcripts : tenant.recordings).get(
+        meetingPath[4] as string,
+      );
+      if (!artifact || artifact.deleted || artifact.meetingId !== meeting.id)
+        return graphError(response, 404, 'NotFound', `${kind} not found`);
       if (!meetingPath[5]) return json(response, 200, artifactJson(artifact, kind));
       count(`${kind}-content`);
       if (kind === 'transcript') {
-        if (url.searchParams.get('$format') !== 'text/vtt') return graphError(response, 400, 'BadRequest', '$format=text/vtt is required');
+        if (url.searchParams.get('$format') !== 'text/vtt')
+          return graphError(response, 400, 'BadRequest', '$format=text/vtt is required');
         response.writeHead(200, { 'content-type': 'text/vtt' });
         response.end(artifact.content);
         return;
       }
-      response.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String((artifact.content as Uint8Array).byteLength) });
+      response.writeHead(200, {
+        'content-type': 'video/mp4',
+        'content-length': String((artifact.content as Uint8Array).byteLength),
+      });
       response.end(artifact.content);
       return;
     }
     graphError(response, 400, 'BadRequest', `Unsupported fake Graph route ${path}`);
   };
 
-  const post = (target: string, body: string): Promise<{ status: number; body: string; contentType: string }> =>
+  const post = (
+    target: string,
+    body: string,
+  ): Promise<{ status: number; body: string; contentType: string }> =>
     new Promise((resolve, reject) => {
       const url = new URL(target);
-      const request = httpsRequest(url, { method: 'POST', ca: options.cert.ca, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 10_000 }, (response) => {
-        const parts: Buffer[] = [];
-        response.on('data', (part) => parts.push(part));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8'), contentType: String(response.headers['content-type'] ?? '') }));
-      });
+      const request = httpsRequest(
+        url,
+        {
+          method: 'POST',
+          ca: options.cert.ca,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          timeout: 10_000,
+        },
+        (response) => {
+          const parts: Buffer[] = [];
+          response.on('data', (part) => parts.push(part));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              body: Buffer.concat(parts).toString('utf8'),
+              contentType: String(response.headers['content-type'] ?? ''),
+            }),
+          );
+        },
+      );
       request.on('error', reject);
       request.end(body);
     });
@@ -349,13 +487,24 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     return answer?.status === 200 && answer.body === challenge && answer.contentType.startsWith('text/plain');
   };
 
-  const subscriptionRoutes = async (request: IncomingMessage, response: ServerResponse, path: string, method: string) => {
+  const subscriptionRoutes = async (
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    method: string,
+  ) => {
     count('subscriptions');
-    const body = method === 'DELETE' ? {} : (JSON.parse((await readBody(request)) || '{}') as Record<string, string>);
-    let match: RegExpExecArray | null;
+    const body =
+      method === 'DELETE' ? {} : (JSON.parse((await readBody(request)) || '{}') as Record<string, string>);
     if (method === 'POST' && path === '/subscriptions') {
       for (const url of [body.notificationUrl, body.lifecycleNotificationUrl].filter(Boolean) as string[]) {
-        if (!(await validate(url))) return graphError(response, 400, 'ValidationError', `Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request (${url}).`);
+        if (!(await validate(url)))
+          return graphError(
+            response,
+            400,
+            'ValidationError',
+            `Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request (${url}).`,
+          );
       }
       const subscription: FakeSubscription = {
         id: randomUUID(),
@@ -371,7 +520,8 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       const { clientState: _c, reauthorizations: _r, ...visible } = subscription;
       return json(response, 201, visible);
     }
-    if ((match = /^\/subscriptions\/([^/]+)(\/reauthorize)?$/.exec(path))) {
+    const match = /^\/subscriptions\/([^/]+)(\/reauthorize)?$/.exec(path);
+    if (match) {
       const subscription = subscriptions.get(match[1] as string);
       if (!subscription) return graphError(response, 404, 'ResourceNotFound', 'The object was not found.');
       if (method === 'DELETE') {
@@ -393,17 +543,21 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     graphError(response, 405, 'MethodNotAllowed', `${method} ${path}`);
   };
 
-  const server: Server = createServer({ cert: options.cert.cert, key: options.cert.key }, (request, response) => {
-    const url = new URL(request.url ?? '/', base);
-    const handle = async () => {
-      if (request.method === 'POST' && /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(url.pathname)) return tokenEndpoint(request, response);
-      if (url.pathname.startsWith('/v1.0/')) return graph(request, response, url);
-      graphError(response, 404, 'NotFound', url.pathname);
-    };
-    handle().catch((error: unknown) => {
-      if (!response.headersSent) graphError(response, 500, 'InternalServerError', String(error));
-    });
-  });
+  const server: Server = createServer(
+    { cert: options.cert.cert, key: options.cert.key },
+    (request, response) => {
+      const url = new URL(request.url ?? '/', base);
+      const handle = async () => {
+        if (request.method === 'POST' && /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(url.pathname))
+          return tokenEndpoint(request, response);
+        if (url.pathname.startsWith('/v1.0/')) return graph(request, response, url);
+        graphError(response, 404, 'NotFound', url.pathname);
+      };
+      handle().catch((error: unknown) => {
+        if (!response.headersSent) graphError(response, 500, 'InternalServerError', String(error));
+      });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `https://localhost:${(server.address() as AddressInfo).port}`;
 
@@ -414,7 +568,11 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       subscriptionExpirationDateTime: subscription?.expirationDateTime,
       changeType,
       resource,
-      resourceData: { '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': resource, id: resource.split("'").at(-2) },
+      resourceData: {
+        '@odata.type': '#Microsoft.Graph.chatMessage',
+        '@odata.id': resource,
+        id: resource.split("'").at(-2),
+      },
       clientState: subscription?.clientState,
       tenantId,
     };
@@ -430,7 +588,8 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     callCount: (kind = 'graph') => counts.get(kind) ?? 0,
     resetCounts: () => counts.clear(),
     failNext(countOfRequests, status, faultOptions = {}) {
-      for (let index = 0; index < countOfRequests; index++) faults.push({ status, retryAfter: faultOptions.retryAfter });
+      for (let index = 0; index < countOfRequests; index++)
+        faults.push({ status, retryAfter: faultOptions.retryAfter });
     },
     stallNext(countOfRequests) {
       for (let index = 0; index < countOfRequests; index++) faults.push({ status: 0 });
@@ -453,14 +612,23 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     async deliver(subscriptionId, notifications, lifecycle = false) {
       const subscription = subscriptions.get(subscriptionId);
       if (!subscription) throw new Error(`no subscription ${subscriptionId}`);
-      const target = lifecycle ? (subscription.lifecycleNotificationUrl ?? subscription.notificationUrl) : subscription.notificationUrl;
+      const target = lifecycle
+        ? (subscription.lifecycleNotificationUrl ?? subscription.notificationUrl)
+        : subscription.notificationUrl;
       const answer = await post(target, JSON.stringify({ value: notifications }));
       return { status: answer.status, body: answer.body };
     },
     notification,
     lifecycleNotification(subscriptionId, lifecycleEvent) {
       const subscription = subscriptions.get(subscriptionId);
-      return { subscriptionId, subscriptionExpirationDateTime: subscription?.expirationDateTime, lifecycleEvent, resource: subscription?.resource, clientState: subscription?.clientState, tenantId };
+      return {
+        subscriptionId,
+        subscriptionExpirationDateTime: subscription?.expirationDateTime,
+        lifecycleEvent,
+        resource: subscription?.resource,
+        clientState: subscription?.clientState,
+        tenantId,
+      };
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -89,7 +89,11 @@ export class FakeTenant {
   }
 
   addUser(displayName: string): FakeUser {
-    const user = { id: randomUUID(), displayName, email: `${displayName.toLowerCase().replace(/\W+/g, '.')}@contoso.test` };
+    const user = {
+      id: randomUUID(),
+      displayName,
+      email: `${displayName.toLowerCase().replace(/\W+/g, '.')}@contoso.test`,
+    };
     this.users.set(user.id, user);
     return user;
   }
@@ -100,7 +104,12 @@ export class FakeTenant {
     return team;
   }
 
-  addChannel(team: FakeTeam, displayName: string, members: FakeUser[], membershipType: 'standard' | 'private' = 'standard'): FakeChannel {
+  addChannel(
+    team: FakeTeam,
+    displayName: string,
+    members: FakeUser[],
+    membershipType: 'standard' | 'private' = 'standard',
+  ): FakeChannel {
     const channel: FakeChannel = {
       id: `19:${randomUUID().replace(/-/g, '')}@thread.tacv2`,
       displayName,
@@ -117,7 +126,11 @@ export class FakeTenant {
     let html = input.html ?? input.text ?? '';
     const mentions = (input.mentions ?? []).map((user, index) => {
       html += ` <at id="${index}">${user.displayName}</at>`;
-      return { id: index, mentionText: user.displayName, mentioned: { user: { id: user.id, displayName: user.displayName } } };
+      return {
+        id: index,
+        mentionText: user.displayName,
+        mentioned: { user: { id: user.id, displayName: user.displayName } },
+      };
     });
     const attachments = (input.attachments ?? []).map((attachment) => {
       const id = randomUUID();
@@ -133,7 +146,13 @@ export class FakeTenant {
       messageType: input.messageType ?? 'message',
       subject: input.subject ?? null,
       from: { user: { id: input.from.id, displayName: input.from.displayName } },
-      body: { contentType: input.text !== undefined && !input.html && mentions.length === 0 && attachments.length === 0 ? 'text' : 'html', content: html },
+      body: {
+        contentType:
+          input.text !== undefined && !input.html && mentions.length === 0 && attachments.length === 0
+            ? 'text'
+            : 'html',
+        content: html,
+      },
       attachments,
       mentions,
       seq: ++this.seq,
@@ -215,7 +234,8 @@ export class FakeTenant {
 export function vttOf(lines: { speaker: string; text: string }[]): string {
   const cues = lines.map((line, index) => {
     const start = index * 5;
-    const stamp = (seconds: number) => `00:${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}.000`;
+    const stamp = (seconds: number) =>
+      `00:${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}.000`;
     return `${stamp(start)} --> ${stamp(start + 4)}\n<v ${line.speaker}>${line.text}</v>`;
   });
   return `WEBVTT\n\n${cues.join('\n\n')}\n`;

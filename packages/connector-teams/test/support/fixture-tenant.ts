@@ -34,40 +34,82 @@ export interface Fixture {
   meetings: number;
 }
 
-const WORDS = ['harbour', 'tide', 'ledger', 'sprint', 'invoice', 'deploy', 'roadmap', 'budget', 'incident', 'review'];
+const WORDS = [
+  'harbour',
+  'tide',
+  'ledger',
+  'sprint',
+  'invoice',
+  'deploy',
+  'roadmap',
+  'budget',
+  'incident',
+  'review',
+];
 
 function sentence(seed: number, length = 12): string {
   const words: string[] = [];
-  for (let index = 0; index < length; index++) words.push(WORDS[(seed * 7 + index * 3) % WORDS.length] as string);
+  for (let index = 0; index < length; index++)
+    words.push(WORDS[(seed * 7 + index * 3) % WORDS.length] as string);
   return words.join(' ');
 }
 
 export function buildFixture(tenant: FakeTenant, shape: FixtureShape = FULL_FIXTURE): Fixture {
   const people = Array.from({ length: 12 }, (_, index) => tenant.addUser(`Person ${index}`));
-  const fixture: Fixture = { teamIds: [], channels: [], roots: [], organizers: [], people, messages: 0, meetings: 0 };
+  const fixture: Fixture = {
+    teamIds: [],
+    channels: [],
+    roots: [],
+    organizers: [],
+    people,
+    messages: 0,
+    meetings: 0,
+  };
   for (let t = 0; t < shape.teams; t++) {
     const team = tenant.addTeam(`Team ${t}`);
     fixture.teamIds.push(team.id);
     for (let c = 0; c < shape.channelsPerTeam; c++) {
-      const members = [people[(t + c) % people.length], people[(t + c + 1) % people.length], people[(t + c + 2) % people.length]] as FakeUser[];
-      fixture.channels.push({ teamId: team.id, channel: tenant.addChannel(team, c === 0 ? 'General' : `Channel ${c}`, members) });
+      const members = [
+        people[(t + c) % people.length],
+        people[(t + c + 1) % people.length],
+        people[(t + c + 2) % people.length],
+      ] as FakeUser[];
+      fixture.channels.push({
+        teamId: team.id,
+        channel: tenant.addChannel(team, c === 0 ? 'General' : `Channel ${c}`, members),
+      });
     }
   }
   for (let index = 0; index < shape.threads; index++) {
-    const { teamId, channel } = fixture.channels[index % fixture.channels.length] as { teamId: string; channel: FakeChannel };
+    const { teamId, channel } = fixture.channels[index % fixture.channels.length] as {
+      teamId: string;
+      channel: FakeChannel;
+    };
     const author = people[index % people.length] as FakeUser;
     const root = tenant.post(channel, {
       from: author,
       html: `<p>Thread ${index}: ${sentence(index)}</p>`,
       ...(index % 5 === 0 ? { mentions: [people[(index + 1) % people.length] as FakeUser] } : {}),
-      ...(index % 7 === 0 ? { attachments: [{ name: `report-${index}.pdf`, url: `https://contoso.sharepoint.com/sites/t/report-${index}.pdf` }] } : {}),
+      ...(index % 7 === 0
+        ? {
+            attachments: [
+              {
+                name: `report-${index}.pdf`,
+                url: `https://contoso.sharepoint.com/sites/t/report-${index}.pdf`,
+              },
+            ],
+          }
+        : {}),
     });
     fixture.roots.push({ teamId, channel, root });
     fixture.messages += 1;
   }
   for (let index = 0; index < shape.replies; index++) {
     const { root } = fixture.roots[index % fixture.roots.length] as { root: FakeMessage };
-    tenant.reply(root, { from: people[(index + 3) % people.length] as FakeUser, html: `<p>Reply ${index}: ${sentence(index + 1, 8)}</p>` });
+    tenant.reply(root, {
+      from: people[(index + 3) % people.length] as FakeUser,
+      html: `<p>Reply ${index}: ${sentence(index + 1, 8)}</p>`,
+    });
     fixture.messages += 1;
   }
   for (let o = 0; o < shape.organizers; o++) {

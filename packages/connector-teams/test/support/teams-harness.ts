@@ -47,7 +47,12 @@ export async function startTeamsHarness(options: { pageSize?: number } = {}): Pr
     tenant,
     cert,
     settings,
-    credentials: { type: 'client_credentials', tenantId: fake.tenantId, clientId: fake.clientId, clientSecret: fake.clientSecret },
+    credentials: {
+      type: 'client_credentials',
+      tenantId: fake.tenantId,
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+    },
     connector: (extra = {}) => createTeamsConnector({ ...settings, ...extra }),
     close: async () => {
       await fake.close();
@@ -72,9 +77,16 @@ export async function collectChanges(
   connector: TeamsConnector,
   input: { config: unknown; credentials: unknown; cursor?: JsonValue; mode?: SyncMode },
 ): Promise<ConnectorChange[]> {
-  const instance = createConnectorInstance(connector, { config: input.config, credentials: input.credentials });
+  const instance = createConnectorInstance(connector, {
+    config: input.config,
+    credentials: input.credentials,
+  });
   const changes: ConnectorChange[] = [];
-  for await (const change of instance.sync({ cursor: input.cursor, mode: input.mode ?? 'full', stateStore: stateStoreOf(connector) }))
+  for await (const change of instance.sync({
+    cursor: input.cursor,
+    mode: input.mode ?? 'full',
+    stateStore: stateStoreOf(connector),
+  }))
     changes.push(change);
   return changes;
 }
@@ -91,7 +103,11 @@ export interface PipelineHarness {
 }
 
 /** runSync into an in-memory repository with the offline lexical embedder. */
-export function pipeline(harness: TeamsHarness, config: unknown, settings: TeamsConnectorSettings = {}): PipelineHarness {
+export function pipeline(
+  harness: TeamsHarness,
+  config: unknown,
+  settings: TeamsConnectorSettings = {},
+): PipelineHarness {
   const repository = createMemoryRepository();
   const connectorId = repository.addConnector({ orgId: randomUUID(), connectorType: 'teams' }).id;
   const connector = harness.connector(settings);

@@ -2,8 +2,9 @@
 // fetch that trusts that CA. Node reads NODE_EXTRA_CA_CERTS only at startup, so the trust is
 // injected instead: undici's fetch with an Agent whose `connect.ca` is the test CA. The connector
 // takes it as `settings.fetch` for Graph and for MSAL's token requests alike.
-import { Agent, fetch as undiciFetch } from 'undici';
+
 import { generate } from 'selfsigned';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 export interface TestCertificate {
   ca: string;
@@ -52,6 +53,9 @@ export async function testCertificate(): Promise<TestCertificate> {
   const pems = await cached;
   const agent = new Agent({ connect: { ca: pems.ca }, keepAliveTimeout: 1000 });
   const trusted = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
-    undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof fetch;
+    undiciFetch(
+      input as never,
+      { ...(init as object), dispatcher: agent } as never,
+    )) as unknown as typeof fetch;
   return { ...pems, fetch: trusted, close: () => agent.close() };
 }
