@@ -23,11 +23,18 @@ const MEMBERS = 'members';
 const RECENT = 'recent';
 const HOUR_MS = 3_600_000;
 
+/** Every team: the tenant's (app-only), or the signed-in user's (delegated: `GET /teams` is app-only). */
+export function allTeamsPath(type: 'client_credentials' | 'delegated'): string {
+  return type === 'delegated' ? '/me/joinedTeams' : '/teams';
+}
+
 /** The teams to sync: the configured ones (a team that cannot be read fails as a scope), or all. */
 export async function* listTeams(run: TeamsRun, found: GraphTeam[]): AsyncGenerator<ConnectorChange> {
   const { api, ctx } = run;
   if (!ctx.config.teamIds) {
-    found.push(...(await api.all('/teams?$select=id,displayName', teamSchema)));
+    found.push(
+      ...(await api.all(`${allTeamsPath(ctx.credentials.type)}?$select=id,displayName`, teamSchema)),
+    );
     return;
   }
   for (const teamId of ctx.config.teamIds) {

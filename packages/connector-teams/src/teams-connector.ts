@@ -6,7 +6,7 @@ import {
   type ConnectorV1,
   defineConnector,
 } from '@tributary/core';
-import { fetchThread, syncChannels } from './channel-sync.js';
+import { allTeamsPath, fetchThread, syncChannels } from './channel-sync.js';
 import { createGraphApi } from './graph-api.js';
 import { teamSchema } from './graph-types.js';
 import { fetchMeetingArtifact, syncMeetings } from './meeting-sync.js';
@@ -76,7 +76,7 @@ export function createTeamsConnector(settings: TeamsConnectorSettings = {}): Tea
       const api = runFor(ctx);
       const teamId = ctx.config.teamIds?.[0];
       if (teamId) await api.get(`/teams/${encodeURIComponent(teamId)}?$select=id`, teamSchema);
-      else await api.page('/teams?$select=id&$top=1', teamSchema);
+      else await api.page(`${allTeamsPath(ctx.credentials.type)}?$select=id&$top=1`, teamSchema);
     },
 
     async *sync(ctx) {

@@ -148,6 +148,40 @@ describe('channel threads', () => {
   });
 });
 
+describe('expired delta links', () => {
+  it('410 Gone: each scope is read again from a fresh delta query; nothing stored twice or re-embedded; changes kept', async () => {
+    const { tenant, ada, grace, team, channel } = smallTeam();
+    const other = tenant.addChannel(team, 'Other', [ada]);
+    for (let index = 0; index < 6; index++) {
+      tenant.reply(tenant.post(index % 2 ? channel : other, { from: ada, text: `message ${index}` }), {
+        from: grace,
+        text: 'ok',
+      });
+    }
+    const meeting = tenant.addMeeting(ada, 'Sync', [grace]);
+    tenant.addTranscript(meeting, vttOf([{ speaker: 'Ada Lovelace', text: 'hello' }]));
+    const run = pipeline(harness, { teamIds: [team.id], meetingOrganizerIds: [ada.id] }, { pageSize: 2 });
+    expect((await run.sync()).counts.inserted).toBe(7);
+    const edited = tenant.post(channel, { from: ada, text: 'posted while the links expire' });
+    harness.fake.expireDeltaTokens();
+    harness.fake.resetCounts();
+    const summary = await run.sync();
+    expect(summary.mode).toBe('incremental');
+    expect(summary.status, summary.error).toBe('success');
+    expect(summary.counts.inserted).toBe(1);
+    expect(summary.counts.updated).toBe(0);
+    expect(summary.embeddings.requests).toBe(1);
+    expect(run.live()).toContain(threadExternalId(team.id, channel.id, edited.id));
+    expect(run.live()).toHaveLength(8);
+    // Three scopes answered 410 once each, then were read again in full; no transcript re-downloaded.
+    expect(harness.fake.callCount('transcript-content')).toBe(0);
+    harness.fake.resetCounts();
+    const after = await run.sync();
+    expect(after.counts.inserted + after.counts.updated).toBe(0);
+    expect(harness.fake.callCount('delta')).toBe(3);
+  });
+});
+
 describe('meetings', () => {
   it('a transcript becomes speaker/timestamp text with the participants as permissions; a deleted one is deleted', async () => {
     const { tenant } = harness;

@@ -1,7 +1,7 @@
 // The fixture tenant (20 teams, 200 channels, 5,000 messages with replies, 300 meetings with
 // transcripts) through the real pipeline: a full sync, an incremental sync with nothing new (delta
-// calls only, nothing downloaded), then delta links that expire (410 → each scope read again from
-// a fresh delta query, nothing stored twice, nothing re-embedded).
+// calls only, nothing downloaded), then new messages and transcripts (proportional work). Expired
+// delta links are tested on a smaller tenant in channels-and-meetings.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixture, type Fixture, FULL_FIXTURE } from './support/fixture-tenant.ts';
 import {
@@ -86,25 +86,5 @@ describe('the fixture tenant', () => {
     expect(summary.counts.updated).toBe(0);
     expect(harness.fake.callCount('replies')).toBe(10);
     expect(harness.fake.callCount('transcript-content')).toBe(5);
-  });
-
-  it('expired delta links (410): each scope is read again from a fresh delta query, nothing stored twice', async () => {
-    harness.fake.expireDeltaTokens();
-    harness.fake.resetCounts();
-    const before = run.live().length;
-    const summary = await run.sync();
-    expect(summary.status, summary.error).toBe('success');
-    expect(summary.counts.inserted).toBe(0);
-    expect(summary.counts.updated).toBe(0);
-    expect(summary.embeddings.requests).toBe(0);
-    expect(run.live()).toHaveLength(before);
-    // 210 expired links answered 410, then 210 fresh delta queries read every page again.
-    expect(harness.fake.callCount('delta')).toBeGreaterThan(420);
-    // Transcripts are immutable: their unchanged version means no download.
-    expect(harness.fake.callCount('transcript-content')).toBe(0);
-    harness.fake.resetCounts();
-    const after = await run.sync();
-    expect(after.counts.inserted + after.counts.updated).toBe(0);
-    expect(harness.fake.callCount('delta')).toBe(210);
   });
 });

@@ -13,6 +13,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTeamsConnector, createTeamsOAuth } from '../src/index.js';
 import {
+  collectChanges,
   pipeline,
   startTeamsHarness,
   stateStoreOf,
@@ -160,6 +161,10 @@ describe('credentials', () => {
       config: { teamIds: [team.id] },
       credentials: delegated,
     }).check();
+    // Without teamIds, a delegated sync reads the user's teams (/me/joinedTeams; /teams is app-only).
+    const changes = await collectChanges(harness.connector(), { config: {}, credentials: delegated });
+    expect(upserts(changes)).toEqual([]);
+    expect(changes.some((change) => change.kind === 'listing-complete' && change.complete)).toBe(true);
     const revoked = createConnectorInstance(harness.connector(), {
       config: { teamIds: [team.id] },
       credentials: { ...delegated, refreshToken: 'rt-revoked' },

@@ -320,7 +320,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       await subscriptionRoutes(request, response, path, method);
       return;
     }
-    if (path === '/teams')
+    if (path === '/teams' || path === '/me/joinedTeams')
       return page(response, url, [...tenant.teams.values()], (team) => ({
         id: team.id,
         displayName: team.displayName,
