@@ -4,7 +4,7 @@ import {
   type DocumentPermission,
   type JsonValue,
 } from '@tributary/core';
-import type { GraphApi } from './graph-api.js';
+import type { GraphApi, GraphPage } from './graph-api.js';
 import {
   channelSchema,
   chatMessageSchema,
@@ -17,7 +17,7 @@ import {
 import { isRemoved, isUserMessage, mapThread, memberPermissions, type ThreadContext } from './map-thread.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment, threadExternalId } from './teams-ids.js';
-import { guardScope, guardStep, mapLimit, readDelta, type TeamsRun } from './teams-run.js';
+import { firstLink, guardScope, guardStep, mapLimit, readDelta, type TeamsRun } from './teams-run.js';
 
 const MEMBERS = 'members';
 const RECENT = 'recent';
@@ -44,22 +44,47 @@ export async function* listTeams(run: TeamsRun, found: GraphTeam[]): AsyncGenera
   }
 }
 
-/** Every channel of every team: a team whose channels cannot be listed fails alone. */
+type FirstPage = Promise<{ link: string; page: GraphPage<GraphChatMessage> } | null>;
+
+/**
+ * Every channel of every team: a team whose channels cannot be listed fails alone. Channels are
+ * processed one after another (their changes and checkpoints stay in order), but the first delta
+ * page of the next `concurrency` channels is requested ahead, so a re-sync with nothing new costs
+ * about one round trip per `concurrency` channels instead of one per channel.
+ */
 export async function* syncChannels(
   run: TeamsRun,
   checkpoint: () => ConnectorChange,
 ): AsyncGenerator<ConnectorChange> {
   const teams: GraphTeam[] = [];
   yield* listTeams(run, teams);
+  const work: { team: GraphTeam; channel: GraphChannel }[] = [];
   for (const team of teams) {
-    const channels: GraphChannel[] = [];
     yield* guardStep(run, `teams/${team.id}`, async () => {
-      channels.push(...(await run.api.all(`/teams/${segment(team.id)}/channels`, channelSchema)));
+      const channels = await run.api.all(`/teams/${segment(team.id)}/channels`, channelSchema);
+      for (const channel of channels) work.push({ team, channel });
     });
-    for (const channel of channels) {
-      const scope = scopeKey.channel(team.id, channel.id);
-      yield* guardScope(run, scope, () => syncChannel(run, team, channel, checkpoint));
-    }
+  }
+  const ahead = new Map<string, FirstPage>();
+  const prefetch = (index: number) => {
+    const item = work[index];
+    if (!item) return;
+    const scope = scopeKey.channel(item.team.id, item.channel.id);
+    if (ahead.has(scope)) return;
+    const first: FirstPage = firstLink(run, scope, deltaUrl(run, item.team.id, item.channel.id)).then(
+      async (start) =>
+        start ? { link: start.link, page: await run.api.page(start.link, chatMessageSchema) } : null,
+    );
+    // Observed when the channel's turn comes; never an unhandled rejection before.
+    first.catch(() => {});
+    ahead.set(scope, first);
+  };
+  for (const [index, { team, channel }] of work.entries()) {
+    for (let next = index; next <= index + run.settings.concurrency; next++) prefetch(next);
+    const scope = scopeKey.channel(team.id, channel.id);
+    const first = ahead.get(scope);
+    ahead.delete(scope);
+    yield* guardScope(run, scope, () => syncChannel(run, team, channel, checkpoint, first));
   }
 }
 
@@ -116,8 +141,16 @@ async function* syncChannel(
   team: GraphTeam,
   channel: GraphChannel,
   checkpoint: () => ConnectorChange,
+  first?: FirstPage,
 ): AsyncGenerator<ConnectorChange> {
   const { api, ctx } = run;
+  let prefetched = first;
+  const read = async (link: string) => {
+    const ready = prefetched;
+    prefetched = undefined;
+    const hit = ready ? await ready : null;
+    return hit && hit.link === link ? hit.page : api.page(link, chatMessageSchema);
+  };
   const scope = scopeKey.channel(team.id, channel.id);
   const context: ThreadContext = {
     teamId: team.id,
@@ -143,7 +176,7 @@ async function* syncChannel(
     run,
     scope,
     deltaUrl(run, team.id, channel.id),
-    (link) => api.page(link, chatMessageSchema),
+    read,
     async function* (page) {
       const live: GraphChatMessage[] = [];
       for (const root of page.items) {
