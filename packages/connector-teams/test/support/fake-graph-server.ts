@@ -9,6 +9,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { json, readBody } from './fake-http.ts';
+import { FakeIdentity } from './fake-identity.ts';
 import { type FakeArtifact, type FakeTenant, messageJson } from './fake-tenant.ts';
 
 export interface FakeGraphOptions {
@@ -72,12 +74,6 @@ export interface FakeGraph {
   close(): Promise<void>;
 }
 
-function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', ...headers });
-  response.end(text);
-}
-
 function graphError(
   response: ServerResponse,
   status: number,
@@ -91,12 +87,6 @@ function graphError(
     { error: { code, message, innerError: { 'request-id': randomUUID(), date: new Date().toISOString() } } },
     headers,
   );
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of request) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
 }
 
 function token(state: Record<string, unknown>): string {
@@ -118,9 +108,6 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   const clientId = options.clientId ?? randomUUID();
   const clientSecret = options.clientSecret ?? `secret-${randomBytes(8).toString('hex')}`;
   const pageSize = options.pageSize ?? 20;
-  const accessTokens = new Set<string>();
-  const refreshTokens = new Map<string, string>();
-  const authCodes = new Map<string, string>();
   const counts = new Map<string, number>();
   const faults: Fault[] = [];
   const pathFaults: { pattern: RegExp; status: number }[] = [];
@@ -129,79 +116,13 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   let base = '';
 
   const count = (kind: string) => counts.set(kind, (counts.get(kind) ?? 0) + 1);
-
-  const issueTokens = (withRefresh: string | undefined, user?: string) => {
-    const access = `at-${randomBytes(16).toString('hex')}`;
-    accessTokens.add(access);
-    const body: Record<string, unknown> = {
-      token_type: 'Bearer',
-      expires_in: 3599,
-      ext_expires_in: 3599,
-      access_token: access,
-      scope: 'https://graph.microsoft.com/.default',
-    };
-    if (withRefresh) body.refresh_token = withRefresh;
-    if (user) {
-      const claims = {
-        aud: clientId,
-        iss: `${base}/${tenantId}/v2.0`,
-        oid: user,
-        sub: user,
-        tid: tenantId,
-        name: 'Test User',
-        preferred_username: 'user@contoso.test',
-        iat: Math.floor(Date.now() / 1000),
-        exp: Math.floor(Date.now() / 1000) + 3600,
-        ver: '2.0',
-      };
-      body.id_token = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
-      body.client_info = Buffer.from(JSON.stringify({ uid: user, utid: tenantId })).toString('base64url');
-    }
-    return body;
-  };
-
-  const tokenEndpoint = async (request: IncomingMessage, response: ServerResponse) => {
-    count('token');
-    const form = new URLSearchParams(await readBody(request));
-    if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret) {
-      json(response, 401, {
-        error: 'invalid_client',
-        error_description: 'AADSTS7000215: Invalid client secret provided.',
-        error_codes: [7000215],
-      });
-      return;
-    }
-    const grant = form.get('grant_type');
-    if (grant === 'client_credentials') {
-      if (!(form.get('scope') ?? '').includes('.default')) {
-        json(response, 400, {
-          error: 'invalid_scope',
-          error_description: 'AADSTS1002012: scope must end in /.default',
-        });
-        return;
-      }
-      json(response, 200, issueTokens(undefined));
-      return;
-    }
-    if (grant === 'refresh_token' || grant === 'authorization_code') {
-      const secret = grant === 'refresh_token' ? form.get('refresh_token') : form.get('code');
-      const user = grant === 'refresh_token' ? refreshTokens.get(secret ?? '') : authCodes.get(secret ?? '');
-      if (!user) {
-        json(response, 400, {
-          error: 'invalid_grant',
-          error_description: 'AADSTS70000: The provided grant has expired or was revoked.',
-        });
-        return;
-      }
-      const refresh =
-        [...refreshTokens].find(([, owner]) => owner === user)?.[0] ??
-        `rt-${randomBytes(12).toString('hex')}`;
-      refreshTokens.set(refresh, user);
-      json(response, 200, issueTokens(refresh, user));
-      return;
-    }
-    json(response, 400, { error: 'unsupported_grant_type', error_description: 'AADSTS70003' });
-  };
+  const identity = new FakeIdentity({
+    tenantId,
+    clientId,
+    clientSecret,
+    issuer: () => base,
+    onRequest: () => count('token'),
+  });
 
   const page = <T>(response: ServerResponse, url: URL, items: T[], map: (item: T) => unknown) => {
     const top = Math.min(Number(url.searchParams.get('$top') ?? pageSize) || pageSize, 999);
@@ -285,7 +206,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   const graph = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
     count('graph');
     const auth = request.headers.authorization ?? '';
-    if (!auth.startsWith('Bearer ') || !accessTokens.has(auth.slice(7))) {
+    if (!auth.startsWith('Bearer ') || !identity.accessTokens.has(auth.slice(7))) {
       graphError(response, 401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.');
       return;
     }
@@ -549,7 +470,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       const url = new URL(request.url ?? '/', base);
       const handle = async () => {
         if (request.method === 'POST' && /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(url.pathname))
-          return tokenEndpoint(request, response);
+          return identity.tokenEndpoint(request, response);
         if (url.pathname.startsWith('/v1.0/')) return graph(request, response, url);
         graphError(response, 404, 'NotFound', url.pathname);
       };
@@ -603,12 +524,12 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     },
     issueAuthCode(user) {
       const code = `code-${randomBytes(8).toString('hex')}`;
-      authCodes.set(code, user.id);
+      identity.authCodes.set(code, user.id);
       const refreshToken = `rt-${randomBytes(12).toString('hex')}`;
-      refreshTokens.set(refreshToken, user.id);
+      identity.refreshTokens.set(refreshToken, user.id);
       return { code, refreshToken };
     },
-    revokeAccessTokens: () => accessTokens.clear(),
+    revokeAccessTokens: () => identity.accessTokens.clear(),
     async deliver(subscriptionId, notifications, lifecycle = false) {
       const subscription = subscriptions.get(subscriptionId);
       if (!subscription) throw new Error(`no subscription ${subscriptionId}`);
