@@ -16,9 +16,11 @@ import {
   createTeamsSubscriptions,
   type HandleTeamsWebhookResult,
   handleTeamsWebhook,
+  notificationAction,
   type TeamsConnector,
   teamsResources,
   threadExternalId,
+  transcriptExternalId,
 } from '../src/index.js';
 import { startTeamsHarness, type TeamsHarness } from './support/teams-harness.ts';
 
@@ -239,5 +241,39 @@ describe('notifications', () => {
     expect(outcome.action).toBe('recreated');
     expect(outcome.subscription?.id).not.toBe(subscription.id);
     expect(harness.fake.subscriptions.has(outcome.subscription?.id as string)).toBe(true);
+  });
+});
+
+describe('notification mapping', () => {
+  it('maps message, reply, transcript and tenant-wide notifications to targeted work', () => {
+    const team = '11111111-1111-4111-8111-111111111111';
+    const channel = '19:abc@thread.tacv2';
+    expect(
+      notificationAction({
+        changeType: 'updated',
+        resource: `teams('${team}')/channels('${channel}')/messages('42')`,
+      }),
+    ).toEqual({
+      kind: 'refetch',
+      externalId: threadExternalId(team, channel, '42'),
+    });
+    expect(
+      notificationAction({
+        changeType: 'deleted',
+        resource: `teams('${team}')/channels('${channel}')/messages('42')/replies('43')`,
+      }),
+    ).toEqual({ kind: 'refetch', externalId: threadExternalId(team, channel, '42') });
+    expect(
+      notificationAction({
+        changeType: 'created',
+        resource: `users('u1')/onlineMeetings('m1')/transcripts('t1')`,
+      }),
+    ).toEqual({ kind: 'refetch', externalId: transcriptExternalId('u1', 'm1', 't1') });
+    expect(
+      notificationAction({
+        changeType: 'created',
+        resource: `communications/onlineMeetings('m1')/transcripts('t1')`,
+      }),
+    ).toEqual({ kind: 'sync', mode: 'incremental' });
   });
 });
