@@ -44,6 +44,7 @@ export {
   rotateSecretKey,
   type SecretKeyRotationReport,
 } from './connectors/rotate-secret-key.js';
+export { htmlToMarkdownText } from './content/html-to-markdown-text.js';
 export {
   builtInExtractors,
   type ContentExtractor,
@@ -290,6 +291,7 @@ export type {
   ConnectorChange,
   DeleteChange,
   ListingCompleteChange,
+  ScopeFailedChange,
   UpsertChange,
 } from './spec/v1/connector-change.js';
 export type { ConnectorState, IterateStateOptions } from './spec/v1/connector-state.js';

@@ -664,6 +664,10 @@ export async function runSync<Config, Credentials>(
         case 'listing-complete':
           listing = { complete: change.complete, reason: change.reason };
           break;
+        case 'scope-failed':
+          // A part of the source the connector could not read: counted as a failure (run `partial`).
+          recordFailure(change.scope, new Error(change.message));
+          break;
         default:
           logger.warn('unknown change kind ignored', { kind: (change as { kind?: unknown }).kind });
       }

@@ -34,5 +34,25 @@ export interface ListingCompleteChange {
   readonly reason?: string | undefined;
 }
 
+/**
+ * A part of the source (a channel, a meeting, a folder) could not be read while the rest could.
+ * The pipeline records it like a failed document (under `scope`, with `message`) and the run ends
+ * `partial` instead of `success`; the connector goes on with the next part. Yield a
+ * `listing-complete` with `complete: false` too in a full sync, so nothing under the failed part
+ * is swept. Never put credentials in `message`.
+ */
+export interface ScopeFailedChange {
+  readonly kind: 'scope-failed';
+  /** What failed, e.g. `teams/<teamId>/channels/<channelId>`: stored where a document id would be. */
+  readonly scope: string;
+  /** Why, starting `[tributary] [<connector>]`. */
+  readonly message: string;
+}
+
 /** What `sync(ctx)` yields. */
-export type ConnectorChange = UpsertChange | DeleteChange | CheckpointChange | ListingCompleteChange;
+export type ConnectorChange =
+  | UpsertChange
+  | DeleteChange
+  | CheckpointChange
+  | ListingCompleteChange
+  | ScopeFailedChange;
