@@ -1,0 +1,37 @@
+import { defineConnector } from '@tributary/core';
+import { z } from 'zod';
+
+/**
+ * A tiny source for worker tests: `docs` documents whose version is the config's `round`, each
+ * upsert preceded by an optional delay (a network-bound source), then a checkpoint. When
+ * `failAuth` is set, the sync throws an AuthError-like fatal error.
+ */
+export function createTickConnector(options: { delayMs?: number; fetchImpl?: (url: string) => Promise<void> } = {}) {
+  return defineConnector({
+    type: 'tick',
+    capabilities: { incremental: false },
+    configSchema: z.object({ docs: z.number().int().min(0).default(2), round: z.number().int().default(0), sourceUrl: z.string().optional() }),
+    async check() {},
+    async *sync(ctx) {
+      for (let index = 0; index < ctx.config.docs; index += 1) {
+        if (ctx.config.sourceUrl) {
+          // Through the HTTP kit: the shared rate budget applies to each request.
+          await ctx.http.request(`${ctx.config.sourceUrl}/doc/${index}`);
+        } else if (options.delayMs) {
+          await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+        }
+        yield {
+          kind: 'upsert',
+          document: {
+            externalId: `doc-${index}`,
+            title: `Doc ${index}`,
+            version: String(ctx.config.round),
+            content: { kind: 'text', text: `document ${index} of round ${ctx.config.round}` },
+          },
+        };
+      }
+      yield { kind: 'checkpoint', cursor: { round: ctx.config.round } };
+      yield { kind: 'listing-complete', complete: true };
+    },
+  });
+}
