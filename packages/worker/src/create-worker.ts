@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type ConnectorV1, type KnowledgeRepository, type Logger } from '@tributary/core';
+import type { ConnectorV1, KnowledgeRepository, Logger } from '@tributary/core';
 import { createNodePostgresRepository } from '@tributary/core/postgres';
 import pg from 'pg';
 import { type Job, PgBoss } from 'pg-boss';
 import { readHealth, type WorkerHealth } from './health.js';
 import type { ActiveRun, JobContext, JobOutcome } from './job-context.js';
-import { type FollowOptions, followSyncJob, getSyncJob, type SyncJobStatus, waitForSyncJob } from './job-status.js';
+import {
+  type FollowOptions,
+  followSyncJob,
+  getSyncJob,
+  type SyncJobStatus,
+  waitForSyncJob,
+} from './job-status.js';
 import { createJsonLogger } from './json-logger.js';
 import { createPostgresRateLimiter } from './postgres-rate-limiter.js';
 import { processWebhookJob } from './process-webhook-job.js';
@@ -21,8 +27,8 @@ import {
 import { runSyncJob } from './run-sync-job.js';
 import { scheduleDueSyncs } from './scheduler.js';
 import { createInstruments } from './telemetry.js';
-import { type CreateWorkerOptions, resolveWorkerOptions } from './worker-options.js';
 import { WorkerError } from './worker-error.js';
+import { type CreateWorkerOptions, resolveWorkerOptions } from './worker-options.js';
 
 export interface RequestSyncOptions {
   /** Default: incremental when a cursor is stored and the connector supports it, else full. */
@@ -53,7 +59,10 @@ export interface Worker {
   /** Enqueues processing of a connector's recorded webhook events (one job waits per connector). */
   enqueueWebhookEvents(connectorId: string, orgId?: string): Promise<string | null>;
   getJob(jobId: string): Promise<SyncJobStatus | undefined>;
-  waitForJob(jobId: string, options?: FollowOptions & { timeoutMs?: number | undefined }): Promise<SyncJobStatus>;
+  waitForJob(
+    jobId: string,
+    options?: FollowOptions & { timeoutMs?: number | undefined },
+  ): Promise<SyncJobStatus>;
   followJob(jobId: string, options?: FollowOptions): AsyncGenerator<SyncJobStatus>;
   /** One scheduler pass now; returns how many due connectors it enqueued. */
   scheduleNow(now?: Date): Promise<number>;
@@ -230,7 +239,11 @@ export function createWorker(options: CreateWorkerOptions): Worker {
 
     async start() {
       if (state !== 'new') {
-        throw new WorkerError({ reason: 'not_started', message: `start() was called on a ${state} worker`, hint: 'Create a new worker' });
+        throw new WorkerError({
+          reason: 'not_started',
+          message: `start() was called on a ${state} worker`,
+          hint: 'Create a new worker',
+        });
       }
       state = 'starting';
       await boss.start();
@@ -248,7 +261,11 @@ export function createWorker(options: CreateWorkerOptions): Worker {
         perJobResults: true as const,
       };
       if (settings.concurrency > 0) {
-        await boss.work<SyncJobData>(SYNC_QUEUE, { ...common, localConcurrency: settings.concurrency }, settle(runSyncJob));
+        await boss.work<SyncJobData>(
+          SYNC_QUEUE,
+          { ...common, localConcurrency: settings.concurrency },
+          settle(runSyncJob),
+        );
       }
       if (settings.webhookConcurrency > 0) {
         await boss.work<WebhookJobData>(
@@ -279,9 +296,10 @@ export function createWorker(options: CreateWorkerOptions): Worker {
           timeoutMs: settings.shutdownTimeoutMs,
         });
         // Stop fetching, then give running jobs their grace period.
-        await Promise.all([boss.offWork(SYNC_QUEUE, { wait: false }), boss.offWork(WEBHOOK_QUEUE, { wait: false })]).catch(
-          () => undefined,
-        );
+        await Promise.all([
+          boss.offWork(SYNC_QUEUE, { wait: false }),
+          boss.offWork(WEBHOOK_QUEUE, { wait: false }),
+        ]).catch(() => undefined);
         const drained = Promise.allSettled([...handlersRunning]);
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
@@ -292,17 +310,20 @@ export function createWorker(options: CreateWorkerOptions): Worker {
         ]);
         clearTimeout(timer);
         if (timedOut) {
-          logger.warn('releasing unfinished syncs: they resume from their last checkpoint on another worker', {
-            running: active.size,
-          });
+          logger.warn(
+            'releasing unfinished syncs: they resume from their last checkpoint on another worker',
+            {
+              running: active.size,
+            },
+          );
           shutdown.abort();
           await Promise.allSettled([...handlersRunning]);
         }
       }
       // pg-boss settles the jobs the handlers returned, then closes its pool.
-      await boss.stop({ graceful: true, timeout: 10_000 }).catch((error: unknown) =>
-        logger.warn('pg-boss did not stop cleanly', { error: String(error) }),
-      );
+      await boss
+        .stop({ graceful: true, timeout: 10_000 })
+        .catch((error: unknown) => logger.warn('pg-boss did not stop cleanly', { error: String(error) }));
       await pool.end();
       state = 'stopped';
       logger.info('worker stopped');
@@ -343,7 +364,11 @@ export function createWorker(options: CreateWorkerOptions): Worker {
       let org = orgId;
       if (org === undefined) {
         const row = await repository.getConnector(connectorId);
-        if (!row) throw new WorkerError({ reason: 'unknown_connector', message: `connector ${connectorId} not found` });
+        if (!row)
+          throw new WorkerError({
+            reason: 'unknown_connector',
+            message: `connector ${connectorId} not found`,
+          });
         org = row.orgId;
       }
       return boss.send(WEBHOOK_QUEUE, { connectorId, orgId: org } satisfies WebhookJobData, {

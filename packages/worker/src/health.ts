@@ -97,7 +97,10 @@ export async function readHealth(input: {
  * A tiny HTTP health endpoint: `GET /healthz` (any path) answers the health report as JSON, 200
  * when `ok` or `degraded`, 503 when `down` (for load balancers and Kubernetes probes).
  */
-export function serveHealth(health: () => Promise<WorkerHealth>, options: { port: number; host?: string }): Promise<Server> {
+export function serveHealth(
+  health: () => Promise<WorkerHealth>,
+  options: { port: number; host?: string },
+): Promise<Server> {
   const server = createServer((request, response) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -110,7 +113,9 @@ export function serveHealth(health: () => Promise<WorkerHealth>, options: { port
           .end(request.method === 'HEAD' ? undefined : JSON.stringify(report));
       },
       (error: unknown) => {
-        response.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'down', error: String(error) }));
+        response
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: 'down', error: String(error) }));
       },
     );
   });

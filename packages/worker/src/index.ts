@@ -1,6 +1,6 @@
 // @tributary/worker: distributed sync workers on pg-boss.
 export { createWorker, type RequestedSync, type RequestSyncOptions, type Worker } from './create-worker.js';
-export { readHealth, serveHealth, type QueueHealth, type WorkerHealth } from './health.js';
+export { type QueueHealth, readHealth, serveHealth, type WorkerHealth } from './health.js';
 export type { ActiveRun, WorkerRunOptions } from './job-context.js';
 export type { FollowOptions, SyncJobStatus } from './job-status.js';
 export { createJsonLogger, type JsonLoggerOptions, withFields } from './json-logger.js';
@@ -19,5 +19,5 @@ export {
 } from './queues.js';
 export { scheduleDueSyncs } from './scheduler.js';
 export type { SqlClient } from './sql-client.js';
-export type { CreateWorkerOptions } from './worker-options.js';
 export { WorkerError, type WorkerErrorReason } from './worker-error.js';
+export type { CreateWorkerOptions } from './worker-options.js';

@@ -15,7 +15,14 @@ import type { WorkerInstruments } from './telemetry.js';
 /** Options passed through to every `runSync` the worker starts. */
 export type WorkerRunOptions = Pick<
   RunSyncOptions,
-  'extractors' | 'chunker' | 'concurrency' | 'maxSweepFraction' | 'embedBatch' | 'groupSize' | 'fetch' | 'heartbeatIntervalMs'
+  | 'extractors'
+  | 'chunker'
+  | 'concurrency'
+  | 'maxSweepFraction'
+  | 'embedBatch'
+  | 'groupSize'
+  | 'fetch'
+  | 'heartbeatIntervalMs'
 >;
 
 /** A run this worker holds right now. */

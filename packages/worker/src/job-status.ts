@@ -28,7 +28,11 @@ export interface SyncJobStatus {
 
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
 
-export async function getSyncJob(boss: PgBoss, db: SqlClient, jobId: string): Promise<SyncJobStatus | undefined> {
+export async function getSyncJob(
+  boss: PgBoss,
+  db: SqlClient,
+  jobId: string,
+): Promise<SyncJobStatus | undefined> {
   const [job] = await boss.findJobs<SyncJobData>(SYNC_QUEUE, { id: jobId });
   if (!job) return undefined;
   const status: SyncJobStatus = {
@@ -99,10 +103,14 @@ export async function* followSyncJob(
     if (ENDED.has(status.state)) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, intervalMs);
-      options.signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(options.signal?.reason);
-      }, { once: true });
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(options.signal?.reason);
+        },
+        { once: true },
+      );
     });
   }
 }
@@ -115,7 +123,8 @@ export async function waitForSyncJob(
   options: FollowOptions & { timeoutMs?: number | undefined } = {},
 ): Promise<SyncJobStatus> {
   const controller = new AbortController();
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), options.timeoutMs);
+  const timer =
+    options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   let last: SyncJobStatus | undefined;
   try {
@@ -132,7 +141,7 @@ export async function waitForSyncJob(
   } finally {
     clearTimeout(timer);
   }
-  if (!last || last.state !== 'completed') {
+  if (last?.state !== 'completed') {
     throw new WorkerError({
       reason: 'job_failed',
       message: `sync job ${jobId} ended ${last?.state ?? 'unknown'}${typeof last?.output?.error === 'string' ? `: ${last.output.error}` : ''}`,

@@ -16,7 +16,9 @@ export interface JsonLoggerOptions {
  * format log collectors parse without configuration. Pass `logger` to `createWorker` to use
  * pino, winston or your own instead.
  */
-export function createJsonLogger(options: JsonLoggerOptions = {}): Logger & { child(fields: LogFields): Logger } {
+export function createJsonLogger(
+  options: JsonLoggerOptions = {},
+): Logger & { child(fields: LogFields): Logger } {
   const threshold = levelOrder[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stdout.write(line));
   const make = (base: LogFields): Logger & { child(fields: LogFields): Logger } => {
@@ -26,7 +28,13 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger & { ch
       try {
         line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...base, ...fields });
       } catch {
-        line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...base, fields: 'unserialisable' });
+        line = JSON.stringify({
+          time: new Date().toISOString(),
+          level,
+          msg: message,
+          ...base,
+          fields: 'unserialisable',
+        });
       }
       write(`${line}\n`);
     };

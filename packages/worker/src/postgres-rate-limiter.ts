@@ -1,4 +1,11 @@
-import { type Clock, type Logger, type RateLimiter, type RateLimitSettings, silentLogger, systemClock } from '@tributary/core';
+import {
+  type Clock,
+  type Logger,
+  type RateLimiter,
+  type RateLimitSettings,
+  silentLogger,
+  systemClock,
+} from '@tributary/core';
 import type { SqlClient } from './sql-client.js';
 import { WorkerError } from './worker-error.js';
 

@@ -61,7 +61,9 @@ export async function processWebhookJob(job: Job<WebhookJobData>, ctx: JobContex
       );
       const events = rows.filter((r) => !seen.has(r.webhook_event_id));
       for (const r of rows) seen.add(r.webhook_event_id);
-      const usable = events.map(toEvent).filter((event): event is RecordedWebhookEvent => event !== undefined);
+      const usable = events
+        .map(toEvent)
+        .filter((event): event is RecordedWebhookEvent => event !== undefined);
       if (usable.length === 0) break;
       const result = await processWebhookEvents({
         ...ctx.runOptions,
@@ -79,9 +81,15 @@ export async function processWebhookJob(job: Job<WebhookJobData>, ctx: JobContex
       processed += result.processed;
       retry += result.pending.length;
       failed += result.failed.length;
-      ctx.instruments.webhookEvents.add(result.processed, { connector_type: row.connectorType, outcome: 'processed' });
+      ctx.instruments.webhookEvents.add(result.processed, {
+        connector_type: row.connectorType,
+        outcome: 'processed',
+      });
       if (result.failed.length > 0) {
-        ctx.instruments.webhookEvents.add(result.failed.length, { connector_type: row.connectorType, outcome: 'failed' });
+        ctx.instruments.webhookEvents.add(result.failed.length, {
+          connector_type: row.connectorType,
+          outcome: 'failed',
+        });
       }
       if (rows.length < PAGE || ctx.shutdown.aborted) break;
     }

@@ -1,7 +1,7 @@
 import {
   type ConnectorRecord,
-  type ConnectorV1,
   ConnectorTypeMismatchError,
+  type ConnectorV1,
   type LogFields,
   type Logger,
   RepositoryError,
@@ -20,7 +20,8 @@ export async function resolveConnector(
   connectorId: string,
 ): Promise<{ row: ConnectorRecord; plugin: ConnectorV1 } | { outcome: JobOutcome }> {
   const row = await ctx.repository.getConnector(connectorId);
-  if (!row) return { outcome: { status: 'deadletter', output: { error: `connector ${connectorId} not found` } } };
+  if (!row)
+    return { outcome: { status: 'deadletter', output: { error: `connector ${connectorId} not found` } } };
   const plugin = ctx.connectors.get(row.connectorType);
   if (!plugin) {
     return {
@@ -87,7 +88,13 @@ function brief(summary: SyncSummary): Record<string, unknown> {
  */
 export async function runSyncJob(job: Job<SyncJobData>, ctx: JobContext): Promise<JobOutcome> {
   const { connectorId, reason } = job.data;
-  const log = withFields(ctx.logger, { jobId: job.id, connectorId, orgId: job.data.orgId, reason, attempt: job.retryCount });
+  const log = withFields(ctx.logger, {
+    jobId: job.id,
+    connectorId,
+    orgId: job.data.orgId,
+    reason,
+    attempt: job.retryCount,
+  });
   const resolved = await resolveConnector(ctx, connectorId);
   if ('outcome' in resolved) {
     log.error('sync job cannot run', { error: resolved.outcome.output.error });
@@ -105,7 +112,11 @@ export async function runSyncJob(job: Job<SyncJobData>, ctx: JobContext): Promis
   ctx.shutdown.addEventListener('abort', abort, { once: true });
   ctx.active.set(job.id, { jobId: job.id, connectorId, orgId: row.orgId, startedAt: Date.now(), controller });
   const observed = observingLogger(log);
-  const attributes = { 'tributary.connector.id': connectorId, 'tributary.connector.type': row.connectorType, 'tributary.sync.reason': reason };
+  const attributes = {
+    'tributary.connector.id': connectorId,
+    'tributary.connector.type': row.connectorType,
+    'tributary.sync.reason': reason,
+  };
   try {
     const summary = await inSpan('tributary.sync', attributes, () =>
       runSync({
@@ -128,7 +139,14 @@ export async function runSyncJob(job: Job<SyncJobData>, ctx: JobContext): Promis
     ctx.instruments.runDuration.record(summary.durationMs, type);
     ctx.instruments.apiCalls.add(summary.apiCalls, { connector_type: row.connectorType });
     ctx.instruments.bytes.add(summary.bytes, { connector_type: row.connectorType });
-    for (const action of ['inserted', 'updated', 'unchanged', 'skippedByVersion', 'failed', 'deleted'] as const) {
+    for (const action of [
+      'inserted',
+      'updated',
+      'unchanged',
+      'skippedByVersion',
+      'failed',
+      'deleted',
+    ] as const) {
       if (summary.counts[action] > 0) ctx.instruments.documents.add(summary.counts[action], { action });
     }
     const fields = { runId: summary.runId, status: summary.status, durationMs: summary.durationMs };
@@ -139,7 +157,10 @@ export async function runSyncJob(job: Job<SyncJobData>, ctx: JobContext): Promis
         return { status: 'completed', output: brief(summary) };
       case 'skipped':
         log.info('another run holds the lease; retrying later', fields);
-        return { status: 'failed', output: { ...brief(summary), error: `run ${summary.runId} holds the lease` } };
+        return {
+          status: 'failed',
+          output: { ...brief(summary), error: `run ${summary.runId} holds the lease` },
+        };
       case 'cancelled':
         log.warn('sync released before it finished; another attempt resumes from its checkpoint', fields);
         return { status: 'failed', output: brief(summary) };
@@ -155,7 +176,8 @@ export async function runSyncJob(job: Job<SyncJobData>, ctx: JobContext): Promis
     const message = error instanceof Error ? error.message : String(error);
     const terminal =
       ConnectorTypeMismatchError.isInstance(error) ||
-      (RepositoryError.isInstance(error) && (error.reason === 'not_found' || error.reason === 'invalid_input'));
+      (RepositoryError.isInstance(error) &&
+        (error.reason === 'not_found' || error.reason === 'invalid_input'));
     log.error('sync job could not start a run', { error: message, terminal });
     return { status: terminal ? 'deadletter' : 'failed', output: { error: message } };
   } finally {

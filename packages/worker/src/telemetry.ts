@@ -55,7 +55,12 @@ export function createInstruments(observe: {
     documents: meter.createCounter('tributary.sync.documents', { description: 'Documents by action' }),
     apiCalls: meter.createCounter('tributary.sync.api_calls', { description: 'Provider API calls' }),
     bytes: meter.createCounter('tributary.sync.bytes', { description: 'Response bytes', unit: 'By' }),
-    runDuration: meter.createHistogram('tributary.sync.duration', { description: 'Run duration', unit: 'ms' }),
-    webhookEvents: meter.createCounter('tributary.webhook.events', { description: 'Webhook events processed' }),
+    runDuration: meter.createHistogram('tributary.sync.duration', {
+      description: 'Run duration',
+      unit: 'ms',
+    }),
+    webhookEvents: meter.createCounter('tributary.webhook.events', {
+      description: 'Webhook events processed',
+    }),
   };
 }

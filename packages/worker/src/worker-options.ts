@@ -133,7 +133,13 @@ export function resolveWorkerOptions(options: CreateWorkerOptions): ResolvedWork
   }
   return {
     concurrency,
-    webhookConcurrency: integer(options.webhookConcurrency, concurrency === 0 ? 0 : 2, 'webhookConcurrency', 0, 1000),
+    webhookConcurrency: integer(
+      options.webhookConcurrency,
+      concurrency === 0 ? 0 : 2,
+      'webhookConcurrency',
+      0,
+      1000,
+    ),
     perOrgConcurrency: integer(options.perOrgConcurrency, 2, 'perOrgConcurrency', 1, 10_000),
     schedule: options.schedule ?? true,
     schedulerIntervalMs: integer(options.schedulerIntervalMs, 30_000, 'schedulerIntervalMs', 50),

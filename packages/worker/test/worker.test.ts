@@ -61,11 +61,16 @@ describe('createWorker', () => {
     const worker = startWorker();
     await worker.start();
     const orgId = randomUUID();
-    const [connectorId] = await createConnectors(database.pool, { orgId, count: 1, settings: { docs: 3, round: 1 } });
+    const [connectorId] = await createConnectors(database.pool, {
+      orgId,
+      count: 1,
+      settings: { docs: 3, round: 1 },
+    });
     const requested = await worker.requestSync(connectorId as string);
     expect(requested.created).toBe(true);
     const states: string[] = [];
-    for await (const status of worker.followJob(requested.jobId, { intervalMs: 100 })) states.push(status.state);
+    for await (const status of worker.followJob(requested.jobId, { intervalMs: 100 }))
+      states.push(status.state);
     expect(states.at(-1)).toBe('completed');
     const done = await worker.waitForJob(requested.jobId, { timeoutMs: 30_000 });
     expect(done.output).toMatchObject({ status: 'success', counts: { inserted: 3 } });
@@ -74,9 +79,10 @@ describe('createWorker', () => {
       [connectorId],
     );
     expect(rows[0].n).toBe(3);
-    const runs = await database.pool.query(`select sync_type, status from connector_sync_logs where connector_id = $1`, [
-      connectorId,
-    ]);
+    const runs = await database.pool.query(
+      `select sync_type, status from connector_sync_logs where connector_id = $1`,
+      [connectorId],
+    );
     expect(runs.rows).toEqual([{ sync_type: 'manual', status: 'success' }]);
   });
 
@@ -94,7 +100,11 @@ describe('createWorker', () => {
   });
 
   it('claims each due connector exactly once however many schedulers run at once', async () => {
-    const schedulers = [startWorker({ concurrency: 0 }), startWorker({ concurrency: 0 }), startWorker({ concurrency: 0 })];
+    const schedulers = [
+      startWorker({ concurrency: 0 }),
+      startWorker({ concurrency: 0 }),
+      startWorker({ concurrency: 0 }),
+    ];
     await Promise.all(schedulers.map((worker) => worker.start()));
     const orgId = randomUUID();
     const ids = await createConnectors(database.pool, { orgId, count: 120, syncFrequency: 'hourly' });
@@ -121,9 +131,15 @@ describe('createWorker', () => {
   it('dead-letters a sync that fails for a reason a retry cannot fix, and keeps it visible', async () => {
     const worker = startWorker();
     await worker.start();
-    const [connectorId] = await createConnectors(database.pool, { orgId: randomUUID(), count: 1, type: 'locked_out' });
+    const [connectorId] = await createConnectors(database.pool, {
+      orgId: randomUUID(),
+      count: 1,
+      type: 'locked_out',
+    });
     const { jobId } = await worker.requestSync(connectorId as string);
-    await expect(worker.waitForJob(jobId, { timeoutMs: 30_000, intervalMs: 100 })).rejects.toThrow(/ended failed/);
+    await expect(worker.waitForJob(jobId, { timeoutMs: 30_000, intervalMs: 100 })).rejects.toThrow(
+      /ended failed/,
+    );
     const job = await worker.getJob(jobId);
     expect(job?.retryCount).toBe(0);
     const dead = await worker.deadJobs('sync');

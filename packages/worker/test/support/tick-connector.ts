@@ -6,11 +6,17 @@ import { z } from 'zod';
  * upsert preceded by an optional delay (a network-bound source), then a checkpoint. When
  * `failAuth` is set, the sync throws an AuthError-like fatal error.
  */
-export function createTickConnector(options: { delayMs?: number; fetchImpl?: (url: string) => Promise<void> } = {}) {
+export function createTickConnector(
+  options: { delayMs?: number; fetchImpl?: (url: string) => Promise<void> } = {},
+) {
   return defineConnector({
     type: 'tick',
     capabilities: { incremental: false },
-    configSchema: z.object({ docs: z.number().int().min(0).default(2), round: z.number().int().default(0), sourceUrl: z.string().optional() }),
+    configSchema: z.object({
+      docs: z.number().int().min(0).default(2),
+      round: z.number().int().default(0),
+      sourceUrl: z.string().optional(),
+    }),
     async check() {},
     async *sync(ctx) {
       for (let index = 0; index < ctx.config.docs; index += 1) {
