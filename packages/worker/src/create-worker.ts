@@ -25,7 +25,7 @@ import {
   type WebhookJobData,
 } from './queues.js';
 import { runSyncJob } from './run-sync-job.js';
-import { scheduleDueSyncs } from './scheduler.js';
+import { enqueuePendingWebhooks, scheduleDueSyncs } from './scheduler.js';
 import { createInstruments } from './telemetry.js';
 import { WorkerError } from './worker-error.js';
 import { type CreateWorkerOptions, resolveWorkerOptions } from './worker-options.js';
@@ -218,8 +218,13 @@ export function createWorker(options: CreateWorkerOptions): Worker {
 
   const schedulerTick = () => {
     schedulerPass = scheduleDueSyncs(pool, boss, { batchSize: settings.schedulerBatchSize })
-      .then((claimed) => {
+      .then(async (claimed) => {
         if (claimed > 0) logger.info('scheduled due syncs', { claimed });
+        const swept = await enqueuePendingWebhooks(pool, boss, {
+          maxAttempts: settings.maxWebhookAttempts,
+          graceSeconds: settings.webhookSweepGraceSeconds,
+        });
+        if (swept > 0) logger.info('queued recorded webhook events nobody had queued', { connectors: swept });
       })
       .catch((error: unknown) =>
         logger.warn('scheduler pass failed; trying again next interval', {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { PRIORITY, SYNC_QUEUE, type SyncJobData } from './queues.js';
+import { PRIORITY, SYNC_QUEUE, type SyncJobData, WEBHOOK_QUEUE, type WebhookJobData } from './queues.js';
 
 interface ClaimedRow {
   connector_id: string;
@@ -59,4 +59,33 @@ export async function scheduleDueSyncs(
     claimed += rows.length;
     if (rows.length < options.batchSize) return claimed;
   }
+}
+
+/**
+ * Enqueues a webhook job for every connector with recorded, unprocessed events older than
+ * `graceSeconds` (events recorded by an endpoint that could not queue them, e.g. a Supabase Edge
+ * Function that only records, or a process that died between recording and queueing). A connector
+ * that already has a webhook job waiting keeps it. Returns how many connectors had pending events.
+ */
+export async function enqueuePendingWebhooks(
+  pool: pg.Pool,
+  boss: PgBoss,
+  options: { maxAttempts: number; graceSeconds: number },
+): Promise<number> {
+  const { rows } = await pool.query<{ connector_id: string; org_id: string }>(
+    `select distinct e.connector_id, e.org_id from public.connector_webhook_events e
+     where not e.processed and e.retry_count < $1 and e.received_at < now() - make_interval(secs => $2)`,
+    [options.maxAttempts, options.graceSeconds],
+  );
+  if (rows.length === 0) return 0;
+  await boss.insert(
+    WEBHOOK_QUEUE,
+    rows.map((row) => ({
+      data: { connectorId: row.connector_id, orgId: row.org_id } satisfies WebhookJobData,
+      singletonKey: row.connector_id,
+      group: { id: row.org_id },
+      priority: PRIORITY['webhook-events'],
+    })),
+  );
+  return rows.length;
 }

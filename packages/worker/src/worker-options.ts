@@ -54,6 +54,12 @@ export interface CreateWorkerOptions {
   superviseIntervalSeconds?: number | undefined;
   /** On `stop()`: how long running syncs may take to finish before they are released (default 30,000 ms). */
   shutdownTimeoutMs?: number | undefined;
+  /**
+   * Each scheduler pass also queues webhook events recorded more than this many seconds ago and
+   * still unprocessed (default 30): events recorded by an endpoint that does not queue (a Supabase
+   * Edge Function) or whose process died before queueing are never stranded.
+   */
+  webhookSweepGraceSeconds?: number | undefined;
   /** Failed processing attempts before a webhook event is left alone (default 5). */
   maxWebhookAttempts?: number | undefined;
   /**
@@ -98,6 +104,7 @@ export interface ResolvedWorkerOptions {
   superviseIntervalSeconds: number;
   shutdownTimeoutMs: number;
   maxWebhookAttempts: number;
+  webhookSweepGraceSeconds: number;
   maxConnections: number;
   schema: string;
 }
@@ -154,6 +161,7 @@ export function resolveWorkerOptions(options: CreateWorkerOptions): ResolvedWork
     superviseIntervalSeconds: integer(options.superviseIntervalSeconds, 60, 'superviseIntervalSeconds', 1),
     shutdownTimeoutMs: integer(options.shutdownTimeoutMs, 30_000, 'shutdownTimeoutMs', 0),
     maxWebhookAttempts: integer(options.maxWebhookAttempts, 5, 'maxWebhookAttempts', 1, 1000),
+    webhookSweepGraceSeconds: integer(options.webhookSweepGraceSeconds, 30, 'webhookSweepGraceSeconds', 0),
     maxConnections: integer(options.maxConnections, 10, 'maxConnections', 2, 1000),
     schema: options.schema ?? 'pgboss',
   };

@@ -44,7 +44,11 @@ beforeAll(async () => {
   };
   // One producer behind the endpoint (takes no jobs) and two workers doing the work.
   const producer = createWorker({ ...options, concurrency: 0 });
-  workers.push(producer, createWorker({ ...options, webhookConcurrency: 2 }), createWorker({ ...options, webhookConcurrency: 2 }));
+  workers.push(
+    producer,
+    createWorker({ ...options, webhookConcurrency: 2 }),
+    createWorker({ ...options, webhookConcurrency: 2 }),
+  );
   await Promise.all(workers.map((worker) => worker.start()));
   const endpoint = createWebhookEndpoint({
     repository: producer.repository,
@@ -66,12 +70,19 @@ afterAll(async () => {
 
 describe('webhook deliveries through the Node adapter', () => {
   it('processes each of 700 events exactly once out of 1,000 concurrent deliveries with 30% duplicates, and records no forged one', async () => {
-    const connectorIds = await createConnectors(database.pool, { orgId: randomUUID(), count: 10, type: 'hooks' });
+    const connectorIds = await createConnectors(database.pool, {
+      orgId: randomUUID(),
+      count: 10,
+      type: 'hooks',
+    });
     const unique = Array.from({ length: 700 }, (_, index) => ({
       connectorId: connectorIds[index % connectorIds.length] as string,
       body: JSON.stringify({ id: `evt-${index}`, docId: `doc-${index}` }),
     }));
-    const duplicates = Array.from({ length: 300 }, (_, index) => unique[(index * 7) % unique.length] as (typeof unique)[number]);
+    const duplicates = Array.from(
+      { length: 300 },
+      (_, index) => unique[(index * 7) % unique.length] as (typeof unique)[number],
+    );
     const deliveries = [...unique, ...duplicates].sort(() => Math.random() - 0.5);
     const forged = Array.from({ length: 50 }, (_, index) => ({
       connectorId: connectorIds[index % connectorIds.length] as string,
@@ -120,8 +131,51 @@ describe('webhook deliveries through the Node adapter', () => {
     expect(stored.rows[0].n).toBe(700);
   });
 
+  it('processes events an endpoint recorded without queueing them (the scheduler sweep)', async () => {
+    const sweeper = createWorker({
+      connectionString: database.connectionString,
+      connectors: [createHookConnector(fetchCounts)],
+      embedder: createLexicalEmbedder(),
+      logger: silentLogger,
+      pollingIntervalSeconds: 0.5,
+      schedulerIntervalMs: 200,
+      webhookSweepGraceSeconds: 0,
+    });
+    workers.push(sweeper);
+    await sweeper.start();
+    const [connectorId] = await createConnectors(database.pool, {
+      orgId: randomUUID(),
+      count: 1,
+      type: 'hooks',
+    });
+    // What a Supabase Edge Function does: record only.
+    await sweeper.repository.recordWebhookEvent({
+      connectorId: connectorId as string,
+      eventSource: 'hooks',
+      eventId: 'evt-recorded-only',
+      eventType: 'doc.updated',
+      payload: {
+        eventType: 'doc.updated',
+        occurredAt: null,
+        action: { kind: 'refetch', externalId: 'doc-swept' },
+      },
+    });
+    for (;;) {
+      const { rows } = await database.pool.query(
+        `select processed from connector_webhook_events where event_id = 'evt-recorded-only'`,
+      );
+      if (rows[0]?.processed) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(fetchCounts.get('doc-swept')).toBe(1);
+  });
+
   it('answers 413 above the size limit, 404 for unknown connectors and 405 for other methods', async () => {
-    const [connectorId] = await createConnectors(database.pool, { orgId: randomUUID(), count: 1, type: 'hooks' });
+    const [connectorId] = await createConnectors(database.pool, {
+      orgId: randomUUID(),
+      count: 1,
+      type: 'hooks',
+    });
     const big = JSON.stringify({ id: 'big', docId: 'x'.repeat(5000) });
     const tooLarge = await fetch(`${baseUrl}/webhooks/${connectorId}`, {
       method: 'POST',
@@ -130,8 +184,12 @@ describe('webhook deliveries through the Node adapter', () => {
     });
     expect(tooLarge.status).toBe(413);
     expect((await fetch(`${baseUrl}/webhooks/not-a-uuid`, { method: 'POST', body: '{}' })).status).toBe(404);
-    expect((await fetch(`${baseUrl}/webhooks/${connectorId}`, { method: 'PUT', body: '{}' })).status).toBe(405);
-    const { rows } = await database.pool.query(`select count(*)::int as n from connector_webhook_events where event_id = 'big'`);
+    expect((await fetch(`${baseUrl}/webhooks/${connectorId}`, { method: 'PUT', body: '{}' })).status).toBe(
+      405,
+    );
+    const { rows } = await database.pool.query(
+      `select count(*)::int as n from connector_webhook_events where event_id = 'big'`,
+    );
     expect(rows[0].n).toBe(0);
   });
 });

@@ -20,7 +20,12 @@ export function createHookConnector(fetchCounts: Map<string, number>) {
     },
     async fetchDocument(_ctx, externalId) {
       fetchCounts.set(externalId, (fetchCounts.get(externalId) ?? 0) + 1);
-      return { externalId, title: externalId, version: '1', content: { kind: 'text', text: `body of ${externalId}` } };
+      return {
+        externalId,
+        title: externalId,
+        version: '1',
+        content: { kind: 'text', text: `body of ${externalId}` },
+      };
     },
     webhooks: {
       verify(request, secret) {
@@ -32,7 +37,13 @@ export function createHookConnector(fetchCounts: Map<string, number>) {
       },
       parse(request) {
         const event = JSON.parse(new TextDecoder().decode(request.rawBody)) as { id: string; docId: string };
-        return [{ eventId: event.id, eventType: 'doc.updated', action: { kind: 'refetch', externalId: event.docId } }];
+        return [
+          {
+            eventId: event.id,
+            eventType: 'doc.updated',
+            action: { kind: 'refetch', externalId: event.docId },
+          },
+        ];
       },
     },
   });
