@@ -264,6 +264,8 @@ export function createWorker(options: CreateWorkerOptions): Worker {
         pollingIntervalSeconds: settings.pollingIntervalSeconds,
         groupConcurrency: settings.perOrgConcurrency,
         perJobResults: true as const,
+        // createdOn tells a retried job whether an earlier attempt already served it.
+        includeMetadata: true as const,
       };
       if (settings.concurrency > 0) {
         await boss.work<SyncJobData>(

@@ -8,7 +8,7 @@ import {
   runSync,
   type SyncSummary,
 } from '@tributary/core';
-import type { Job } from 'pg-boss';
+import type { Job, JobWithMetadata } from 'pg-boss';
 import type { JobContext, JobOutcome } from './job-context.js';
 import { withFields } from './json-logger.js';
 import type { SyncJobData } from './queues.js';
@@ -104,6 +104,22 @@ export async function runSyncJob(job: Job<SyncJobData>, ctx: JobContext): Promis
   if (!row.isActive) {
     log.info('connector is inactive; sync job skipped');
     return { status: 'completed', output: { status: 'inactive' } };
+  }
+
+  // A retried job may have been served already: an earlier attempt finished its run, then its
+  // worker died before the job was marked complete. Running again would sync twice for one request.
+  const createdOn = (job as Partial<JobWithMetadata<SyncJobData>>).createdOn;
+  if (job.retryCount > 0 && createdOn !== undefined) {
+    const { rows } = await ctx.db.query<{ id: string }>(
+      `select id from public.connector_sync_logs
+       where connector_id = $1 and started_at >= $2 and status in ('success', 'partial')
+       order by started_at limit 1`,
+      [connectorId, createdOn],
+    );
+    if (rows[0]) {
+      log.info('an earlier attempt of this job already finished its run', { runId: rows[0].id });
+      return { status: 'completed', output: { status: 'already-served', runId: rows[0].id } };
+    }
   }
 
   const controller = new AbortController();

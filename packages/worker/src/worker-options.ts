@@ -152,7 +152,7 @@ export function resolveWorkerOptions(options: CreateWorkerOptions): ResolvedWork
     schedulerIntervalMs: integer(options.schedulerIntervalMs, 30_000, 'schedulerIntervalMs', 50),
     schedulerBatchSize: integer(options.schedulerBatchSize, 500, 'schedulerBatchSize', 1, 10_000),
     pollingIntervalSeconds: polling,
-    leaseSeconds: integer(options.leaseSeconds, 300, 'leaseSeconds', 1, 86_400),
+    leaseSeconds: integer(options.leaseSeconds, 300, 'leaseSeconds', 5, 86_400),
     retryLimit: integer(options.retry?.limit, 5, 'retry.limit', 0, 1000),
     retryDelaySeconds: integer(options.retry?.delaySeconds, 30, 'retry.delaySeconds', 1),
     retryDelayMaxSeconds: integer(options.retry?.maxDelaySeconds, 3600, 'retry.maxDelaySeconds', 1),

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noUndeclaredEnvVars: Supabase function secrets, not inputs of a turbo task
 // A Supabase Edge Function (Deno) that receives provider webhooks for every Tributary connector:
 // POST https://<project>.supabase.co/functions/v1/tributary-webhooks/<connector id>
 // It answers handshakes, verifies signatures over the raw body and records each event once, then
