@@ -1,8 +1,9 @@
 // Four worker processes, 200 connectors on schedules, workers killed at random (SIGKILL: a crash;
 // SIGTERM: a graceful stop) and replaced: every due slot syncs exactly once, no two runs of a
 // connector ever overlap, no lease is left behind, and nothing is imported twice.
-import { randomUUID } from 'node:crypto';
+
 import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnectors, startTestDatabase, type TestDatabase } from './support/database.js';
 import { exited, spawnWorker } from './support/worker-processes.js';
@@ -100,7 +101,8 @@ describe('scheduled syncs on four worker processes, killed at random', () => {
           [ids, roundStart],
         );
         done = rows[0]?.n ?? 0;
-        if (process.env.CHAOS_DEBUG) console.log(new Date().toISOString(), { round, done, kills, workers: children.size });
+        if (process.env.CHAOS_DEBUG)
+          console.log(new Date().toISOString(), { round, done, kills, workers: children.size });
       }
 
       // Let stragglers (retried jobs whose attempt had already finished) settle before checking.

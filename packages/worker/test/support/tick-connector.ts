@@ -3,26 +3,30 @@ import { z } from 'zod';
 
 /**
  * A tiny source for worker tests: `docs` documents whose version is the config's `round`, each
- * upsert preceded by an optional delay (a network-bound source), then a checkpoint. When
- * `failAuth` is set, the sync throws an AuthError-like fatal error.
+ * upsert preceded by an optional delay or, with `sourceUrl`, one request to that server through
+ * the HTTP kit (so rate limits apply), then a checkpoint.
  */
 export function createTickConnector(
-  options: { delayMs?: number; fetchImpl?: (url: string) => Promise<void> } = {},
+  options: { delayMs?: number; rateLimit?: { requestsPerSecond: number; burst?: number } } = {},
 ) {
   return defineConnector({
     type: 'tick',
     capabilities: { incremental: false },
+    ...(options.rateLimit ? { rateLimit: { ...options.rateLimit } } : {}),
     configSchema: z.object({
       docs: z.number().int().min(0).default(2),
       round: z.number().int().default(0),
       sourceUrl: z.string().optional(),
+      label: z.string().optional(),
     }),
     async check() {},
     async *sync(ctx) {
       for (let index = 0; index < ctx.config.docs; index += 1) {
         if (ctx.config.sourceUrl) {
           // Through the HTTP kit: the shared rate budget applies to each request.
-          await ctx.http.request(`${ctx.config.sourceUrl}/doc/${index}`);
+          await ctx.http.request(
+            `${ctx.config.sourceUrl}/doc/${index}?c=${encodeURIComponent(ctx.config.label ?? '')}`,
+          );
         } else if (options.delayMs) {
           await new Promise((resolve) => setTimeout(resolve, options.delayMs));
         }

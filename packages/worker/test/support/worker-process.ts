@@ -4,8 +4,7 @@
 // on SIGTERM (exit 0).
 import { appendFileSync } from 'node:fs';
 import { createLexicalEmbedder, silentLogger } from '@tributary/core';
-import { createJsonLogger } from '../../src/index.js';
-import { createWorker } from '../../src/index.js';
+import { createJsonLogger, createWorker } from '../../src/index.js';
 import { createTickConnector } from './tick-connector.js';
 
 const settings = JSON.parse(process.env.WORKER_SETTINGS ?? '{}') as {

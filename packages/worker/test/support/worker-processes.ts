@@ -8,7 +8,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export function spawnWorker(settings: Record<string, unknown>): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--experimental-strip-types', '--no-warnings', '--import', join(here, 'resolve-ts.mjs'), join(here, 'worker-process.ts')],
+    [
+      '--experimental-strip-types',
+      '--no-warnings',
+      '--import',
+      join(here, 'resolve-ts.mjs'),
+      join(here, 'worker-process.ts'),
+    ],
     { env: { ...process.env, WORKER_SETTINGS: JSON.stringify(settings) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let errors = '';
@@ -19,7 +25,9 @@ export function spawnWorker(settings: Record<string, unknown>): Promise<ChildPro
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve(child);
     });
-    child.once('exit', (code) => reject(new Error(`worker process exited with ${code} before it was ready: ${errors}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`worker process exited with ${code} before it was ready: ${errors}`)),
+    );
   });
 }
 
