@@ -128,6 +128,39 @@ describe('createWorker', () => {
     expect(next.rows[0].n).toBe(120);
   });
 
+  it('keeps a huge organisation from starving a small one (per-organisation concurrency)', async () => {
+    const worker = startWorker({
+      connectors: [createTickConnector({ delayMs: 60 })],
+      concurrency: 4,
+      perOrgConcurrency: 2,
+    });
+    await worker.start();
+    const huge = await createConnectors(database.pool, {
+      orgId: randomUUID(),
+      count: 16,
+      settings: { docs: 3, round: 0 },
+    });
+    const small = await createConnectors(database.pool, {
+      orgId: randomUUID(),
+      count: 2,
+      settings: { docs: 3, round: 0 },
+    });
+    // The huge tenant's 16 jobs are queued first, all at the same priority.
+    const jobs = [];
+    for (const id of [...huge, ...small]) jobs.push(await worker.requestSync(id));
+    await Promise.all(
+      jobs.map((job) => worker.waitForJob(job.jobId, { timeoutMs: 60_000, intervalMs: 100 })),
+    );
+    const { rows } = await database.pool.query<{ connector_id: string; started_at: Date }>(
+      `select connector_id, started_at from connector_sync_logs where connector_id = any($1) order by started_at`,
+      [[...huge, ...small]],
+    );
+    const order = rows.map((row) => (small.includes(row.connector_id) ? 'small' : 'huge'));
+    // Both small syncs start among the first runs, not after the 16 queued before them.
+    expect(order.indexOf('small')).toBeLessThan(4);
+    expect(order.lastIndexOf('small')).toBeLessThan(6);
+  });
+
   it('dead-letters a sync that fails for a reason a retry cannot fix, and keeps it visible', async () => {
     const worker = startWorker();
     await worker.start();
