@@ -101,30 +101,22 @@ describe('scheduled syncs on four worker processes, killed at random', () => {
           [ids, roundStart],
         );
         done = rows[0]?.n ?? 0;
-        if (process.env.CHAOS_DEBUG)
-          console.log(new Date().toISOString(), { round, done, kills, workers: children.size });
       }
 
-      // Let stragglers (retried jobs whose attempt had already finished) settle before checking.
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // Wait until no sync job is waiting or running: a retried job of this round (whose earlier
+      // attempt was killed) must have ended before the runs are counted.
+      for (;;) {
+        const { rows: open } = await database.pool.query<{ n: number }>(
+          `select count(*)::int as n from pgboss.job where name = 'tributary_sync' and state in ('created', 'retry', 'active')`,
+        );
+        if (open[0]?.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       const { rows: perConnector } = await database.pool.query<{ connector_id: string; n: number }>(
         `select connector_id, count(*)::int as n from connector_sync_logs
          where connector_id = any($1) and status = 'success' and started_at >= $2 group by connector_id`,
         [ids, roundStart],
       );
-      if (process.env.CHAOS_DEBUG) {
-        const bad = perConnector.filter((row) => row.n !== 1).map((row) => row.connector_id);
-        const detail = await database.pool.query(
-          `select connector_id, worker_id, sync_type, status, started_at, completed_at, error_message from connector_sync_logs where connector_id = any($1) order by connector_id, started_at`,
-          [bad.slice(0, 3)],
-        );
-        console.log(round, JSON.stringify(detail.rows, null, 1));
-        const jobs = await database.pool.query(
-          `select singleton_key, state, retry_count, created_on, started_on, completed_on, output from pgboss.job where singleton_key = any($1) order by created_on`,
-          [bad.slice(0, 3)],
-        );
-        console.log(JSON.stringify(jobs.rows, null, 1));
-      }
       expect(perConnector).toHaveLength(CONNECTORS);
       expect(perConnector.filter((row) => row.n !== 1)).toEqual([]);
       const { rows: versions } = await database.pool.query<{ n: number }>(
