@@ -18,7 +18,11 @@ const recorded: Recorded[] = [];
 
 function recordingSpan(entry: Recorded): Span {
   const span: Span = {
-    spanContext: () => ({ traceId: '0000000000000000000000000000000a', spanId: '000000000000000a', traceFlags: 1 }),
+    spanContext: () => ({
+      traceId: '0000000000000000000000000000000a',
+      spanId: '000000000000000a',
+      traceFlags: 1,
+    }),
     setAttribute: (key, value) => {
       entry.attributes[key] = value;
       return span;
