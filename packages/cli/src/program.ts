@@ -7,6 +7,7 @@ import { migrateCommand } from './migrate-command.js';
 import { searchCommand } from './search-command.js';
 import { statusCommand } from './status-command.js';
 import { syncCommand } from './sync-command.js';
+import { enqueueCommand, workerCommand } from './worker-command.js';
 
 /** The `tributary` command with its subcommands; run it with {@link runCli}. */
 export function createProgram(io: CliIo = processIo()): Command {
@@ -29,6 +30,8 @@ export function createProgram(io: CliIo = processIo()): Command {
   program.addCommand(connectorCommand(io));
   program.addCommand(secretsCommand(io));
   program.addCommand(demoCommand(io));
+  program.addCommand(workerCommand(io));
+  program.addCommand(enqueueCommand(io));
   // Subcommands inherit the output settings and exit override only when created through the parent,
   // so copy them onto the ones built separately.
   const inherit = (command: Command) => {

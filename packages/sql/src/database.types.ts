@@ -495,6 +495,16 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
+      claim_due_syncs: {
+        Args: { p_limit?: number; p_now?: string }
+        Returns: {
+          connector_id: string
+          org_id: string
+          connector_type: string
+          sync_frequency: string
+          due_at: string
+        }[]
+      }
       cleanup_old_connector_imports: {
         Args: { days_old?: number; batch_limit?: number }
         Returns: {
@@ -799,6 +809,20 @@ export type Database = {
         Args: { p_connector_id: string; p_external_ids: string[] }
         Returns: number
       }
+      pending_webhook_events: {
+        Args: {
+          p_connector_id: string
+          p_limit?: number
+          p_max_attempts?: number
+        }
+        Returns: {
+          webhook_event_id: string
+          event_id: string
+          event_type: string
+          payload: Json
+          retry_count: number
+        }[]
+      }
       put_connector_secrets: {
         Args: { p_connector_id: string; p_secrets: Json }
         Returns: number
@@ -856,6 +880,15 @@ export type Database = {
           removed: number
           embeddings_generated: boolean
         }[]
+      }
+      reserve_rate_tokens: {
+        Args: {
+          p_key: string
+          p_count: number
+          p_requests_per_second: number
+          p_burst?: number
+        }
+        Returns: number[]
       }
       rewrap_connector_secrets: { Args: { p_rows: Json }; Returns: number }
       set_connector_secrets: {
