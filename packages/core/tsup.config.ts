@@ -15,4 +15,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node22',
+  // import.meta.url in the CJS build (resolving pdfjs-dist's cMaps next to core).
+  shims: true,
 });

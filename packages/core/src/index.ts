@@ -120,6 +120,7 @@ export {
 export {
   UnsupportedContentError,
   type UnsupportedContentErrorOptions,
+  type UnsupportedContentReason,
 } from './errors/unsupported-content-error.js';
 export {
   WebhookVerificationError,
