@@ -4,6 +4,7 @@ export default defineConfig({
   // `testing` holds the in-memory repository. `openai`, `pglite`, `postgres` and `supabase` are their own entries so their optional peer dependencies are only needed by hosts that import them.
   entry: [
     'src/index.ts',
+    'src/extractors.ts',
     'src/openai.ts',
     'src/pglite.ts',
     'src/postgres.ts',

@@ -49,7 +49,6 @@ async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
     // PDF.js may take ownership of (detach) the buffer it is given: hand it a copy.
     document = await getDocumentProxy(new Uint8Array(bytes), {
       verbosity: 0,
-      isEvalSupported: false,
       ...(assets ? { ...assets, cMapPacked: true } : {}),
     });
   } catch (error) {
