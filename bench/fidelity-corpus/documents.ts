@@ -107,7 +107,8 @@ async function hyphenatedPdf(): Promise<CorpusDocument> {
   const font = await document.embedFont(StandardFonts.Helvetica);
   for (const pageLines of lines) {
     const page = document.addPage([595, 842]);
-    pageLines.forEach((line, index) => page.drawText(line, { x: 50, y: 780 - index * 18, size: 12, font }));
+    for (const [index, line] of pageLines.entries())
+      page.drawText(line, { x: 50, y: 780 - index * 18, size: 12, font });
   }
   document.setTitle('Annual maintenance summary');
   const expected = lines.map((pageLines) => pageLines.join('\n').replace(/-\n(?=[a-z])/g, '')).join('\n\n');

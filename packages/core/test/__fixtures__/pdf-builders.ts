@@ -49,7 +49,7 @@ export async function buildLinesPdf(lines: readonly string[]): Promise<Uint8Arra
   const document = await PDFDocument.create();
   const font = await document.embedFont(StandardFonts.Helvetica);
   const page = document.addPage([595, 842]);
-  lines.forEach((line, index) => page.drawText(line, { x: 50, y: 780 - index * 18, size: 12, font }));
+  for (const [index, line] of lines.entries()) page.drawText(line, { x: 50, y: 780 - index * 18, size: 12, font });
   return document.save();
 }
 
