@@ -116,7 +116,13 @@ function prepareTables(root: DomElement): void {
   for (const table of root.querySelectorAll('table')) {
     const rows = [...table.querySelectorAll('tr')];
     const first = rows[0];
-    if (!first) continue;
+    if (!first) {
+      // A table without rows crashes the GFM plugin (it reads `rows[0]`): keep its text only.
+      const text = table.ownerDocument.createElement('p');
+      text.textContent = (table.textContent ?? '').replace(/\s+/g, ' ').trim();
+      table.replaceWith(text);
+      continue;
+    }
     // The plugin's header-row test compares first children: whitespace text must not come first.
     removeBlankText(table);
     for (const section of table.querySelectorAll('thead, tbody, tfoot')) removeBlankText(section);
