@@ -13,6 +13,12 @@ export {
   startPostgrestServer,
 } from '@tributary/testkit-postgres';
 export {
+  type FaultInjectionOptions,
+  type FaultInjector,
+  type InjectedFault,
+  injectFaults,
+} from './fault-injection.js';
+export {
   applicableChecks,
   type ConformanceCheckName,
   type ConformanceDocument,
