@@ -150,6 +150,7 @@ export function createExtractorRegistry(
     if (size > maxInputBytes) {
       throw new UnsupportedContentError({
         ...errorContext,
+        reason: 'too_large',
         message: `${label} is ${formatBytes(size)}, over the ${formatBytes(maxInputBytes)} input limit`,
         hint: 'Split the file, or raise maxInputBytes in createExtractorRegistry() if this size is expected',
       });
@@ -190,6 +191,7 @@ export function createExtractorRegistry(
     const text = normalizeText(output.text);
     if (text.length > maxCharacters) {
       throw new UnsupportedContentError({
+        reason: 'too_large',
         fileName: input.fileName,
         mimeType: decided.mimeType,
         message: `${label} holds ${text.length.toLocaleString('en-US')} characters of text, over the ${maxCharacters.toLocaleString('en-US')} limit`,
