@@ -16,14 +16,23 @@ const files = readdirSync(join(root, 'migrations'))
   .sort()
   .map((name) => `migrations/${name}`);
 
-const squawk = join(dirname(createRequire(import.meta.url).resolve('squawk-cli/package.json')), 'js', 'bin', 'squawk');
+const squawk = join(
+  dirname(createRequire(import.meta.url).resolve('squawk-cli/package.json')),
+  'js',
+  'bin',
+  'squawk',
+);
 let output;
 try {
-  output = execFileSync(process.execPath, [squawk, '--config', '.squawk.toml', '--reporter', 'json', ...files], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  output = execFileSync(
+    process.execPath,
+    [squawk, '--config', '.squawk.toml', '--reporter', 'json', ...files],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
 } catch (error) {
   // squawk exits non-zero when it finds anything; its JSON is still on stdout.
   output = error.stdout;
@@ -49,4 +58,6 @@ if (fresh.length > 0) {
   );
   process.exit(1);
 }
-console.log(`squawk: ${files.length} migration files, ${findings.length} known findings (justified in README), none new`);
+console.log(
+  `squawk: ${files.length} migration files, ${findings.length} known findings (justified in README), none new`,
+);
