@@ -14,7 +14,10 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const HANG_MS = 10_000;
 const registry = createExtractorRegistry();
 const corpus = join(new URL('.', import.meta.url).pathname, 'fidelity-corpus', 'files');
-const seeds = readdirSync(corpus).map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(corpus, name))) }));
+const seeds = readdirSync(corpus).map((name) => ({
+  name,
+  bytes: new Uint8Array(readFileSync(join(corpus, name))),
+}));
 
 const outcomes = { results: 0, typedErrors: 0 };
 let slowest = { ms: 0, what: '' };
@@ -50,20 +53,62 @@ const mutated = fc
   .map(([seed, writes, cut, keepName]) => {
     const bytes = Uint8Array.from(seed.bytes);
     for (const [position, value] of writes) bytes[position % bytes.length] = value;
-    return { bytes: cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1)), fileName: keepName ? seed.name : undefined };
+    return {
+      bytes: cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1)),
+      fileName: keepName ? seed.name : undefined,
+    };
   });
 
 const properties: Array<[string, () => Promise<void> | void]> = [
-  ['extract(random bytes)', () => fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 8192 }), fc.constantFrom(undefined, 'a.pdf', 'a.docx', 'a.xlsx', 'a.pptx', 'a.html', 'a.vtt', 'a.csv'), (bytes, name) => extractOnce(bytes, name)), { numRuns: RUNS, seed: SEED })],
-  ['extract(mutated corpus file)', () => fc.assert(fc.asyncProperty(mutated, ({ bytes, fileName }) => extractOnce(bytes, fileName)), { numRuns: RUNS, seed: SEED })],
-  ['canonicalizeUrl(random string)', () => fc.assert(fc.property(fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string({ unit: 'binary', maxLength: 200 })), (input) => {
-    const canonical = canonicalizeUrl(input);
-    if (canonical !== undefined && canonicalizeUrl(canonical) !== canonical) throw new Error(`not a fixed point: ${input}`);
-  }), { numRuns: RUNS * 10, seed: SEED })],
-  ['stripInlineImages/normalizeText(random string)', () => fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 2000 }), (text) => {
-    const once = normalizeText(stripInlineImages(text));
-    if (normalizeText(once) !== once) throw new Error('normalizeText is not idempotent');
-  }), { numRuns: RUNS * 10, seed: SEED })],
+  [
+    'extract(random bytes)',
+    () =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.uint8Array({ maxLength: 8192 }),
+          fc.constantFrom(undefined, 'a.pdf', 'a.docx', 'a.xlsx', 'a.pptx', 'a.html', 'a.vtt', 'a.csv'),
+          (bytes, name) => extractOnce(bytes, name),
+        ),
+        { numRuns: RUNS, seed: SEED },
+      ),
+  ],
+  [
+    'extract(mutated corpus file)',
+    () =>
+      fc.assert(
+        fc.asyncProperty(mutated, ({ bytes, fileName }) => extractOnce(bytes, fileName)),
+        { numRuns: RUNS, seed: SEED },
+      ),
+  ],
+  [
+    'canonicalizeUrl(random string)',
+    () =>
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.webUrl({ withQueryParameters: true, withFragments: true }),
+            fc.string({ unit: 'binary', maxLength: 200 }),
+          ),
+          (input) => {
+            const canonical = canonicalizeUrl(input);
+            if (canonical !== undefined && canonicalizeUrl(canonical) !== canonical)
+              throw new Error(`not a fixed point: ${input}`);
+          },
+        ),
+        { numRuns: RUNS * 10, seed: SEED },
+      ),
+  ],
+  [
+    'stripInlineImages/normalizeText(random string)',
+    () =>
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary', maxLength: 2000 }), (text) => {
+          const once = normalizeText(stripInlineImages(text));
+          if (normalizeText(once) !== once) throw new Error('normalizeText is not idempotent');
+        }),
+        { numRuns: RUNS * 10, seed: SEED },
+      ),
+  ],
 ];
 
 console.log(`fuzz: seed ${SEED}, ${RUNS} runs per extractor property, ${seeds.length} corpus files as seeds`);
@@ -78,5 +123,7 @@ for (const [name, run] of properties) {
     console.log(`  FAIL  ${name}\n${String(error).slice(0, 2000)}`);
   }
 }
-console.log(`extractions: ${outcomes.results} results, ${outcomes.typedErrors} typed errors; slowest ${slowest.ms.toFixed(0)} ms (${slowest.what})`);
+console.log(
+  `extractions: ${outcomes.results} results, ${outcomes.typedErrors} typed errors; slowest ${slowest.ms.toFixed(0)} ms (${slowest.what})`,
+);
 process.exit(failed ? 1 : 0);
