@@ -8,6 +8,7 @@ export {
   DOCX_PARSER_PACKAGES,
   docxExtractor,
 } from './content/docx-extractor.js';
+export { MAX_OCR_IMAGES, type OcrEngine } from './content/ocr-engine.js';
 export {
   createPptxExtractor,
   createXlsxExtractor,

@@ -99,6 +99,29 @@ describe('zip-based formats in core', () => {
     expect(error.message).toMatch(/scan\.docx: it holds 1 image\(s\) and no text/);
   });
 
+  it('reads an image-only DOCX through an OCR engine the host opted into', async () => {
+    const png = grayPng(32, 32);
+    const image = new ImageRun({ type: 'png', data: png, transformation: { width: 32, height: 32 } });
+    const document = new Document({ sections: [{ children: [new Paragraph({ children: [image] })] }] });
+    const seen: Array<{ size: number; contentType: string }> = [];
+    // The host's engine: here one that reports the image it was given, to prove the bytes arrive.
+    const ocr = {
+      name: 'test-ocr',
+      recognize: async ({ bytes, contentType }: { bytes: Uint8Array; contentType: string }) => {
+        seen.push({ size: bytes.byteLength, contentType });
+        return `Recognized ${contentType} of ${bytes.byteLength} bytes`;
+      },
+    };
+    const withOcr = createExtractorRegistry([...builtInExtractors(), ...documentExtractors({ ocr })]);
+    const result = await withOcr.extract({
+      bytes: new Uint8Array(await Packer.toBuffer(document)),
+      fileName: 'scan.docx',
+    });
+    expect(seen).toEqual([{ size: png.byteLength, contentType: 'image/png' }]);
+    expect(result.text).toBe(`Recognized image/png of ${png.byteLength} bytes`);
+    expect(result.metadata).toMatchObject({ images: 1, ocr: 'test-ocr' });
+  });
+
   it('keeps a DOCX image alt text next to the text', async () => {
     const image = new ImageRun({
       type: 'png',

@@ -1,5 +1,6 @@
 import type { ContentExtractor } from './content-extractor.js';
 import { createDocxExtractor } from './docx-extractor.js';
+import type { OcrEngine } from './ocr-engine.js';
 import { createPptxExtractor, createXlsxExtractor } from './office-extractors.js';
 import { pdfExtractor } from './pdf-extractor.js';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-guard.js';
@@ -7,6 +8,8 @@ import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-guard.js';
 export interface DocumentExtractorsOptions {
   /** Zip-bomb limits for DOCX, XLSX and PPTX. Default {@link DEFAULT_ZIP_LIMITS}. */
   zipLimits?: Partial<ZipLimits> | undefined;
+  /** Opt-in OCR for DOCX files holding only images (see `OcrEngine`). Default none: they are refused as `needs_ocr`. */
+  ocr?: OcrEngine | undefined;
 }
 
 /**
@@ -22,7 +25,7 @@ export function documentExtractors(options: DocumentExtractorsOptions = {}): Con
   const limits: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...options.zipLimits };
   return [
     pdfExtractor,
-    createDocxExtractor(limits),
+    createDocxExtractor(limits, { ocr: options.ocr }),
     createXlsxExtractor(limits),
     createPptxExtractor(limits),
   ];

@@ -1,6 +1,7 @@
 import { CorruptContentError, UnsupportedContentError } from '../errors/index.js';
 import type { ContentExtractor, ExtractorInput, ExtractorOutput } from './content-extractor.js';
 import { htmlToMarkdownText } from './html-to-markdown-text.js';
+import { MAX_OCR_IMAGES, type OcrEngine } from './ocr-engine.js';
 import { importOptionalParser } from './optional-parser.js';
 import { assertSafeZip, DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-guard.js';
 
@@ -20,18 +21,28 @@ export const DOCX_PARSER_PACKAGES = ['mammoth'] as const;
  */
 export const docxExtractor: ContentExtractor = createDocxExtractor();
 
-/** The DOCX extractor with other zip-bomb limits than {@link DEFAULT_ZIP_LIMITS}. */
-export function createDocxExtractor(limits: ZipLimits = DEFAULT_ZIP_LIMITS): ContentExtractor {
+/**
+ * The DOCX extractor with other zip-bomb limits than {@link DEFAULT_ZIP_LIMITS}, and optionally an
+ * OCR engine that reads a document holding only images (instead of refusing it as `needs_ocr`).
+ */
+export function createDocxExtractor(
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+  options: { ocr?: OcrEngine | undefined } = {},
+): ContentExtractor {
   return {
     name: 'docx',
     mimeTypes: [DOCX_MIME_TYPE],
     extensions: ['docx'],
     binary: true,
-    extract: (input) => extractDocx(input, limits),
+    extract: (input) => extractDocx(input, limits, options.ocr),
   };
 }
 
-async function extractDocx(input: ExtractorInput, limits: ZipLimits): Promise<ExtractorOutput> {
+async function extractDocx(
+  input: ExtractorInput,
+  limits: ZipLimits,
+  ocr: OcrEngine | undefined,
+): Promise<ExtractorOutput> {
   const bytes = input.bytes ?? new Uint8Array();
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b)) {
     throw corrupt(
@@ -45,14 +56,19 @@ async function extractDocx(input: ExtractorInput, limits: ZipLimits): Promise<Ex
   const mammoth = (mammothModule as unknown as { default?: typeof mammothModule }).default ?? mammothModule;
   let result: { value: string; messages: Array<{ type: string; message: string }> };
   let images = 0;
+  // Kept only when OCR may need them; read lazily (mammoth has already checked the zip).
+  const imageReaders: Array<{ read: () => Promise<Buffer>; contentType: string }> = [];
   try {
     result = await mammoth.convertToHtml(
       { buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
       {
         externalFileAccess: false,
         // Images are not text; an empty <img> keeps mammoth from inlining them as base64.
-        convertImage: mammoth.images.imgElement(async () => {
+        convertImage: mammoth.images.imgElement(async (image) => {
           images += 1;
+          if (ocr && imageReaders.length < MAX_OCR_IMAGES) {
+            imageReaders.push({ read: () => image.read(), contentType: image.contentType });
+          }
           return { src: '' };
         }),
       },
@@ -64,7 +80,17 @@ async function extractDocx(input: ExtractorInput, limits: ZipLimits): Promise<Ex
       error,
     );
   }
-  const text = await htmlToMarkdownText(result.value);
+  let text = await htmlToMarkdownText(result.value);
+  let recognized = false;
+  if (ocr && images > 0 && text.replace(/\s/g, '') === '') {
+    const pages: string[] = [];
+    for (const image of imageReaders) {
+      const bytes = new Uint8Array(await image.read());
+      pages.push((await ocr.recognize({ bytes, contentType: image.contentType })).trim());
+    }
+    text = pages.filter((page) => page !== '').join('\n\n');
+    recognized = true;
+  }
   if (images > 0 && text.replace(/\s/g, '') === '') {
     throw new UnsupportedContentError({
       reason: 'needs_ocr',
@@ -84,6 +110,7 @@ async function extractDocx(input: ExtractorInput, limits: ZipLimits): Promise<Ex
     structure: 'markdown',
     metadata: {
       ...(images > 0 ? { images } : {}),
+      ...(recognized && ocr ? { ocr: ocr.name } : {}),
       ...(warnings.length > 0 ? { warnings: warnings.slice(0, 20).map((message) => message.message) } : {}),
     },
   };
