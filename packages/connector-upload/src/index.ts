@@ -1,4 +1,6 @@
 // Public API of @tributary/connector-upload.
+
+export { assertSafeZip, DEFAULT_ZIP_LIMITS, type ZipLimits } from '@tributary/core/extractors';
 export { type DetectedUploadType, detectUploadType, SNIFF_BYTES } from './detect-upload-type.js';
 export { readImageSize } from './image-metadata.js';
 export {
@@ -65,4 +67,3 @@ export {
   type UploadFileProgress,
   type WatchBatchOptions,
 } from './uploader.js';
-export { assertSafeZip, DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-guard.js';

@@ -28,6 +28,8 @@ export interface LoggedRequest {
 
 export interface Site {
   readonly origin: string;
+  /** The HTTP server itself (for `injectFaults` from @tributary/testkit). */
+  readonly server: Server;
   /** host:port, for the connector's allowlist. */
   readonly host: string;
   readonly port: number;
@@ -121,6 +123,7 @@ export async function startSite(): Promise<Site> {
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
   return {
+    server,
     origin,
     host: `127.0.0.1:${port}`,
     port,

@@ -88,6 +88,19 @@ describe('refused addresses (IP literals in every notation)', () => {
     ['IPv6 multicast', 'http://[ff02::1]/'],
     ['NAT64 embedding loopback', 'http://[64:ff9b::7f00:1]/'],
     ['6to4 embedding loopback', 'http://[2002:7f00:1::]/'],
+    ['IPv4-compatible IPv6 loopback', `http://[::127.0.0.1]:${port}/`],
+    ['IPv4-compatible IPv6 loopback, hex form', `http://[::7f00:1]:${port}/`],
+    ['IPv4-compatible IPv6 metadata address', 'http://[::169.254.169.254]/latest/meta-data/'],
+    ['IPv4-translated IPv6 loopback', `http://[::ffff:0:127.0.0.1]:${port}/`],
+    ['NAT64 embedding a private IPv4 address', 'http://[64:ff9b::10.0.0.1]/'],
+    ['NAT64 embedding the metadata address', 'http://[64:ff9b::169.254.169.254]/'],
+    ['local-use NAT64 (64:ff9b:1::/48)', 'http://[64:ff9b:1::a00:1]/'],
+    ['IPv6 outside 2000::/3', 'http://[4000::1]/'],
+    ['IPv6 discard prefix', 'http://[100::1]/'],
+    ['IPv6 site-local (deprecated)', 'http://[fec0::1]/'],
+    ['IPv6 documentation 2001:db8::/32', 'http://[2001:db8::1]/'],
+    ['IPv6 documentation 3fff::/20', 'http://[3fff::1]/'],
+    ['IPv6 IETF protocol assignments 2001::/23', 'http://[2001:2::1]/'],
   ];
 
   it('has at least 25 literal vectors', () => {
@@ -160,6 +173,13 @@ describe('refused schemes and names', () => {
     // refused to connect: the address checked is the address connected to.
     expect(dns.calls).toEqual(['rebind.test', 'rebind.test']);
     expect(error.reason).toContain('127.0.0.1');
+    expectUntouched();
+  });
+
+  it('refuses a name whose AAAA answer is an IPv4-compatible loopback (::127.0.0.1)', async () => {
+    const dns = fakeDns({ 'compat.example.com': ['::127.0.0.1'] });
+    const error = await expectRefused(`http://compat.example.com:${site.port}/`, dns.lookup);
+    expect(error.reason).toMatch(/IPv4-compatible|2000::\/3/);
     expectUntouched();
   });
 
@@ -246,7 +266,14 @@ describe('through sync', () => {
 
 describe('address policy', () => {
   it('allows public unicast addresses only', () => {
-    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) {
+    for (const address of [
+      '93.184.216.34',
+      '8.8.8.8',
+      '2606:4700:4700::1111',
+      '2a00:1450:4001:81b::200e',
+      '::ffff:8.8.8.8',
+      '[2606:4700:4700::1111]',
+    ]) {
       expect(unsafeAddressReason(address), address).toBeUndefined();
     }
     for (const address of [
@@ -256,8 +283,24 @@ describe('address policy', () => {
       'fd00:ec2::254',
       '::',
       'fe80::1%eth0',
+      '::127.0.0.1',
+      '::7f00:1',
+      '::8.8.8.8',
+      '64:ff9b::8.8.8.8',
+      '64:ff9b::a00:1',
+      '4000::1',
+      'e000::1',
+      '1fff:ffff::1',
+      '2001::1',
+      '2001:db8::1',
+      '2002:808:808::',
+      '3fff:fff::1',
+      '2620:4f:8000::1',
+      '[::127.0.0.1]',
     ]) {
       expect(unsafeAddressReason(address), address).toBeTypeOf('string');
     }
+    expect(unsafeAddressReason('::7f00:1')).toMatch(/embeds 127\.0\.0\.1/);
+    expect(unsafeAddressReason('4000::1')).toMatch(/outside the public 2000::\/3 range/);
   });
 });

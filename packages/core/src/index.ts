@@ -63,12 +63,14 @@ export {
   type ExtractorRegistryOptions,
   htmlExtractor,
   jsonExtractor,
+  MAX_IMAGE_LINK_LENGTH,
   markdownExtractor,
   normalizeText,
   PAGE_BREAK,
   pdfExtractor,
   plainTextExtractor,
   srtExtractor,
+  stripInlineImages,
   tsvExtractor,
   webVttExtractor,
 } from './content/index.js';
@@ -119,6 +121,7 @@ export {
 export {
   UnsupportedContentError,
   type UnsupportedContentErrorOptions,
+  type UnsupportedContentReason,
 } from './errors/unsupported-content-error.js';
 export {
   WebhookVerificationError,

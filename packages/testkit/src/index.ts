@@ -29,3 +29,9 @@ export type {
   TestConnectorOptions,
 } from './conformance-types.js';
 export { applicableChecks, runConformanceCheck, testConnector } from './test-connector.js';
+export {
+  type FaultInjectionOptions,
+  type FaultInjector,
+  type InjectedFault,
+  injectFaults,
+} from './fault-injection.js';

@@ -338,6 +338,8 @@ function base64UrlJson(part: string): Record<string, unknown> {
 export interface FakeDrive {
   /** `http://127.0.0.1:<port>/`: Drive rootUrl, Sheets root and export links. */
   readonly url: string;
+  /** The HTTP server itself (for `injectFaults` from @tributary/testkit). */
+  readonly server: Server;
   /** The token endpoint. */
   readonly tokenUrl: string;
   readonly rootFolderId: string;
@@ -1012,6 +1014,7 @@ export async function startFakeDrive(options: FakeDriveOptions = {}): Promise<Fa
 
   const fake: FakeDrive = {
     url: base,
+    server,
     tokenUrl: `${base}token`,
     rootFolderId,
     files,

@@ -7,6 +7,12 @@ import { htmlExtractor } from './html-extractor.js';
 import { jsonExtractor } from './json-extractor.js';
 import { markdownExtractor } from './markdown-extractor.js';
 import { normalizeText } from './normalize-text.js';
+import {
+  createPptxExtractor,
+  createXlsxExtractor,
+  PPTX_MIME_TYPE,
+  XLSX_MIME_TYPE,
+} from './office-extractors.js';
 import { pdfExtractor } from './pdf-extractor.js';
 import { plainTextExtractor } from './plain-text-extractor.js';
 import { srtExtractor, webVttExtractor } from './transcript-extractor.js';
@@ -37,7 +43,11 @@ export interface ExtractorRegistry {
   extractorFor(mimeType: string): ContentExtractor | undefined;
 }
 
-/** The built-in extractors: text, Markdown, HTML, CSV/TSV, JSON, WebVTT, SRT, PDF, DOCX. */
+/**
+ * The built-in extractors: text, Markdown, HTML, CSV/TSV, JSON, WebVTT, SRT, and the document
+ * formats PDF, DOCX, XLSX and PPTX (zip-bomb guarded; their parsers are optional peer
+ * dependencies loaded on first use, see `@tributary/core/extractors`).
+ */
 export function builtInExtractors(): ContentExtractor[] {
   return [
     plainTextExtractor,
@@ -50,6 +60,8 @@ export function builtInExtractors(): ContentExtractor[] {
     srtExtractor,
     pdfExtractor,
     docxExtractor,
+    createXlsxExtractor(),
+    createPptxExtractor(),
   ];
 }
 
@@ -76,6 +88,13 @@ const TEXTUAL_APPLICATION_TYPES = new Set([
   'application/toml',
   'application/sql',
   'application/graphql',
+]);
+
+/** Formats stored as zip archives (Office Open XML). */
+const ZIP_BASED_TYPES = new Set([
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  XLSX_MIME_TYPE,
+  PPTX_MIME_TYPE,
 ]);
 
 /** Formats whose signature file-type recognises: bytes claiming them without that signature are damaged. */
@@ -131,6 +150,7 @@ export function createExtractorRegistry(
     if (size > maxInputBytes) {
       throw new UnsupportedContentError({
         ...errorContext,
+        reason: 'too_large',
         message: `${label} is ${formatBytes(size)}, over the ${formatBytes(maxInputBytes)} input limit`,
         hint: 'Split the file, or raise maxInputBytes in createExtractorRegistry() if this size is expected',
       });
@@ -171,6 +191,7 @@ export function createExtractorRegistry(
     const text = normalizeText(output.text);
     if (text.length > maxCharacters) {
       throw new UnsupportedContentError({
+        reason: 'too_large',
         fileName: input.fileName,
         mimeType: decided.mimeType,
         message: `${label} holds ${text.length.toLocaleString('en-US')} characters of text, over the ${maxCharacters.toLocaleString('en-US')} limit`,
@@ -240,13 +261,10 @@ export function createExtractorRegistry(
       if (sniffed) {
         const sniffedExtractor = byMimeType.get(sniffed.mime);
         if (sniffedExtractor?.binary) return { extractor: sniffedExtractor, mimeType: sniffed.mime };
-        // A DOCX is a zip; file-type names it DOCX only when it finds Word's parts early in the archive.
+        // Office files are zips; file-type names them only when it finds their parts early in the archive.
         const claimedZipFormat = [claimedExtractor, extensionExtractor].find(
           (extractor) =>
-            extractor?.binary &&
-            extractor.mimeTypes.includes(
-              'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-            ),
+            extractor?.binary && extractor.mimeTypes.some((mimeType) => ZIP_BASED_TYPES.has(mimeType)),
         );
         if (sniffed.mime === 'application/zip' && claimedZipFormat) {
           return { extractor: claimedZipFormat, mimeType: claimedZipFormat.mimeTypes[0] ?? sniffed.mime };

@@ -7,7 +7,7 @@ let compiled: Promise<Convert> | undefined;
 /**
  * Readable text from HTML, shaped as light Markdown so the chunker keeps the structure: headings
  * become `#` lines, tables become Markdown tables (header row first), lists use `- ` / `1. `.
- * Scripts, styles, navigation, footers, asides, forms and images are dropped; links keep their text only (URLs
+ * Scripts, styles, navigation, footers, asides and forms are dropped, images leave their alt text; links keep their text only (URLs
  * are noise in embeddings). When the page has a `<main>` or `<article>`, only that is converted,
  * so site chrome around it stays out. html-to-text is loaded on first use.
  */
@@ -61,7 +61,6 @@ const DROPPED = [
   'select',
   'input',
   'textarea',
-  'img',
   'picture',
   'video',
   'audio',
@@ -74,7 +73,7 @@ const DROPPED = [
 function converterOptions(): HtmlToTextOptions {
   return {
     wordwrap: false,
-    formatters: { markdownHeading, markdownTable },
+    formatters: { markdownHeading, markdownTable, imageAltText },
     selectors: [
       ...DROPPED.map((selector) => ({ selector, format: 'skip' })),
       { selector: 'a', options: { ignoreHref: true } },
@@ -85,10 +84,19 @@ function converterOptions(): HtmlToTextOptions {
         options: { level },
       })),
       { selector: 'table', format: 'markdownTable' },
+      { selector: 'img', format: 'imageAltText' },
       { selector: 'hr', format: 'skip' },
     ],
   };
 }
+
+/** An image leaves only its alt text (a description someone wrote); never its source or data. */
+const imageAltText: FormatCallback = (element, _walk, builder) => {
+  const alt = String((element as { attribs?: Record<string, string> }).attribs?.alt ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (alt !== '') builder.addInline(alt);
+};
 
 /** `<h2>Install</h2>` → `## Install` on its own line, whatever inline markup is inside. */
 const markdownHeading: FormatCallback = (element, walk, builder, formatOptions) => {

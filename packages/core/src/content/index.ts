@@ -22,4 +22,5 @@ export { markdownExtractor } from './markdown-extractor.js';
 export { contentHash, normalizeText } from './normalize-text.js';
 export { PAGE_BREAK, pdfExtractor } from './pdf-extractor.js';
 export { plainTextExtractor } from './plain-text-extractor.js';
+export { MAX_IMAGE_LINK_LENGTH, stripInlineImages } from './strip-inline-images.js';
 export { srtExtractor, webVttExtractor } from './transcript-extractor.js';

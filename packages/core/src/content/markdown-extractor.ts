@@ -1,9 +1,11 @@
 import type { ContentExtractor } from './content-extractor.js';
+import { stripInlineImages } from './strip-inline-images.js';
 
 /**
  * Markdown, kept as Markdown (headings drive the chunker). A leading YAML front-matter block is
  * moved out of the text into `metadata.frontMatter` (simple `key: value` lines only); the title is
- * its `title:` or else the first `# ` heading.
+ * its `title:` or else the first `# ` heading. Images never stay as text: inline `data:` images
+ * become their alt text (see `stripInlineImages`).
  */
 export const markdownExtractor: ContentExtractor = {
   name: 'markdown',
@@ -14,7 +16,7 @@ export const markdownExtractor: ContentExtractor = {
     const { body, frontMatter } = splitFrontMatter(text);
     const title = frontMatter?.title ?? firstHeading(body);
     return {
-      text: body,
+      text: stripInlineImages(body),
       title,
       metadata: frontMatter ? { frontMatter } : {},
       structure: 'markdown',

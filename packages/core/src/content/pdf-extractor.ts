@@ -1,5 +1,7 @@
 import { CorruptContentError, UnsupportedContentError } from '../errors/index.js';
 import type { ContentExtractor, ExtractorInput, ExtractorOutput } from './content-extractor.js';
+import { importOptionalParser, resolvePdfAssets } from './optional-parser.js';
+import { type PdfPageLike, readPageAnnotations, readPageText } from './pdf-page-text.js';
 
 /**
  * Separator put between PDF pages: a form feed on its own line. `normalizeText` keeps it, the
@@ -7,12 +9,19 @@ import type { ContentExtractor, ExtractorInput, ExtractorOutput } from './conten
  */
 export const PAGE_BREAK = '\n\f\n';
 
+/** The packages the PDF extractor needs (optional peers of @tributary/core). */
+export const PDF_PARSER_PACKAGES = ['unpdf', 'pdfjs-dist'] as const;
+
 /**
  * PDF text through unpdf (a serverless build of PDF.js), page by page, pages separated by
- * {@link PAGE_BREAK}. The title comes from the document info. A file that PDF.js cannot open, or
- * that lacks the `%%EOF` trailer (a truncated download), is a `CorruptContentError`; a
- * password-protected one or one without any text layer (a scan: needs OCR) is an
- * `UnsupportedContentError`.
+ * {@link PAGE_BREAK}. PDF.js gets the character maps and standard fonts from `pdfjs-dist`, so
+ * Chinese, Japanese and Korean text in non-embedded fonts comes out as text. Lines are rebuilt
+ * from PDF.js's text items, a word hyphenated across a line end is rejoined, and each page's
+ * filled-in form fields (`Label: value`) and free-text / note annotations follow its text. The
+ * title comes from the document info. A file PDF.js cannot open, or that lacks the `%%EOF`
+ * trailer (a truncated download), is a `CorruptContentError`; a password-protected one
+ * (`reason: 'password_protected'`) or one without any text (a scan: `reason: 'needs_ocr'`) is an
+ * `UnsupportedContentError`, so it is recorded as failed, never stored as an empty document.
  */
 export const pdfExtractor: ContentExtractor = {
   name: 'pdf',
@@ -22,19 +31,30 @@ export const pdfExtractor: ContentExtractor = {
   extract: (input) => extractPdf(input),
 };
 
+type PdfDocument = Awaited<ReturnType<typeof import('unpdf').getDocumentProxy>>;
+
 async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
   const bytes = input.bytes ?? new Uint8Array();
   if (!hasEndOfFileMarker(bytes)) {
     throw corrupt(input, 'the file is truncated (no %%EOF marker at its end)');
   }
-  const { getDocumentProxy, extractText, getMeta } = await import('unpdf');
-  let document: Awaited<ReturnType<typeof getDocumentProxy>>;
+  const { getDocumentProxy, getMeta } = await importOptionalParser(
+    PDF_PARSER_PACKAGES,
+    () => import('unpdf'),
+    input,
+  );
+  const assets = resolvePdfAssets();
+  let document: PdfDocument;
   try {
     // PDF.js may take ownership of (detach) the buffer it is given: hand it a copy.
-    document = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
+    document = await getDocumentProxy(new Uint8Array(bytes), {
+      verbosity: 0,
+      ...(assets ? { ...assets, cMapPacked: true } : {}),
+    });
   } catch (error) {
     if (errorName(error) === 'PasswordException') {
       throw new UnsupportedContentError({
+        reason: 'password_protected',
         fileName: input.fileName,
         mimeType: input.mimeType,
         message: `cannot extract text from ${input.label}: the PDF is password-protected`,
@@ -46,23 +66,51 @@ async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
   }
 
   try {
-    let pages: string[];
-    try {
-      pages = (await extractText(document, { mergePages: false })).text;
-    } catch (error) {
-      throw corrupt(input, `reading its text failed (${errorMessage(error)})`, error);
+    const pages: string[] = [];
+    let length = 0;
+    let formFields = 0;
+    let annotations = 0;
+    for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber += 1) {
+      let pageText: string;
+      try {
+        const page = (await document.getPage(pageNumber)) as unknown as PdfPageLike;
+        const text = await readPageText(page);
+        const extra = await readPageAnnotations(page);
+        formFields += extra.formFields;
+        annotations += extra.annotations;
+        pageText = [text, ...extra.lines].filter((part) => part !== '').join('\n\n');
+      } catch (error) {
+        throw corrupt(input, `reading the text of page ${pageNumber} failed (${errorMessage(error)})`, error);
+      }
+      pages.push(pageText);
+      length += pageText.length + PAGE_BREAK.length;
+      // Stop reading past the cap: the registry reports the overflow with a clear error.
+      if (length > input.maxCharacters) break;
     }
-    const text = pages.map((page) => page.trim()).join(PAGE_BREAK);
+    const text = pages.join(PAGE_BREAK);
     if (document.numPages > 0 && text.replace(/\s/g, '') === '') {
       throw new UnsupportedContentError({
+        reason: 'needs_ocr',
         fileName: input.fileName,
         mimeType: input.mimeType,
-        message: `cannot extract text from ${input.label}: its ${document.numPages} page(s) contain no text layer (a scanned document?)`,
-        hint: 'Run OCR on it (e.g. ocrmypdf, or "Recognize text" in a PDF editor) and upload the result',
+        message: `cannot extract text from ${input.label}: its ${document.numPages} page(s) hold no text layer, only images (a scan?)`,
+        hint: 'Run OCR on it (e.g. ocrmypdf, or "Recognize text" in a PDF editor) and upload the result, or register an OCR extractor (see the @tributary/core README, "OCR")',
       });
     }
     const title = await readTitle(getMeta, document);
-    return { text, title, structure: 'plain', metadata: { pageCount: document.numPages } };
+    return {
+      text,
+      title,
+      structure: 'plain',
+      metadata: {
+        pageCount: document.numPages,
+        ...(formFields > 0 ? { formFields } : {}),
+        ...(annotations > 0 ? { annotations } : {}),
+        ...(assets
+          ? {}
+          : { warnings: ['pdfjs-dist is not installed: CJK text in non-embedded fonts is lost'] }),
+      },
+    };
   } finally {
     // Frees PDF.js's parsed objects; the document proxy has no destroy() of its own.
     await document.loadingTask.destroy().catch(() => undefined);
@@ -71,7 +119,7 @@ async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
 
 async function readTitle(
   getMeta: typeof import('unpdf').getMeta,
-  document: Parameters<typeof import('unpdf').getMeta>[0],
+  document: PdfDocument,
 ): Promise<string | undefined> {
   try {
     const { info } = await getMeta(document);

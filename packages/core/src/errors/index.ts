@@ -26,7 +26,11 @@ export {
   UnsupportedConnectorError,
   type UnsupportedConnectorErrorOptions,
 } from './unsupported-connector-error.js';
-export { UnsupportedContentError, type UnsupportedContentErrorOptions } from './unsupported-content-error.js';
+export {
+  UnsupportedContentError,
+  type UnsupportedContentErrorOptions,
+  type UnsupportedContentReason,
+} from './unsupported-content-error.js';
 export {
   WebhookVerificationError,
   type WebhookVerificationErrorOptions,

@@ -2,7 +2,22 @@ import { hasErrorMarker, TributaryError } from './tributary-error.js';
 
 const marker = Symbol.for('tributary.error.unsupported_content');
 
+/**
+ * Why content was refused, for hosts that act on it: `needs_ocr` (a scan or image-only document:
+ * enable OCR or run it elsewhere), `password_protected`, `missing_parser` (an optional peer
+ * package such as `unpdf` is not installed), `too_large`, `unsafe_archive` (a zip bomb), or
+ * `unsupported_type` (the default).
+ */
+export type UnsupportedContentReason =
+  | 'unsupported_type'
+  | 'needs_ocr'
+  | 'password_protected'
+  | 'missing_parser'
+  | 'too_large'
+  | 'unsafe_archive';
+
 export interface UnsupportedContentErrorOptions {
+  reason?: UnsupportedContentReason | undefined;
   connector?: string | undefined;
   mimeType?: string | undefined;
   fileName?: string | undefined;
@@ -16,6 +31,7 @@ export class UnsupportedContentError extends TributaryError {
   readonly [marker] = true;
   readonly mimeType: string | undefined;
   readonly fileName: string | undefined;
+  readonly reason: UnsupportedContentReason;
 
   constructor(options: UnsupportedContentErrorOptions = {}) {
     const what = [options.fileName, options.mimeType ? `(${options.mimeType})` : undefined]
@@ -34,6 +50,7 @@ export class UnsupportedContentError extends TributaryError {
     });
     this.mimeType = options.mimeType;
     this.fileName = options.fileName;
+    this.reason = options.reason ?? 'unsupported_type';
   }
 
   static override isInstance(error: unknown): error is UnsupportedContentError {

@@ -1,4 +1,4 @@
-import { CorruptContentError, UnsupportedContentError } from '@tributary/core';
+import { CorruptContentError, UnsupportedContentError } from '../errors/index.js';
 
 export interface ZipLimits {
   /** Total uncompressed size the archive may declare. Default 200 MB. */
@@ -18,8 +18,8 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = {
 /**
  * Reads a zip's central directory (no inflating) and refuses archives that would expand beyond
  * the limits: the classic zip bomb is a few hundred kilobytes that inflate to gigabytes, which
- * would take the extractor (and the worker) down. Office files are zips, so DOCX, XLSX and PPTX go
- * through this before any parser sees them.
+ * would take the extractor (and the worker) down. Office files are zips, so every DOCX, XLSX and
+ * PPTX, whichever connector brought it, goes through this before any parser sees it.
  */
 export function assertSafeZip(
   bytes: Uint8Array,
@@ -29,11 +29,10 @@ export function assertSafeZip(
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const corrupt = (reason: string) =>
     new CorruptContentError({
-      connector: 'upload',
       fileName: context.fileName,
       mimeType: context.mimeType,
       reason,
-      hint: 'Open the file in its application, save it again and re-upload it',
+      hint: 'Open the file in its application, save it again and upload or sync it again',
     });
   // End of central directory: 22 bytes plus a comment of up to 65,535 bytes, at the end.
   const searchFrom = Math.max(0, view.byteLength - 22 - 0xffff);
@@ -50,7 +49,7 @@ export function assertSafeZip(
   const directoryOffset = view.readUInt32LE(end + 16);
   if (entries === 0xffff || directoryOffset === 0xffffffff) {
     throw new UnsupportedContentError({
-      connector: 'upload',
+      reason: 'unsafe_archive',
       fileName: context.fileName,
       mimeType: context.mimeType,
       message: `${context.fileName ?? 'the file'} is a ZIP64 archive, which office documents never need`,
@@ -88,11 +87,11 @@ export function assertSafeZip(
 
   function bomb(reason: string) {
     return new UnsupportedContentError({
-      connector: 'upload',
+      reason: 'unsafe_archive',
       fileName: context.fileName,
       mimeType: context.mimeType,
       message: `${context.fileName ?? 'the file'} was not opened: ${reason}`,
-      hint: 'Upload the original document; if it really is this large, split it',
+      hint: 'Use the original document; if it really is this large, split it or raise zipLimits (see documentExtractors)',
     });
   }
 }
