@@ -28,10 +28,10 @@ export type {
   InvalidConfigCase,
   TestConnectorOptions,
 } from './conformance-types.js';
-export { applicableChecks, runConformanceCheck, testConnector } from './test-connector.js';
 export {
   type FaultInjectionOptions,
   type FaultInjector,
   type InjectedFault,
   injectFaults,
 } from './fault-injection.js';
+export { applicableChecks, runConformanceCheck, testConnector } from './test-connector.js';
