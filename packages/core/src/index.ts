@@ -83,6 +83,7 @@ export {
   type EmbedOptions,
   type EmbedResult,
   type LexicalEmbedderOptions,
+  type LexicalScheme,
   lexicalVector,
   OPENAI_MAX_INPUTS_PER_REQUEST,
   OPENAI_MAX_TOKENS_PER_INPUT,
@@ -236,8 +237,12 @@ export {
 // search/: one call from a query to explained hits (embeds with the stored model, fuses in SQL).
 export {
   assertEmbedderFits,
+  createHostedReranker,
   explain,
+  type HostedRerankerOptions,
   RRF_K,
+  type Reranker,
+  rerankHits,
   type ScoreExplanation,
   type SearchHit,
   type SearchOptions,

@@ -170,7 +170,7 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
         weight: 1,
         contribution: expect.closeTo(1 / 61, 10),
       });
-      expect(explanation?.fullText?.tsRankCd).toBeGreaterThan(0);
+      expect(explanation?.fullText?.score).toBeGreaterThan(0);
       expect(explanation?.semantic).toMatchObject({
         rank: 1,
         weight: 1,
@@ -184,7 +184,7 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
       );
       expect(explanation?.fusion).toEqual({ method: 'rrf', k: 60 });
       expect(explanation?.summary).toMatch(
-        /^full text #1 \(ts_rank_cd [0-9.]+\) \+ vector #1 \(cosine 1\.000, exact\) = 0\.0328$/,
+        /^full text #1 \(bm25 [0-9.]+\) \+ vector #1 \(cosine 1\.000, exact\) = 0\.0328$/,
       );
       const fishing = hits.find((hit) => hit.documentId === ids['a-fishing']);
       expect(fishing?.explanation).toMatchObject({ foundBy: ['semantic'], fullText: null });

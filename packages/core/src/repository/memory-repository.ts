@@ -837,7 +837,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
         }
       }
 
-      const k = 60;
+      const k = search.rrfK;
       return candidates
         .filter(({ chunk }) => fullText.has(chunk.id) || semantic.has(chunk.id))
         .map(({ chunk, document }): SearchResult => {
