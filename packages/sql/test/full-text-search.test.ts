@@ -106,11 +106,11 @@ describe.each(backends)('BM25 full text (0015) on $name', (backend) => {
   async function statisticsMatchChunks(): Promise<void> {
     const { rows: expected } = await db.query<{ org_id: string; lexeme: string; n: number }>(
       `select c.org_id, l.lexeme, count(*)::int as n from public.document_chunks c,
-         unnest(tsvector_to_array(c.fts)) l(lexeme) group by 1, 2 order by 1, 2 collate "C"`,
+         unnest(tsvector_to_array(c.fts)) l(lexeme) group by 1, 2 order by c.org_id, l.lexeme collate "C"`,
     );
     const { rows: kept } = await db.query<{ org_id: string; lexeme: string; n: number }>(
       `select org_id, lexeme, sum(chunk_count)::int as n from tributary_private.full_text_terms
-       group by 1, 2 having sum(chunk_count) <> 0 order by 1, 2 collate "C"`,
+       group by 1, 2 having sum(chunk_count) <> 0 order by org_id, lexeme collate "C"`,
     );
     expect(kept).toEqual(expected);
     const { rows: totals } = await db.query<{ same: boolean }>(
