@@ -49,6 +49,8 @@ const DEPTH = 200; // results per query (the RPC's maximum): enough chunks for R
 interface Backend {
   repository: KnowledgeRepository;
   query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs statements in one transaction (for `set_config(..., true)`). */
+  transaction<T>(fn: (query: <Row>(sql: string, params?: unknown[]) => Promise<Row[]>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,10 @@ async function openBackend(): Promise<Backend> {
     return {
       repository: createPgliteRepository(pglite),
       query: async <Row>(sql: string, params?: unknown[]) => (await pglite.query<Row>(sql, params)).rows,
+      transaction: (fn) =>
+        pglite.transaction((tx) =>
+          fn(async <Row>(sql: string, params?: unknown[]) => (await tx.query<Row>(sql, params)).rows),
+        ),
       close: () => pglite.close(),
     };
   }
@@ -70,6 +76,22 @@ async function openBackend(): Promise<Backend> {
     repository: createNodePostgresRepository(pool),
     query: async <Row>(sql: string, params?: unknown[]) =>
       (await pool.query(sql, params as unknown[])).rows as Row[],
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await fn(
+          async <Row>(sql: string, params?: unknown[]) => (await client.query(sql, params as unknown[])).rows as Row[],
+        );
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback');
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
     close: () => server.stop(),
   };
 }
@@ -131,16 +153,23 @@ interface Run {
   perQuery: Map<string, { ndcg: number; recall: number }>;
 }
 
+/**
+ * `rank(query, limit)`: document ids, best first. nDCG@10 is taken from a call with limit 10 (what
+ * an application asks for: fusion then sees 40 candidates per half), Recall@100 from one with the
+ * RPC's maximum, 200 chunks.
+ */
 async function evaluate(
   label: string,
   collection: CisiCollection,
-  rank: (query: string) => Promise<string[]>,
+  rank: (query: string, limit: number) => Promise<string[]>,
+  options: { recall?: boolean } = {},
 ): Promise<Run> {
   const perQuery = new Map<string, { ndcg: number; recall: number }>();
   for (const query of collection.queries) {
     const relevant = collection.relevant.get(query.id) ?? new Set<string>();
-    const ranked = await rank(query.text);
-    perQuery.set(query.id, { ndcg: ndcgAt(ranked, relevant, 10), recall: recallAt(ranked, relevant, 100) });
+    const top = await rank(query.text, 10);
+    const deep = options.recall === false ? [] : await rank(query.text, DEPTH);
+    perQuery.set(query.id, { ndcg: ndcgAt(top, relevant, 10), recall: recallAt(deep, relevant, 100) });
   }
   return { label, perQuery };
 }
@@ -179,16 +208,51 @@ function documentRanker(
   backend: Backend,
   base: Omit<SearchOptions, 'query'>,
   externalIds: Map<string, string>,
-): (query: string) => Promise<string[]> {
-  return async (query) => {
-    const response = await search({ ...base, query: query.slice(0, 2000), limit: DEPTH });
-    const seen = new Set<string>();
-    for (const hit of response.hits) {
-      const id = externalIds.get(hit.documentId);
-      if (id && !seen.has(id)) seen.add(id);
-    }
-    void backend;
-    return [...seen];
+): (query: string, limit: number) => Promise<string[]> {
+  void backend;
+  return async (query, limit) => {
+    const response = await search({ ...base, query: query.slice(0, 2000), limit });
+    return documentsOf(
+      response.hits.map((hit) => hit.documentId),
+      externalIds,
+    );
+  };
+}
+
+function documentsOf(documentIds: readonly string[], externalIds: Map<string, string>): string[] {
+  const seen = new Set<string>();
+  for (const documentId of documentIds) {
+    const id = externalIds.get(documentId);
+    if (id) seen.add(id);
+  }
+  return [...seen];
+}
+
+/** The RPC called directly, so that the candidate depth (a transaction setting) can be varied. */
+function fusionRanker(
+  backend: Backend,
+  embedder: Embedder,
+  connectorId: string,
+  externalIds: Map<string, string>,
+  fusion: { depth: number; k: number; fullTextWeight: number },
+): (query: string, limit: number) => Promise<string[]> {
+  return async (query, limit) => {
+    const text = query.slice(0, 2000);
+    const [vector] = (await embedder.embed([text])).vectors;
+    const rows = await backend.transaction(async (query) => {
+      await query("select set_config('tributary.search_candidates', $1, true)", [String(fusion.depth)]);
+      return query<{ document_id: string }>(
+        `select document_id from public.unified_content_search(query_embedding => $1::extensions.vector,
+           match_org_id => $2::uuid, match_count => $3::integer, query_text => $4::text,
+           connector_ids => array[$5::uuid], full_text_weight => $6::double precision, semantic_weight => 1,
+           rrf_k => $7::integer, query_embedding_model => $8::text)`,
+        [`[${vector?.join(',')}]`, ORG_ID, limit, text, connectorId, fusion.fullTextWeight, fusion.k, embedder.id],
+      );
+    });
+    return documentsOf(
+      rows.map((row) => row.document_id),
+      externalIds,
+    );
   };
 }
 
@@ -246,19 +310,18 @@ async function main(): Promise<void> {
         ),
       );
       if (SWEEP) {
-        for (const k of [10, 30, 60, 100]) {
-          for (const fullText of [1, 1.5, 2]) {
-            runs.push(
-              await evaluate(
-                `  hybrid k=${k} weights ft ${fullText} : vec 1`,
-                collection,
-                documentRanker(
-                  backend,
-                  { ...base, embedder, mode: 'hybrid', fusion: { k }, weights: { fullText, semantic: 1 } },
-                  externalIds,
+        for (const depth of [40, 100, 200]) {
+          for (const k of [10, 30, 60, 100]) {
+            for (const fullTextWeight of [0.5, 1, 2]) {
+              runs.push(
+                await evaluate(
+                  `  hybrid depth ${depth}, k ${k}, weights full text ${fullTextWeight} : vector 1`,
+                  collection,
+                  fusionRanker(backend, embedder, connectorId, externalIds, { depth, k, fullTextWeight }),
+                  { recall: false },
                 ),
-              ),
-            );
+              );
+            }
           }
         }
       }
