@@ -509,29 +509,33 @@ begin
       -- weight 1 and a one-term query, which is sum(1/i^2, i = 1..tf) / (pi^2/6) (Postgres'
       -- calc_rank_or): strictly increasing in tf, and inverted here (1/x - 1/2 is within 0.05 of
       -- tf for every tf up to the 256 positions a tsvector keeps per lexeme).
-      select m.id, (
-        select sum(u.idf * u.tf * (bm25_k1 + 1) / (u.tf + bm25_k1 * (1 - bm25_b + bm25_b * m.dl / average_length)))
-        from (
-          select q.idf, least(256, greatest(0, round(1 / (1.64493406685 * greatest(1e-9,
-                   1 - ts_rank('{1,1,1,1}'::real[], m.fts, q.query, 0)::double precision)) - 0.5))) as tf
-          from unnest(term_languages, term_queries, term_idfs) q(language, query, idf)
-          where q.language = m.language
-        ) u
-      ) as rank_value
+      -- A join with the query's terms and one aggregate, not a subquery per chunk: a correlated
+      -- subquery cost ~40 us per matched chunk (80 ms for 2,000 matches in bench/search.ts).
+      select m.id,
+             sum(m.idf * m.tf * (bm25_k1 + 1)
+                 / (m.tf + bm25_k1 * (1 - bm25_b + bm25_b * m.dl / average_length))) as rank_value
       from (
-        select c.id, c.fts, c.language, length(c.fts)::double precision as dl
-        from public.document_chunks c
-        join public.imported_documents d on d.org_id = c.org_id and d.id = c.document_id
-        where any_match is not null
-          and c.org_id = match_org_id
-          and c.fts @@ any_match
-          and (cardinality(languages) = 1 or c.fts @@ language_matches[array_position(languages, c.language)])
-          and not d.is_deleted and d.processing_status = 'completed'
-          and (connector_ids is null or d.connector_id = any (connector_ids))
-          and (mime_types is null or d.mime_type = any (mime_types))
-          and (metadata_filter is null or d.source_metadata @> metadata_filter)
-        limit max_matches * 2
+        select matched.id, matched.dl, q.idf,
+               least(256, greatest(0, round(1 / (1.64493406685 * greatest(1e-9,
+                 1 - ts_rank('{1,1,1,1}'::real[], matched.fts, q.query, 0)::double precision)) - 0.5))) as tf
+        from (
+          select c.id, c.fts, c.language, length(c.fts)::double precision as dl
+          from public.document_chunks c
+          join public.imported_documents d on d.org_id = c.org_id and d.id = c.document_id
+          where any_match is not null
+            and c.org_id = match_org_id
+            and c.fts @@ any_match
+            and (cardinality(languages) = 1 or c.fts @@ language_matches[array_position(languages, c.language)])
+            and not d.is_deleted and d.processing_status = 'completed'
+            and (connector_ids is null or d.connector_id = any (connector_ids))
+            and (mime_types is null or d.mime_type = any (mime_types))
+            and (metadata_filter is null or d.source_metadata @> metadata_filter)
+          limit max_matches * 2
+        ) matched
+        join unnest(term_languages, term_queries, term_idfs) q(language, query, idf)
+          on q.language = matched.language
       ) m
+      group by m.id
       order by 2 desc, m.id
       limit candidate_count
     ) ranked
