@@ -343,6 +343,8 @@ declare
   parsed record;
   terms record;
   match_query tsquery;
+  full_text_ids uuid[] := '{}';
+  full_text_scores double precision[] := '{}';
   candidate_count integer;
   settings record;
   strategy text;
@@ -499,11 +501,13 @@ begin
     strategy := case when model_rows = 0 then 'none' when model_rows <= exact_limit then 'exact' else 'index' end;
   end if;
 
-  return query
-  with full_text as (
-    select ranked.id, ranked.rank_value,
-           row_number() over (order by ranked.rank_value desc, ranked.id) as rank_position
-    from (
+  -- Planned per call (EXECUTE) with the real organisation and query: a cached generic plan could
+  -- not know how selective the query's terms are in this organisation.
+  if any_match is not null then
+    execute $ft$
+      select coalesce(array_agg(ranked.id order by ranked.rank_value desc, ranked.id), '{}'),
+             coalesce(array_agg(ranked.rank_value order by ranked.rank_value desc, ranked.id), '{}')
+      from (
       -- BM25: idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / average length)). A
       -- chunk's length is its number of distinct lexemes. tf is read from ts_rank with every
       -- weight 1 and a one-term query, which is sum(1/i^2, i = 1..tf) / (pi^2/6) (Postgres'
@@ -512,8 +516,8 @@ begin
       -- A join with the query's terms and one aggregate, not a subquery per chunk: a correlated
       -- subquery cost ~40 us per matched chunk (80 ms for 2,000 matches in bench/search.ts).
       select m.id,
-             sum(m.idf * m.tf * (bm25_k1 + 1)
-                 / (m.tf + bm25_k1 * (1 - bm25_b + bm25_b * m.dl / average_length))) as rank_value
+             sum(m.idf * m.tf * ($12 + 1)
+                 / (m.tf + $12 * (1 - $13 + $13 * m.dl / $14))) as rank_value
       from (
         select matched.id, matched.dl, q.idf,
                least(256, greatest(0, round(1 / (1.64493406685 * greatest(1e-9,
@@ -522,24 +526,33 @@ begin
           select c.id, c.fts, c.language, length(c.fts)::double precision as dl
           from public.document_chunks c
           join public.imported_documents d on d.org_id = c.org_id and d.id = c.document_id
-          where any_match is not null
-            and c.org_id = match_org_id
-            and c.fts @@ any_match
-            and (cardinality(languages) = 1 or c.fts @@ language_matches[array_position(languages, c.language)])
+          where c.org_id = $1
+            and c.fts @@ $2
+            and (cardinality($3) = 1 or c.fts @@ ($4)[array_position($3, c.language)])
             and not d.is_deleted and d.processing_status = 'completed'
-            and (connector_ids is null or d.connector_id = any (connector_ids))
-            and (mime_types is null or d.mime_type = any (mime_types))
-            and (metadata_filter is null or d.source_metadata @> metadata_filter)
-          limit max_matches * 2
+            and ($5::uuid[] is null or d.connector_id = any ($5))
+            and ($6::text[] is null or d.mime_type = any ($6))
+            and ($7::jsonb is null or d.source_metadata @> $7)
+          limit $8 * 2
         ) matched
-        join unnest(term_languages, term_queries, term_idfs) q(language, query, idf)
+        join unnest($9, $10, $11) q(language, query, idf)
           on q.language = matched.language
       ) m
       group by m.id
       order by 2 desc, m.id
-      limit candidate_count
-    ) ranked
-    where ranked.rank_value > 0 and ranked.rank_value >= min_full_text_score
+      limit $15
+      ) ranked
+      where ranked.rank_value > 0 and ranked.rank_value >= $16$ft$
+    into full_text_ids, full_text_scores
+    using match_org_id, any_match, languages, language_matches, connector_ids, mime_types, metadata_filter,
+          max_matches, term_languages, term_queries, term_idfs, bm25_k1, bm25_b, average_length,
+          candidate_count, min_full_text_score;
+  end if;
+
+  return query
+  with full_text as (
+    select f.id, f.rank_value, f.rank_position
+    from unnest(full_text_ids, full_text_scores) with ordinality f(id, rank_value, rank_position)
   ),
   semantic as (
     select ranked.id, 1 - ranked.distance as similarity,
