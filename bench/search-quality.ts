@@ -37,8 +37,8 @@ import { type CisiCollection, type CisiDocument, loadCisi, ndcgAt, recallAt } fr
 // The repository's sibling shared/ folder (a checkout next to shared/), or BENCH_CISI_DIR.
 const DATASET =
   process.env.BENCH_CISI_DIR ??
-  [new URL('../../shared/datasets/cisi', import.meta.url).pathname, '/work/shared/datasets/cisi'].find((dir) =>
-    existsSync(dir),
+  [new URL('../../shared/datasets/cisi', import.meta.url).pathname, '/work/shared/datasets/cisi'].find(
+    (dir) => existsSync(dir),
   ) ??
   'shared/datasets/cisi';
 const BACKEND = process.env.BENCH_BACKEND ?? 'postgres';
@@ -50,7 +50,9 @@ interface Backend {
   repository: KnowledgeRepository;
   query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Runs statements in one transaction (for `set_config(..., true)`). */
-  transaction<T>(fn: (query: <Row>(sql: string, params?: unknown[]) => Promise<Row[]>) => Promise<T>): Promise<T>;
+  transaction<T>(
+    fn: (query: <Row>(sql: string, params?: unknown[]) => Promise<Row[]>) => Promise<T>,
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -81,7 +83,8 @@ async function openBackend(): Promise<Backend> {
       try {
         await client.query('begin');
         const result = await fn(
-          async <Row>(sql: string, params?: unknown[]) => (await client.query(sql, params as unknown[])).rows as Row[],
+          async <Row>(sql: string, params?: unknown[]) =>
+            (await client.query(sql, params as unknown[])).rows as Row[],
         );
         await client.query('commit');
         return result;
@@ -246,7 +249,16 @@ function fusionRanker(
            match_org_id => $2::uuid, match_count => $3::integer, query_text => $4::text,
            connector_ids => array[$5::uuid], full_text_weight => $6::double precision, semantic_weight => 1,
            rrf_k => $7::integer, query_embedding_model => $8::text)`,
-        [`[${vector?.join(',')}]`, ORG_ID, limit, text, connectorId, fusion.fullTextWeight, fusion.k, embedder.id],
+        [
+          `[${vector?.join(',')}]`,
+          ORG_ID,
+          limit,
+          text,
+          connectorId,
+          fusion.fullTextWeight,
+          fusion.k,
+          embedder.id,
+        ],
       );
     });
     return documentsOf(
@@ -274,7 +286,10 @@ async function main(): Promise<void> {
     if (process.env.OPENAI_API_KEY) {
       const { createOpenAIEmbedder } = await import('@tributary/core/openai');
       embedders.push(
-        createOpenAIEmbedder({ model: process.env.BENCH_OPENAI_MODEL ?? 'text-embedding-3-small', dimensions: 1536 }),
+        createOpenAIEmbedder({
+          model: process.env.BENCH_OPENAI_MODEL ?? 'text-embedding-3-small',
+          dimensions: 1536,
+        }),
       );
     }
     const runs: Run[] = [baseline];
@@ -292,7 +307,13 @@ async function main(): Promise<void> {
         filters: { connectorIds: [connectorId] },
       };
       if (!fullTextDone) {
-        runs.push(await evaluate('full text', collection, documentRanker(backend, { ...base, mode: 'fullText' }, externalIds)));
+        runs.push(
+          await evaluate(
+            'full text',
+            collection,
+            documentRanker(backend, { ...base, mode: 'fullText' }, externalIds),
+          ),
+        );
         fullTextDone = true;
       }
       runs.push(

@@ -97,9 +97,7 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`Syncing cli_notes connector "Notes" (${notesId})`);
-    expect(first.stdout).toMatch(
-      /embedder: lexical \(offline, not semantic; lexical:stemmed-v2@1536\)/,
-    );
+    expect(first.stdout).toMatch(/embedder: lexical \(offline, not semantic; lexical:stemmed-v2@1536\)/);
     expect(first.stdout).toMatch(/^ {2}full sync started/m);
     expect(first.stdout).toMatch(/^ {2}\[1\/3\] inserted {2}note-salmon$/m);
     expect(first.stdout).toMatch(/^Sync success \(full\)/m);

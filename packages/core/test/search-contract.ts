@@ -146,9 +146,9 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
       expect(first?.explanation.fusion).toEqual({ method: 'rrf', k: 10 });
       expect(first?.explanation.fullText?.contribution).toBeCloseTo(1 / 11, 10);
       expect(first?.score).toBeCloseTo(2 / 11, 10);
-      await expect(
-        search({ repository: repo, orgId, query: 'salmon', fusion: { k: 0 } }),
-      ).rejects.toThrow(/rrfK must be an integer between 1 and 1000/);
+      await expect(search({ repository: repo, orgId, query: 'salmon', fusion: { k: 0 } })).rejects.toThrow(
+        /rrfK must be an integer between 1 and 1000/,
+      );
     });
 
     it('compares the query only with chunks of the same model', async () => {

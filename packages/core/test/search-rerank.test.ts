@@ -19,7 +19,10 @@ const API_KEY = 'rerank-secret-key';
 
 interface FakeRerankServer {
   url: string;
-  requests: Array<{ authorization?: string | undefined; body: { model: string; query: string; documents: string[]; top_n: number } }>;
+  requests: Array<{
+    authorization?: string | undefined;
+    body: { model: string; query: string; documents: string[]; top_n: number };
+  }>;
   /** Answers to give before the normal one, in order. */
   queue: Array<(response: ServerResponse) => void>;
   close(): Promise<void>;

@@ -77,7 +77,13 @@ export function createHostedReranker(options: HostedRerankerOptions): Reranker {
           });
         } catch (cause) {
           rerankOptions.signal?.throwIfAborted();
-          throw new ConnectorApiError({ area, method: 'POST', url, cause, message: 'the reranking request failed' });
+          throw new ConnectorApiError({
+            area,
+            method: 'POST',
+            url,
+            cause,
+            message: 'the reranking request failed',
+          });
         }
         if (response.ok) {
           return parseScores((await response.json()) as RerankResponse, texts.length, url);

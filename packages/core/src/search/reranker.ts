@@ -9,7 +9,11 @@ export interface Reranker {
   /** Stable name shown in explanations, e.g. `hosted:rerank-v3.5`. */
   readonly id: string;
   /** One score per text, in input order; higher is more relevant. */
-  rerank(query: string, texts: readonly string[], options?: { signal?: AbortSignal | undefined }): Promise<number[]>;
+  rerank(
+    query: string,
+    texts: readonly string[],
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<number[]>;
 }
 
 /** Orders `hits` by the reranker's scores (ties keep the fused order) and keeps the best `limit`. */
@@ -23,7 +27,11 @@ export async function rerankHits(
   if (hits.length === 0) return [];
   const texts = hits.map((hit) => (hit.title ? `${hit.title}\n${hit.content}` : hit.content));
   const scores = await reranker.rerank(query, texts, { signal });
-  if (!Array.isArray(scores) || scores.length !== hits.length || scores.some((score) => !Number.isFinite(score))) {
+  if (
+    !Array.isArray(scores) ||
+    scores.length !== hits.length ||
+    scores.some((score) => !Number.isFinite(score))
+  ) {
     throw invalidInput(
       `reranker ${reranker.id} returned ${Array.isArray(scores) ? scores.length : 'no'} scores for ${hits.length} texts (or a score that is not a finite number)`,
       'A reranker must return one finite score per text, in input order',
