@@ -41,8 +41,8 @@ begin
   return coalesce(found, 'pg_catalog.simple'::regconfig);
 end
 $$;
-revoke all on function tributary_private.text_search_config(text) from public, anon;
-grant execute on function tributary_private.text_search_config(text) to authenticated, service_role;
+revoke all on function tributary_private.text_search_config(text) from public, anon, authenticated;
+grant execute on function tributary_private.text_search_config(text) to service_role;
 
 alter table public.document_chunks
   add column if not exists language regconfig not null default 'pg_catalog.english'::regconfig;
@@ -273,10 +273,10 @@ begin
   return next;
 end
 $$;
-revoke all on function tributary_private.lexeme_query(text, boolean) from public, anon;
-revoke all on function tributary_private.parse_search_query(regconfig, text) from public, anon;
-grant execute on function tributary_private.lexeme_query(text, boolean) to authenticated, service_role;
-grant execute on function tributary_private.parse_search_query(regconfig, text) to authenticated, service_role;
+revoke all on function tributary_private.lexeme_query(text, boolean) from public, anon, authenticated;
+revoke all on function tributary_private.parse_search_query(regconfig, text) from public, anon, authenticated;
+grant execute on function tributary_private.lexeme_query(text, boolean) to service_role;
+grant execute on function tributary_private.parse_search_query(regconfig, text) to service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- The search RPC's core, as in 0010 but with BM25 full text (see above). Same signature and
