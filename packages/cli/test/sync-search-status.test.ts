@@ -97,9 +97,7 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`Syncing cli_notes connector "Notes" (${notesId})`);
-    expect(first.stdout).toMatch(
-      /embedder: lexical \(offline, not semantic; lexical:hashed-ngrams-v1@1536\)/,
-    );
+    expect(first.stdout).toMatch(/embedder: lexical \(offline, not semantic; lexical:stemmed-v2@1536\)/);
     expect(first.stdout).toMatch(/^ {2}full sync started/m);
     expect(first.stdout).toMatch(/^ {2}\[1\/3\] inserted {2}note-salmon$/m);
     expect(first.stdout).toMatch(/^Sync success \(full\)/m);
@@ -157,7 +155,7 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     ]);
     expect(explained.code).toBe(0);
     expect(explained.stdout).toMatch(
-      /^ {5}why: full text #1 \(ts_rank_cd \d\.\d{3}\) \+ vector #1 \(cosine \d\.\d{3}, exact\) = 0\.0328$/m,
+      /^ {5}why: full text #1 \(bm25 \d+\.\d{3}\) \+ vector #1 \(cosine \d\.\d{3}, exact\) = 0\.0328$/m,
     );
     const vectorOnly = await run(cwd, [
       'search',

@@ -86,6 +86,7 @@ export {
   type EmbedOptions,
   type EmbedResult,
   type LexicalEmbedderOptions,
+  type LexicalScheme,
   lexicalVector,
   OPENAI_MAX_INPUTS_PER_REQUEST,
   OPENAI_MAX_TOKENS_PER_INPUT,
@@ -240,8 +241,12 @@ export {
 // search/: one call from a query to explained hits (embeds with the stored model, fuses in SQL).
 export {
   assertEmbedderFits,
+  createHostedReranker,
   explain,
+  type HostedRerankerOptions,
+  type Reranker,
   RRF_K,
+  rerankHits,
   type ScoreExplanation,
   type SearchHit,
   type SearchOptions,

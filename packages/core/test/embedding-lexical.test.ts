@@ -9,14 +9,36 @@ const norm = (vector: readonly number[]) => Math.sqrt(cosine(vector, vector));
 describe('createLexicalEmbedder', () => {
   const embedder = createLexicalEmbedder();
 
-  it('says what it is: lexical, hashed, 1536 dimensions by default', () => {
+  it('says what it is: lexical, stemmed-v2, 1536 dimensions by default; v1 on request', () => {
     expect(embedder).toMatchObject({
-      id: 'lexical:hashed-ngrams-v1@1536',
-      model: 'hashed-ngrams-v1',
+      id: 'lexical:stemmed-v2@1536',
+      model: 'stemmed-v2',
       dimensions: 1536,
       kind: 'lexical',
     });
-    expect(createLexicalEmbedder({ dimensions: 512 }).id).toBe('lexical:hashed-ngrams-v1@512');
+    expect(createLexicalEmbedder({ dimensions: 512 }).id).toBe('lexical:stemmed-v2@512');
+    expect(createLexicalEmbedder({ scheme: 'hashed-ngrams-v1' }).id).toBe('lexical:hashed-ngrams-v1@1536');
+    expect(() => createLexicalEmbedder({ scheme: 'v3' as never })).toThrow(/scheme/);
+  });
+
+  it('v2 matches inflections and ignores stop words; v1 does not', () => {
+    const v2 = (text: string) => lexicalVector(text, 1536, 'stemmed-v2');
+    const v1 = (text: string) => lexicalVector(text, 1536, 'hashed-ngrams-v1');
+    // Same stems (retriev-, index-), different forms.
+    const query = 'retrieving indexed documents';
+    const inflected = 'retrieval of an index of the document';
+    expect(cosine(v2(query), v2(inflected))).toBeGreaterThan(0.5);
+    expect(cosine(v1(query), v1(inflected))).toBeLessThan(0.2);
+    // A question's function words do not make it close to another text full of them.
+    const question = 'what are the methods of the indexing';
+    expect(cosine(v2(question), v2('what are the'))).toBeLessThan(0.3);
+    expect(cosine(v2(question), v2('indexing methods'))).toBeGreaterThan(0.8);
+  });
+
+  it('v2 character trigrams keep a misspelt word close to the right one', () => {
+    const v2 = (text: string) => lexicalVector(text, 1536, 'stemmed-v2');
+    expect(cosine(v2('bibliometrics'), v2('bibliometircs'))).toBeGreaterThan(0.3);
+    expect(Math.abs(cosine(v2('bibliometrics'), v2('weather')))).toBeLessThan(0.15);
   });
 
   it('returns one unit vector of the right length per input, and no cost', async () => {

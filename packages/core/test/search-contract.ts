@@ -125,6 +125,32 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
       await fixture?.close();
     });
 
+    it('full text matches any word of a question, and fuses with the RRF k it is given', async () => {
+      const question = await search({
+        repository: repo,
+        orgId,
+        query: 'How long should grilled salmon rest before serving?',
+        mode: 'fullText',
+        limit: 50,
+      });
+      expect(names(question.hits)[0]).toBe('a-grilled');
+      const fused = await search({
+        repository: repo,
+        orgId,
+        query: 'grilled salmon',
+        embedder: modelA,
+        fusion: { k: 10 },
+        limit: 5,
+      });
+      const [first] = fused.hits;
+      expect(first?.explanation.fusion).toEqual({ method: 'rrf', k: 10 });
+      expect(first?.explanation.fullText?.contribution).toBeCloseTo(1 / 11, 10);
+      expect(first?.score).toBeCloseTo(2 / 11, 10);
+      await expect(search({ repository: repo, orgId, query: 'salmon', fusion: { k: 0 } })).rejects.toThrow(
+        /rrfK must be an integer between 1 and 1000/,
+      );
+    });
+
     it('compares the query only with chunks of the same model', async () => {
       const vectorA = await search({
         repository: repo,
@@ -170,7 +196,7 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
         weight: 1,
         contribution: expect.closeTo(1 / 61, 10),
       });
-      expect(explanation?.fullText?.tsRankCd).toBeGreaterThan(0);
+      expect(explanation?.fullText?.score).toBeGreaterThan(0);
       expect(explanation?.semantic).toMatchObject({
         rank: 1,
         weight: 1,
@@ -184,7 +210,7 @@ export function defineSearchContract(name: string, factory: () => Promise<Reposi
       );
       expect(explanation?.fusion).toEqual({ method: 'rrf', k: 60 });
       expect(explanation?.summary).toMatch(
-        /^full text #1 \(ts_rank_cd [0-9.]+\) \+ vector #1 \(cosine 1\.000, exact\) = 0\.0328$/,
+        /^full text #1 \(bm25 [0-9.]+\) \+ vector #1 \(cosine 1\.000, exact\) = 0\.0328$/,
       );
       const fishing = hits.find((hit) => hit.documentId === ids['a-fishing']);
       expect(fishing?.explanation).toMatchObject({ foundBy: ['semantic'], fullText: null });

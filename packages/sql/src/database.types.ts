@@ -280,6 +280,7 @@ export type Database = {
           embedding_model: string | null
           fts: string | null
           id: string
+          language: string
           metadata: Json
           org_id: string
           token_count: number | null
@@ -295,6 +296,7 @@ export type Database = {
           embedding_model?: string | null
           fts?: never
           id?: string
+          language?: string
           metadata?: Json
           org_id: string
           token_count?: number | null
@@ -310,6 +312,7 @@ export type Database = {
           embedding_model?: string | null
           fts?: never
           id?: string
+          language?: string
           metadata?: Json
           org_id?: string
           token_count?: number | null

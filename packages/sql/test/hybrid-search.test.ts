@@ -488,8 +488,9 @@ describe('unified_content_search bad input', () => {
       ).toBe(code);
       expect(error.message).toMatch(message);
     }
-    // 2000 characters is still fine; so are the bounds of match_count.
-    expect(await search({ ...valid, text: `salmon ${'y'.repeat(1993)}` })).toEqual([]);
+    // 2000 characters is still fine (any word matches since 0015, so salmon is found); so are the
+    // bounds of match_count.
+    expect((await search({ ...valid, text: `salmon ${'y'.repeat(1993)}` })).length).toBeGreaterThan(0);
     expect(await search({ ...valid, count: 1 })).toHaveLength(1);
     expect(await search({ ...valid, count: 200 })).toHaveLength(3);
     // An embedding of the wrong size is refused by the type.

@@ -8,4 +8,9 @@ export {
 } from './batch-for-embedding.js';
 export type { Embedder, EmbeddingUsage, EmbedOptions, EmbedResult } from './embedder.js';
 export { EmbeddingInputError, type EmbeddingInputErrorOptions } from './embedding-input-error.js';
-export { createLexicalEmbedder, type LexicalEmbedderOptions, lexicalVector } from './lexical-embedder.js';
+export {
+  createLexicalEmbedder,
+  type LexicalEmbedderOptions,
+  type LexicalScheme,
+  lexicalVector,
+} from './lexical-embedder.js';

@@ -477,7 +477,8 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
              match_threshold => $4::double precision, include_imported => true, query_text => $5::text,
              connector_ids => $6::uuid[], full_text_weight => $7::double precision,
              semantic_weight => $8::double precision, query_embedding_model => $9::text,
-             mime_types => $10::text[], metadata_filter => $11::jsonb, min_full_text_score => $12::double precision)`,
+             mime_types => $10::text[], metadata_filter => $11::jsonb, min_full_text_score => $12::double precision,
+             rrf_k => $13::integer)`,
           [
             search.queryEmbedding ? vectorText(search.queryEmbedding) : null,
             input.orgId,
@@ -491,6 +492,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
             input.mimeTypes ? [...input.mimeTypes] : null,
             input.metadata === undefined ? null : JSON.stringify(input.metadata),
             search.minFullTextScore,
+            search.rrfK,
           ],
         );
         return rows.map(mapSearchResult);

@@ -219,8 +219,10 @@ export interface SearchInput {
   weights?: { fullText?: number | undefined; semantic?: number | undefined } | undefined;
   /** Minimum cosine similarity of a vector hit (-1 to 1, default 0). */
   matchThreshold?: number | undefined;
-  /** Minimum `ts_rank_cd` of a full-text hit (0 to 1, default 0). */
+  /** Minimum BM25 score of a full-text hit (>= 0, default 0). */
   minFullTextScore?: number | undefined;
+  /** Reciprocal rank fusion constant k (1 to 1000, default 60): each half adds weight / (k + rank). */
+  rrfK?: number | undefined;
 }
 
 /** How the vector half was answered: every chunk of the org compared, or the HNSW index. */
@@ -242,7 +244,7 @@ export interface SearchResult {
   score: number;
   /** 1-based rank in the full-text half, null when the chunk did not match the text. */
   fullTextRank: number | null;
-  /** `ts_rank_cd` of the chunk for the query text, null when it did not match. */
+  /** BM25 score of the chunk for the query text, null when it did not match. */
   fullTextScore: number | null;
   fullTextContribution: number;
   /** 1-based rank in the vector half, null when it had no embedding or no query embedding. */

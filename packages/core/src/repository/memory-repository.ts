@@ -796,18 +796,20 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
         a.chunk.id.localeCompare(b.chunk.id);
 
       const queryTokens = search.queryText ? [...new Set(tokenize(search.queryText))] : [];
-      // rank and a stand-in for ts_rank_cd: the share of the chunk's words that are query words.
+      // Any query word matches, as in SQL (0015). A stand-in for BM25: rank by how many distinct
+      // query words the chunk covers, then how often they occur; the score is the share of the
+      // chunk's words that are query words. No stemming, stop words or statistics.
       const fullText = new Map<string, { rank: number; score: number }>();
       if (queryTokens.length > 0) {
         const scored = candidates
           .map((candidate) => {
             const tokens = tokenize(`${candidate.chunk.context ?? ''} ${candidate.chunk.content}`);
-            const matches = queryTokens.every((token) => tokens.includes(token));
+            const covered = queryTokens.filter((token) => tokens.includes(token)).length;
             const hits = tokens.filter((token) => queryTokens.includes(token)).length;
-            return { ...candidate, matches, hits, score: hits / Math.max(tokens.length, 1) };
+            return { ...candidate, covered, hits, score: hits / Math.max(tokens.length, 1) };
           })
-          .filter((candidate) => candidate.matches)
-          .sort((a, b) => b.hits - a.hits || byId(a, b))
+          .filter((candidate) => candidate.covered > 0)
+          .sort((a, b) => b.covered - a.covered || b.hits - a.hits || byId(a, b))
           .slice(0, candidateCount)
           .filter((candidate) => candidate.score >= search.minFullTextScore);
         for (const [position, candidate] of scored.entries()) {
@@ -837,7 +839,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
         }
       }
 
-      const k = 60;
+      const k = search.rrfK;
       return candidates
         .filter(({ chunk }) => fullText.has(chunk.id) || semantic.has(chunk.id))
         .map(({ chunk, document }): SearchResult => {

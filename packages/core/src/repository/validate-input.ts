@@ -77,6 +77,7 @@ export interface NormalizedSearch {
   semanticWeight: number;
   matchThreshold: number;
   minFullTextScore: number;
+  rrfK: number;
 }
 
 /** Finite and within [min, max]; NaN and infinities are refused by name (they compare oddly). */
@@ -118,7 +119,11 @@ export function normalizeSearch(input: SearchInput): NormalizedSearch {
   const matchThreshold = input.matchThreshold ?? 0;
   assertBetween(matchThreshold, -1, 1, 'matchThreshold');
   const minFullTextScore = input.minFullTextScore ?? 0;
-  assertBetween(minFullTextScore, 0, 1, 'minFullTextScore');
+  assertBetween(minFullTextScore, 0, Number.MAX_VALUE, 'minFullTextScore');
+  const rrfK = input.rrfK ?? 60;
+  if (!Number.isInteger(rrfK) || rrfK < 1 || rrfK > 1000) {
+    throw invalidInput(`rrfK must be an integer between 1 and 1000, got ${rrfK}`);
+  }
   if (
     input.metadata !== undefined &&
     (input.metadata === null || typeof input.metadata !== 'object' || Array.isArray(input.metadata))
@@ -134,6 +139,7 @@ export function normalizeSearch(input: SearchInput): NormalizedSearch {
     semanticWeight,
     matchThreshold,
     minFullTextScore,
+    rrfK,
   };
 }
 

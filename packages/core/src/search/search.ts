@@ -7,8 +7,13 @@ import type {
 import { invalidInput } from '../repository/validate-input.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import { assertEmbedderFits } from './assert-embedder-fits.js';
+import { type Reranker, rerankHits } from './reranker.js';
 
-/** Reciprocal rank fusion constant used by `unified_content_search` (its `rrf_k` default). */
+/**
+ * Reciprocal rank fusion constant, `unified_content_search`'s `rrf_k` default. Measured on CISI
+ * (bench/search-quality.ts): k 10 to 100 with equal weights moved hybrid nDCG@10 by under 0.01, so
+ * the common default stays.
+ */
 export const RRF_K = 60;
 
 export interface SearchOptions {
@@ -27,9 +32,17 @@ export interface SearchOptions {
   limit?: number | undefined;
   /** Weights of the two halves in the fused score (default 1 each). */
   weights?: { fullText?: number | undefined; semantic?: number | undefined } | undefined;
+  /** Reciprocal rank fusion: each half adds weight / (k + rank). `k` 1 to 1000, default {@link RRF_K}. */
+  fusion?: { k?: number | undefined } | undefined;
+  /**
+   * Reorders the fused candidates with a cross-encoder or hosted reranking API (off by default):
+   * the best `rerank.candidates` hits (default 50, at most 200, at least `limit`) are sent with the
+   * query and the `limit` best by the reranker's score come back.
+   */
+  rerank?: { reranker: Reranker; candidates?: number | undefined } | undefined;
   /**
    * What counts as relevant. `similarity`: the least cosine similarity of a vector hit (-1 to 1,
-   * default 0). `fullTextScore`: the least `ts_rank_cd` of a full-text hit (0 to 1, default 0).
+   * default 0). `fullTextScore`: the least BM25 score of a full-text hit (>= 0, default 0).
    * A chunk below both is dropped, so fewer than `limit` results may come back.
    */
   minRelevance?: { similarity?: number | undefined; fullTextScore?: number | undefined } | undefined;
@@ -48,7 +61,8 @@ export interface SearchOptions {
 export interface ScoreExplanation {
   /** Which halves found the chunk. */
   foundBy: Array<'fullText' | 'semantic'>;
-  fullText: { rank: number; tsRankCd: number; weight: number; contribution: number } | null;
+  /** `score`: the chunk's BM25 score for the query (the memory adapter: its share of query words). */
+  fullText: { rank: number; score: number; weight: number; contribution: number } | null;
   semantic: {
     rank: number;
     cosineSimilarity: number;
@@ -59,7 +73,9 @@ export interface ScoreExplanation {
   } | null;
   /** Reciprocal rank fusion: each half adds weight / (k + rank). */
   fusion: { method: 'rrf'; k: number };
-  /** One line, e.g. `full text #1 (ts_rank_cd 0.100) + vector #3 (cosine 0.812, exact) = 0.0323`. */
+  /** Set when a reranker reordered the hits: its score, and the hit's rank before it. */
+  rerank?: { rerankerId: string; score: number; fusedRank: number } | undefined;
+  /** One line, e.g. `full text #1 (bm25 7.120) + vector #3 (cosine 0.812, exact) = 0.0323`. */
   summary: string;
 }
 
@@ -111,13 +127,23 @@ export async function search(options: SearchOptions): Promise<SearchResponse> {
     embedding = { embedderId: embedder.id, usage: result.usage };
   }
 
+  const limit = options.limit ?? 10;
+  const rerankCandidates = options.rerank ? (options.rerank.candidates ?? 50) : undefined;
+  if (
+    rerankCandidates !== undefined &&
+    (!Number.isInteger(rerankCandidates) || rerankCandidates < 1 || rerankCandidates > 200)
+  ) {
+    throw invalidInput(`rerank.candidates must be an integer from 1 to 200, got ${rerankCandidates}`);
+  }
+  const fusionK = options.fusion?.k ?? RRF_K;
   const results = await repository.search({
     orgId: options.orgId,
     // Vector mode still passes no text: the full-text half would only add ranks of weight 0.
     queryText: mode === 'vector' ? undefined : options.query,
     queryEmbedding,
     embeddingModel: embedder?.id,
-    limit: options.limit ?? 10,
+    limit: rerankCandidates === undefined ? limit : Math.max(limit, rerankCandidates),
+    rrfK: fusionK,
     connectorIds: options.filters?.connectorIds,
     mimeTypes: options.filters?.mimeTypes,
     metadata: options.filters?.metadata,
@@ -125,17 +151,27 @@ export async function search(options: SearchOptions): Promise<SearchResponse> {
     matchThreshold: options.minRelevance?.similarity,
     minFullTextScore: options.minRelevance?.fullTextScore,
   });
-  return { hits: results.map((result) => explain(result, weights)), mode, embedding };
+  const hits = results.map((result) => explain(result, weights, fusionK));
+  if (!options.rerank) return { hits, mode, embedding };
+  return {
+    hits: await rerankHits(options.rerank.reranker, options.query, hits, limit, options.signal),
+    mode,
+    embedding,
+  };
 }
 
 /** Builds the explanation from the row's own figures (the SQL computed them; nothing is redone here). */
-export function explain(result: SearchResult, weights: { fullText: number; semantic: number }): SearchHit {
+export function explain(
+  result: SearchResult,
+  weights: { fullText: number; semantic: number },
+  k: number = RRF_K,
+): SearchHit {
   const fullText =
     result.fullTextRank === null
       ? null
       : {
           rank: result.fullTextRank,
-          tsRankCd: result.fullTextScore ?? 0,
+          score: result.fullTextScore ?? 0,
           weight: weights.fullText,
           contribution: result.fullTextContribution,
         };
@@ -150,7 +186,7 @@ export function explain(result: SearchResult, weights: { fullText: number; seman
           strategy: result.semanticStrategy ?? 'exact',
         };
   const parts = [
-    fullText && `full text #${fullText.rank} (ts_rank_cd ${fullText.tsRankCd.toFixed(3)})`,
+    fullText && `full text #${fullText.rank} (bm25 ${fullText.score.toFixed(3)})`,
     semantic &&
       `vector #${semantic.rank} (cosine ${semantic.cosineSimilarity.toFixed(3)}, ${semantic.strategy})`,
   ].filter((part): part is string => Boolean(part));
@@ -163,7 +199,7 @@ export function explain(result: SearchResult, weights: { fullText: number; seman
       foundBy,
       fullText,
       semantic,
-      fusion: { method: 'rrf', k: RRF_K },
+      fusion: { method: 'rrf', k },
       summary: `${parts.join(' + ')} = ${result.score.toFixed(4)}`,
     },
   };

@@ -549,6 +549,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
           mime_types: input.mimeTypes ? [...input.mimeTypes] : null,
           metadata_filter: input.metadata ?? null,
           min_full_text_score: search.minFullTextScore,
+          rrf_k: search.rrfK,
         }),
       );
       return (data ?? []).map(mapSearchResult);
