@@ -1,5 +1,10 @@
 -- Back to 0014: the 0010 search (all words required, ts_rank_cd, English only), no term
 -- statistics, no chunk language. The fts column is rebuilt with the English configuration.
+-- Fail fast instead of queueing every reader behind a blocked DDL statement (the runner's
+-- transaction scopes both settings to this file).
+set local lock_timeout = '5s';
+set local statement_timeout = '15min';
+
 drop trigger if exists document_chunks_full_text_stats_insert on public.document_chunks;
 drop trigger if exists document_chunks_full_text_stats_update on public.document_chunks;
 drop trigger if exists document_chunks_full_text_stats_delete on public.document_chunks;

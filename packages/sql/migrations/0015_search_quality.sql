@@ -5,6 +5,12 @@
 -- keeps its signature; only the full-text half and its figures change (full_text_score is now the
 -- BM25 score, min_full_text_score a minimum BM25 score).
 
+-- Fail fast instead of queueing every reader behind a blocked DDL statement (the runner's
+-- transaction scopes both settings to this file).
+set local lock_timeout = '5s';
+set local statement_timeout = '15min';
+
+
 -- ---------------------------------------------------------------------------------------------
 -- Languages. A document's language comes from its source metadata ("language": an ISO 639-1 code
 -- such as "de" or "pt-BR", or a text search configuration name such as "german"). Without one the

@@ -11,6 +11,12 @@
 --   processed, attempts left), oldest first: the work queue of the webhook job.
 -- Errors follow 0004_functions: 22004 null, 22023 invalid value.
 
+-- Fail fast instead of queueing every reader behind a blocked DDL statement (the runner's
+-- transaction scopes both settings to this file).
+set local lock_timeout = '5s';
+set local statement_timeout = '15min';
+
+
 -- The next slot of a frequency, from a point in time. NULL for 'manual'.
 create or replace function tributary_private.next_sync_slot(p_frequency text, p_from timestamptz)
 returns timestamptz
