@@ -49,7 +49,10 @@ export async function consumeChanges<Config, Credentials>(input: {
     get: (namespace, keys) => repository.getState(connectorId, namespace, keys),
     list: (namespace, listOptions) => repository.listState(connectorId, namespace, listOptions),
   });
-  const instance = createConnectorInstance(connector, { config: input.config, credentials: input.credentials });
+  const instance = createConnectorInstance(connector, {
+    config: input.config,
+    credentials: input.credentials,
+  });
   const base = instance.createContext({
     signal: control.listingSignal,
     logger,
@@ -57,7 +60,12 @@ export async function consumeChanges<Config, Credentials>(input: {
     fetch: options.fetch,
     rateLimit: options.rateLimit,
   });
-  const context: SyncContext<Config, Credentials> = { ...base, cursor: input.cursor, mode: input.mode, state };
+  const context: SyncContext<Config, Credentials> = {
+    ...base,
+    cursor: input.cursor,
+    mode: input.mode,
+    state,
+  };
   Object.defineProperty(context, REPORT_TOTAL, {
     enumerable: false,
     value: (n: number) => {
@@ -158,19 +166,22 @@ export async function consumeChanges<Config, Credentials>(input: {
     if (control.draining) {
       // Cancelled: what was listed after the last checkpoint is dropped (the next run lists it
       // again); what was handed out finishes and its checkpoints commit.
-      input.batcher.flush();
+      input.batcher.close();
       await scheduler.drain();
       throw control.draining;
     }
     await submitGroup();
     await flushDeletes();
-    input.batcher.flush();
+    input.batcher.close();
     await scheduler.drain();
   } finally {
     if (!finished) await iterator.return?.().catch(() => undefined);
   }
   if (state.pendingCount > 0) {
-    logger.warn('state written after the last checkpoint was discarded', { runId, changes: state.pendingCount });
+    logger.warn('state written after the last checkpoint was discarded', {
+      runId,
+      changes: state.pendingCount,
+    });
   }
   return listing;
 }

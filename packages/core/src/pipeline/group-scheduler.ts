@@ -22,6 +22,11 @@ export class GroupScheduler {
     this.#control = control;
   }
 
+  /** Every slot runs a group (whatever else is submitted waits). */
+  saturated(): boolean {
+    return this.#queue.pending >= this.#concurrency;
+  }
+
   /** Queues a group; waits while the queue is full. */
   async submit(ids: readonly string[], run: () => Promise<void>): Promise<void> {
     await this.#queue.onSizeLessThan(this.#concurrency);
@@ -30,7 +35,9 @@ export class GroupScheduler {
     // A failing group halts the run (the first reason wins); its rejection is seen by checkpoints.
     done.catch((error: unknown) => {
       this.#control.halt(
-        error instanceof StopRun ? error : new StopRun('failed', error instanceof Error ? error.message : String(error)),
+        error instanceof StopRun
+          ? error
+          : new StopRun('failed', error instanceof Error ? error.message : String(error)),
       );
     });
     for (const id of ids) this.#byId.set(id, done);

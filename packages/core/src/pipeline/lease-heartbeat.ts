@@ -29,7 +29,10 @@ export function startLeaseHeartbeat(options: {
           logger.error('sync run lost its lease; stopping', { runId });
           control.halt(new StopRun('failed', `lost the lease of sync run ${runId}: ${error.message}`, true));
         } else {
-          logger.warn('heartbeat failed', { runId, error: error instanceof Error ? error.message : String(error) });
+          logger.warn('heartbeat failed', {
+            runId,
+            error: error instanceof Error ? error.message : String(error),
+          });
         }
       })
       .finally(() => {

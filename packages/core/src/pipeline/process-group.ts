@@ -19,7 +19,7 @@ export interface GroupStage extends LoadStage {
   loadLimit: LimitFunction;
   counts: SyncRunCounts;
   dedup: SyncDedupCounts;
-  index: Omit<IndexStage, 'finished' | 'failed'>;
+  index: Omit<IndexStage, 'finished' | 'failed' | 'doneProducing'>;
   progress(event: ProgressInput): void;
   recordFailure(externalId: string, error: unknown, bytes: number, keptPrevious: boolean): void;
   addContentBytes(bytes: number): void;
@@ -36,6 +36,26 @@ interface LoadFailure {
  * store the documents, index what changed. Groups run concurrently; the caller orders checkpoints.
  */
 export async function processGroup(group: readonly SourceDocument[], stage: GroupStage): Promise<void> {
+  const batcher = stage.index.batcher;
+  batcher.enter();
+  let producing = true;
+  const doneProducing = () => {
+    if (!producing) return;
+    producing = false;
+    batcher.leave();
+  };
+  try {
+    await walkGroup(group, stage, doneProducing);
+  } finally {
+    doneProducing();
+  }
+}
+
+async function walkGroup(
+  group: readonly SourceDocument[],
+  stage: GroupStage,
+  doneProducing: () => void,
+): Promise<void> {
   const { repository, connectorId, control, counts } = stage;
   control.check();
   let versions: Map<string, DocumentVersion> | undefined;
@@ -122,7 +142,10 @@ export async function processGroup(group: readonly SourceDocument[], stage: Grou
       // Unchanged content whose processing finished needs nothing more; unchanged content that never
       // finished (a crash, a failure, unknown because the lookup failed) is indexed again, its
       // embeddings coming back from layer 4.
-      if (result.action === 'unchanged' && versions?.get(result.externalId)?.processingStatus === 'completed') {
+      if (
+        result.action === 'unchanged' &&
+        versions?.get(result.externalId)?.processingStatus === 'completed'
+      ) {
         stage.progress({
           type: 'document-finished',
           externalId: result.externalId,
@@ -131,13 +154,19 @@ export async function processGroup(group: readonly SourceDocument[], stage: Grou
         });
         continue;
       }
-      toIndex.push({ documentId: result.documentId, externalId: result.externalId, prepared: item, action: result.action });
+      toIndex.push({
+        documentId: result.documentId,
+        externalId: result.externalId,
+        prepared: item,
+        action: result.action,
+      });
     }
   }
   control.check();
   if (toIndex.length > 0) {
     await indexDocuments(toIndex, {
       ...stage.index,
+      doneProducing,
       finished: (item) =>
         stage.progress({
           type: 'document-finished',

@@ -146,7 +146,12 @@ export async function runSync<Config, Credentials>(
       runId: start.syncRunId,
       leaseExpiresAt: start.leaseExpiresAt.toISOString(),
     });
-    return { status: 'skipped', runId: start.syncRunId, leaseExpiresAt: start.leaseExpiresAt, ...baseSummary() };
+    return {
+      status: 'skipped',
+      runId: start.syncRunId,
+      leaseExpiresAt: start.leaseExpiresAt,
+      ...baseSummary(),
+    };
   }
   const runId = start.syncRunId;
 
@@ -189,15 +194,23 @@ export async function runSync<Config, Credentials>(
   });
 
   const concurrency = options.concurrency ?? {};
+  const scheduler = new GroupScheduler(positiveInteger(concurrency.groups, 8), control);
   const batcher = new EmbedBatcher({
     embedder,
-    maxInputs: Math.min(embedder.maxInputsPerRequest, options.embedBatch?.maxInputs ?? Number.POSITIVE_INFINITY),
-    maxTokens: Math.min(embedder.maxTokensPerRequest, options.embedBatch?.maxTokens ?? Number.POSITIVE_INFINITY),
+    maxInputs: Math.min(
+      embedder.maxInputsPerRequest,
+      options.embedBatch?.maxInputs ?? Number.POSITIVE_INFINITY,
+    ),
+    maxTokens: Math.min(
+      embedder.maxTokensPerRequest,
+      options.embedBatch?.maxTokens ?? Number.POSITIVE_INFINITY,
+    ),
     flushDelayMs: options.embedBatch?.flushDelayMs ?? 100,
     concurrency: positiveInteger(concurrency.embed, 2),
     control,
     clock,
     counts: embeddings,
+    saturated: () => scheduler.saturated(),
   });
   const groupStage: GroupStage = {
     repository,
@@ -239,10 +252,11 @@ export async function runSync<Config, Credentials>(
       contentBytes += bytes;
     },
   };
-  const scheduler = new GroupScheduler(positiveInteger(concurrency.groups, 8), control);
 
   let listing: Listing | undefined;
-  let failure: { status: 'failed' | 'cancelled' | 'partial'; message: string; leaseLost: boolean } | undefined;
+  let failure:
+    | { status: 'failed' | 'cancelled' | 'partial'; message: string; leaseLost: boolean }
+    | undefined;
   let resumeAt: Date | undefined;
   progress({ type: 'run-started', mode });
   logger.info('sync started', { runId, connectorId, mode });
@@ -321,7 +335,9 @@ export async function runSync<Config, Credentials>(
   const status: SyncSummaryStatus = failure ? failure.status : counts.failed > 0 ? 'partial' : 'success';
   const error =
     failure?.message ??
-    (counts.failed > 0 ? `${counts.failed} document(s) failed; first: ${errors[0]?.message ?? ''}` : undefined);
+    (counts.failed > 0
+      ? `${counts.failed} document(s) failed; first: ${errors[0]?.message ?? ''}`
+      : undefined);
   const summary: SyncSummary = { status, runId, ...baseSummary(), sweep, error, resumeAt };
   if (!failure?.leaseLost) {
     try {

@@ -207,7 +207,11 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
    * `resumeAt`.
    */
   rateLimitPause?:
-    | { maxPauseMs?: number | undefined; defaultPauseMs?: number | undefined; maxRetries?: number | undefined }
+    | {
+        maxPauseMs?: number | undefined;
+        defaultPauseMs?: number | undefined;
+        maxRetries?: number | undefined;
+      }
     | undefined;
   /** Lease length (default 300 seconds); heartbeats renew it. */
   leaseSeconds?: number | undefined;

@@ -276,10 +276,14 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
         async (tx) => {
           const results: DocumentFailureResult[] = [];
           for (const batch of slices(failures, UPSERT_BATCH_SIZE)) {
-            const { rows } = await tx.query<{ document_id: string; external_id: string; kept_previous: boolean }>(
-              'select * from public.record_document_failures($1, $2::jsonb)',
-              [connectorId, JSON.stringify(batch.map(failureJson))],
-            );
+            const { rows } = await tx.query<{
+              document_id: string;
+              external_id: string;
+              kept_previous: boolean;
+            }>('select * from public.record_document_failures($1, $2::jsonb)', [
+              connectorId,
+              JSON.stringify(batch.map(failureJson)),
+            ]);
             for (const row of rows) {
               results.push({
                 documentId: row.document_id,

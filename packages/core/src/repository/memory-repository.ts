@@ -508,7 +508,11 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       if (!running) return undefined;
       running.status = 'cancelled';
       running.completedAt = new Date(now);
-      running.errorMessage = `[tributary] released by an operator (take-over)${reason ? `: ${reason}` : ''}; the next run resumes from the last committed checkpoint`.slice(0, 4000);
+      running.errorMessage =
+        `[tributary] released by an operator (take-over)${reason ? `: ${reason}` : ''}; the next run resumes from the last committed checkpoint`.slice(
+          0,
+          4000,
+        );
       return {
         syncRunId: running.id,
         leaseExpiresAt: running.leaseExpiresAt ? new Date(running.leaseExpiresAt.getTime()) : null,

@@ -347,15 +347,20 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
     recordDocumentFailures: async (connectorId: string, failures: readonly DocumentFailureInput[]) => {
       const results: DocumentFailureResult[] = [];
       for (const batch of slices(failures, 1000)) {
-        const { data } = await call<Array<{ document_id: string; external_id: string; kept_previous: boolean }>>(
-          (client) =>
-            client.rpc('record_document_failures', {
-              p_connector_id: connectorId,
-              p_documents: batch.map(failureJson),
-            }),
+        const { data } = await call<
+          Array<{ document_id: string; external_id: string; kept_previous: boolean }>
+        >((client) =>
+          client.rpc('record_document_failures', {
+            p_connector_id: connectorId,
+            p_documents: batch.map(failureJson),
+          }),
         );
         for (const row of data ?? []) {
-          results.push({ documentId: row.document_id, externalId: row.external_id, keptPrevious: row.kept_previous });
+          results.push({
+            documentId: row.document_id,
+            externalId: row.external_id,
+            keptPrevious: row.kept_previous,
+          });
         }
       }
       return results;

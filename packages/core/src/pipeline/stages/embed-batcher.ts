@@ -1,9 +1,9 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Embedder } from '../../embedding/embedder.js';
 import { isFatalError } from '../../errors/is-fatal-error.js';
-import type { SyncEmbeddingCounts } from '../types.js';
 import { type RunControl, StopRun } from '../run-control.js';
 import type { StageClock } from '../stage-timings.js';
+import type { SyncEmbeddingCounts } from '../types.js';
 
 /** One text to embed, keyed by the hash of its chunk. */
 export interface EmbedItem {
@@ -25,6 +25,8 @@ export interface EmbedBatcherOptions {
   control: RunControl;
   clock: StageClock;
   counts: SyncEmbeddingCounts;
+  /** True while every slot for groups is taken (the listing waits): nothing new can arrive until a flush. */
+  saturated: () => boolean;
 }
 
 type Outcome = number[] | Error;
@@ -36,8 +38,9 @@ interface Waiting extends EmbedItem {
 /**
  * Fills embedding requests to the provider's limits across documents and groups: callers hand in
  * their chunks and wait; a request goes out when the next input would break the input or token
- * limit, when the oldest input has waited `flushDelayMs`, or at `flush()` (the run has nothing
- * more to add). A hash already waiting or in flight is not sent twice. A failed request fails
+ * limit, when the oldest input has waited `flushDelayMs`, or as soon as no producer (a group
+ * between its start and its embedding call) can add more: the listing has ended, or every group
+ * slot is taken by groups already waiting here. A hash already waiting or in flight is not sent twice. A failed request fails
  * only its own inputs (fatal errors halt the run).
  */
 export class EmbedBatcher {
@@ -47,6 +50,8 @@ export class EmbedBatcher {
   #batchTokens = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #pending = new Map<string, Promise<Outcome>>();
+  #producers = 0;
+  #closed = false;
 
   constructor(options: EmbedBatcherOptions) {
     this.#options = options;
@@ -59,9 +64,25 @@ export class EmbedBatcher {
     return new Map(await Promise.all(waits));
   }
 
-  /** Sends what is waiting now (no more input is coming soon). */
-  flush(): void {
-    this.#send();
+  /** A group started: it may add inputs until `leave`. */
+  enter(): void {
+    this.#producers += 1;
+  }
+
+  /** A group has added all it will add (call once per `enter`). */
+  leave(): void {
+    this.#producers -= 1;
+    this.#sendIfNothingMoreCanCome();
+  }
+
+  /** The listing ended: once the groups still producing are done, what waits goes out. */
+  close(): void {
+    this.#closed = true;
+    this.#sendIfNothingMoreCanCome();
+  }
+
+  #sendIfNothingMoreCanCome(): void {
+    if (this.#producers === 0 && (this.#closed || this.#options.saturated())) this.#send();
   }
 
   #enqueue(item: EmbedItem): Promise<Outcome> {
@@ -112,7 +133,9 @@ export class EmbedBatcher {
         const vector = result.vectors[index];
         if (!vector) item.settle(new Error('the embedder returned fewer vectors than inputs'));
         else if (vector.length !== embedder.dimensions) {
-          item.settle(new Error(`the embedder returned ${vector.length} dimensions, not ${embedder.dimensions}`));
+          item.settle(
+            new Error(`the embedder returned ${vector.length} dimensions, not ${embedder.dimensions}`),
+          );
         } else item.settle(vector);
       }
     } catch (error) {

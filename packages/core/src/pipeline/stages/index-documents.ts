@@ -2,7 +2,11 @@ import type { LimitFunction } from 'p-limit';
 import { type Chunk, type Chunker, chunkEmbeddingText } from '../../chunking/chunker.js';
 import type { Embedder } from '../../embedding/embedder.js';
 import { isFatalError } from '../../errors/is-fatal-error.js';
-import type { ChunkInput, KnowledgeRepository, ReplaceChunksEntry } from '../../repository/knowledge-repository.js';
+import type {
+  ChunkInput,
+  KnowledgeRepository,
+  ReplaceChunksEntry,
+} from '../../repository/knowledge-repository.js';
 import type { Logger } from '../../spec/logger.js';
 import type { RunControl } from '../run-control.js';
 import type { StageClock } from '../stage-timings.js';
@@ -34,6 +38,8 @@ export interface IndexStage {
   runId: string;
   finished(item: ToIndex): void;
   failed(item: ToIndex, error: unknown): Promise<void>;
+  /** Called once this group has handed all its inputs to the batcher. */
+  doneProducing(): void;
 }
 
 const WRITE_BATCH_DOCUMENTS = 1000;
@@ -72,7 +78,8 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
   const wanted = new Map<string, { text: string; tokens: number }>();
   for (const chunks of chunksOf.values()) {
     for (const chunk of chunks) {
-      if (!wanted.has(chunk.hash)) wanted.set(chunk.hash, { text: chunkEmbeddingText(chunk), tokens: chunk.tokenCount });
+      if (!wanted.has(chunk.hash))
+        wanted.set(chunk.hash, { text: chunkEmbeddingText(chunk), tokens: chunk.tokenCount });
     }
   }
 
@@ -98,9 +105,11 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
   const missing = [...wanted].filter(([hash]) => !vectors.has(hash));
   const errorsByHash = new Map<string, Error>();
   if (missing.length > 0) {
-    const outcomes = await stage.batcher.embed(
+    const embedding = stage.batcher.embed(
       missing.map(([hash, { text, tokens }]) => ({ hash, text, tokens })),
     );
+    stage.doneProducing();
+    const outcomes = await embedding;
     control.check();
     for (const [hash, outcome] of outcomes) {
       if (outcome instanceof Error) errorsByHash.set(hash, outcome);
@@ -108,6 +117,7 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
     }
   }
 
+  stage.doneProducing();
   const ready: { item: ToIndex; entry: ReplaceChunksEntry }[] = [];
   for (const [item, chunks] of chunksOf) {
     const broken = chunks.find((chunk) => !vectors.has(chunk.hash));
@@ -154,7 +164,9 @@ async function writeChunks(
 ): Promise<{ item: ToIndex; entry: ReplaceChunksEntry }[]> {
   const { repository, writeLimit, clock, control } = stage;
   try {
-    await writeLimit(() => clock.time('write', () => repository.replaceChunksBatch(slice.map((s) => s.entry))));
+    await writeLimit(() =>
+      clock.time('write', () => repository.replaceChunksBatch(slice.map((s) => s.entry))),
+    );
     return slice;
   } catch (error) {
     if (control.stopped || isFatalError(error)) throw control.stopped ?? error;

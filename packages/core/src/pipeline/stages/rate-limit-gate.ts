@@ -59,7 +59,10 @@ export class RateLimitGate {
       this.pauses += 1;
       this.pausedMs += resumeAt - Math.max(this.#resumeAt, Date.now());
       this.#resumeAt = resumeAt;
-      this.logger.warn('rate limited: pausing loads', { waitMs: wait, until: new Date(resumeAt).toISOString() });
+      this.logger.warn('rate limited: pausing loads', {
+        waitMs: wait,
+        until: new Date(resumeAt).toISOString(),
+      });
     }
   }
 

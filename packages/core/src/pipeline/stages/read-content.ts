@@ -25,7 +25,10 @@ const encoder = new TextEncoder();
  * `sizeBytes` is over the cap is cancelled before a byte is read, one that grows past it is
  * cancelled at that moment. The raw bytes are hashed while they stream.
  */
-export async function readContent(content: DocumentContent, options: ReadContentOptions): Promise<ReadContent> {
+export async function readContent(
+  content: DocumentContent,
+  options: ReadContentOptions,
+): Promise<ReadContent> {
   const loaded: LoadedContent =
     content.kind === 'lazy' ? await content.load({ signal: options.signal }) : content;
   switch (loaded.kind) {
@@ -72,7 +75,9 @@ async function readStream(
     options.signal.throwIfAborted();
     if (size + part.byteLength > options.maxBytes) throw tooLarge(options, size + part.byteLength);
     if (size + part.byteLength > buffer.byteLength) {
-      const grown = new Uint8Array(Math.min(options.maxBytes, Math.max(buffer.byteLength * 2, size + part.byteLength)));
+      const grown = new Uint8Array(
+        Math.min(options.maxBytes, Math.max(buffer.byteLength * 2, size + part.byteLength)),
+      );
       grown.set(buffer.subarray(0, size));
       buffer = grown;
     }
