@@ -161,9 +161,12 @@ export {
 // the full-sync sweep with its coverage guard, checkpoints committed only after durable work).
 export {
   DEFAULT_MAX_CONTENT_BYTES,
+  type PushIngest,
+  type PushIngestOptions,
   type RunSyncOptions,
   reportSyncTotal,
   runSync,
+  startPushIngest,
   type SyncDedupCounts,
   type SyncDocumentError,
   type SyncEmbeddingCounts,

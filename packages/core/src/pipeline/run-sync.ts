@@ -205,7 +205,7 @@ export async function runSync<Config, Credentials>(
       embedder.maxTokensPerRequest,
       options.embedBatch?.maxTokens ?? Number.POSITIVE_INFINITY,
     ),
-    flushDelayMs: options.embedBatch?.flushDelayMs ?? 100,
+    flushDelayMs: options.embedBatch?.flushDelayMs ?? 250,
     concurrency: positiveInteger(concurrency.embed, 2),
     control,
     clock,
@@ -283,7 +283,7 @@ export async function runSync<Config, Credentials>(
       metrics,
       scheduler,
       groupStage,
-      groupSize: positiveInteger(options.groupSize, 50),
+      groupSize: positiveInteger(options.groupSize, 200),
       batcher,
       onTotal: (n) => {
         total = n;

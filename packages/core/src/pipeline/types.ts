@@ -222,12 +222,12 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   /**
    * Embedding requests are filled across documents and groups up to the embedder's limits;
    * `maxInputs`/`maxTokens` make them tighter (never looser). A request that is not full goes out
-   * `flushDelayMs` (default 100) after its first input arrived.
+   * `flushDelayMs` (default 250) after its first input arrived.
    */
   embedBatch?:
     | { maxInputs?: number | undefined; maxTokens?: number | undefined; flushDelayMs?: number | undefined }
     | undefined;
-  /** Upserts processed together (one version lookup, one upsert, one embedding pass). Default 50. */
+  /** Upserts processed together (one version lookup, one upsert; chunks written 50 documents per statement). Default 200. */
   groupSize?: number | undefined;
   /** `fetch` for the connector's HTTP kit. */
   fetch?: typeof fetch | undefined;

@@ -42,7 +42,8 @@ export interface IndexStage {
   doneProducing(): void;
 }
 
-const WRITE_BATCH_DOCUMENTS = 1000;
+/** Documents per chunk-write statement; the slices of a group go to the writers in parallel. */
+const WRITE_BATCH_DOCUMENTS = 50;
 
 /**
  * Chunks the documents, reuses stored embeddings of identical chunks (dedup layer 4), embeds the
@@ -137,11 +138,15 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
     ready.push({ item, entry: { documentId: item.documentId, chunks: inputs } });
   }
 
+  const slices: { item: ToIndex; entry: ReplaceChunksEntry }[][] = [];
   for (let start = 0; start < ready.length; start += WRITE_BATCH_DOCUMENTS) {
-    const slice = ready.slice(start, start + WRITE_BATCH_DOCUMENTS);
-    control.check();
-    const written = await writeChunks(slice, stage, failures);
-    if (written.length > 0) {
+    slices.push(ready.slice(start, start + WRITE_BATCH_DOCUMENTS));
+  }
+  await Promise.all(
+    slices.map(async (slice) => {
+      control.check();
+      const written = await writeChunks(slice, stage, failures);
+      if (written.length === 0) return;
       await stage.writeLimit(() =>
         stage.clock.time('write', () =>
           stage.repository.setProcessingStatus(
@@ -151,8 +156,8 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
         ),
       );
       for (const { item } of written) stage.finished(item);
-    }
-  }
+    }),
+  );
   for (const [item, error] of failures) await stage.failed(item, error);
 }
 

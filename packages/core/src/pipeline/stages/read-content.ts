@@ -1,4 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UnsupportedContentError } from '../../errors/unsupported-content-error.js';
 import type { DocumentContent, LoadedContent } from '../../spec/v1/source-document.js';
 
@@ -56,36 +59,62 @@ export async function readContent(
   }
 }
 
+/** Unknown-size streams are held in memory up to this; beyond it they are spooled to a temp file. */
+const IN_MEMORY_BYTES = 8 * 1024 * 1024;
+
 async function readStream(
   stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   sizeHint: number | undefined,
   options: ReadContentOptions,
 ): Promise<ReadContent> {
   const hash = createHash('sha256');
-  // One buffer that grows by doubling (or is sized exactly from the hint): never every part plus
-  // a combined copy, as reading into a list and concatenating would.
-  let buffer = new Uint8Array(Math.min(options.maxBytes, Math.max(sizeHint ?? 64 * 1024, 1)));
-  let size = 0;
   const iterable: AsyncIterable<Uint8Array> =
     Symbol.asyncIterator in stream
       ? (stream as AsyncIterable<Uint8Array>)
       : readerIterable(stream as ReadableStream<Uint8Array>);
-  // Leaving the loop early (throw) runs the iterator's return(): the download is cancelled.
-  for await (const part of iterable) {
-    options.signal.throwIfAborted();
-    if (size + part.byteLength > options.maxBytes) throw tooLarge(options, size + part.byteLength);
-    if (size + part.byteLength > buffer.byteLength) {
-      const grown = new Uint8Array(
-        Math.min(options.maxBytes, Math.max(buffer.byteLength * 2, size + part.byteLength)),
-      );
-      grown.set(buffer.subarray(0, size));
-      buffer = grown;
+  // Known size: one buffer of exactly that size. Unknown: up to IN_MEMORY_BYTES in memory, then
+  // spooled to a temporary file, so content that ends up over the cap is never held whole, and
+  // content under it is read back once into one buffer of its exact size.
+  let buffer = new Uint8Array(Math.min(options.maxBytes, sizeHint ?? IN_MEMORY_BYTES, IN_MEMORY_BYTES * 4));
+  let size = 0;
+  let spool: { path: string; file: Awaited<ReturnType<typeof open>> } | undefined;
+  try {
+    // Leaving the loop early (throw) runs the iterator's return(): the download is cancelled.
+    for await (const part of iterable) {
+      options.signal.throwIfAborted();
+      if (size + part.byteLength > options.maxBytes) throw tooLarge(options, size + part.byteLength);
+      hash.update(part);
+      if (!spool && size + part.byteLength > buffer.byteLength) {
+        if (sizeHint !== undefined && size + part.byteLength <= Math.min(options.maxBytes, sizeHint * 2)) {
+          // The hint was a little low: grow once to what is needed.
+          const grown = new Uint8Array(
+            Math.min(options.maxBytes, Math.max(size + part.byteLength, buffer.byteLength * 2)),
+          );
+          grown.set(buffer.subarray(0, size));
+          buffer = grown;
+        } else {
+          const path = join(tmpdir(), `tributary-spool-${randomUUID()}`);
+          spool = { path, file: await open(path, 'w', 0o600) };
+          await spool.file.write(buffer.subarray(0, size));
+          buffer = new Uint8Array(0);
+        }
+      }
+      if (spool) await spool.file.write(part);
+      else buffer.set(part, size);
+      size += part.byteLength;
     }
-    buffer.set(part, size);
-    size += part.byteLength;
-    hash.update(part);
+    if (spool) {
+      await spool.file.close();
+      const bytes = new Uint8Array(await readFile(spool.path));
+      return { bytes, size, rawSha256: hash.digest('hex') };
+    }
+    return { bytes: buffer.subarray(0, size), size, rawSha256: hash.digest('hex') };
+  } finally {
+    if (spool) {
+      await spool.file.close().catch(() => undefined);
+      await rm(spool.path, { force: true });
+    }
   }
-  return { bytes: buffer.subarray(0, size), size, rawSha256: hash.digest('hex') };
 }
 
 async function* readerIterable(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
