@@ -166,7 +166,6 @@ export {
   type RunSyncOptions,
   reportSyncTotal,
   runSync,
-  startPushIngest,
   type SyncDedupCounts,
   type SyncDocumentError,
   type SyncEmbeddingCounts,
@@ -179,6 +178,7 @@ export {
   type SyncSummary,
   type SyncSummaryStatus,
   type SyncSweepSummary,
+  startPushIngest,
 } from './pipeline/index.js';
 // postgres/, repository/: where the pipeline keeps documents, chunks, sync runs and webhook events.
 // `KnowledgeRepository` is the interface; the adapter is Postgres over any SQL client (also as
