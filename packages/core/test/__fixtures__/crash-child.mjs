@@ -1,4 +1,4 @@
-// The process the crash-kill test SIGKILLs: one runSync of a deterministic 60-document source on
+// The process the crash-kill test SIGKILLs: one runSync of a deterministic 200-document source on
 // a real PostgreSQL server (built dist, node-postgres). Loads and embedding requests take a few
 // milliseconds, so a kill can land in any stage. Argv: connection string, connector id.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +7,7 @@ import { createChunker, createLexicalEmbedder, defineConnector, runSync } from '
 import { createNodePostgresRepository } from '../../dist/postgres.js';
 
 const [url, connectorId] = process.argv.slice(2);
-const DOCUMENTS = 60;
+const DOCUMENTS = 200;
 
 function text(index) {
   const words = ['river', 'delta', 'basin', 'current', 'estuary', 'channel', 'meander', 'tributary'];
@@ -23,6 +23,8 @@ const connector = defineConnector({
   capabilities: { incremental: false },
   async check() {},
   async *sync(ctx) {
+    // The parent times its kill from here (process start-up excluded).
+    process.stdout.write('listing\n');
     const start = typeof ctx.cursor === 'number' ? ctx.cursor : 0;
     for (let index = start; index < DOCUMENTS; index += 1) {
       yield {
