@@ -206,6 +206,7 @@ export async function runSync<Config, Credentials>(
       options.embedBatch?.maxTokens ?? Number.POSITIVE_INFINITY,
     ),
     flushDelayMs: options.embedBatch?.flushDelayMs ?? 250,
+    maxWaitMs: options.embedBatch?.maxWaitMs ?? 10_000,
     concurrency: positiveInteger(concurrency.embed, 2),
     control,
     clock,

@@ -222,10 +222,17 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   /**
    * Embedding requests are filled across documents and groups up to the embedder's limits;
    * `maxInputs`/`maxTokens` make them tighter (never looser). A request that is not full goes out
-   * `flushDelayMs` (default 250) after its first input arrived.
+   * when no new input arrived for `flushDelayMs` (default 250) or `maxWaitMs` (default 10,000)
+   * after its first input, or as soon as no group can add more (the listing ended, or every group
+   * slot waits on embeddings).
    */
   embedBatch?:
-    | { maxInputs?: number | undefined; maxTokens?: number | undefined; flushDelayMs?: number | undefined }
+    | {
+        maxInputs?: number | undefined;
+        maxTokens?: number | undefined;
+        flushDelayMs?: number | undefined;
+        maxWaitMs?: number | undefined;
+      }
     | undefined;
   /** Upserts processed together (one version lookup, one upsert; chunks written 50 documents per statement). Default 200. */
   groupSize?: number | undefined;

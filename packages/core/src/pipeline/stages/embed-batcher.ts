@@ -18,8 +18,10 @@ export interface EmbedBatcherOptions {
   maxInputs: number;
   /** Most tokens per request (the embedder's limit, or tighter). */
   maxTokens: number;
-  /** A batch that is not full is sent this long after its first input arrived. */
+  /** A batch that is not full is sent once no input has arrived for this long... */
   flushDelayMs: number;
+  /** ...or this long after its first input, whichever comes first. */
+  maxWaitMs: number;
   /** Requests in flight at once. */
   concurrency: number;
   control: RunControl;
@@ -38,7 +40,8 @@ interface Waiting extends EmbedItem {
 /**
  * Fills embedding requests to the provider's limits across documents and groups: callers hand in
  * their chunks and wait; a request goes out when the next input would break the input or token
- * limit, when the oldest input has waited `flushDelayMs`, or as soon as no producer (a group
+ * limit, when no input has arrived for `flushDelayMs` (or the oldest has waited `maxWaitMs`;
+ * neither applies once the listing has ended), or as soon as no producer (a group
  * between its start and its embedding call) can add more: the listing has ended, or every group
  * slot is taken by groups already waiting here. A hash already waiting or in flight is not sent twice. A failed request fails
  * only its own inputs (fatal errors halt the run).
@@ -49,6 +52,7 @@ export class EmbedBatcher {
   #batch: Waiting[] = [];
   #batchTokens = 0;
   #timer: NodeJS.Timeout | undefined;
+  #firstAt = 0;
   readonly #pending = new Map<string, Promise<Outcome>>();
   #producers = 0;
   #closed = false;
@@ -78,6 +82,8 @@ export class EmbedBatcher {
   /** The listing ended: once the groups still producing are done, what waits goes out. */
   close(): void {
     this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#sendIfNothingMoreCanCome();
   }
 
@@ -100,8 +106,16 @@ export class EmbedBatcher {
       this.#batchTokens += item.tokens;
       if (this.#batch.length >= this.#options.maxInputs || this.#batchTokens >= this.#options.maxTokens) {
         this.#send();
-      } else if (!this.#timer) {
-        this.#timer = setTimeout(() => this.#send(), this.#options.flushDelayMs);
+      } else if (!this.#closed) {
+        // Idle timer, restarted by every input, never past maxWaitMs from the first. Once the
+        // listing has ended only the producers count: the last one to finish sends the rest.
+        if (this.#batch.length === 1) this.#firstAt = Date.now();
+        if (this.#timer) clearTimeout(this.#timer);
+        const wait = Math.min(
+          this.#options.flushDelayMs,
+          this.#firstAt + this.#options.maxWaitMs - Date.now(),
+        );
+        this.#timer = setTimeout(() => this.#send(), Math.max(0, wait));
         this.#timer.unref?.();
       }
     });
