@@ -28,7 +28,7 @@
 //
 // Run: pnpm --filter @tributary/bench pipeline   (after building the workspace packages; see README.md)
 // Tune: BENCH_DOCUMENTS (default 10000), BENCH_BACKENDS (default `postgres`), BENCH_WRITERS (default 2),
-// BENCH_PARTS (default `ingest,scale,big`).
+// BENCH_PARTS (default `ingest,scale,big`), BENCH_FLOOR=0 skips the floor.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -422,7 +422,9 @@ async function runBackend(backend: Backend): Promise<PhaseResult[]> {
   const embedder = createStubEmbedder();
   const results: PhaseResult[] = [];
   results.push(await runPhase(backend, 'initial ingest', source, embedder, {}));
-  if (backend.pool && backend.database) await measureFloor(backend, results[0] as PhaseResult);
+  if (backend.pool && backend.database && process.env.BENCH_FLOOR !== '0') {
+    await measureFloor(backend, results[0] as PhaseResult);
+  }
   results.push(
     await runPhase(backend, 're-sync, nothing changed', source, embedder, { loads: 0, requests: 0 }),
   );

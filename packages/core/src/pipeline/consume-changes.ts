@@ -151,6 +151,7 @@ export async function consumeChanges<Config, Credentials>(input: {
           const changes = state.take();
           const cursor = change.cursor;
           scheduler.checkpoint(async () => {
+            await groupStage.seen.flush();
             await repository.commitCheckpoint(runId, cursor, changes).catch(control.leaseLoss(runId));
             groupStage.progress({ type: 'checkpoint' });
           });
@@ -174,6 +175,7 @@ export async function consumeChanges<Config, Credentials>(input: {
     await flushDeletes();
     input.batcher.close();
     await scheduler.drain();
+    await groupStage.seen.flush();
   } finally {
     if (!finished) await iterator.return?.().catch(() => undefined);
   }

@@ -4,6 +4,7 @@ import { isFatalError } from '../errors/is-fatal-error.js';
 import type { DocumentVersion, KnowledgeRepository } from '../repository/knowledge-repository.js';
 import type { Logger } from '../spec/logger.js';
 import type { SourceDocument } from '../spec/v1/source-document.js';
+import type { SeenMarker } from './seen-marker.js';
 import { type IndexStage, indexDocuments, type ToIndex } from './stages/index-documents.js';
 import { documentMetadata, type LoadStage, loadDocument, type Prepared } from './stages/load-document.js';
 import type { SyncDedupCounts, SyncProgressEvent, SyncRunCounts } from './types.js';
@@ -23,6 +24,8 @@ export interface GroupStage extends LoadStage {
   progress(event: ProgressInput): void;
   recordFailure(externalId: string, error: unknown, bytes: number, keptPrevious: boolean): void;
   addContentBytes(bytes: number): void;
+  /** Batches the marks of documents skipped by version (flushed before checkpoints and the sweep). */
+  seen: SeenMarker;
 }
 
 interface LoadFailure {
@@ -91,7 +94,7 @@ async function walkGroup(
     } else toLoad.push(document);
   }
   if (skipped.length > 0) {
-    await repository.markDocumentsSeen(connectorId, skipped);
+    stage.seen.add(skipped);
     for (const externalId of skipped) {
       counts.skippedByVersion += 1;
       stage.progress({ type: 'document-skipped', externalId });

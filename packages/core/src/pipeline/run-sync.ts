@@ -18,6 +18,7 @@ import { GroupScheduler } from './group-scheduler.js';
 import { startLeaseHeartbeat } from './lease-heartbeat.js';
 import { type GroupStage, messageOf } from './process-group.js';
 import { RunControl, StopRun } from './run-control.js';
+import { SeenMarker } from './seen-marker.js';
 import { StageClock } from './stage-timings.js';
 import { EmbedBatcher } from './stages/embed-batcher.js';
 import { RateLimitGate } from './stages/rate-limit-gate.js';
@@ -252,6 +253,7 @@ export async function runSync<Config, Credentials>(
     addContentBytes: (bytes) => {
       contentBytes += bytes;
     },
+    seen: new SeenMarker(repository, connectorId, clock),
   };
 
   let listing: Listing | undefined;
