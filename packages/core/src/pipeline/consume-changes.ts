@@ -150,11 +150,15 @@ export async function consumeChanges<Config, Credentials>(input: {
           await flushDeletes();
           const changes = state.take();
           const cursor = change.cursor;
-          scheduler.checkpoint(async () => {
+          const committed = scheduler.checkpoint(async () => {
             await groupStage.seen.flush();
             await repository.commitCheckpoint(runId, cursor, changes).catch(control.leaseLoss(runId));
             groupStage.progress({ type: 'checkpoint' });
           });
+          // State written before this checkpoint is read back by the connector from the store
+          // (the buffer hands it over here): wait until it is committed before listing further.
+          // Connectors that keep no state keep listing while earlier groups are still stored.
+          if (changes) await committed;
           break;
         }
         case 'listing-complete':

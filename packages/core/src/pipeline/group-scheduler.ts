@@ -61,7 +61,7 @@ export class GroupScheduler {
   }
 
   /** Commits `commit` once everything submitted so far is stored, after earlier checkpoints. */
-  checkpoint(commit: () => Promise<void>): void {
+  checkpoint(commit: () => Promise<void>): Promise<void> {
     const before = Promise.all(this.#unsettled);
     // Seen by the chain below; until then a failure must not count as unhandled.
     before.catch(() => undefined);
@@ -71,6 +71,7 @@ export class GroupScheduler {
       await commit();
     });
     this.#checkpoints.catch(() => undefined);
+    return this.#checkpoints;
   }
 
   /** Everything submitted and every checkpoint done; rejects with the first failure. */
