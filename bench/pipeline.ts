@@ -13,11 +13,26 @@
 //   section is rewritten). Each prints time, documents/s, loads, embedding requests and inputs,
 //   reused embeddings, the time spent in each repository method, and peak RSS (sampled every 50 ms).
 //
+// - On the server, after the initial ingest: the raw floor. The same rows (vectors included) are
+//   COPYed by as many connections as the pipeline's writers into an identical table (same
+//   columns, same HNSW and GIN indexes), no framework: time per chunk vs the pipeline's.
+// - Embedding requests are compared with the minimum the stub's limits allow for the tokens and
+//   inputs actually sent (max of inputs/2,048 and tokens/300,000, rounded up).
+// - Scale (server): BENCH_SCALE_DOCUMENTS (default 100,000) small documents (~0.6 KB, one chunk)
+//   with small vectors (BENCH_SCALE_DIMENSIONS, default 16: the 100k figures are about the
+//   pipeline's skip path and memory, not HNSW cost): initial, unchanged (target <= 5 s, 0 loads,
+//   0 requests), 1% changed; peak RSS over all three (target <= 300 MB).
+// - Big binary: one connector document streaming BENCH_BIG_BYTES (default 2 GiB) of generated
+//   bytes, offered with and without `sizeBytes`: refused before download or stopped at the
+//   100 MB cap; peak RSS (target <= 200 MB).
+//
 // Run: pnpm --filter @tributary/bench pipeline   (after building the workspace packages; see README.md)
-// Tune: BENCH_DOCUMENTS (default 10000), BENCH_BACKENDS (default `pglite,postgres`).
+// Tune: BENCH_DOCUMENTS (default 10000), BENCH_BACKENDS (default `postgres`), BENCH_WRITERS (default 2),
+// BENCH_PARTS (default `ingest,scale,big`), BENCH_FLOOR=0 skips the floor.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline as pipeStreams } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
@@ -25,6 +40,7 @@ import {
   defineConnector,
   type Embedder,
   type KnowledgeRepository,
+  loadTokenizer,
   reportSyncTotal,
   runSync,
   type SyncSummary,
@@ -33,9 +49,16 @@ import { createPgliteRepository } from '@tributary/core/pglite';
 import { createNodePostgresRepository } from '@tributary/core/postgres';
 import { fromPg, fromPglite, migrate } from '@tributary/sql';
 import { startPostgresServer } from '@tributary/testkit-postgres';
+import type pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 10_000);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres')
+const WRITERS = Number(process.env.BENCH_WRITERS ?? 2);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'ingest,scale,big').split(',').map((p) => p.trim()));
+const SCALE_DOCUMENTS = Number(process.env.BENCH_SCALE_DOCUMENTS ?? 100_000);
+const SCALE_DIMENSIONS = Number(process.env.BENCH_SCALE_DIMENSIONS ?? 16);
+const BIG_BYTES = Number(process.env.BENCH_BIG_BYTES ?? 2 * 1024 ** 3);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'postgres')
   .split(',')
   .map((name) => name.trim())
   .filter((name) => name !== '');
@@ -123,7 +146,13 @@ function documentTitle(doc: number): string {
   return `Document ${doc}: ${pick(random, WORDS)} ${pick(random, WORDS)} ${pick(random, WORDS)}`;
 }
 
+let sectionsPerDocument = SECTIONS;
+
 function documentText(doc: number, revision: number): string {
+  // The scale run uses one short section (changed documents rewrite it).
+  if (sectionsPerDocument === 1) {
+    return `# ${documentTitle(doc)}\n\n${sectionText(doc, 2, revision).slice(0, 600)}\n`;
+  }
   const sections = Array.from({ length: SECTIONS }, (_, section) => sectionText(doc, section, revision));
   return `# ${documentTitle(doc)}\n\n${sections.join('\n\n')}\n`;
 }
@@ -179,30 +208,40 @@ function createBenchConnector(source: Source) {
 interface StubEmbedder extends Embedder {
   requests: number;
   inputs: number;
+  tokens: number;
 }
 
-function createStubEmbedder(): StubEmbedder {
+const tokenizer = await loadTokenizer('cl100k_base');
+
+function createStubEmbedder(dimensions = DIMENSIONS): StubEmbedder {
   const stub: StubEmbedder = {
-    id: `bench:stub@${DIMENSIONS}`,
+    id: `bench:stub@${dimensions}`,
     model: 'stub',
-    dimensions: DIMENSIONS,
+    dimensions,
     kind: 'semantic',
     maxInputsPerRequest: 2048,
     maxTokensPerRequest: 300_000,
     maxTokensPerInput: 8191,
     requests: 0,
     inputs: 0,
+    tokens: 0,
     async embed(texts, options) {
       stub.requests += 1;
       stub.inputs += texts.length;
+      let tokens = 0;
+      for (const text of texts) tokens += tokenizer.count(text);
+      stub.tokens += tokens;
+      if (texts.length > 2048 || tokens > 300_000) {
+        throw new Error(`stub: request over the limits (${texts.length} inputs, ${tokens} tokens)`);
+      }
       await sleep(EMBED_DELAY_MS, undefined, { signal: options?.signal });
       const vectors = texts.map((text) => {
         const random = mulberry32(fnv1a(text));
-        const values = Array.from({ length: DIMENSIONS }, () => random() * 2 - 1);
+        const values = Array.from({ length: dimensions }, () => random() * 2 - 1);
         const norm = Math.hypot(...values) || 1;
         return values.map((value) => value / norm);
       });
-      return { vectors, usage: { requests: 1, inputs: texts.length, tokens: 0, costUsd: 0 } };
+      return { vectors, usage: { requests: 1, inputs: texts.length, tokens, costUsd: 0 } };
     },
   };
   return stub;
@@ -253,8 +292,10 @@ interface PhaseResult {
   loads: number;
   requests: number;
   inputs: number;
+  minRequests: number;
   peakRss: number;
   chunksStored: number;
+  chunksWritten: number;
 }
 
 interface Backend {
@@ -263,6 +304,8 @@ interface Backend {
   connectorId: string;
   countChunks(): Promise<number>;
   close(): Promise<void>;
+  pool?: pg.Pool;
+  database?: string;
 }
 
 async function runPhase(
@@ -277,6 +320,8 @@ async function runPhase(
   const loadMsBefore = source.loadMs;
   const requestsBefore = embedder.requests;
   const inputsBefore = embedder.inputs;
+  const tokensBefore = embedder.tokens;
+  const chunksBefore = await backend.countChunks();
   const rssAtStart = process.memoryUsage().rss;
   peakRss = rssAtStart;
   let lastReport = performance.now();
@@ -286,6 +331,7 @@ async function runPhase(
     connectorId: backend.connectorId,
     repository: timedRepository(backend.repository, timings),
     embedder,
+    concurrency: { write: WRITERS },
     onProgress: (event) => {
       const now = performance.now();
       if (now - lastReport < 30_000 || event.type === 'document-started') return;
@@ -306,9 +352,15 @@ async function runPhase(
     loads: source.loads - loadsBefore,
     requests: embedder.requests - requestsBefore,
     inputs: embedder.inputs - inputsBefore,
+    minRequests: Math.max(
+      Math.ceil((embedder.inputs - inputsBefore) / 2048),
+      Math.ceil((embedder.tokens - tokensBefore) / 300_000),
+    ),
     peakRss: Math.max(peakRss, process.memoryUsage().rss),
     chunksStored: await backend.countChunks(),
+    chunksWritten: 0,
   };
+  result.chunksWritten = result.chunksStored - chunksBefore;
   const { counts, embeddings } = summary;
   const docsPerSecond = counts.seen / (wallMs / 1000);
   console.log(`== ${backend.name}: ${phase}`);
@@ -326,9 +378,20 @@ async function runPhase(
       `${mb(summary.contentBytes)} of content`,
   );
   console.log(
-    `   embedding: ${result.requests} request(s), ${result.inputs} input(s) ` +
-      `(summary: ${embeddings.requests} / ${embeddings.inputs}, ${embeddings.reused} reused)`,
+    `   embedding: ${result.requests} request(s), ${result.inputs} input(s), ${embedder.tokens - tokensBefore} tokens ` +
+      `(summary: ${embeddings.requests} / ${embeddings.inputs}, ${embeddings.reused} reused); ` +
+      `minimum the limits allow: ${result.minRequests} (${result.minRequests > 0 ? (result.requests / result.minRequests).toFixed(2) : '-'}x)`,
   );
+  console.log(
+    `   stages (busy ms/calls): ${Object.entries(summary.stages)
+      .map(([stage, f]) => `${stage} ${f.ms}/${f.count}`)
+      .join(', ')}`,
+  );
+  if (result.chunksWritten > 0) {
+    console.log(
+      `   ${(wallMs / result.chunksWritten).toFixed(2)} ms per stored chunk (${result.chunksWritten} new chunks)`,
+    );
+  }
   console.log(
     `   chunks stored for the connector: ${result.chunksStored}; peak RSS ${mb(result.peakRss)} ` +
       `(${mb(rssAtStart)} at the start of the phase)`,
@@ -359,6 +422,9 @@ async function runBackend(backend: Backend): Promise<PhaseResult[]> {
   const embedder = createStubEmbedder();
   const results: PhaseResult[] = [];
   results.push(await runPhase(backend, 'initial ingest', source, embedder, {}));
+  if (backend.pool && backend.database && process.env.BENCH_FLOOR !== '0') {
+    await measureFloor(backend, results[0] as PhaseResult);
+  }
   results.push(
     await runPhase(backend, 're-sync, nothing changed', source, embedder, { loads: 0, requests: 0 }),
   );
@@ -412,13 +478,13 @@ async function openPglite(): Promise<Backend> {
   };
 }
 
-async function openPostgres(): Promise<Backend> {
+async function openPostgres(dimensions = DIMENSIONS, name = 'postgres'): Promise<Backend> {
   const server = await startPostgresServer();
   try {
-    const database = await server.createDatabase({ name: 'tributary_bench_pipeline' });
-    const pool = server.pool(database, { max: 4 });
+    const database = await server.createDatabase({ name: `tributary_bench_${name.replace(/\W/g, '_')}` });
+    const pool = server.pool(database, { max: WRITERS + 4 });
     const version = await pool.query<{ server_version: string }>('show server_version');
-    const migrated = await migrate(fromPg(pool));
+    const migrated = await migrate(fromPg(pool), { vector: { dimensions } });
     console.log(
       `PostgreSQL ${version.rows[0]?.server_version} (with pgvector ${server.pgvector ? 'installed' : 'missing'}); ` +
         `${migrated.applied.length} migrations applied` +
@@ -432,7 +498,7 @@ async function openPostgres(): Promise<Backend> {
     );
     const connectorId = inserted.rows[0]?.id as string;
     return {
-      name: 'postgres',
+      name,
       repository: createNodePostgresRepository(pool),
       connectorId,
       async countChunks() {
@@ -445,10 +511,154 @@ async function openPostgres(): Promise<Backend> {
       async close() {
         await server.stop();
       },
+      pool,
+      database,
     };
   } catch (error) {
     await server.stop();
     throw error;
+  }
+}
+
+// ---- the raw floor -----------------------------------------------------------------------------
+
+/**
+ * The same rows the pipeline stored, COPYed by WRITERS connections into an identical table (same
+ * columns, same HNSW and GIN indexes, no foreign keys or framework): what the database itself
+ * costs per chunk. Each connection streams its share out of document_chunks (COPY TO) and into
+ * the copy (COPY FROM) at once, so nothing is held in memory.
+ */
+async function measureFloor(backend: Backend, initial: PhaseResult): Promise<void> {
+  const pool = backend.pool as pg.Pool;
+  await pool.query('drop table if exists public.bench_floor');
+  await pool.query('create table public.bench_floor (like public.document_chunks including all)');
+  const columns =
+    'id, org_id, document_id, chunk_index, context, content, content_hash, token_count, metadata, created_at, embedding, embedding_model';
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, share) => {
+      const reader = await pool.connect();
+      const writer = await pool.connect();
+      try {
+        const source = reader.query(
+          copyTo(
+            `copy (select ${columns} from public.document_chunks where abs(hashtext(id::text)) % ${WRITERS} = ${share}) to stdout`,
+          ),
+        );
+        const sink = writer.query(copyFrom(`copy public.bench_floor (${columns}) from stdin`));
+        await pipeStreams(source, sink);
+      } finally {
+        reader.release();
+        writer.release();
+      }
+    }),
+  );
+  const floorMs = performance.now() - started;
+  const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from public.bench_floor');
+  const n = rows[0]?.n ?? 0;
+  const pipelinePerChunk = initial.wallMs / Math.max(1, initial.chunksWritten);
+  const floorPerChunk = floorMs / Math.max(1, n);
+  console.log(
+    `== ${backend.name}: raw floor (COPY by ${WRITERS} connection(s) into an identical indexed table)`,
+  );
+  console.log(
+    `   ${n} chunks in ${seconds(floorMs)}: ${floorPerChunk.toFixed(2)} ms per chunk; ` +
+      `the pipeline's initial ingest: ${pipelinePerChunk.toFixed(2)} ms per chunk = ${(pipelinePerChunk / floorPerChunk).toFixed(2)}x the floor (target <= 1.3x)\n`,
+  );
+  await pool.query('drop table public.bench_floor');
+}
+
+// ---- scale: 100,000 small documents --------------------------------------------------------------
+
+async function runScale(): Promise<PhaseResult[]> {
+  sectionsPerDocument = 1;
+  const backend = await openPostgres(SCALE_DIMENSIONS, 'postgres-scale');
+  const results: PhaseResult[] = [];
+  let overallPeak = 0;
+  try {
+    const source = createSource(SCALE_DOCUMENTS);
+    const embedder = createStubEmbedder(SCALE_DIMENSIONS);
+    const phase = async (name: string, expect: { loads?: number; requests?: number }) => {
+      const result = await runPhase(backend, name, source, embedder, expect);
+      overallPeak = Math.max(overallPeak, result.peakRss);
+      results.push(result);
+      return result;
+    };
+    await phase(`scale: initial, ${SCALE_DOCUMENTS} documents, ${SCALE_DIMENSIONS}-dimension vectors`, {});
+    const unchanged = await phase('scale: re-sync, nothing changed', { loads: 0, requests: 0 });
+    let changed = 0;
+    for (let doc = 0; doc < SCALE_DOCUMENTS; doc += 100) {
+      source.revisions[doc] = 2;
+      changed += 1;
+    }
+    const onePercent = await phase(`scale: re-sync, ${changed} documents (1%) changed`, { loads: changed });
+    console.log(
+      `== scale: unchanged re-sync ${seconds(unchanged.wallMs)} (target <= 5 s) with ${unchanged.loads} loads and ` +
+        `${unchanged.requests} requests; 1% changed: ${onePercent.requests} request(s) for ${onePercent.inputs} inputs ` +
+        `(minimum ${onePercent.minRequests}); peak RSS over the scale phases ${mb(overallPeak)} (target <= 300 MB)\n`,
+    );
+  } finally {
+    await backend.close();
+    sectionsPerDocument = SECTIONS;
+  }
+  return results;
+}
+
+// ---- one very large binary ---------------------------------------------------------------------
+
+async function runBigBinary(): Promise<void> {
+  const backend = await openPostgres(DIMENSIONS, 'postgres-big');
+  try {
+    for (const announced of [true, false]) {
+      let pulled = 0;
+      const connector = defineConnector({
+        type: 'bench_memory',
+        async check() {},
+        async *sync() {
+          yield {
+            kind: 'upsert',
+            document: {
+              externalId: `big-${announced ? 'announced' : 'unannounced'}`,
+              title: 'recording.mp4',
+              mimeType: 'video/mp4',
+              version: '1',
+              content: {
+                kind: 'lazy',
+                async load() {
+                  const part = new Uint8Array(1024 * 1024);
+                  const stream = new ReadableStream<Uint8Array>({
+                    pull(controller) {
+                      if (pulled * part.byteLength >= BIG_BYTES) return controller.close();
+                      pulled += 1;
+                      controller.enqueue(part.slice());
+                    },
+                  });
+                  return { kind: 'stream', stream, sizeBytes: announced ? BIG_BYTES : undefined };
+                },
+              },
+            },
+          };
+          yield { kind: 'listing-complete', complete: true };
+        },
+      });
+      const rssAtStart = process.memoryUsage().rss;
+      peakRss = rssAtStart;
+      const started = performance.now();
+      const summary = await runSync({
+        connector,
+        connectorId: backend.connectorId,
+        repository: backend.repository,
+        embedder: createStubEmbedder(),
+      });
+      const peak = Math.max(peakRss, process.memoryUsage().rss);
+      console.log(
+        `== big binary (${mb(BIG_BYTES)}, sizeBytes ${announced ? 'given' : 'not given'}): ${summary.status} in ` +
+          `${seconds(performance.now() - started)}, ${pulled} MB read; peak RSS ${mb(peak)} (${mb(rssAtStart)} before; target <= 200 MB)`,
+      );
+      console.log(`   ${summary.errors[0]?.message ?? 'no error'}\n`);
+    }
+  } finally {
+    await backend.close();
   }
 }
 
@@ -461,7 +671,8 @@ async function main(): Promise<void> {
       `backends: ${BACKENDS.join(', ')}\n`,
   );
   const results: PhaseResult[] = [];
-  for (const name of BACKENDS) {
+  if (PARTS.has('big')) await runBigBinary();
+  for (const name of PARTS.has('ingest') ? BACKENDS : []) {
     const open = name === 'pglite' ? openPglite : name === 'postgres' ? openPostgres : undefined;
     if (!open) throw new Error(`unknown backend ${name} (pglite or postgres)`);
     const backend = await open();
@@ -472,6 +683,7 @@ async function main(): Promise<void> {
     }
   }
 
+  if (PARTS.has('scale')) results.push(...(await runScale()));
   console.log('== Summary');
   const header = [
     'backend',
@@ -481,6 +693,7 @@ async function main(): Promise<void> {
     'docs/s',
     'loads',
     'embed req',
+    'min req',
     'inputs',
     'reused',
     'failed',
@@ -495,6 +708,7 @@ async function main(): Promise<void> {
     (r.summary.counts.seen / (r.wallMs / 1000)).toFixed(1),
     String(r.loads),
     String(r.requests),
+    String(r.minRequests),
     String(r.inputs),
     String(r.summary.embeddings.reused),
     String(r.summary.counts.failed),

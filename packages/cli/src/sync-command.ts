@@ -29,6 +29,7 @@ interface SyncOptions {
   credentials?: string;
   mode?: SyncMode;
   embedder: EmbedderChoice;
+  takeOver?: boolean;
 }
 
 function parseJson(text: string, source: string): unknown {
@@ -171,7 +172,25 @@ function printSummary(io: CliIo, summary: SyncSummary, embedder: string): void {
     `  embeddings: ${embeddings.requests} request(s), ${embeddings.inputs} input(s), ${embeddings.reused} reused, ` +
       `${embeddings.tokens} token(s) with ${embedder}`,
     `  transfer:   ${summary.contentBytes} content bytes, ${summary.apiCalls} API call(s), ${summary.bytes} response bytes`,
+    `  stages:     ${(['list', 'load', 'extract', 'embed', 'write'] as const)
+      .map(
+        (stage) =>
+          `${stage} ${(summary.stages[stage].ms / 1000).toFixed(1)} s/${summary.stages[stage].count}`,
+      )
+      .join(', ')} (busy time/calls; stages overlap)`,
   ];
+  if (summary.resumeAt !== undefined)
+    lines.push(`  resume:     after ${summary.resumeAt.toISOString()} (rate limited)`);
+  if (summary.counts.failedKeptPrevious > 0) {
+    lines.push(
+      `  kept:       ${summary.counts.failedKeptPrevious} failed document(s) keep their earlier indexed version`,
+    );
+  }
+  if (summary.dedup.versionLookupFailures + summary.dedup.reuseLookupFailures > 0) {
+    lines.push(
+      `  dedup:      ${summary.dedup.versionLookupFailures} version and ${summary.dedup.reuseLookupFailures} reuse lookup(s) failed; the work was done anyway (fail open)`,
+    );
+  }
   if (summary.sweep !== undefined) {
     const { sweep } = summary;
     lines.push(
@@ -227,7 +246,11 @@ export function syncCommand(io: CliIo): Command {
         'full or incremental (default: incremental when a cursor is stored and the connector supports it)',
       ).choices(['full', 'incremental']),
     )
-    .addOption(embedderOption());
+    .addOption(embedderOption())
+    .option(
+      '--take-over',
+      "release the connector's running sync first (a crashed or stuck worker's run ends cancelled; the new run resumes from its last checkpoint)",
+    );
   addDatabaseOptions(command).action(async (options: SyncOptions, sub: Command) => {
     const flags = sub.optsWithGlobals<KnowledgeBaseFlags>();
     const json = flags.json ?? false;
@@ -279,14 +302,29 @@ export function syncCommand(io: CliIo): Command {
       );
       say(`  embedder: ${description}`);
 
-      // Ctrl-C ends the run `cancelled` (recorded, lease released) instead of leaving it running;
-      // a second Ctrl-C quits at once (our listener is gone by then).
+      if (options.takeOver) {
+        const released = await repository.releaseSync(row.id, 'tributary sync --take-over');
+        say(
+          released
+            ? `  take-over: released run ${released.syncRunId}${released.workerId ? ` of worker ${released.workerId}` : ''} (its lease ${released.wasExpired ? 'had expired' : 'ran until'} ${released.leaseExpiresAt?.toISOString() ?? 'unknown'})`
+            : '  take-over: no run was holding the connector',
+        );
+      }
+
+      // Ctrl-C, and SIGTERM (docker stop, systemd, Kubernetes), end the run `cancelled`: the
+      // listing stops, what is in flight finishes and its checkpoint commits, the lease is
+      // released. A second signal quits at once (our listeners are gone by then).
       const controller = new AbortController();
-      const onInterrupt = () => {
-        io.stderr('[tributary] interrupted: ending the run as cancelled (Ctrl-C again to quit at once)\n');
+      const onSignal = (signal: NodeJS.Signals) => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        io.stderr(
+          `[tributary] ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: finishing what is in flight and ending the run as cancelled (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit at once)\n`,
+        );
         controller.abort();
       };
-      process.once('SIGINT', onInterrupt);
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       const summary = await runSync({
         signal: controller.signal,
         connector: plugin.connector,
@@ -297,7 +335,10 @@ export function syncCommand(io: CliIo): Command {
         embedder,
         mode: options.mode,
         onProgress: createProgressRenderer(io, json),
-      }).finally(() => process.off('SIGINT', onInterrupt));
+      }).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      });
 
       if (json) {
         printJson(io, {
@@ -321,7 +362,7 @@ export function syncCommand(io: CliIo): Command {
           );
         case 'skipped':
           throw failure(
-            `another sync of connector ${row.id} is running (run ${summary.runId}); nothing was done`,
+            `another sync of connector ${row.id} is running (run ${summary.runId}, lease until ${summary.leaseExpiresAt?.toISOString() ?? 'unknown'}); nothing was done. If its worker crashed, wait for the lease to expire or run again with --take-over`,
             1,
           );
         default:

@@ -5,6 +5,7 @@ import {
   type DocumentPermission,
   defineConnector,
   type Logger,
+  reportSyncTotal,
   type SyncContext,
 } from '@tributary/core';
 import {
@@ -187,6 +188,8 @@ async function* syncListing(
 ): AsyncGenerator<ConnectorChange> {
   const queue = new ListingQueue(ctx.state, cursor);
   const seen = new Set<string>();
+  // Drive gives no count up front: the total is the files listed so far, exact once the listing ends.
+  let listed = 0;
   for (let task = await queue.head(); task; task = await queue.head()) {
     const page = await api.listFiles({
       q: listingQuery(task, ctx.config),
@@ -218,6 +221,8 @@ async function* syncListing(
       seen.add(file.id);
       files.push(file);
     }
+    listed += files.length;
+    reportSyncTotal(ctx, listed);
     for (const change of await toUpserts(ctx, api, files, folders)) yield change;
     cursor.pageToken = page.nextPageToken ?? undefined;
     if (!cursor.pageToken) queue.shift();

@@ -82,7 +82,11 @@ export function createUploadConnector(settings: UploadConnectorSettings) {
                     load: async ({ signal }) => {
                       if (!path)
                         throw new TypeError(`stored upload ${item.name} has neither a path nor text`);
-                      return { kind: 'stream', stream: await blobStore.get(path, { signal }) };
+                      signal.throwIfAborted();
+                      // No signal for the stream itself: a stream aborted before the pipeline
+                      // listens emits an uncaught 'error'. The pipeline checks the run's signal
+                      // between reads and closes the stream when it stops.
+                      return { kind: 'stream', stream: await blobStore.get(path) };
                     },
                   },
           },

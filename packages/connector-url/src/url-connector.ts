@@ -7,6 +7,7 @@ import {
   type LoadedContent,
   type Logger,
   type RetryPolicy,
+  reportSyncTotal,
   type SourceDocument,
   type SyncContext,
   UnsafeUrlError,
@@ -347,6 +348,8 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
             started += 1;
           }
           const item = queue[next] as QueueItem;
+          // Pages known so far (links found while crawling add more): progress shows n/total.
+          reportSyncTotal(ctx, queue.length);
           const outcome = await (pending.get(next) as Promise<Outcome>);
           pending.delete(next);
           ctx.signal.throwIfAborted();

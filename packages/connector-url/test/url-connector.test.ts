@@ -480,9 +480,12 @@ describe('re-sync through the pipeline', () => {
     expect(second.status).toBe('partial');
     const byPath = Object.fromEntries(run.documents().map((d) => [new URL(d.externalId).pathname, d]));
     expect(byPath['/two']?.isDeleted).toBe(true);
-    expect(byPath['/three']).toMatchObject({ isDeleted: false, processingStatus: 'failed' });
+    // Pipeline v2: the failed load keeps the page's earlier version indexed (still searchable),
+    // with the failure counted and recorded beside it.
+    expect(second.counts.failedKeptPrevious).toBe(1);
+    expect(byPath['/three']).toMatchObject({ isDeleted: false, processingStatus: 'completed' });
     expect(byPath['/three']?.chunkCount).toBeGreaterThan(0);
-    // The 500 was retried (FAST_RETRY: 2 retries) before the document was marked failed.
+    // The 500 was retried (FAST_RETRY: 2 retries) before the document was counted failed.
     expect(site.requests.filter((r) => r.path === '/three' && r.status === 500)).toHaveLength(3);
 
     // Once the page is back, it is completed again; the deleted one stays deleted.

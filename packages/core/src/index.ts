@@ -165,16 +165,25 @@ export {
 // pipeline/: runSync, the ingestion pipeline (versions, content hashes, chunk reuse, deletes,
 // the full-sync sweep with its coverage guard, checkpoints committed only after durable work).
 export {
+  DEFAULT_MAX_CONTENT_BYTES,
+  type PushIngest,
+  type PushIngestOptions,
   type RunSyncOptions,
   reportSyncTotal,
   runSync,
+  type SyncDedupCounts,
   type SyncDocumentError,
   type SyncEmbeddingCounts,
   type SyncProgressEvent,
+  type SyncRateLimitFigures,
   type SyncRunCounts,
+  type SyncStage,
+  type SyncStageFigures,
+  type SyncStageTimings,
   type SyncSummary,
   type SyncSummaryStatus,
   type SyncSweepSummary,
+  startPushIngest,
 } from './pipeline/index.js';
 // postgres/, repository/: where the pipeline keeps documents, chunks, sync runs and webhook events.
 // `KnowledgeRepository` is the interface; the adapter is Postgres over any SQL client (also as
@@ -204,6 +213,8 @@ export {
   type ConnectorRecord,
   type ConnectorStateChanges,
   type ConnectorStateEntry,
+  type DocumentFailureInput,
+  type DocumentFailureResult,
   type DocumentInput,
   type DocumentVersion,
   type FinishedSyncStatus,
@@ -215,6 +226,7 @@ export {
   type MembershipRole,
   type ProcessingStatus,
   type RecordWebhookEventResult,
+  type ReleasedSyncRun,
   type ReplaceChunksEntry,
   type ReplaceChunksResult,
   type RepositoryActor,

@@ -860,6 +860,14 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      record_document_failures: {
+        Args: { p_connector_id: string; p_documents: Json }
+        Returns: {
+          document_id: string
+          external_id: string
+          kept_previous: boolean
+        }[]
+      }
       record_webhook_event: {
         Args: {
           p_connector_id: string
@@ -873,6 +881,15 @@ export type Database = {
           webhook_event_id: string
           is_new: boolean
           processed: boolean
+        }[]
+      }
+      release_connector_sync: {
+        Args: { p_connector_id: string; p_reason?: string }
+        Returns: {
+          sync_log_id: string
+          lease_expires_at: string
+          worker_id: string
+          was_expired: boolean
         }[]
       }
       replace_document_chunks: {

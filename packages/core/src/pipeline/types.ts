@@ -6,6 +6,9 @@ import type { KnowledgeRepository, SyncType } from '../repository/knowledge-repo
 import type { SecretKeyRing } from '../secrets/secret-key-ring.js';
 import type { Logger } from '../spec/logger.js';
 import type { ConnectorV1, SyncMode } from '../spec/v1/connector-v1.js';
+import type { SyncStageTimings } from './stage-timings.js';
+
+export type { SyncStage, SyncStageFigures, SyncStageTimings } from './stage-timings.js';
 
 /** Counters of one run, also carried by every progress event. */
 export interface SyncRunCounts {
@@ -19,8 +22,13 @@ export interface SyncRunCounts {
   unchanged: number;
   /** Documents skipped without loading: same source version as stored (dedup layer 2). */
   skippedByVersion: number;
-  /** Documents that failed (stored with `processing_status = 'failed'`). */
+  /** Documents that failed (see `errors`). */
   failed: number;
+  /**
+   * Of the failed ones: documents that failed to load or extract whose earlier indexed version
+   * stays searchable, with the error stored beside it (`processing_error`, `metadata.lastFailure`).
+   */
+  failedKeptPrevious: number;
   /** Documents soft-deleted (`delete` changes and the full-sync sweep). */
   deleted: number;
 }
@@ -35,6 +43,23 @@ export interface SyncEmbeddingCounts {
   reused: number;
   /** Tokens the embedder reported. */
   tokens: number;
+}
+
+/**
+ * Dedup lookups that failed and were answered by doing the work anyway (fail open): a failed
+ * version lookup loads its whole group, a failed reuse lookup embeds every chunk of its group.
+ */
+export interface SyncDedupCounts {
+  versionLookupFailures: number;
+  reuseLookupFailures: number;
+}
+
+/** How the run waited out provider rate limits. */
+export interface SyncRateLimitFigures {
+  /** Times loads paused for a Retry-After. */
+  pauses: number;
+  /** Milliseconds paused. */
+  pausedMs: number;
 }
 
 /** The outcome of the full-sync delete sweep (or why it did not run). */
@@ -76,6 +101,17 @@ export interface SyncSummary {
   /** Bytes of document content the pipeline loaded (text as UTF-8). */
   contentBytes: number;
   durationMs: number;
+  /** Busy time and counts per stage (list, load, extract, embed, write); stages overlap. */
+  stages: SyncStageTimings;
+  dedup: SyncDedupCounts;
+  rateLimit: SyncRateLimitFigures;
+  /**
+   * `partial` because the provider asked to wait longer than `rateLimit.maxPauseMs`: when to run
+   * again (the next run resumes from the last checkpoint).
+   */
+  resumeAt?: Date | undefined;
+  /** `skipped`: when the lease of the run that holds the connector expires (a crashed worker's run ends then). */
+  leaseExpiresAt?: Date | undefined;
   /** Full syncs only. */
   sweep?: SyncSweepSummary | undefined;
   /** Per-document failures (at most 1,000 kept). */
@@ -135,21 +171,70 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   mode?: SyncMode | undefined;
   /** Default `manual`. */
   syncType?: SyncType | undefined;
+  /**
+   * Cancels the run gracefully: the listing stops at once, documents already handed to the stages
+   * finish and the checkpoints behind them commit, then the run ends `cancelled` (lease released).
+   * After `cancelGraceMs` (default 30 s) in-flight work is aborted instead.
+   */
   signal?: AbortSignal | undefined;
+  cancelGraceMs?: number | undefined;
   logger?: Logger | undefined;
   /** Called synchronously for every event; exceptions thrown by it are logged and ignored. */
   onProgress?: ((event: SyncProgressEvent) => void) | undefined;
-  /** Parallel content loads (default 4) and parallel embedding requests (default 2). */
-  concurrency?: { load?: number | undefined; embed?: number | undefined } | undefined;
+  /**
+   * Bounded concurrency per stage: `load` parallel content loads across groups (default 4),
+   * `embed` parallel embedding requests (default 2), `write` parallel write statements, one per
+   * writer connection the database client offers (default 2), `groups` groups in flight at once
+   * (default 8; the listing waits beyond that: back-pressure).
+   */
+  concurrency?:
+    | {
+        load?: number | undefined;
+        embed?: number | undefined;
+        write?: number | undefined;
+        groups?: number | undefined;
+      }
+    | undefined;
+  /**
+   * Largest content of one document in bytes (default 100 MB). A stream whose `sizeBytes` is over it is
+   * refused before it is read; one that grows past it is stopped there. The document fails.
+   */
+  maxContentBytes?: number | undefined;
+  /**
+   * Rate limits reported by loads (`RateLimitError`): every load pauses for the Retry-After (up to
+   * `maxPauseMs`, default 60 s; `defaultPauseMs` 1 s when none is given) and the document is
+   * retried (up to `maxRetries`, default 3). A longer Retry-After ends the run `partial` with
+   * `resumeAt`.
+   */
+  rateLimitPause?:
+    | {
+        maxPauseMs?: number | undefined;
+        defaultPauseMs?: number | undefined;
+        maxRetries?: number | undefined;
+      }
+    | undefined;
   /** Lease length (default 300 seconds); heartbeats renew it. */
   leaseSeconds?: number | undefined;
   /** Milliseconds between heartbeats. Default: a third of the lease. */
   heartbeatIntervalMs?: number | undefined;
   /** Coverage guard of the full-sync sweep: refuse when more than this fraction is unseen. Default 0.5. */
   maxSweepFraction?: number | undefined;
-  /** Tighter embedding batch limits than the embedder's own (never looser). */
-  embedBatch?: { maxInputs?: number | undefined; maxTokens?: number | undefined } | undefined;
-  /** Upserts processed together (one version lookup, one upsert, one embedding pass). Default 50. */
+  /**
+   * Embedding requests are filled across documents and groups up to the embedder's limits;
+   * `maxInputs`/`maxTokens` make them tighter (never looser). A request that is not full goes out
+   * when no new input arrived for `flushDelayMs` (default 250) or `maxWaitMs` (default 10,000)
+   * after its first input, or as soon as no group can add more (the listing ended, or every group
+   * slot waits on embeddings).
+   */
+  embedBatch?:
+    | {
+        maxInputs?: number | undefined;
+        maxTokens?: number | undefined;
+        flushDelayMs?: number | undefined;
+        maxWaitMs?: number | undefined;
+      }
+    | undefined;
+  /** Upserts processed together (one version lookup, one upsert; chunks written 50 documents per statement). Default 200. */
   groupSize?: number | undefined;
   /** `fetch` for the connector's HTTP kit. */
   fetch?: typeof fetch | undefined;

@@ -1,5 +1,7 @@
 import type {
   ChunkInput,
+  DocumentFailureInput,
+  DocumentFailureResult,
   DocumentInput,
   DocumentVersion,
   FinishSyncInput,
@@ -8,6 +10,7 @@ import type {
   ListConnectorsFilter,
   ProcessingStatus,
   RecordWebhookEventResult,
+  ReleasedSyncRun,
   ReplaceChunksEntry,
   ReplaceChunksResult,
   RepositoryActor,
@@ -25,6 +28,7 @@ import {
   type ConnectorRow,
   countsJson,
   documentJson,
+  failureJson,
   mapConnector,
   mapSearchResult,
   mapSyncRun,
@@ -247,6 +251,51 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
         );
         return rows[0] ? mapSyncRun(rows[0]) : undefined;
       }),
+
+    releaseSync: (connectorId: string, reason?: string) =>
+      run(async (tx) => {
+        const { rows } = await tx.query<{
+          sync_log_id: string;
+          lease_expires_at: Date | string | null;
+          worker_id: string | null;
+          was_expired: boolean;
+        }>('select * from public.release_connector_sync($1, $2)', [connectorId, reason ?? null]);
+        const row = rows[0];
+        if (!row) return undefined;
+        const released: ReleasedSyncRun = {
+          syncRunId: row.sync_log_id,
+          leaseExpiresAt: row.lease_expires_at === null ? null : toDate(row.lease_expires_at),
+          workerId: row.worker_id,
+          wasExpired: row.was_expired === true,
+        };
+        return released;
+      }),
+
+    recordDocumentFailures: (connectorId: string, failures: readonly DocumentFailureInput[]) =>
+      run(
+        async (tx) => {
+          const results: DocumentFailureResult[] = [];
+          for (const batch of slices(failures, UPSERT_BATCH_SIZE)) {
+            const { rows } = await tx.query<{
+              document_id: string;
+              external_id: string;
+              kept_previous: boolean;
+            }>('select * from public.record_document_failures($1, $2::jsonb)', [
+              connectorId,
+              JSON.stringify(batch.map(failureJson)),
+            ]);
+            for (const row of rows) {
+              results.push({
+                documentId: row.document_id,
+                externalId: row.external_id,
+                keptPrevious: row.kept_previous,
+              });
+            }
+          }
+          return results;
+        },
+        { atomic: failures.length > UPSERT_BATCH_SIZE },
+      ),
 
     getDocumentVersions: (connectorId: string, externalIds: readonly string[]) =>
       run(async (tx) => {

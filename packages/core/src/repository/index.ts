@@ -10,6 +10,8 @@ export {
 export type {
   ChunkInput,
   ConnectorRecord,
+  DocumentFailureInput,
+  DocumentFailureResult,
   DocumentInput,
   DocumentVersion,
   FinishedSyncStatus,
@@ -19,6 +21,7 @@ export type {
   ListConnectorsFilter,
   ProcessingStatus,
   RecordWebhookEventResult,
+  ReleasedSyncRun,
   ReplaceChunksEntry,
   ReplaceChunksResult,
   RepositoryActor,

@@ -156,6 +156,37 @@ export interface SweepResult {
   refused: boolean;
 }
 
+/** A document that failed to load or extract this run (`recordDocumentFailures`). */
+export interface DocumentFailureInput {
+  externalId: string;
+  /** Why it failed (cut to 4,000 characters). */
+  error: string;
+  /** Used only when the document is new (stored as a failed placeholder without content). */
+  parentExternalId?: string | null | undefined;
+  title?: string | null | undefined;
+  mimeType?: string | null | undefined;
+  externalUrl?: string | null | undefined;
+  sourceModifiedAt?: Date | string | null | undefined;
+  sourceMetadata?: JsonObject | undefined;
+  metadata?: JsonObject | undefined;
+}
+
+export interface DocumentFailureResult {
+  documentId: string;
+  externalId: string;
+  /** True when an earlier, completed version stays indexed and searchable, with the error beside it. */
+  keptPrevious: boolean;
+}
+
+/** The run `releaseSync` ended. */
+export interface ReleasedSyncRun {
+  syncRunId: string;
+  leaseExpiresAt: Date | null;
+  workerId: string | null;
+  /** True when its lease had already expired (its worker had stopped heartbeating). */
+  wasExpired: boolean;
+}
+
 export interface ChunkInput {
   /** Position in the document, from 0. Unique within one call. */
   index: number;
@@ -305,6 +336,13 @@ export interface KnowledgeRepository extends ConnectorAdminRepository {
   /** Ends the run and updates the connector's last-sync fields. Throws `lease_lost`. */
   finishSync(syncRunId: string, input: FinishSyncInput): Promise<SyncRunRecord>;
   getSyncRun(syncRunId: string): Promise<SyncRunRecord | undefined>;
+  /**
+   * Operator take-over: ends the connector's running run as `cancelled` so a new run can start at
+   * once. Returns the released run, or undefined when none was running. A worker that is in fact
+   * still alive loses its lease at its next heartbeat or checkpoint and stops; what it committed
+   * stays. Service role only.
+   */
+  releaseSync(connectorId: string, reason?: string): Promise<ReleasedSyncRun | undefined>;
 
   // connector state (committed with checkpoints)
   /** Stored values of up to 1000 keys of a namespace; missing keys are absent from the map. */
@@ -330,6 +368,16 @@ export interface KnowledgeRepository extends ConnectorAdminRepository {
     status: ProcessingStatus,
     error?: string | null,
   ): Promise<number>;
+  /**
+   * Records documents that failed to load or extract (up to 1,000 per call, one round trip): a
+   * live document whose earlier version completed keeps it (still searchable) with the error
+   * beside it (`processing_error`, `metadata.lastFailure`); others are marked `failed`; unknown
+   * ones are stored as failed placeholders. Never writes content. All are marked seen.
+   */
+  recordDocumentFailures(
+    connectorId: string,
+    failures: readonly DocumentFailureInput[],
+  ): Promise<DocumentFailureResult[]>;
 
   // chunks
   /**

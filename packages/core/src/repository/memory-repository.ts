@@ -13,6 +13,8 @@ import {
 import type {
   ChunkInput,
   ConnectorRecord,
+  DocumentFailureInput,
+  DocumentFailureResult,
   DocumentInput,
   DocumentVersion,
   FinishSyncInput,
@@ -496,6 +498,80 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       return publicRun(run);
     },
 
+    async releaseSync(connectorId: string, reason?: string) {
+      assertWriter('releaseSync');
+      const connector = connectorOrThrow(connectorId);
+      const now = tick(state);
+      const running = [...state.runs.values()].find(
+        (r) => r.connectorId === connector.id && r.status === 'running',
+      );
+      if (!running) return undefined;
+      running.status = 'cancelled';
+      running.completedAt = new Date(now);
+      running.errorMessage =
+        `[tributary] released by an operator (take-over)${reason ? `: ${reason}` : ''}; the next run resumes from the last committed checkpoint`.slice(
+          0,
+          4000,
+        );
+      return {
+        syncRunId: running.id,
+        leaseExpiresAt: running.leaseExpiresAt ? new Date(running.leaseExpiresAt.getTime()) : null,
+        workerId: running.workerId,
+        wasExpired: (running.leaseExpiresAt?.getTime() ?? 0) < now,
+      };
+    },
+
+    async recordDocumentFailures(connectorId: string, failures: readonly DocumentFailureInput[]) {
+      assertWriter('recordDocumentFailures');
+      const connector = connectorOrThrow(connectorId);
+      if (new Set(failures.map((f) => f.externalId)).size !== failures.length) {
+        throw invalidInput('external_id values must be unique within one call');
+      }
+      const now = tick(state);
+      return failures.map((failure): DocumentFailureResult => {
+        const error = failure.error.slice(0, 4000);
+        const lastFailure = { error, at: new Date(now).toISOString() };
+        const key = documentKey(connectorId, failure.externalId);
+        const existingId = state.documentIds.get(key);
+        const existing = existingId ? state.documents.get(existingId) : undefined;
+        if (existing) {
+          const kept = existing.processingStatus === 'completed' && !existing.isDeleted;
+          existing.processingStatus = kept ? 'completed' : 'failed';
+          existing.processingError = error;
+          existing.metadata = { ...existing.metadata, lastFailure };
+          existing.lastSeenAt = now;
+          return { documentId: existing.id, externalId: failure.externalId, keptPrevious: kept };
+        }
+        const id = randomUUID();
+        state.documentIds.set(key, id);
+        state.documents.set(id, {
+          id,
+          orgId: connector.orgId,
+          connectorId,
+          externalId: failure.externalId,
+          title: failure.title ?? null,
+          externalUrl: failure.externalUrl ?? null,
+          sourceVersion: null,
+          contentHash: null,
+          storagePath: null,
+          metadata: { ...structuredClone(failure.metadata ?? {}), lastFailure },
+          mimeType: failure.mimeType ?? null,
+          sourceMetadata: structuredClone(failure.sourceMetadata ?? {}),
+          uploadedBy: null,
+          processingStatus: 'failed',
+          processingError: error,
+          chunksGenerated: false,
+          embeddingsGenerated: false,
+          chunkCount: 0,
+          syncCount: 1,
+          lastSeenAt: now,
+          isDeleted: false,
+          deletedAt: null,
+        });
+        return { documentId: id, externalId: failure.externalId, keptPrevious: false };
+      });
+    },
+
     async getSyncRun(syncRunId: string) {
       const run = state.runs.get(syncRunId);
       return run && canRead(run.orgId) ? publicRun(run) : undefined;
@@ -666,6 +742,10 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
         if (!document) continue;
         document.processingStatus = status;
         document.processingError = error?.slice(0, 4000) ?? null;
+        if (status === 'completed' && 'lastFailure' in document.metadata) {
+          const { lastFailure: _cleared, ...rest } = document.metadata;
+          document.metadata = rest;
+        }
         count += 1;
       }
       return count;

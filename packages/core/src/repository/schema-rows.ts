@@ -4,6 +4,7 @@
 import type { JsonValue } from '../spec/v1/json-value.js';
 import type {
   ConnectorRecord,
+  DocumentFailureInput,
   DocumentInput,
   SearchResult,
   SemanticStrategy,
@@ -131,6 +132,22 @@ export function documentJson(document: DocumentInput): Record<string, unknown> {
     metadata: document.metadata ?? null,
     uploaded_by: document.uploadedBy ?? null,
     processing_status: document.processingStatus ?? null,
+  };
+}
+
+/** The `record_document_failures` element (same JSON on every transport). */
+export function failureJson(failure: DocumentFailureInput): Record<string, unknown> {
+  const modified = failure.sourceModifiedAt;
+  return {
+    external_id: failure.externalId,
+    error: failure.error,
+    parent_external_id: failure.parentExternalId ?? null,
+    title: failure.title ?? null,
+    mime_type: failure.mimeType ?? null,
+    external_url: failure.externalUrl ?? null,
+    source_modified_at: modified instanceof Date ? modified.toISOString() : (modified ?? null),
+    source_metadata: failure.sourceMetadata ?? null,
+    metadata: failure.metadata ?? null,
   };
 }
 

@@ -2,6 +2,8 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { chunksPayload, vectorText } from '../postgres/postgres-repository.js';
 import type {
   ChunkInput,
+  DocumentFailureInput,
+  DocumentFailureResult,
   DocumentInput,
   DocumentVersion,
   FinishSyncInput,
@@ -25,6 +27,7 @@ import {
   type ConnectorRow,
   countsJson,
   documentJson,
+  failureJson,
   mapConnector,
   mapSearchResult,
   mapSyncRun,
@@ -320,6 +323,49 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
      * one per slice of at most 500 external ids (`.in()` lives in the URL). External ids are unique
      * per connector, so a slice never returns more rows than the project's max rows.
      */
+    releaseSync: async (connectorId: string, reason?: string) => {
+      const { data } = await call<
+        Array<{
+          sync_log_id: string;
+          lease_expires_at: string | null;
+          worker_id: string | null;
+          was_expired: boolean;
+        }>
+      >((client) =>
+        client.rpc('release_connector_sync', { p_connector_id: connectorId, p_reason: reason ?? null }),
+      );
+      const row = data?.[0];
+      if (!row) return undefined;
+      return {
+        syncRunId: row.sync_log_id,
+        leaseExpiresAt: row.lease_expires_at === null ? null : new Date(row.lease_expires_at),
+        workerId: row.worker_id,
+        wasExpired: row.was_expired === true,
+      };
+    },
+
+    recordDocumentFailures: async (connectorId: string, failures: readonly DocumentFailureInput[]) => {
+      const results: DocumentFailureResult[] = [];
+      for (const batch of slices(failures, 1000)) {
+        const { data } = await call<
+          Array<{ document_id: string; external_id: string; kept_previous: boolean }>
+        >((client) =>
+          client.rpc('record_document_failures', {
+            p_connector_id: connectorId,
+            p_documents: batch.map(failureJson),
+          }),
+        );
+        for (const row of data ?? []) {
+          results.push({
+            documentId: row.document_id,
+            externalId: row.external_id,
+            keptPrevious: row.kept_previous,
+          });
+        }
+      }
+      return results;
+    },
+
     getDocumentVersions: async (connectorId: string, externalIds: readonly string[]) => {
       const versions = new Map<string, DocumentVersion>();
       // One RPC (a POST body, no URL limit) per 5,000 ids: public.get_document_versions.

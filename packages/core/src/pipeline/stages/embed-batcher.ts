@@ -1,0 +1,164 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Embedder } from '../../embedding/embedder.js';
+import { isFatalError } from '../../errors/is-fatal-error.js';
+import { type RunControl, StopRun } from '../run-control.js';
+import type { StageClock } from '../stage-timings.js';
+import type { SyncEmbeddingCounts } from '../types.js';
+
+/** One text to embed, keyed by the hash of its chunk. */
+export interface EmbedItem {
+  hash: string;
+  text: string;
+  tokens: number;
+}
+
+export interface EmbedBatcherOptions {
+  embedder: Embedder;
+  /** Most inputs per request (the embedder's limit, or tighter). */
+  maxInputs: number;
+  /** Most tokens per request (the embedder's limit, or tighter). */
+  maxTokens: number;
+  /** A batch that is not full is sent once no input has arrived for this long... */
+  flushDelayMs: number;
+  /** ...or this long after its first input, whichever comes first. */
+  maxWaitMs: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+  control: RunControl;
+  clock: StageClock;
+  counts: SyncEmbeddingCounts;
+  /** True while every slot for groups is taken (the listing waits): nothing new can arrive until a flush. */
+  saturated: () => boolean;
+}
+
+type Outcome = number[] | Error;
+
+interface Waiting extends EmbedItem {
+  settle: (outcome: Outcome) => void;
+}
+
+/**
+ * Fills embedding requests to the provider's limits across documents and groups: callers hand in
+ * their chunks and wait; a request goes out when the next input would break the input or token
+ * limit, when no input has arrived for `flushDelayMs` (or the oldest has waited `maxWaitMs`;
+ * neither applies once the listing has ended), or as soon as no producer (a group
+ * between its start and its embedding call) can add more: the listing has ended, or every group
+ * slot is taken by groups already waiting here. A hash already waiting or in flight is not sent twice. A failed request fails
+ * only its own inputs (fatal errors halt the run).
+ */
+export class EmbedBatcher {
+  readonly #options: EmbedBatcherOptions;
+  readonly #limit: LimitFunction;
+  #batch: Waiting[] = [];
+  #batchTokens = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #firstAt = 0;
+  readonly #pending = new Map<string, Promise<Outcome>>();
+  #producers = 0;
+  #closed = false;
+
+  constructor(options: EmbedBatcherOptions) {
+    this.#options = options;
+    this.#limit = pLimit(Math.max(1, options.concurrency));
+  }
+
+  /** Vectors (or the error that prevented one) for every item, by hash. */
+  async embed(items: readonly EmbedItem[]): Promise<Map<string, Outcome>> {
+    const waits = items.map(async (item) => [item.hash, await this.#enqueue(item)] as const);
+    return new Map(await Promise.all(waits));
+  }
+
+  /** A group started: it may add inputs until `leave`. */
+  enter(): void {
+    this.#producers += 1;
+  }
+
+  /** A group has added all it will add (call once per `enter`). */
+  leave(): void {
+    this.#producers -= 1;
+    this.#sendIfNothingMoreCanCome();
+  }
+
+  /** The listing ended: once the groups still producing are done, what waits goes out. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#sendIfNothingMoreCanCome();
+  }
+
+  #sendIfNothingMoreCanCome(): void {
+    if (this.#producers === 0 && (this.#closed || this.#options.saturated())) this.#send();
+  }
+
+  #enqueue(item: EmbedItem): Promise<Outcome> {
+    const known = this.#pending.get(item.hash);
+    if (known) return known;
+    const promise = new Promise<Outcome>((settle) => {
+      if (
+        this.#batch.length > 0 &&
+        (this.#batch.length + 1 > this.#options.maxInputs ||
+          this.#batchTokens + item.tokens > this.#options.maxTokens)
+      ) {
+        this.#send();
+      }
+      this.#batch.push({ ...item, settle });
+      this.#batchTokens += item.tokens;
+      if (this.#batch.length >= this.#options.maxInputs || this.#batchTokens >= this.#options.maxTokens) {
+        this.#send();
+      } else if (!this.#closed) {
+        // Idle timer, restarted by every input, never past maxWaitMs from the first. Once the
+        // listing has ended only the producers count: the last one to finish sends the rest.
+        if (this.#batch.length === 1) this.#firstAt = Date.now();
+        if (this.#timer) clearTimeout(this.#timer);
+        const wait = Math.min(
+          this.#options.flushDelayMs,
+          this.#firstAt + this.#options.maxWaitMs - Date.now(),
+        );
+        this.#timer = setTimeout(() => this.#send(), Math.max(0, wait));
+        this.#timer.unref?.();
+      }
+    });
+    this.#pending.set(item.hash, promise);
+    void promise.finally(() => this.#pending.delete(item.hash));
+    return promise;
+  }
+
+  #send(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchTokens = 0;
+    void this.#limit(() => this.#request(batch));
+  }
+
+  async #request(batch: Waiting[]): Promise<void> {
+    const { embedder, control, clock, counts } = this.#options;
+    try {
+      control.check();
+      const texts = batch.map((item) => item.text);
+      const result = await clock.time('embed', () => embedder.embed(texts, { signal: control.signal }));
+      counts.requests += 1;
+      counts.inputs += texts.length;
+      counts.tokens += result.usage.tokens;
+      for (const [index, item] of batch.entries()) {
+        const vector = result.vectors[index];
+        if (!vector) item.settle(new Error('the embedder returned fewer vectors than inputs'));
+        else if (vector.length !== embedder.dimensions) {
+          item.settle(
+            new Error(`the embedder returned ${vector.length} dimensions, not ${embedder.dimensions}`),
+          );
+        } else item.settle(vector);
+      }
+    } catch (error) {
+      if (isFatalError(error)) {
+        // Quota or credentials: every later request would fail the same way.
+        control.halt(new StopRun('failed', error instanceof Error ? error.message : String(error)));
+      }
+      const failure = control.stopped ?? (error instanceof Error ? error : new Error(String(error)));
+      for (const item of batch) item.settle(failure);
+    }
+  }
+}

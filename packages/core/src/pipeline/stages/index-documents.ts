@@ -1,0 +1,195 @@
+import type { LimitFunction } from 'p-limit';
+import { type Chunk, type Chunker, chunkEmbeddingText } from '../../chunking/chunker.js';
+import type { Embedder } from '../../embedding/embedder.js';
+import { isFatalError } from '../../errors/is-fatal-error.js';
+import type {
+  ChunkInput,
+  KnowledgeRepository,
+  ReplaceChunksEntry,
+} from '../../repository/knowledge-repository.js';
+import type { Logger } from '../../spec/logger.js';
+import type { RunControl } from '../run-control.js';
+import type { StageClock } from '../stage-timings.js';
+import type { SyncDedupCounts, SyncEmbeddingCounts } from '../types.js';
+import type { EmbedBatcher } from './embed-batcher.js';
+import type { Prepared } from './load-document.js';
+
+/** A stored document whose chunks must be (re)written. */
+export interface ToIndex {
+  documentId: string;
+  externalId: string;
+  prepared: Prepared;
+  action: 'inserted' | 'updated' | 'unchanged';
+}
+
+export interface IndexStage {
+  repository: KnowledgeRepository;
+  orgId: string;
+  embedder: Embedder;
+  chunker: Chunker;
+  batcher: EmbedBatcher;
+  /** Bounds concurrent write statements (one per writer connection). */
+  writeLimit: LimitFunction;
+  control: RunControl;
+  clock: StageClock;
+  embeddings: SyncEmbeddingCounts;
+  dedup: SyncDedupCounts;
+  logger: Logger;
+  runId: string;
+  finished(item: ToIndex): void;
+  failed(item: ToIndex, error: unknown): Promise<void>;
+  /** Called once this group has handed all its inputs to the batcher. */
+  doneProducing(): void;
+}
+
+/** Documents per chunk-write statement; the slices of a group go to the writers in parallel. */
+const WRITE_BATCH_DOCUMENTS = 50;
+
+/**
+ * Chunks the documents, reuses stored embeddings of identical chunks (dedup layer 4), embeds the
+ * rest through the shared batcher (requests filled across groups), then writes every document's
+ * chunks in one set-based statement and marks them completed. A document is written only once all
+ * its vectors are in hand.
+ */
+export async function indexDocuments(items: readonly ToIndex[], stage: IndexStage): Promise<void> {
+  const { control, embedder } = stage;
+  const maxPerInput = embedder.maxTokensPerInput ?? embedder.maxTokensPerRequest;
+  const chunksOf = new Map<ToIndex, Chunk[]>();
+  const failures = new Map<ToIndex, unknown>();
+  for (const item of items) {
+    try {
+      const chunks = await stage.chunker.chunk(item.prepared.text, {
+        structure: item.prepared.structure,
+        title: item.prepared.input.title ?? undefined,
+      });
+      const tooLong = chunks.find((chunk) => chunk.tokenCount > maxPerInput);
+      if (tooLong) {
+        throw new Error(
+          `chunk ${tooLong.index} has ${tooLong.tokenCount} tokens, over the embedder's limit of ${maxPerInput}`,
+        );
+      }
+      chunksOf.set(item, chunks);
+    } catch (error) {
+      if (isFatalError(error)) throw error;
+      failures.set(item, error);
+    }
+  }
+  control.check();
+
+  const wanted = new Map<string, { text: string; tokens: number }>();
+  for (const chunks of chunksOf.values()) {
+    for (const chunk of chunks) {
+      if (!wanted.has(chunk.hash))
+        wanted.set(chunk.hash, { text: chunkEmbeddingText(chunk), tokens: chunk.tokenCount });
+    }
+  }
+
+  // Layer 4: identical chunks reuse stored embeddings. A broken lookup fails open: everything is
+  // embedded, and the run says so (log and summary counter).
+  let vectors = new Map<string, number[]>();
+  if (wanted.size > 0) {
+    try {
+      vectors = await stage.repository.findReusableEmbeddings(stage.orgId, embedder.id, [...wanted.keys()]);
+    } catch (error) {
+      stage.dedup.reuseLookupFailures += 1;
+      stage.logger.warn('embedding reuse lookup failed; embedding every chunk of the group (fail open)', {
+        runId: stage.runId,
+        chunks: wanted.size,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  control.check();
+  for (const chunks of chunksOf.values()) {
+    stage.embeddings.reused += chunks.filter((chunk) => vectors.has(chunk.hash)).length;
+  }
+  const missing = [...wanted].filter(([hash]) => !vectors.has(hash));
+  const errorsByHash = new Map<string, Error>();
+  if (missing.length > 0) {
+    const embedding = stage.batcher.embed(
+      missing.map(([hash, { text, tokens }]) => ({ hash, text, tokens })),
+    );
+    stage.doneProducing();
+    const outcomes = await embedding;
+    control.check();
+    for (const [hash, outcome] of outcomes) {
+      if (outcome instanceof Error) errorsByHash.set(hash, outcome);
+      else vectors.set(hash, outcome);
+    }
+  }
+
+  stage.doneProducing();
+  const ready: { item: ToIndex; entry: ReplaceChunksEntry }[] = [];
+  for (const [item, chunks] of chunksOf) {
+    const broken = chunks.find((chunk) => !vectors.has(chunk.hash));
+    if (broken) {
+      failures.set(item, errorsByHash.get(broken.hash) ?? new Error('chunk embedding missing'));
+      continue;
+    }
+    const inputs: ChunkInput[] = chunks.map((chunk) => ({
+      index: chunk.index,
+      context: chunk.context,
+      content: chunk.content,
+      contentHash: chunk.hash,
+      tokenCount: chunk.tokenCount,
+      embedding: vectors.get(chunk.hash) ?? null,
+      embeddingModel: embedder.id,
+    }));
+    ready.push({ item, entry: { documentId: item.documentId, chunks: inputs } });
+  }
+
+  const slices: { item: ToIndex; entry: ReplaceChunksEntry }[][] = [];
+  for (let start = 0; start < ready.length; start += WRITE_BATCH_DOCUMENTS) {
+    slices.push(ready.slice(start, start + WRITE_BATCH_DOCUMENTS));
+  }
+  await Promise.all(
+    slices.map(async (slice) => {
+      control.check();
+      const written = await writeChunks(slice, stage, failures);
+      if (written.length === 0) return;
+      await stage.writeLimit(() =>
+        stage.clock.time('write', () =>
+          stage.repository.setProcessingStatus(
+            written.map(({ item }) => item.documentId),
+            'completed',
+          ),
+        ),
+      );
+      for (const { item } of written) stage.finished(item);
+    }),
+  );
+  for (const [item, error] of failures) await stage.failed(item, error);
+}
+
+/** One statement for the whole slice; when it fails, each document alone, so one bad document fails only itself. */
+async function writeChunks(
+  slice: { item: ToIndex; entry: ReplaceChunksEntry }[],
+  stage: IndexStage,
+  failures: Map<ToIndex, unknown>,
+): Promise<{ item: ToIndex; entry: ReplaceChunksEntry }[]> {
+  const { repository, writeLimit, clock, control } = stage;
+  try {
+    await writeLimit(() =>
+      clock.time('write', () => repository.replaceChunksBatch(slice.map((s) => s.entry))),
+    );
+    return slice;
+  } catch (error) {
+    if (control.stopped || isFatalError(error)) throw control.stopped ?? error;
+    if (slice.length === 1) {
+      failures.set(slice[0]?.item as ToIndex, error);
+      return [];
+    }
+  }
+  const written: { item: ToIndex; entry: ReplaceChunksEntry }[] = [];
+  for (const one of slice) {
+    try {
+      control.check();
+      await writeLimit(() => clock.time('write', () => repository.replaceChunksBatch([one.entry])));
+      written.push(one);
+    } catch (error) {
+      if (control.stopped || isFatalError(error)) throw control.stopped ?? error;
+      failures.set(one.item, error);
+    }
+  }
+  return written;
+}
