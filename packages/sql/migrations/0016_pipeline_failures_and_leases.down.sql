@@ -1,4 +1,9 @@
 -- Removes 0016's functions and restores set_documents_processing_status as 0014 made it.
+-- Fail fast instead of queueing every reader behind a blocked DDL statement (the runner's
+-- transaction scopes both settings to this file).
+set local lock_timeout = '5s';
+set local statement_timeout = '15min';
+
 drop function if exists public.release_connector_sync(uuid, text);
 drop function if exists public.record_document_failures(uuid, jsonb);
 create or replace function public.set_documents_processing_status(p_document_ids uuid[], p_status text, p_error text default null)

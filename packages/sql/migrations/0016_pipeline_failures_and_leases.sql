@@ -12,6 +12,11 @@
 -- at once (the operator's take-over after a crash, instead of waiting for the lease to expire).
 -- The released worker, if it is in fact alive, loses its lease at its next heartbeat or
 -- checkpoint (both require status 'running') and stops; checkpoints it committed are kept.
+-- Fail fast instead of queueing every reader behind a blocked DDL statement (the runner's
+-- transaction scopes both settings to this file).
+set local lock_timeout = '5s';
+set local statement_timeout = '15min';
+
 
 create or replace function public.record_document_failures(p_connector_id uuid, p_documents jsonb)
 returns table (document_id uuid, external_id text, kept_previous boolean)
