@@ -334,12 +334,12 @@ drop function if exists tributary_private.permitted_semantic_candidates(uuid, te
 drop function if exists tributary_private.semantic_candidates_sql(text, text, boolean);
 drop trigger if exists imported_documents_principals_insert on public.imported_documents;
 drop trigger if exists imported_documents_principals_update on public.imported_documents;
+drop table if exists tributary_private.document_principals;
+drop table if exists tributary_private.user_principals;
 drop function if exists tributary_private.maintain_document_principals();
 drop function if exists tributary_private.source_mode_connector_ids();
 drop function if exists tributary_private.caller_principals();
 drop function if exists tributary_private.normalise_principal(text);
 drop function if exists tributary_private.permission_principals(jsonb);
-drop table if exists tributary_private.document_principals;
-drop table if exists tributary_private.user_principals;
 alter table public.connector_configs drop constraint if exists connector_configs_permission_mode_check;
 alter table public.connector_configs drop column if exists permission_mode;

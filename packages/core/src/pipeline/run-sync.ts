@@ -320,7 +320,7 @@ export async function runSync<Config, Credentials>(
             contentHash: contentHash(text),
             fileSizeBytes: bytes,
             sourceMetadata: source.metadata ?? {},
-            metadata: documentMetadata(source),
+            metadata: documentMetadata(source, connector.capabilities.permissions),
             processingStatus: 'processing',
           },
         };
@@ -416,7 +416,7 @@ export async function runSync<Config, Credentials>(
           externalUrl: failed.externalUrl ?? null,
           sourceModifiedAt: failed.modifiedAt ?? null,
           sourceMetadata: failed.metadata ?? {},
-          metadata: documentMetadata(failed),
+          metadata: documentMetadata(failed, connector.capabilities.permissions),
           processingStatus: 'failed',
         })),
       );
@@ -795,8 +795,13 @@ export async function runSync<Config, Credentials>(
   return summary;
 }
 
-function documentMetadata(source: SourceDocument): JsonObject {
-  if (!source.permissions) return {};
+/**
+ * The document's ACL as stored in `metadata.permissions`. A connector with the `permissions`
+ * capability that could not read a document's ACL writes `null`: the upsert merges metadata, so
+ * leaving the key out would keep the previous ACL, while null hides the document in `source` mode.
+ */
+function documentMetadata(source: SourceDocument, capturesPermissions: boolean): JsonObject {
+  if (!source.permissions) return capturesPermissions ? { permissions: null } : {};
   return {
     permissions: source.permissions.map((p) => {
       const entry: JsonObject = { type: p.type, role: p.role };
