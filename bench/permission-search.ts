@@ -32,7 +32,9 @@ const seconds = (start: number) => `${((performance.now() - start) / 1000).toFix
 async function seed(pool: pg.Pool): Promise<void> {
   const started = performance.now();
   await pool.query('drop index public.document_chunks_embedding_idx');
-  await pool.query(`insert into tributary_private.memberships (user_id, org_id, role) values ('${MEMBER}', '${ORG}', 'member')`);
+  await pool.query(
+    `insert into tributary_private.memberships (user_id, org_id, role) values ('${MEMBER}', '${ORG}', 'member')`,
+  );
   await pool.query(
     `insert into public.connector_configs (id, org_id, connector_type, name) values ('${CONNECTOR}', '${ORG}', 'bench', 'Bench')`,
   );
@@ -75,7 +77,9 @@ async function seed(pool: pg.Pool): Promise<void> {
   const acl = await pool.query<{ rows: string; docs: string }>(
     'select count(*) as rows, count(distinct document_id) as docs from tributary_private.document_principals',
   );
-  console.log(`ACL rows ${acl.rows[0]?.rows} over ${acl.rows[0]?.docs} documents; indexed in ${seconds(started)}`);
+  console.log(
+    `ACL rows ${acl.rows[0]?.rows} over ${acl.rows[0]?.docs} documents; indexed in ${seconds(started)}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -95,14 +99,23 @@ async function main(): Promise<void> {
           role: 'authenticated',
           email: 'user7@example.com',
           tributary_groups: groups,
-          tributary_identities: [`user:uid-${Math.floor(PRINCIPALS * 0.3) + 11}`, `user:uid-${Math.floor(PRINCIPALS * 0.3) + 12}`],
+          tributary_identities: [
+            `user:uid-${Math.floor(PRINCIPALS * 0.3) + 11}`,
+            `user:uid-${Math.floor(PRINCIPALS * 0.3) + 12}`,
+          ],
         }),
       ]);
-      await pool.query("update public.connector_configs set permission_mode = 'source' where id = $1", [CONNECTOR]);
-      const readable = await member.query<{ n: string }>('select count(*) as n from public.imported_documents');
+      await pool.query("update public.connector_configs set permission_mode = 'source' where id = $1", [
+        CONNECTOR,
+      ]);
+      const readable = await member.query<{ n: string }>(
+        'select count(*) as n from public.imported_documents',
+      );
       console.log(`in source mode the member can open ${readable.rows[0]?.n} of ${DOCUMENTS} documents`);
-      const vectors = Array.from({ length: QUERIES }, (_, q) =>
-        `[${Array.from({ length: DIMENSIONS }, (_, i) => (Math.abs(Math.sin(q * 131 + i)) * 2 - 1).toFixed(4)).join(',')}]`,
+      const vectors = Array.from(
+        { length: QUERIES },
+        (_, q) =>
+          `[${Array.from({ length: DIMENSIONS }, (_, i) => (Math.abs(Math.sin(q * 131 + i)) * 2 - 1).toFixed(4)).join(',')}]`,
       );
       const kinds = {
         'full text': (q: number) => [null, null, `topic${q % CENTRES} word${q % 500}`],
@@ -112,7 +125,10 @@ async function main(): Promise<void> {
       for (const [kind, params] of Object.entries(kinds)) {
         const p50s: number[] = [];
         for (const mode of ['org', 'source'] as const) {
-          await pool.query('update public.connector_configs set permission_mode = $1 where id = $2', [mode, CONNECTOR]);
+          await pool.query('update public.connector_configs set permission_mode = $1 where id = $2', [
+            mode,
+            CONNECTOR,
+          ]);
           const run = async (q: number) => {
             const [vector, model, text] = params(q);
             const { rows } = await member.query(
@@ -136,7 +152,9 @@ async function main(): Promise<void> {
             `${kind.padEnd(10)} ${mode.padEnd(7)} p50 ${percentile(latencies, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(latencies, 95).toFixed(1).padStart(7)} ms  hits/query ${(hits / QUERIES).toFixed(1)}`,
           );
         }
-        console.log(`${kind.padEnd(10)} source/org p50 ratio ${((p50s[1] ?? 0) / (p50s[0] ?? 1)).toFixed(2)}x`);
+        console.log(
+          `${kind.padEnd(10)} source/org p50 ratio ${((p50s[1] ?? 0) / (p50s[0] ?? 1)).toFixed(2)}x`,
+        );
       }
     } finally {
       member.release();
