@@ -269,7 +269,7 @@ begin
   statement := tributary_private.semantic_candidates_sql(vector_type, p_strategy, true);
   -- Candidate list size of the HNSW scan: more finds more true neighbours and costs more time.
   ef_search := coalesce(nullif(current_setting('tributary.hnsw_ef_search', true), '')::integer, 200);
-  if p_strategy = 'exact' then
+  if p_strategy in ('exact', 'readable') then
     return query execute statement
       using p_org_id, p_model, p_query, p_count, p_connector_ids, p_mime_types, p_metadata, p_principals, p_source_connectors;
     return;
@@ -317,9 +317,24 @@ declare
            or exists (select from tributary_private.document_principals p
                       where p.document_id = d.id and p.principal = any ($8::text[]))) $p$ else '' end;
 begin
-  if p_vector_type not in ('vector', 'halfvec') or p_strategy not in ('exact', 'index') then
+  if p_vector_type not in ('vector', 'halfvec') or p_strategy not in ('exact', 'index', 'readable')
+     or (p_strategy = 'readable' and not p_permitted) then
     raise exception using errcode = '22023',
       message = format('[tributary] unknown vector type %s or strategy %s', p_vector_type, p_strategy);
+  end if;
+  if p_strategy = 'readable' then
+    -- The chunks of the documents whose ACL names one of the caller's principals ($8), compared
+    -- exactly; the filters (the ACL one included) still apply to each.
+    return format($q$with readable as materialized (
+      select distinct p.document_id from tributary_private.document_principals p
+      where p.org_id = $1 and p.principal = any ($8::text[])),
+    org_chunks as materialized (
+      select c.id, c.embedding from readable r
+      join public.document_chunks c on c.org_id = $1 and c.document_id = r.document_id
+      join public.imported_documents d on d.org_id = c.org_id and d.id = c.document_id
+      where %1$s)
+    select o.id, (o.embedding operator(extensions.<=>) %2$s)::double precision as distance
+    from org_chunks o order by 2, 1 limit $4$q$, filters, query_value);
   end if;
   if p_strategy = 'exact' then
     -- Materialised: the HNSW index cannot serve it, so every chunk of the org is compared.
@@ -578,6 +593,23 @@ begin
       where c.org_id = match_org_id and c.embedding_model = query_embedding_model and c.embedding is not null
       limit exact_limit + 1) bounded;
     strategy := case when model_rows = 0 then 'none' when model_rows <= exact_limit then 'exact' else 'index' end;
+    -- A member of an organisation whose documents all come from `source`-mode connectors, who
+    -- can read few of them: the HNSW scan would visit many neighbours the ACL then rejects, so
+    -- the readable chunks (found from the ACL rows) are compared exactly instead.
+    if strategy = 'index' and principals is not null and cardinality(source_connectors) > 0
+       and not exists (select from public.connector_configs c
+                       where c.org_id = match_org_id and c.permission_mode <> 'source')
+       and not exists (select from public.imported_documents d
+                       where d.org_id = match_org_id and d.connector_id is null) then
+      select count(*) into model_rows from (
+        select from tributary_private.document_principals p
+        join public.document_chunks c on c.org_id = match_org_id and c.document_id = p.document_id
+        where p.org_id = match_org_id and p.principal = any (principals)
+        limit coalesce(nullif(current_setting('tributary.permission_exact_max_rows', true), '')::integer, 10000) + 1) bounded;
+      if model_rows <= coalesce(nullif(current_setting('tributary.permission_exact_max_rows', true), '')::integer, 10000) then
+        strategy := 'readable';
+      end if;
+    end if;
   end if;
 
   -- Planned per call (EXECUTE) with the real organisation and query: a cached generic plan could
@@ -642,7 +674,7 @@ begin
     from tributary_private.permitted_semantic_candidates(
       match_org_id, query_embedding_model, query_embedding, candidate_count, strategy,
       connector_ids, mime_types, metadata_filter, exact_limit, principals, source_connectors) ranked
-    where strategy in ('exact', 'index') and 1 - ranked.distance >= match_threshold
+    where strategy in ('exact', 'index', 'readable') and 1 - ranked.distance >= match_threshold
   ),
   fused as (
     select parts.* from (
@@ -672,7 +704,7 @@ begin
          fused.ft_value::double precision,
          fused.ft_part::double precision,
          fused.sem_part::double precision,
-         strategy
+         case when strategy = 'readable' then 'exact' else strategy end
   from fused
   join public.document_chunks c on c.id = fused.id
   join public.imported_documents d on d.org_id = c.org_id and d.id = c.document_id

@@ -250,6 +250,45 @@ function suite(
       );
     }, 300_000);
 
+    it('finds the same chunks when an all-source organisation is searched from the ACL rows', async () => {
+      // orgB holds only a source-mode connector, so a member's vector search may compare just the
+      // chunks their ACL rows name (strategy reported as exact) instead of scanning the HNSW index.
+      const onlySource = await insertConnector(w.db, w.t.orgB, { name: 'Only source' });
+      await w.db.query("update public.connector_configs set permission_mode = 'source' where id = $1", [
+        onlySource,
+      ]);
+      const inB: World = {
+        ...w,
+        t: { ...w.t, orgA: w.t.orgB },
+        sourceConnector: onlySource,
+        orgConnector: onlySource,
+      };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            docArb.map((doc) => ({ ...doc, source: true })),
+            { minLength: 2, maxLength: 8 },
+          ),
+          callerArb,
+          fc.constantFrom('0', '10000'),
+          async (docs, caller, readableLimit) => {
+            await rolledBack(w.db, async (tx) => {
+              const ids = await writeDocs(tx, inB, docs);
+              const keys = principalsOf({ ...caller, stored: [] });
+              const expected = ids.filter((_, i) => docs[i] !== undefined && canOpen(docs[i], keys)).sort();
+              await asCaller(tx, w.t.memberB, { ...caller, stored: [] });
+              await tx.query("select set_config('tributary.exact_search_max_rows', '1', true)");
+              await tx.query("select set_config('tributary.permission_exact_max_rows', $1, true)", [
+                readableLimit,
+              ]);
+              expect((await observe(tx, w.t.orgB)).semantic).toEqual(expected);
+            });
+          },
+        ),
+        { numRuns: Math.ceil(runs / 2) },
+      );
+    }, 300_000);
+
     it('applies permission changes on re-upsert even when the content did not change', async () => {
       await rolledBack(w.db, async (tx) => {
         const reader: Caller = { email: 'user1@a.example', identities: [], groups: [], stored: [] };
