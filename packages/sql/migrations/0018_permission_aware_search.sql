@@ -605,8 +605,8 @@ begin
         select from tributary_private.document_principals p
         join public.document_chunks c on c.org_id = match_org_id and c.document_id = p.document_id
         where p.org_id = match_org_id and p.principal = any (principals)
-        limit coalesce(nullif(current_setting('tributary.permission_exact_max_rows', true), '')::integer, 10000) + 1) bounded;
-      if model_rows <= coalesce(nullif(current_setting('tributary.permission_exact_max_rows', true), '')::integer, 10000) then
+        limit coalesce(nullif(current_setting('tributary.permission_exact_max_rows', true), '')::integer, 1000) + 1) bounded;
+      if model_rows <= coalesce(nullif(current_setting('tributary.permission_exact_max_rows', true), '')::integer, 1000) then
         strategy := 'readable';
       end if;
     end if;
