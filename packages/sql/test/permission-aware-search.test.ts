@@ -281,7 +281,14 @@ function suite(
               await tx.query("select set_config('tributary.permission_exact_max_rows', $1, true)", [
                 readableLimit,
               ]);
-              expect((await observe(tx, w.t.orgB)).semantic).toEqual(expected);
+              const { semantic } = await observe(tx, w.t.orgB);
+              if (readableLimit === '0') {
+                // The HNSW scan is approximate (identical vectors, rolled-back rows still in the
+                // index): it may miss readable chunks, but never returns an unreadable one.
+                expect(semantic.filter((id) => !expected.includes(id))).toEqual([]);
+              } else {
+                expect(semantic).toEqual(expected);
+              }
             });
           },
         ),
