@@ -32,6 +32,7 @@ export type Database = {
           name: string
           next_sync_at: string | null
           org_id: string
+          permission_mode: string
           settings: Json
           sync_cursor: Json | null
           sync_frequency: string
@@ -57,6 +58,7 @@ export type Database = {
           name: string
           next_sync_at?: string | null
           org_id: string
+          permission_mode?: string
           settings?: Json
           sync_cursor?: Json | null
           sync_frequency?: string
@@ -82,6 +84,7 @@ export type Database = {
           name?: string
           next_sync_at?: string | null
           org_id?: string
+          permission_mode?: string
           settings?: Json
           sync_cursor?: Json | null
           sync_frequency?: string
@@ -583,6 +586,7 @@ export type Database = {
           name: string
           next_sync_at: string | null
           org_id: string
+          permission_mode: string
           settings: Json
           sync_cursor: Json | null
           sync_frequency: string
@@ -1018,6 +1022,7 @@ export type Database = {
           name: string
           next_sync_at: string | null
           org_id: string
+          permission_mode: string
           settings: Json
           sync_cursor: Json | null
           sync_frequency: string

@@ -148,7 +148,12 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       Object.entries(states)
         .filter(([, state]) => state !== 'applied')
         .map(([name]) => name),
-    ).toEqual(['0007_vector_search', '0010_vector_models', '0015_search_quality']);
+    ).toEqual([
+      '0007_vector_search',
+      '0010_vector_models',
+      '0015_search_quality',
+      '0018_permission_aware_search',
+    ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);
   });

@@ -687,7 +687,12 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       return fromPg(pool);
     },
     migrateOptions: { deferMissingExtensions: ['vector'] },
-    deferred: ['0007_vector_search', '0010_vector_models', '0015_search_quality'],
+    deferred: [
+      '0007_vector_search',
+      '0010_vector_models',
+      '0015_search_quality',
+      '0018_permission_aware_search',
+    ],
     close: () => server.stop(),
   };
 });

@@ -199,7 +199,7 @@ async function recordLoadFailures(failures: LoadFailure[], stage: GroupStage): P
       externalUrl: source.externalUrl ?? null,
       sourceModifiedAt: source.modifiedAt ?? null,
       sourceMetadata: source.metadata ?? {},
-      metadata: documentMetadata(source),
+      metadata: documentMetadata(source, stage.capturesPermissions),
     })),
   );
   const kept = new Map(results.map((r) => [r.externalId, r.keptPrevious]));

@@ -224,6 +224,7 @@ export async function runSync<Config, Credentials>(
     gate,
     extractors: options.extractors ?? createExtractorRegistry(),
     maxContentBytes: options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES,
+    capturesPermissions: connector.capabilities.permissions,
     loadLimit: pLimit(positiveInteger(concurrency.load, 4)),
     counts,
     dedup,

@@ -101,7 +101,13 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
         if (actor) {
           const claims =
             actor.role === 'authenticated'
-              ? { sub: actor.userId, role: 'authenticated' }
+              ? {
+                  sub: actor.userId,
+                  role: 'authenticated',
+                  ...(actor.email !== undefined ? { email: actor.email } : {}),
+                  ...(actor.groups !== undefined ? { tributary_groups: actor.groups } : {}),
+                  ...(actor.identities !== undefined ? { tributary_identities: actor.identities } : {}),
+                }
               : { role: 'service_role' };
           await tx.query("select set_config('request.jwt.claims', $1, true), set_config('role', $2, true)", [
             JSON.stringify(claims),

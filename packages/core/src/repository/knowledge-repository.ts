@@ -3,7 +3,21 @@ import type { ConnectorAdminRepository } from './connector-admin-repository.js';
 import type { ConnectorStateChanges, ConnectorStateEntry, ListStateOptions } from './connector-state.js';
 
 /** Who a repository call runs as. Postgres adapters apply row level security for `authenticated`. */
-export type RepositoryActor = { role: 'service_role' } | { role: 'authenticated'; userId: string };
+/**
+ * Who repository calls run as. For an `authenticated` user, the identities become the JWT claims
+ * that `source`-mode connectors (0018) match against document ACLs: `email` (also gives its
+ * domain), `groups` (group ids or emails, claim `tributary_groups`) and `identities` (principal
+ * keys such as `user:<provider id>`, claim `tributary_identities`).
+ */
+export type RepositoryActor =
+  | { role: 'service_role' }
+  | {
+      role: 'authenticated';
+      userId: string;
+      email?: string | undefined;
+      groups?: readonly string[] | undefined;
+      identities?: readonly string[] | undefined;
+    };
 
 export type SyncType = 'manual' | 'scheduled' | 'webhook' | 'initial';
 export type SyncRunMode = 'full' | 'incremental';

@@ -23,6 +23,8 @@ export interface LoadStage {
   clock: StageClock;
   gate: RateLimitGate;
   maxContentBytes: number;
+  /** The connector has the `permissions` capability (see `documentMetadata`). */
+  capturesPermissions: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function loadDocument(source: SourceDocument, stage: LoadStage): Pr
     }),
   );
   const text = extracted.text;
-  const metadata = documentMetadata(source);
+  const metadata = documentMetadata(source, stage.capturesPermissions);
   if (content.rawSha256) metadata.rawSha256 = content.rawSha256;
   return {
     source,
@@ -70,8 +72,13 @@ export async function loadDocument(source: SourceDocument, stage: LoadStage): Pr
   };
 }
 
-export function documentMetadata(source: SourceDocument): JsonObject {
-  if (!source.permissions) return {};
+/**
+ * The document's ACL as stored in `metadata.permissions`. A connector with the `permissions`
+ * capability that could not read a document's ACL writes `null`: the upsert merges metadata, so
+ * leaving the key out would keep the previous ACL, while null hides the document in `source` mode.
+ */
+export function documentMetadata(source: SourceDocument, capturesPermissions: boolean): JsonObject {
+  if (!source.permissions) return capturesPermissions ? { permissions: null } : {};
   return {
     permissions: source.permissions.map((p) => {
       const entry: JsonObject = { type: p.type, role: p.role };
