@@ -129,12 +129,10 @@ describe('createWorker', () => {
   });
 
   it('keeps a huge organisation from starving a small one (per-organisation concurrency)', async () => {
-    const worker = startWorker({
-      connectors: [createTickConnector({ delayMs: 60 })],
-      concurrency: 4,
-      perOrgConcurrency: 2,
-    });
-    await worker.start();
+    // Everything is queued by a worker that runs nothing before the runner starts, so the order in
+    // which jobs are claimed does not depend on how fast the enqueue loop is under load.
+    const enqueuer = startWorker({ concurrency: 0 });
+    await enqueuer.start();
     const huge = await createConnectors(database.pool, {
       orgId: randomUUID(),
       count: 16,
@@ -147,7 +145,13 @@ describe('createWorker', () => {
     });
     // The huge tenant's 16 jobs are queued first, all at the same priority.
     const jobs = [];
-    for (const id of [...huge, ...small]) jobs.push(await worker.requestSync(id));
+    for (const id of [...huge, ...small]) jobs.push(await enqueuer.requestSync(id));
+    const worker = startWorker({
+      connectors: [createTickConnector({ delayMs: 60 })],
+      concurrency: 4,
+      perOrgConcurrency: 2,
+    });
+    await worker.start();
     await Promise.all(
       jobs.map((job) => worker.waitForJob(job.jobId, { timeoutMs: 60_000, intervalMs: 100 })),
     );
