@@ -1,4 +1,5 @@
-import type { DocumentPermission, JsonObject, JsonValue, SourceDocument } from '@tributary/core';
+import { createHash } from 'node:crypto';
+import type { JsonObject, JsonValue, SourceDocument } from '@tributary/core';
 import type { NotionApi } from './notion-api.js';
 import {
   type NotionPage,
@@ -6,6 +7,8 @@ import {
   type NotionRichText,
   plainText,
 } from './notion-api-types.js';
+import { schemaSignature } from './notion-nodes.js';
+import { type NotionPermissionContext, permissionsOf } from './notion-permissions.js';
 import { renderBlocksToMarkdown } from './render/blocks-to-markdown.js';
 import { renderRichText } from './render/rich-text.js';
 
@@ -132,26 +135,22 @@ export function propertiesHeader(page: NotionPage): string {
 }
 
 /**
- * Who can read the page, as far as the API says: a page published to the web (`public_url`) is
- * readable by anyone. Notion's API does not expose per-page sharing with members, guests or
- * teamspaces, so nothing else is claimed; `undefined` means "not known", not "nobody".
- */
-export function permissionsOf(page: NotionPage): DocumentPermission[] | undefined {
-  if (page.public_url) return [{ type: 'anyone', role: 'reader' }];
-  return undefined;
-}
-
-/**
  * The version the pipeline compares. Notion's `last_edited_time` covers block edits but is
  * rounded down to the minute, so an edit in the same minute as the previous sync would keep the
  * same value and be skipped. While the minute of the edit may still be open, the version carries
  * the sync's own time too: the page is loaded again, and the content hash decides whether anything
- * changed (nothing is re-embedded when it did not).
+ * changed (nothing is re-embedded when it did not). A digest of the page's path and property
+ * schema follows: a moved or renamed ancestor, a renamed data source property (neither moves
+ * the page's edit time) still reach the stored document.
  */
-export function pageVersion(page: NotionPage, now: number): string {
+export function pageVersion(page: NotionPage, now: number, path: string): string {
   const edited = Date.parse(page.last_edited_time);
   const openMinute = Number.isFinite(edited) && now - edited < 2 * 60_000;
-  return openMinute ? `${page.last_edited_time}~${now}` : page.last_edited_time;
+  const schema = schemaSignature(
+    Object.entries(page.properties ?? {}).map(([name, property]) => [name, property.type]),
+  );
+  const context = createHash('sha256').update(path).update('\u0000').update(schema).digest('hex').slice(0, 8);
+  return `${openMinute ? `${page.last_edited_time}~${now}` : page.last_edited_time}#${context}`;
 }
 
 export interface MapPageOptions {
@@ -160,6 +159,7 @@ export interface MapPageOptions {
   path: string;
   propertiesHeader: boolean;
   now: number;
+  permissions: NotionPermissionContext;
 }
 
 /** A page (or data source row) as a source document; its blocks are fetched only when loaded. */
@@ -177,14 +177,14 @@ export function mapNotionPage(page: NotionPage, options: MapPageOptions): Source
     ...(page.public_url ? { publicUrl: page.public_url } : {}),
     ...(row ? { properties } : {}),
   };
-  const permissions = permissionsOf(page);
+  const permissions = permissionsOf(page, options.permissions);
   return {
     externalId: page.id,
     parentExternalId: parentIdOf(page),
     title,
     mimeType: 'text/markdown',
     externalUrl: page.url,
-    version: pageVersion(page, options.now),
+    version: pageVersion(page, options.now, options.path),
     modifiedAt: page.last_edited_time,
     metadata,
     ...(permissions ? { permissions } : {}),

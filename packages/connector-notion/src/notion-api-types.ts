@@ -98,6 +98,8 @@ export interface NotionList<T> {
   results: T[];
   next_cursor: string | null;
   has_more: boolean;
+  /** Search only: `incomplete` when Notion stopped early (`query_result_limit_reached`). */
+  request_status?: { type: 'complete' | 'incomplete'; incomplete_reason?: string };
 }
 
 export interface NotionBotUser {

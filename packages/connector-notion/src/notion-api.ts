@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client } from '@notionhq/client';
 import {
+  AuthError,
   createRateLimiter,
   type Logger,
   type RateLimiter,
@@ -26,7 +27,6 @@ import type {
 } from './notion-api-types.js';
 import { mapNotionError } from './notion-errors.js';
 import {
-  accessTokenOf,
   DEFAULT_BASE_URL,
   DEFAULT_BURST,
   DEFAULT_REQUESTS_PER_SECOND,
@@ -37,6 +37,7 @@ import {
   type NotionConnectorSettings,
   type NotionCredentials,
 } from './notion-settings.js';
+import { createTokenSource } from './notion-token.js';
 
 const searchList = listSchema(searchResultSchema);
 const blockList = listSchema(blockSchema);
@@ -53,9 +54,14 @@ export type SearchObject = 'page' | 'data_source';
 export interface NotionApi {
   readonly pageSize: number;
   me(): Promise<NotionBotUser>;
+  /**
+   * Search sorted by `last_edited_time`, newest first. `inTrash`: only trashed objects (Notion's
+   * `filter.in_trash`; without it, search returns live objects only).
+   */
   search(
     object: SearchObject,
     startCursor: string | undefined,
+    options?: { inTrash?: boolean },
   ): Promise<NotionList<NotionPage | NotionDataSource>>;
   retrievePage(pageId: string): Promise<NotionPage>;
   listChildren(blockId: string, startCursor: string | undefined): Promise<NotionList<NotionBlock>>;
@@ -110,6 +116,7 @@ export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
   const limiter = rateLimiterOf(settings);
   const key = rateLimitKeyOf(credentials);
   const baseFetch = settings.fetch ?? globalThis.fetch;
+  const tokens = createTokenSource(credentials, settings, { signal, logger });
 
   // The SDK's timeout only rejects its promise and leaves the request running; this fetch aborts
   // the socket at the limit (headers and body) and when the run is cancelled.
@@ -119,8 +126,8 @@ export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
     return baseFetch(input, { ...init, signal: combined });
   }) as typeof fetch;
 
+  // No client-wide auth: each call sends the token of the moment (OAuth tokens are refreshed).
   const client = new Client({
-    auth: accessTokenOf(credentials),
     baseUrl: (settings.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, ''),
     notionVersion: NOTION_VERSION,
     // One retry owner: withRetries below (it honours Retry-After, counts attempts, stops on abort).
@@ -131,16 +138,27 @@ export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
     logger: () => {},
   });
 
-  const call = <T>(operation: string, fn: () => Promise<unknown>, schema?: ZodType): Promise<T> =>
+  const call = <T>(operation: string, fn: (auth: string) => Promise<unknown>, schema?: ZodType): Promise<T> =>
     withRetries(
       async () => {
-        await limiter.acquire(key, signal);
-        metrics?.apiCalls.count();
+        const send = async (auth: string) => {
+          await limiter.acquire(key, signal);
+          metrics?.apiCalls.count();
+          try {
+            return await fn(auth);
+          } catch (error) {
+            throw mapNotionError(error, { operation, timeoutMs });
+          }
+        };
+        const auth = await tokens.current();
         let response: unknown;
         try {
-          response = await fn();
+          response = await send(auth);
         } catch (error) {
-          throw mapNotionError(error, { operation, timeoutMs });
+          // An expired or revoked OAuth access token: refresh it once, then send the call again.
+          if (!(AuthError.isInstance(error) && error.status === 401)) throw error;
+          if (!(await tokens.refreshAfterRejection(auth))) throw error;
+          response = await send(await tokens.current());
         }
         return (schema ? checkShape(schema, response, operation) : response) as T;
       },
@@ -149,13 +167,15 @@ export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
 
   return {
     pageSize,
-    me: () => call('users.me', () => client.users.me({})),
-    search: (object, startCursor) =>
+    // The SDK types this parameter Record<string, never> & { auth? }, which admits no auth at all.
+    me: () => call('users.me', (auth) => client.users.me({ auth } as never)),
+    search: (object, startCursor, options = {}) =>
       call(
         'search',
-        () =>
+        (auth) =>
           client.search({
-            filter: { property: 'object', value: object },
+            auth,
+            filter: { property: 'object', value: object, ...(options.inTrash ? { in_trash: true } : {}) },
             sort: { direction: 'descending', timestamp: 'last_edited_time' },
             page_size: pageSize,
             ...(startCursor ? { start_cursor: startCursor } : {}),
@@ -163,12 +183,13 @@ export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
         searchList,
       ),
     retrievePage: (pageId) =>
-      call('pages.retrieve', () => client.pages.retrieve({ page_id: pageId }), pageSchema),
+      call('pages.retrieve', (auth) => client.pages.retrieve({ auth, page_id: pageId }), pageSchema),
     listChildren: (blockId, startCursor) =>
       call(
         'blocks.children.list',
-        () =>
+        (auth) =>
           client.blocks.children.list({
+            auth,
             block_id: blockId,
             page_size: pageSize,
             ...(startCursor ? { start_cursor: startCursor } : {}),
@@ -176,18 +197,19 @@ export function createNotionApi(options: CreateNotionApiOptions): NotionApi {
         blockList,
       ),
     retrieveBlock: (blockId) =>
-      call('blocks.retrieve', () => client.blocks.retrieve({ block_id: blockId }), blockSchema),
+      call('blocks.retrieve', (auth) => client.blocks.retrieve({ auth, block_id: blockId }), blockSchema),
     retrieveDataSource: (dataSourceId) =>
       call(
         'dataSources.retrieve',
-        () => client.dataSources.retrieve({ data_source_id: dataSourceId }),
+        (auth) => client.dataSources.retrieve({ auth, data_source_id: dataSourceId }),
         dataSourceSchema,
       ),
     queryDataSource: (dataSourceId, startCursor) =>
       call(
         'dataSources.query',
-        () =>
+        (auth) =>
           client.dataSources.query({
+            auth,
             data_source_id: dataSourceId,
             page_size: pageSize,
             ...(startCursor ? { start_cursor: startCursor } : {}),

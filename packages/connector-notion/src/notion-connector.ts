@@ -7,6 +7,7 @@ import {
 import { mapNotionPage } from './map-notion-page.js';
 import { createNotionApi, type NotionApi } from './notion-api.js';
 import { isTrashed } from './notion-api-types.js';
+import { syncChanges } from './notion-changes.js';
 import { parseNotionCursor } from './notion-cursor.js';
 import { isGone } from './notion-errors.js';
 import { NotionNodes, NotionScope, nodeOfPage } from './notion-nodes.js';
@@ -20,7 +21,7 @@ import {
   notionConfigSchema,
   notionCredentialsSchema,
 } from './notion-settings.js';
-import { syncChanges, syncFull, syncListing } from './notion-sync.js';
+import { nowOf, syncFull, syncListing } from './notion-sync.js';
 import { notionWebhooks } from './notion-webhooks.js';
 
 /** The Notion connector (`ConnectorV1`). */
@@ -120,7 +121,8 @@ export function createNotionConnector(settings: NotionConnectorSettings = {}): N
         maxDepth: settings.maxDepth ?? DEFAULT_MAX_DEPTH,
         path,
         propertiesHeader: ctx.config.propertiesHeader !== false,
-        now: Date.now(),
+        now: nowOf(settings),
+        permissions: { credentials: ctx.credentials, readers: ctx.config.readers },
       });
     },
   });

@@ -22,6 +22,8 @@ export interface NotionListingCursor {
   discovered: number;
   /** Why the listing is incomplete (at most 20 kept). */
   incomplete: string[];
+  /** When the listing started (ISO 8601): a complete one is the last delete sweep. */
+  startedAt?: string | undefined;
 }
 
 /** Between syncs: search results older than `since` are unchanged. */
@@ -29,6 +31,8 @@ export interface NotionChangesCursor {
   v: 1;
   phase: 'changes';
   since: string | null;
+  /** When every page id was last listed (a full sync or an incremental delete sweep), ISO 8601. */
+  sweptAt?: string | null | undefined;
 }
 
 export type NotionCursor = NotionListingCursor | NotionChangesCursor;

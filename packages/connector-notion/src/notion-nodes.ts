@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConnectorState, JsonValue } from '@tributary/core';
 import { pageTitle } from './map-notion-page.js';
 import type { NotionApi } from './notion-api.js';
@@ -16,6 +17,8 @@ export interface NotionNode {
   parentId: string | null;
   parentType: ParentType | null;
   edited?: string | undefined;
+  /** Data sources: a digest of the schema (property names and types), to notice schema changes. */
+  signature?: string | undefined;
 }
 
 function parentOf(parent: NotionParent | undefined): Pick<NotionNode, 'parentId' | 'parentType'> {
@@ -44,7 +47,22 @@ export function nodeOfDataSource(dataSource: NotionDataSource): NotionNode {
     title: plainText(dataSource.title).trim() || 'Untitled data source',
     ...parentOf(dataSource.database_parent ?? dataSource.parent),
     edited: dataSource.last_edited_time,
+    // Absent from partial objects: no signature then, rather than one that never matches.
+    signature: dataSource.properties
+      ? schemaSignature(
+          Object.entries(dataSource.properties).map(([name, property]) => [name, property.type]),
+        )
+      : undefined,
   };
+}
+
+/** A short digest of a schema: property names and types, in name order. */
+export function schemaSignature(properties: ReadonlyArray<readonly [string, string]>): string {
+  const canonical = [...properties]
+    .map(([name, type]) => `${name}\u0000${type}`)
+    .sort()
+    .join('\u0001');
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 12);
 }
 
 const MAX_ANCESTRY = 64;
@@ -148,6 +166,11 @@ export class NotionScope {
 
   get everything(): boolean {
     return this.roots === undefined;
+  }
+
+  /** Whether anything with this ancestry can be in scope (a configured root is among the ids). */
+  mayContain(ancestorIds: readonly string[]): boolean {
+    return !this.roots || ancestorIds.some((id) => this.roots?.has(id));
   }
 
   /** Whether a page with this ancestry (ids top-down, itself last) and path is synced. */

@@ -27,6 +27,15 @@ export const MAX_PAGE_SIZE = 100;
 /** Nesting below a page that is fetched and rendered (deeper blocks are noted, not fetched). */
 export const DEFAULT_MAX_DEPTH = 12;
 
+/** Hours between two delete sweeps of incremental syncs (a listing of every page id). */
+export const DEFAULT_DELETE_SWEEP_HOURS = 24;
+
+/** The public integration's OAuth client, needed to refresh access tokens. Secret: never log it. */
+export interface NotionOAuthClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
 /** Factory settings: where to call, how fast, what to inject. None of it is a secret. */
 export interface NotionConnectorSettings {
   /** API origin. Default `https://api.notion.com`. Point it at a fake server in tests. */
@@ -52,7 +61,25 @@ export interface NotionConnectorSettings {
   pageSize?: number | undefined;
   /** Levels of nesting fetched below a page's own blocks (deeper content is noted, not fetched). Default 12. */
   maxDepth?: number | undefined;
+  /**
+   * The public integration's OAuth client (id and secret). With it, OAuth credentials that carry a
+   * `refreshToken` are refreshed when Notion answers 401 or `expiresAt` has passed
+   * (`POST /v1/oauth/token`, `grant_type: refresh_token`). Without it a 401 ends the run (reconnect).
+   */
+  oauthClient?: NotionOAuthClientCredentials | undefined;
+  /**
+   * Called after a refresh with the new credentials (Notion rotates the refresh token: the old one
+   * stops working). Store them with the connector's secrets, e.g. with
+   * `storeRefreshedNotionCredentials({ manager, connector, connectorId })`, or the next process
+   * starts with a refresh token Notion no longer accepts. Awaited before the run goes on.
+   */
+  onCredentialsRefreshed?: ((credentials: NotionOAuthCredentialsOf) => void | Promise<void>) | undefined;
+  /** Clock for token expiry and the delete sweep interval (tests). Default `Date.now`. */
+  now?: (() => number) | undefined;
 }
+
+/** The OAuth variant of the credentials (what a refresh produces). */
+export type NotionOAuthCredentialsOf = Extract<NotionCredentials, { type: 'oauth' }>;
 
 const notionId = z
   .string()
@@ -100,6 +127,34 @@ const notionConfigObject = z
      * and full syncs).
      */
     detectDeletes: z.boolean().optional(),
+    /**
+     * With `detectDeletes`, an incremental sync lists every page id (one search call per 100
+     * pages) at most once per this many hours, to find pages whose access was removed (nothing
+     * else reveals that) and pages newly shared with an old edit time. 0: on every incremental
+     * run. Default 24. Trashed pages are found on every run without it (a search of the trash).
+     */
+    deleteSweepHours: z
+      .number()
+      .min(0, 'must be 0 or more')
+      .max(24 * 365, 'must be at most a year')
+      .optional(),
+    /**
+     * Principals you assert can read every synced page (Notion's API cannot tell who can), added to
+     * each document's `permissions`: e.g. `[{ type: 'domain', domain: 'example.com', role: 'reader' }]`
+     * when the whole workspace is open to your organisation. Leave it out unless you know it.
+     */
+    readers: z
+      .array(
+        z.object({
+          type: z.enum(['user', 'group', 'domain', 'anyone']),
+          id: z.string().min(1).optional(),
+          email: z.string().min(3).optional(),
+          domain: z.string().min(1).optional(),
+          displayName: z.string().optional(),
+          role: z.enum(['owner', 'editor', 'commenter', 'reader']).default('reader'),
+        }),
+      )
+      .optional(),
   })
   .prefault({});
 
@@ -120,8 +175,10 @@ const oauthCredentials = z.object({
   type: z.literal('oauth'),
   /** The access token from the OAuth code exchange. */
   accessToken: z.string().trim().min(1, 'is required'),
-  /** Returned with newer public integrations; kept to refresh the access token. */
+  /** Returned with public integrations' tokens; used (with `oauthClient`) to refresh the access token. */
   refreshToken: z.string().min(1).optional(),
+  /** When the access token expires (ISO 8601), if Notion said (`expires_in`); refreshed before then. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
   workspaceId: z.string().min(1, 'is required'),
   workspaceName: z.string().optional(),
   botId: z.string().min(1, 'is required'),

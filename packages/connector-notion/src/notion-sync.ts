@@ -15,14 +15,7 @@ import {
   toCursorJson,
 } from './notion-cursor.js';
 import { isGone } from './notion-errors.js';
-import {
-  NODES_NAMESPACE,
-  type NotionNode,
-  NotionNodes,
-  NotionScope,
-  nodeOfDataSource,
-  nodeOfPage,
-} from './notion-nodes.js';
+import { NODES_NAMESPACE, NotionNodes, NotionScope, nodeOfDataSource, nodeOfPage } from './notion-nodes.js';
 import {
   DEFAULT_MAX_DEPTH,
   type NotionConfig,
@@ -33,19 +26,14 @@ import {
 type Ctx = SyncContext<NotionConfig, NotionCredentials>;
 
 /** Pages stored with each page node during a full listing (namespace `pages`), for the emit phase. */
-const PAGES_NAMESPACE = 'pages';
+export const PAGES_NAMESPACE = 'pages';
 /**
  * Below the state store's 64 KB value cap. A page with larger properties (long rich text in many
  * columns) is stored as its id only and read again when emitted.
  */
 const MAX_STORED_PAGE_CHARS = 60_000;
 /** Upserts between two checkpoints of the emit phase. */
-const EMIT_CHECKPOINT_EVERY = 50;
-/**
- * Incremental delete detection stops when more known pages than this fraction are missing from
- * the listing: a search index lagging or failing must not delete the knowledge base.
- */
-const MAX_MISSING_FRACTION = 0.5;
+export const EMIT_CHECKPOINT_EVERY = 50;
 
 export interface SyncDeps {
   ctx: Ctx;
@@ -53,12 +41,12 @@ export interface SyncDeps {
   settings: NotionConnectorSettings;
 }
 
-function isPage(result: NotionPage | NotionDataSource): result is NotionPage {
+export function isPage(result: NotionPage | NotionDataSource): result is NotionPage {
   return result.object === 'page';
 }
 
-/** Path, scope and mapping of one page against the known nodes. */
-async function toUpsert(
+/** Path, scope and mapping of one page against the known nodes (`undefined`: out of scope). */
+export async function toUpsert(
   deps: SyncDeps,
   nodes: NotionNodes,
   scope: NotionScope,
@@ -75,9 +63,14 @@ async function toUpsert(
       maxDepth: deps.settings.maxDepth ?? DEFAULT_MAX_DEPTH,
       path,
       propertiesHeader: deps.ctx.config.propertiesHeader !== false,
-      now: Date.now(),
+      now: nowOf(deps.settings),
+      permissions: { credentials: deps.ctx.credentials, readers: deps.ctx.config.readers },
     }),
   };
+}
+
+export function nowOf(settings: NotionConnectorSettings): number {
+  return (settings.now ?? Date.now)();
 }
 
 /** A full sync from scratch: forget the nodes of earlier runs, then discover and emit. */
@@ -91,6 +84,7 @@ export async function* syncFull(deps: SyncDeps): AsyncGenerator<ConnectorChange>
     since: null,
     discovered: 0,
     incomplete: [],
+    startedAt: new Date(nowOf(deps.settings)).toISOString(),
   };
   yield* syncListing(deps, cursor);
 }
@@ -120,6 +114,12 @@ export async function* syncListing(
       continue;
     }
     const page = await api.search(cursor.object, cursor.searchCursor);
+    if (page.request_status?.type === 'incomplete') {
+      addIncomplete(
+        cursor,
+        `Notion's search stopped early (${page.request_status.incomplete_reason ?? 'no reason given'})`,
+      );
+    }
     for (const result of page.results) {
       if (isTrashed(result)) continue;
       cursor.since = laterOf(cursor.since, result.last_edited_time);
@@ -162,7 +162,13 @@ export async function* syncListing(
   yield { kind: 'listing-complete', complete, ...(complete ? {} : { reason: cursor.incomplete.join('; ') }) };
   // The full pages are only needed during the listing.
   ctx.state.clear(PAGES_NAMESPACE);
-  const next: NotionChangesCursor = { v: 1, phase: 'changes', since: cursor.since };
+  // A complete listing is a delete sweep (core sweeps after it): the next one is due from its start.
+  const next: NotionChangesCursor = {
+    v: 1,
+    phase: 'changes',
+    since: cursor.since,
+    sweptAt: complete ? (cursor.startedAt ?? null) : null,
+  };
   yield { kind: 'checkpoint', cursor: toCursorJson(next) };
 }
 
@@ -218,119 +224,5 @@ async function entryPage(api: NotionApi, entry: ConnectorStateEntry): Promise<No
   } catch (error) {
     if (isGone(error)) return undefined;
     throw error;
-  }
-}
-
-/**
- * Incremental: search newest first and stop at the cursor's `since` (results edited at exactly
- * `since` are taken again: Notion's minute-rounded timestamps make equal values ambiguous, and the
- * version check skips what did not change). With `detectDeletes` (default) the listing goes on to
- * the end collecting ids only, and known pages missing from it are confirmed gone one by one.
- */
-export async function* syncChanges(
-  deps: SyncDeps,
-  cursor: NotionChangesCursor,
-): AsyncGenerator<ConnectorChange> {
-  const { ctx, api } = deps;
-  const nodes = new NotionNodes(api, ctx.state);
-  const scope = new NotionScope(ctx.config);
-  const detectDeletes = ctx.config.detectDeletes !== false;
-  const since = cursor.since;
-  let newest = since;
-  const isChanged = (edited: string) => since === null || edited >= since;
-
-  // Data sources first: a new row's path and scope go through its data source.
-  let searchCursor: string | undefined;
-  do {
-    const page = await api.search('data_source', searchCursor);
-    let older = false;
-    for (const result of page.results) {
-      if (!isChanged(result.last_edited_time)) {
-        older = true;
-        break;
-      }
-      newest = laterOf(newest, result.last_edited_time);
-      if (!isPage(result) && !isTrashed(result)) nodes.set(result.id, nodeOfDataSource(result));
-    }
-    searchCursor = !older && page.has_more && page.next_cursor ? page.next_cursor : undefined;
-  } while (searchCursor);
-
-  const present = new Set<string>();
-  const changedPages: NotionPage[] = [];
-  searchCursor = undefined;
-  do {
-    const page = await api.search('page', searchCursor);
-    let stop = false;
-    for (const result of page.results) {
-      if (!isPage(result)) continue;
-      if (!isChanged(result.last_edited_time)) {
-        if (!detectDeletes) {
-          stop = true;
-          break;
-        }
-        present.add(result.id);
-        continue;
-      }
-      newest = laterOf(newest, result.last_edited_time);
-      present.add(result.id);
-      if (isTrashed(result)) {
-        nodes.delete(result.id);
-        yield { kind: 'delete', externalId: result.id };
-        continue;
-      }
-      nodes.set(result.id, nodeOfPage(result));
-      changedPages.push(result);
-    }
-    searchCursor = !stop && page.has_more && page.next_cursor ? page.next_cursor : undefined;
-  } while (searchCursor);
-
-  // Mapped once every changed page is a known node: a new child can come before its new parent
-  // in the listing (it was edited later), and its path and scope go through that parent.
-  for (const [index, result] of changedPages.entries()) {
-    // Out of scope now (moved out of a root, excluded by path): gone from the knowledge base.
-    yield (await toUpsert(deps, nodes, scope, result)) ?? { kind: 'delete', externalId: result.id };
-    // Commits the node writes of a long run of changes; the cursor stays at the old `since`, so
-    // a resumed run lists the same changes again and the version check skips what is stored.
-    if ((index + 1) % EMIT_CHECKPOINT_EVERY === 0) yield { kind: 'checkpoint', cursor: toCursorJson(cursor) };
-  }
-
-  if (detectDeletes) yield* confirmMissing(deps, nodes, present);
-  yield { kind: 'checkpoint', cursor: toCursorJson({ v: 1, phase: 'changes', since: newest }) };
-}
-
-/** Known pages missing from a complete listing: deleted only when Notion confirms (trashed, 404). */
-async function* confirmMissing(
-  deps: SyncDeps,
-  nodes: NotionNodes,
-  present: ReadonlySet<string>,
-): AsyncGenerator<ConnectorChange> {
-  const { ctx, api } = deps;
-  const missing: string[] = [];
-  let known = 0;
-  for await (const entry of ctx.state.iterate(NODES_NAMESPACE)) {
-    if ((entry.value as unknown as NotionNode).kind !== 'page') continue;
-    known += 1;
-    if (!present.has(entry.key)) missing.push(entry.key);
-  }
-  if (missing.length === 0) return;
-  if (missing.length > Math.max(5, known * MAX_MISSING_FRACTION)) {
-    ctx.logger.warn('many known Notion pages are missing from search; deletions left to the next full sync', {
-      missing: missing.length,
-      known,
-    });
-    return;
-  }
-  for (const pageId of missing) {
-    let gone = false;
-    try {
-      gone = isTrashed(await api.retrievePage(pageId));
-    } catch (error) {
-      if (!isGone(error)) throw error;
-      gone = true;
-    }
-    if (gone) {
-      nodes.delete(pageId);
-      yield { kind: 'delete', externalId: pageId };
-    }
   }
 }

@@ -16,7 +16,20 @@ interface NotionEventPayload {
   type?: unknown;
   timestamp?: unknown;
   entity?: { id?: unknown; type?: unknown };
+  data?: { updated_blocks?: unknown };
   verification_token?: unknown;
+}
+
+/** `data.updated_blocks` entries of type `page`: the rows a content update touched. */
+function updatedPages(body: NotionEventPayload): string[] {
+  const blocks = body.data?.updated_blocks;
+  if (!Array.isArray(blocks)) return [];
+  const ids = blocks.flatMap((block) =>
+    typeof block === 'object' && block !== null && (block as { type?: unknown }).type === 'page'
+      ? [(block as { id?: unknown }).id]
+      : [],
+  );
+  return [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== ''))];
 }
 
 function fail(reason: string): never {
@@ -47,12 +60,18 @@ export function signNotionWebhook(rawBody: Uint8Array | string, verificationToke
  * - `verify`: `X-Notion-Signature` must be `sha256=` + the hex HMAC-SHA256 of the raw body keyed by
  *   that token, compared in constant time. Anything else (missing, malformed, forged, a body
  *   altered by re-serialisation) is refused with `WebhookVerificationError`.
- * - `parse`: one event per delivery, keyed by Notion's event id, so a replayed or redelivered
+ * - `parse`: one event per delivery (per row for row content updates), keyed by Notion's event id, so a replayed or redelivered
  *   event is recorded once and processed once (core's webhook intake). `page.*` events become a
  *   re-fetch of that page, deletions included: `fetchDocument` reads the page's state now
  *   (trashed or unshared: `null`, so it is deleted), which makes late, aggregated or out-of-order
- *   events harmless; a re-fetch of an unchanged page stops at the version check. `data_source.*`
- *   (and the older `database.*`) events become one incremental sync. Comments are ignored.
+ *   events harmless; a re-fetch of an unchanged page stops at the version check.
+ *   `data_source.content_updated` (and the older `database.content_updated`) become a re-fetch of
+ *   each row in `data.updated_blocks` (one event per row, id `<event id>/<row id>`), decided the
+ *   same way. The other `data_source.*` / `database.*` events (created, schema_updated, moved,
+ *   deleted, undeleted) change rows that are not listed in the event (every row's header, path or
+ *   existence): they become an incremental sync, which compares every data source with the stored
+ *   one and queries or deletes the rows of the changed one only (see `syncDataSources`). Comments
+ *   and other events are ignored.
  */
 export const notionWebhooks: ConnectorWebhooksDefinition = {
   handshake(request: WebhookRequest) {
@@ -90,6 +109,14 @@ export const notionWebhooks: ConnectorWebhooksDefinition = {
       return [{ ...base, action: { kind: 'refetch', externalId: entityId } }];
     }
     if (body.type.startsWith('data_source.') || body.type.startsWith('database.')) {
+      const rows = body.type.endsWith('.content_updated') ? updatedPages(body) : [];
+      if (rows.length > 0) {
+        return rows.map((rowId) => ({
+          ...base,
+          eventId: `${body.id as string}/${rowId}`,
+          action: { kind: 'refetch', externalId: rowId } as const,
+        }));
+      }
       return [{ ...base, action: { kind: 'sync', mode: 'incremental' } }];
     }
     return [];

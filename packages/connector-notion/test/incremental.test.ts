@@ -44,12 +44,13 @@ describe('incremental sync', () => {
       cursor: lastCursor(full),
       mode: 'incremental',
     });
+    // Every data source (few), then pages to the cursor.
     expect(harness.fake.count('POST /v1/search')).toBe(2);
     // The newest page (edited at exactly the cursor's time) is taken again: equal timestamps overlap.
     expect(upserts(changes).map((document) => document.externalId)).toEqual([other]);
   });
 
-  it('yields only what changed, deletes trashed and unshared pages after confirming them', async () => {
+  it('yields only what changed and deletes trashed pages from a search of the trash, listing nothing else', async () => {
     const run = pipeline(harness, {});
     expect((await run.sync({ mode: 'full' })).counts.inserted).toBe(8);
     const { store } = harness.fake;
@@ -60,16 +61,45 @@ describe('incremental sync', () => {
     const summary = await run.sync();
     expect(summary.mode).toBe('incremental');
     expect(summary.counts.updated).toBe(1);
-    expect(summary.counts.deleted).toBe(2);
+    expect(summary.counts.deleted).toBe(1);
     expect(run.live()).not.toContain(children[1]);
-    expect(run.live()).not.toContain(children[2]);
-    // Two confirmations (trashed: in_trash; unshared: 404), one content fetch.
-    expect(harness.fake.count('GET /v1/pages/:id')).toBe(2);
+    // Access removed shows nowhere but in a listing of every id: the sweep is not due yet.
+    expect(run.live()).toContain(children[2]);
+    // Data sources, pages to the cursor, the trash to the cursor: one call each; no confirmation.
+    expect(harness.fake.count('POST /v1/search')).toBe(3);
+    expect(harness.fake.count('GET /v1/pages/:id')).toBe(0);
     expect(harness.fake.count('GET /v1/blocks/:id/children')).toBe(1);
   });
 
+  it('sweeps every deleteSweepHours: unshared pages are confirmed and deleted, newly shared old pages synced', async () => {
+    let now = Date.now();
+    const run = pipeline(harness, { deleteSweepHours: 24 }, { now: () => now });
+    await run.sync({ mode: 'full' });
+    const { store } = harness.fake;
+    store.unsharePage(children[2] as string);
+    // A page edited long ago, shared with the integration only now.
+    const old = store.addPage({ title: 'Old memo', blocks: [block.paragraph('from 2019')] });
+    store.requirePage(old).edited = '2019-01-01T00:00:00.000Z';
+    store.requirePage(old).created = '2019-01-01T00:00:00.000Z';
+    expect((await run.sync()).counts.deleted).toBe(0);
+    expect(run.live()).not.toContain(old);
+    now += 25 * 3_600_000;
+    harness.fake.resetCounts();
+    const swept = await run.sync();
+    expect(swept.counts.deleted).toBe(1);
+    expect(swept.counts.inserted).toBe(1);
+    expect(run.live()).not.toContain(children[2]);
+    expect(run.live()).toContain(old);
+    // One confirmation of the missing page (404).
+    expect(harness.fake.count('GET /v1/pages/:id')).toBe(1);
+    // The sweep is done: the next run lists nothing beyond the cursor again.
+    harness.fake.resetCounts();
+    await run.sync();
+    expect(harness.fake.count('GET /v1/pages/:id')).toBe(0);
+  });
+
   it('does not delete when most known pages vanish from search at once (a lagging index)', async () => {
-    const run = pipeline(harness, {});
+    const run = pipeline(harness, { deleteSweepHours: 0 });
     await run.sync({ mode: 'full' });
     for (const id of [...children, root]) harness.fake.store.unsharePage(id);
     const summary = await run.sync();

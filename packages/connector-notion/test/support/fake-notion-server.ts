@@ -49,6 +49,9 @@ export class FakeNotion {
   readonly store = new FakeNotionStore();
   readonly tokens = new Set<string>([INTERNAL_TOKEN]);
   readonly codes = new Map<string, OAuthGrant>();
+  /** Live refresh tokens and the grant each renews (single-use: rotated on every refresh). */
+  readonly refreshTokens = new Map<string, OAuthGrant>();
+  refreshCalls = 0;
   /** Requests by route (`POST /v1/search`, `GET /v1/blocks/:id/children`...), faults and 429s included. */
   readonly requests = new Map<string, number>();
   /** Notion-Version values received. */
@@ -61,7 +64,8 @@ export class FakeNotion {
   private bucketAt = Date.now();
   url = '';
 
-  private readonly server: Server;
+  /** The node:http server (for `injectFaults` from @tributary/testkit). */
+  readonly server: Server;
   private readonly options: FakeNotionOptions;
 
   constructor(server: Server, options: FakeNotionOptions) {
@@ -235,11 +239,11 @@ export class FakeNotion {
     id = method === 'GET' ? at(/^\/v1\/data_sources\/([^/]+)$/) : undefined;
     if (id !== undefined) {
       const source = store.dataSources.get(id);
-      return source ? store.dataSourceJson(source) : notFound(id);
+      return source?.shared ? store.dataSourceJson(source) : notFound(id);
     }
     id = method === 'POST' ? at(/^\/v1\/data_sources\/([^/]+)\/query$/) : undefined;
     if (id !== undefined) {
-      if (!store.dataSources.has(id)) return notFound(id);
+      if (!store.dataSources.get(id)?.shared) return notFound(id);
       const rows = [...store.pages.values()].filter(
         (page) => page.shared && !page.inTrash && page.parent.data_source_id === id,
       );
@@ -253,13 +257,15 @@ export class FakeNotion {
   }
 
   private search(body: Json): Json {
-    const filter = body.filter as { value?: string } | undefined;
+    const filter = body.filter as { value?: string; in_trash?: boolean } | undefined;
     const store = this.store;
+    // As documented: live objects only, or with `in_trash: true` trashed objects only.
+    const trash = filter?.in_trash === true;
     const pages = [...store.pages.values()]
-      .filter((page) => page.shared && !page.inTrash && !store.notIndexed.has(page.id))
+      .filter((page) => page.shared && page.inTrash === trash && !store.notIndexed.has(page.id))
       .map((page) => store.pageJson(page));
     const sources = [...store.dataSources.values()]
-      .filter((source) => !source.inTrash)
+      .filter((source) => source.shared && source.inTrash === trash)
       .map((source) => store.dataSourceJson(source));
     const objects =
       filter?.value === 'page' ? pages : filter?.value === 'data_source' ? sources : [...pages, ...sources];
@@ -270,7 +276,7 @@ export class FakeNotion {
         String(a.id).localeCompare(String(b.id));
       return direction === 'ascending' ? order : -order;
     });
-    return paginate(objects, body, 'page_or_data_source');
+    return { ...paginate(objects, body, 'page_or_data_source'), request_status: { type: 'complete' } };
   }
 
   private oauthToken(
@@ -283,6 +289,26 @@ export class FakeNotion {
     const [clientId, clientSecret] = Buffer.from(basic.replace(/^Basic /, ''), 'base64')
       .toString()
       .split(':');
+    if (body.grant_type === 'refresh_token') {
+      this.refreshCalls += 1;
+      const refresh = this.refreshTokens.get(String(body.refresh_token));
+      if (
+        !basic.startsWith('Basic ') ||
+        !refresh ||
+        refresh.clientId !== clientId ||
+        refresh.clientSecret !== clientSecret
+      ) {
+        error(400, 'Invalid refresh token.', {}, 'invalid_grant');
+        return;
+      }
+      // Rotation: the refresh token is single-use; a new pair replaces it.
+      this.refreshTokens.delete(String(body.refresh_token));
+      this.tokens.delete(refresh.accessToken);
+      const generation = this.refreshCalls;
+      const grant = { ...refresh, accessToken: `ntn_refreshed${generation}AccessToken0123456789` };
+      send(200, this.tokenResponse(grant, `refresh-${generation}-${grant.accessToken}`));
+      return;
+    }
     const grant = this.codes.get(String(body.code));
     if (
       !basic.startsWith('Basic ') ||
@@ -298,11 +324,17 @@ export class FakeNotion {
       return;
     }
     this.codes.delete(String(body.code));
+    send(200, this.tokenResponse(grant, `refresh-${grant.accessToken}`));
+  }
+
+  /** Issues an access token (and its refresh token) for a grant. */
+  private tokenResponse(grant: OAuthGrant, refreshToken: string): Json {
     this.tokens.add(grant.accessToken);
-    send(200, {
+    this.refreshTokens.set(refreshToken, grant);
+    return {
       access_token: grant.accessToken,
       token_type: 'bearer',
-      refresh_token: `refresh-${grant.accessToken}`,
+      refresh_token: refreshToken,
       bot_id: BOT_ID,
       workspace_icon: null,
       workspace_name: 'Fake workspace',
@@ -320,7 +352,7 @@ export class FakeNotion {
       },
       duplicated_template_id: null,
       request_id: 'req-fake',
-    });
+    };
   }
 }
 

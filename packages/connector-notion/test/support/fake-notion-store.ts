@@ -36,6 +36,7 @@ export interface FakeDataSource {
   schema: Record<string, string>;
   edited: string;
   inTrash: boolean;
+  shared: boolean;
 }
 
 export interface PageInput {
@@ -108,6 +109,7 @@ export class FakeNotionStore {
       schema: { Name: 'title', ...input.schema },
       edited: now,
       inTrash: false,
+      shared: true,
     });
     if (input.parentPageId) {
       this.insertBlock(
@@ -205,6 +207,55 @@ export class FakeNotionStore {
   trashPage(pageId: string): void {
     const page = this.requirePage(pageId);
     page.inTrash = true;
+    page.edited = this.tick();
+  }
+
+  /** Trashes a data source with its database: its rows go to the trash with it, as in Notion. */
+  trashDataSource(dataSourceId: string, trashed = true): void {
+    const source = this.requireDataSource(dataSourceId);
+    source.inTrash = trashed;
+    source.edited = this.tick();
+    for (const page of this.pages.values()) {
+      if (page.parent.data_source_id === dataSourceId) page.inTrash = trashed;
+    }
+  }
+
+  /** Renames a property of a data source: every row's properties are keyed by the new name, no row's edit time moves. */
+  renameProperty(dataSourceId: string, from: string, to: string): void {
+    const source = this.requireDataSource(dataSourceId);
+    const type = source.schema[from];
+    if (type === undefined) throw new Error(`no property ${from}`);
+    source.schema = Object.fromEntries(
+      Object.entries(source.schema).map(([name, value]) => [name === from ? to : name, value]),
+    );
+    source.edited = this.tick();
+    for (const page of this.pages.values()) {
+      if (page.parent.data_source_id !== dataSourceId) continue;
+      page.properties = Object.fromEntries(
+        Object.entries(page.properties).map(([name, value]) => [name === from ? to : name, value]),
+      );
+    }
+  }
+
+  /** Moves a data source (its database) under another page. */
+  moveDataSource(dataSourceId: string, parentPageId: string): void {
+    const source = this.requireDataSource(dataSourceId);
+    source.parentPageId = parentPageId;
+    source.edited = this.tick();
+  }
+
+  requireDataSource(dataSourceId: string): FakeDataSource {
+    const source = this.dataSources.get(dataSourceId);
+    if (!source) throw new Error(`no data source ${dataSourceId}`);
+    return source;
+  }
+
+  /** Edits a row's property value (its edit time moves). */
+  setRowValue(pageId: string, property: string, value: string): void {
+    const page = this.requirePage(pageId);
+    const current = page.properties[property];
+    if (!current) throw new Error(`no property ${property}`);
+    page.properties[property] = propertyJson(property, String(current.type), value);
     page.edited = this.tick();
   }
 
