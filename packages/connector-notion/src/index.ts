@@ -16,9 +16,12 @@ export {
   type NotionOAuthClient,
   type NotionOAuthCredentials,
   notionAuthorizationUrl,
+  storeRefreshedNotionCredentials,
 } from './notion-oauth.js';
+export { type NotionPermissionContext, permissionsOf } from './notion-permissions.js';
 export {
   DEFAULT_BURST,
+  DEFAULT_DELETE_SWEEP_HOURS,
   DEFAULT_MAX_DEPTH,
   DEFAULT_REQUESTS_PER_SECOND,
   DEFAULT_TIMEOUT_MS,
@@ -28,6 +31,7 @@ export {
   type NotionConfig,
   type NotionConnectorSettings,
   type NotionCredentials,
+  type NotionOAuthClientCredentials,
   notionConfigSchema,
   notionCredentialsSchema,
 } from './notion-settings.js';

@@ -134,3 +134,27 @@ export async function connectNotionWorkspace(input: {
   const { accessToken: _token, refreshToken: _refresh, ...visible } = credentials;
   return visible;
 }
+
+/**
+ * An `onCredentialsRefreshed` that stores refreshed credentials as the connector's secrets
+ * (encrypted by the connector manager), so the rotated refresh token survives the process. The
+ * connector may be given as a function, since it is created with this callback in its settings.
+ *
+ * @example
+ * const notion: NotionConnector = createNotionConnector({
+ *   oauthClient: { clientId, clientSecret },
+ *   onCredentialsRefreshed: storeRefreshedNotionCredentials({ manager, connector: () => notion, connectorId }),
+ * });
+ */
+export function storeRefreshedNotionCredentials(input: {
+  manager: ConnectorManager;
+  connector: NotionConnector | (() => NotionConnector);
+  connectorId: string;
+}): (credentials: NotionOAuthCredentials) => Promise<void> {
+  return (credentials) =>
+    input.manager.setSecrets(
+      typeof input.connector === 'function' ? input.connector() : input.connector,
+      input.connectorId,
+      { credentials },
+    );
+}

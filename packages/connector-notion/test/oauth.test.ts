@@ -2,10 +2,23 @@
 // codes): the authorization URL, the code exchange returning workspace, bot and owner, refusals as
 // AuthError, and the credentials stored encrypted through the connector manager.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AuthError, createConnectorManager, createSecretKeyRing } from '@tributary/core';
+import {
+  AuthError,
+  createConnectorManager,
+  createLexicalEmbedder,
+  createSecretKeyRing,
+  runSync,
+} from '@tributary/core';
 import { createMemoryRepository } from '@tributary/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectNotionWorkspace, exchangeNotionCode, notionAuthorizationUrl } from '../src/index.js';
+import {
+  connectNotionWorkspace,
+  exchangeNotionCode,
+  type NotionConnector,
+  type NotionOAuthCredentials,
+  notionAuthorizationUrl,
+  storeRefreshedNotionCredentials,
+} from '../src/index.js';
 import { BOT_ID } from './support/fake-notion-store.js';
 import { type NotionHarness, pipeline, startNotionHarness } from './support/notion-harness.js';
 
@@ -109,5 +122,105 @@ describe('Notion OAuth', () => {
     expect((loaded.credentials as { accessToken: string }).accessToken).toBe(
       'ntn_oauthAccessToken0123456789abcd',
     );
+  });
+});
+
+describe('Notion OAuth token refresh', () => {
+  const oauthClient = () => ({ clientId: 'client-abc', clientSecret: 'client-secret-xyz' });
+
+  function managed() {
+    const repository = createMemoryRepository();
+    const manager = createConnectorManager({
+      repository,
+      keyRing: createSecretKeyRing([['k1', new Uint8Array(randomBytes(32))]]),
+    });
+    return { repository, manager };
+  }
+
+  it('refreshes on 401, stores the rotated tokens, and a later run reuses them without refreshing again', async () => {
+    const { repository, manager } = managed();
+    const stored: NotionOAuthCredentials[] = [];
+    let connectorId = '';
+    const notion: NotionConnector = harness.connector({
+      oauthClient: oauthClient(),
+      onCredentialsRefreshed: async (credentials) => {
+        stored.push(credentials);
+        await storeRefreshedNotionCredentials({ manager, connector: () => notion, connectorId })(credentials);
+      },
+    });
+    connectorId = (await manager.create(notion, { orgId: randomUUID(), config: {} })).id;
+    await connectNotionWorkspace({
+      manager,
+      connector: notion,
+      connectorId,
+      client: client(),
+      code: 'code-1',
+    });
+    const original = (await manager.load(notion, connectorId)).credentials as NotionOAuthCredentials;
+    harness.fake.store.addPage({ title: 'Shared page' });
+    // The access token expires (Notion answers 401 unauthorized from now on).
+    harness.fake.revoke(original.accessToken);
+
+    const runOnce = () =>
+      runSync({
+        connector: notion,
+        connectorId,
+        repository,
+        embedder: createLexicalEmbedder({ dimensions: 64 }),
+        config: {},
+        credentials: original,
+        mode: 'full',
+      });
+    const summary = await runOnce();
+    expect(summary.status, summary.error).toBe('success');
+    expect(summary.counts.inserted).toBe(1);
+    expect(harness.fake.refreshCalls).toBe(1);
+    expect(stored).toHaveLength(1);
+    const refreshed = stored[0] as NotionOAuthCredentials;
+    expect(refreshed.accessToken).not.toBe(original.accessToken);
+    expect(refreshed.refreshToken).not.toBe(original.refreshToken);
+    expect(refreshed).toMatchObject({ workspaceId: 'ws-42', botId: BOT_ID, owner: original.owner });
+    // Stored with the connector's secrets (encrypted), replacing the spent refresh token.
+    expect((await manager.load(notion, connectorId)).credentials).toEqual(refreshed);
+    // The old refresh token was spent: Notion refuses it.
+    expect(harness.fake.refreshTokens.has(original.refreshToken as string)).toBe(false);
+
+    // A run handed the stale credentials again (the host had not reloaded them) takes the newest
+    // tokens of this connector object: no 401, no second refresh.
+    const again = await runOnce();
+    expect(again.status, again.error).toBe('success');
+    expect(harness.fake.refreshCalls).toBe(1);
+  });
+
+  it('refreshes before the first call when expiresAt has passed', async () => {
+    const credentials = await exchangeNotionCode(client(), 'code-1');
+    harness.fake.store.addPage({ title: 'Shared page' });
+    const expired = { ...credentials, expiresAt: new Date(Date.now() - 1000).toISOString() };
+    harness.fake.resetCounts();
+    const summary = await pipeline(harness, {}, { oauthClient: oauthClient() }, expired).sync({
+      mode: 'full',
+    });
+    expect(summary.status, summary.error).toBe('success');
+    expect(harness.fake.refreshCalls).toBe(1);
+    // No call was sent with the expired token first.
+    expect(harness.fake.rejected).toBe(0);
+  });
+
+  it('fails the run with an AuthError saying to reconnect when the refresh token is refused, or cannot be used', async () => {
+    const credentials = await exchangeNotionCode(client(), 'code-1');
+    harness.fake.revoke(credentials.accessToken);
+    harness.fake.refreshTokens.clear();
+    const refused = await pipeline(harness, {}, { oauthClient: oauthClient() }, credentials).sync({
+      mode: 'full',
+    });
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toMatch(
+      /^\[tributary\] \[notion\] Notion refused to refresh the access token.*Reconnect the Notion workspace/,
+    );
+    expect(refused.error).not.toContain(credentials.refreshToken as string);
+    // Without the OAuth client there is nothing to refresh with: the 401 stands.
+    const noClient = await pipeline(harness, {}, {}, credentials).sync({ mode: 'full' });
+    expect(noClient.status).toBe('failed');
+    expect(noClient.error).toMatch(/HTTP 401 unauthorized.*Reconnect the Notion workspace/);
   });
 });

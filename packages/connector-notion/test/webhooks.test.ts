@@ -3,7 +3,7 @@
 // replayed delivery recorded once and processed once, page events re-fetching that page (deleted
 // and out-of-order events decided by the page's state now), data source events one sync.
 import { randomUUID } from 'node:crypto';
-import { createLexicalEmbedder, handleWebhook, processWebhookEvents } from '@tributary/core';
+import { createLexicalEmbedder, handleWebhook, processWebhookEvents, runSync } from '@tributary/core';
 import { createMemoryRepository } from '@tributary/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NOTION_SIGNATURE_HEADER, signNotionWebhook } from '../src/index.js';
@@ -164,22 +164,153 @@ describe('Notion webhooks', () => {
     expect(live()).toEqual([kept]);
   });
 
-  it('maps data source events to one incremental sync and ignores comments', async () => {
+  it('ignores comments', async () => {
     const { options } = setup();
-    const sign = (body: string) => delivery(body, signNotionWebhook(body, VERIFICATION_TOKEN));
-    const dataSource = await handleWebhook({
-      ...options,
-      request: sign(event('data_source.schema_updated', randomUUID(), undefined, 'data_source')),
-      secret: VERIFICATION_TOKEN,
-    });
-    expect(dataSource.events.map((recorded) => recorded.action)).toEqual([
-      { kind: 'sync', mode: 'incremental' },
-    ]);
+    const body = event('comment.created', randomUUID(), undefined, 'comment');
     const comment = await handleWebhook({
       ...options,
-      request: sign(event('comment.created', randomUUID(), undefined, 'comment')),
+      request: delivery(body, signNotionWebhook(body, VERIFICATION_TOKEN)),
       secret: VERIFICATION_TOKEN,
     });
     expect(comment.events).toEqual([]);
+  });
+});
+
+describe('Notion data source webhooks', () => {
+  function dataSourceEvent(type: string, dataSourceId: string, updatedRows: string[] = []) {
+    const body = JSON.parse(event(type, dataSourceId, undefined, 'data_source')) as Record<string, unknown>;
+    if (type.endsWith('content_updated')) {
+      body.data = {
+        parent: { id: randomUUID(), type: 'database' },
+        updated_blocks: [
+          ...updatedRows.map((id) => ({ id, type: 'page' })),
+          { id: randomUUID(), type: 'block' },
+        ],
+      };
+    }
+    return JSON.stringify(body);
+  }
+
+  async function deliver(options: ReturnType<typeof setup>['options'], body: string) {
+    const intake = await handleWebhook({
+      ...options,
+      request: delivery(body, signNotionWebhook(body, VERIFICATION_TOKEN)),
+      secret: VERIFICATION_TOKEN,
+    });
+    expect(intake.outcome).toBe('accepted');
+    return intake;
+  }
+
+  /** Two data sources of three rows each, fully synced. */
+  async function synced() {
+    const context = setup();
+    const { store } = harness.fake;
+    const crew = store.addDataSource({ title: 'Crew', schema: { Role: 'select' } });
+    const cargo = store.addDataSource({ title: 'Cargo', schema: { Weight: 'number' } });
+    const crewRows = ['Ada', 'Grace', 'Joan'].map((title) =>
+      store.addRow(crew, {
+        title,
+        values: { Role: 'Deckhand' },
+        blocks: [block.paragraph(`${title} sails`)],
+      }),
+    );
+    const cargoRows = ['Rope', 'Tar', 'Sail'].map((title) =>
+      store.addRow(cargo, { title, values: { Weight: 3 }, blocks: [block.paragraph(title)] }),
+    );
+    const summary = await runSync({ ...context.options, mode: 'full' });
+    expect(summary.counts.inserted).toBe(6);
+    return { ...context, crew, cargo, crewRows, cargoRows };
+  }
+
+  it('content_updated re-fetches just the rows it lists: an edited row is updated, a trashed one deleted', async () => {
+    const { options, live, crew, crewRows, cargoRows } = await synced();
+    const { store } = harness.fake;
+    const [edited, trashed] = crewRows as [string, string, string];
+    store.setRowValue(edited, 'Role', 'Captain');
+    store.trashPage(trashed);
+    const intake = await deliver(
+      options,
+      dataSourceEvent('data_source.content_updated', crew, [edited, trashed]),
+    );
+    expect(intake.events.map((recorded) => recorded.action)).toEqual([
+      { kind: 'refetch', externalId: edited },
+      { kind: 'refetch', externalId: trashed },
+    ]);
+    harness.fake.resetCounts();
+    const processed = await processWebhookEvents({ ...options, events: intake.events });
+    expect(processed.status).toBe('done');
+    expect(processed.deleted).toBe(1);
+    expect(live().sort()).toEqual([edited, crewRows[2], ...cargoRows].sort());
+    // Targeted: no search, no query of the data source; two page reads and one row's content.
+    expect(harness.fake.count('POST /v1/search')).toBe(0);
+    expect(harness.fake.count('POST /v1/data_sources/:id/query')).toBe(0);
+    expect(harness.fake.count('GET /v1/pages/:id')).toBe(2);
+    expect(harness.fake.count('GET /v1/blocks/:id/children')).toBe(1);
+  });
+
+  it('schema_updated re-queries that data source only, and every row gets the renamed property', async () => {
+    const { options, repository, connectorId, crew, crewRows, cargoRows } = await synced();
+    const versions = () =>
+      new Map(
+        repository
+          .listDocuments(connectorId)
+          .map((document) => [document.externalId, document.sourceVersion]),
+      );
+    const before = versions();
+    harness.fake.store.renameProperty(crew, 'Role', 'Rank');
+    const intake = await deliver(options, dataSourceEvent('data_source.schema_updated', crew));
+    expect(intake.events.map((recorded) => recorded.action)).toEqual([{ kind: 'sync', mode: 'incremental' }]);
+    harness.fake.resetCounts();
+    const processed = await processWebhookEvents({ ...options, events: intake.events });
+    expect(processed.status).toBe('done');
+    // The three rows' content changed (their header reads "Rank: Deckhand" now).
+    expect(processed.syncs[0]?.counts.updated).toBe(3);
+    // One query (Crew), none for Cargo; the three rows' content, nothing else.
+    expect(harness.fake.count('POST /v1/data_sources/:id/query')).toBe(1);
+    expect(harness.fake.count('GET /v1/blocks/:id/children')).toBe(3);
+    const after = versions();
+    for (const id of crewRows) expect(after.get(id)).not.toBe(before.get(id));
+    for (const id of cargoRows) expect(after.get(id)).toBe(before.get(id));
+  });
+
+  it('deleted (trashed with its rows) and unshared data sources lose their rows; undeleted brings them back', async () => {
+    const { options, live, crew, cargo, crewRows, cargoRows } = await synced();
+    const { store } = harness.fake;
+    store.trashDataSource(crew);
+    const deleted = await processWebhookEvents({
+      ...options,
+      events: (await deliver(options, dataSourceEvent('data_source.deleted', crew))).events,
+    });
+    expect(deleted.deleted).toBe(3);
+    expect(live().sort()).toEqual([...cargoRows].sort());
+    // Access to Cargo removed: the data source disappears from search and its query is refused.
+    store.requireDataSource(cargo).shared = false;
+    for (const id of cargoRows) store.unsharePage(id);
+    store.trashDataSource(crew, false);
+    const undeleted = await processWebhookEvents({
+      ...options,
+      events: (await deliver(options, dataSourceEvent('data_source.undeleted', crew))).events,
+    });
+    expect(undeleted.status).toBe('done');
+    expect(live().sort()).toEqual([...crewRows].sort());
+  });
+
+  it('moved out of the configured root: its rows leave', async () => {
+    const context = setup();
+    const { store } = harness.fake;
+    const root = store.addPage({ title: 'Ship' });
+    const elsewhere = store.addPage({ title: 'Archive' });
+    const crew = store.addDataSource({ title: 'Crew', parentPageId: root, schema: { Role: 'select' } });
+    const rows = ['Ada', 'Grace'].map((title) => store.addRow(crew, { title, values: { Role: 'Cook' } }));
+    const options = { ...context.options, config: { rootPageIds: [root] } };
+    await runSync({ ...options, mode: 'full' });
+    expect(context.live().sort()).toEqual([root, ...rows].sort());
+    store.moveDataSource(crew, elsewhere);
+    const moved = await processWebhookEvents({
+      ...options,
+      events: (await deliver(options, dataSourceEvent('data_source.moved', crew))).events,
+    });
+    expect(moved.deleted).toBe(2);
+    expect(context.live()).toEqual([root]);
   });
 });

@@ -57,6 +57,8 @@ export class FakeNotion {
   /** Notion-Version values received. */
   readonly versions = new Set<string>();
   rateLimited = 0;
+  /** Requests refused 401 (an unknown, revoked or expired token). */
+  rejected = 0;
   total = 0;
   private faults: Fault[] = [];
   private readonly hanging = new Set<ServerResponse>();
@@ -101,6 +103,7 @@ export class FakeNotion {
     this.requests.clear();
     this.total = 0;
     this.rateLimited = 0;
+    this.rejected = 0;
   }
 
   close(): Promise<void> {
@@ -182,7 +185,10 @@ export class FakeNotion {
       return this.oauthToken(request, body, send, error);
     const authorization = request.headers.authorization ?? '';
     const token = authorization.startsWith('Bearer ') ? authorization.slice(7) : '';
-    if (!this.tokens.has(token)) return error(401, 'API token is invalid.');
+    if (!this.tokens.has(token)) {
+      this.rejected += 1;
+      return error(401, 'API token is invalid.');
+    }
     const result = this.route(method, url, body);
     if ('status' in result && typeof result.status === 'number' && result.object === 'error') {
       return error(result.status, String(result.message));
