@@ -8,7 +8,9 @@
 // - Phases: (1) full sync: wall time, requests, achieved request rate as a fraction of the limit
 //   (target >= 0.9) and 429s (target 0); (2) incremental re-sync with nothing changed and (3) a full
 //   re-sync with nothing changed: API calls and time; (4) 10 pages edited, incremental: API calls
-//   (target: proportional to the edits); (5) the same with `detectDeletes: false`.
+//   (target: proportional to the edits); (5) the same with `detectDeletes: false`; (6) 5 pages
+//   trashed and 5 unshared, incremental with the delete sweep due (`deleteSweepHours: 0`): the
+//   trash search finds the first, the id listing plus one confirmation each the others.
 // - Limits: BENCH_NOTION_RPS (default 3) and BENCH_NOTION_BURST (default 10) for the fake; the
 //   connector runs with its defaults (3 requests/s, burst 3) unless BENCH_NOTION_CLIENT_RPS is set.
 //
@@ -132,6 +134,11 @@ async function main() {
     fake.store.editPage(id, [block.paragraph(`Edited again ${id}`)]);
   await phase('5. 10 pages edited, incremental, detectDeletes: false', 'incremental', {
     detectDeletes: false,
+  });
+  for (const id of ids.slice(2 * third + 20, 2 * third + 25)) fake.store.trashPage(id);
+  for (const id of ids.slice(2 * third + 30, 2 * third + 35)) fake.store.unsharePage(id);
+  await phase('6. 5 pages trashed + 5 unshared, incremental with the sweep due', 'incremental', {
+    deleteSweepHours: 0,
   });
   await fake.close();
 }
