@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BOT_ID, FakeNotionStore } from './fake-notion-store.ts';
+import { ERROR_CODES, list, paginate, readJson } from './fake-notion-wire.ts';
 
 export const PINNED_VERSION = '2025-09-03';
 export const INTERNAL_TOKEN = 'ntn_fakeinternaltoken0123456789abcdef';
@@ -31,17 +32,6 @@ export interface OAuthGrant {
   accessToken: string;
   workspaceId: string;
 }
-
-const ERROR_CODES: Record<number, string> = {
-  400: 'validation_error',
-  401: 'unauthorized',
-  404: 'object_not_found',
-  429: 'rate_limited',
-  500: 'internal_server_error',
-  502: 'bad_gateway',
-  503: 'service_unavailable',
-  529: 'service_overload',
-};
 
 type Json = Record<string, unknown>;
 
@@ -359,40 +349,6 @@ export class FakeNotion {
       duplicated_template_id: null,
       request_id: 'req-fake',
     };
-  }
-}
-
-function list(results: unknown[], nextCursor: string | null, type: string): Json {
-  return {
-    object: 'list',
-    results,
-    next_cursor: nextCursor,
-    has_more: nextCursor !== null,
-    type,
-    [type]: {},
-    request_id: 'req-fake',
-  };
-}
-
-/** Offset cursors: opaque to the client, stable while the data does not change. */
-function paginate(objects: Json[], body: Json, type: string): Json {
-  const pageSize = Math.min(100, Number(body.page_size ?? 100));
-  const start = body.start_cursor
-    ? Number(Buffer.from(String(body.start_cursor), 'base64url').toString())
-    : 0;
-  const end = start + pageSize;
-  const next = end < objects.length ? Buffer.from(String(end)).toString('base64url') : null;
-  return list(objects.slice(start, end), next, type);
-}
-
-async function readJson(request: IncomingMessage): Promise<Json> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  if (chunks.length === 0) return {};
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
-  } catch {
-    return {};
   }
 }
 
