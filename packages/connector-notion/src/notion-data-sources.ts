@@ -66,6 +66,8 @@ export async function* syncDataSources(
     }
     const before = await nodes.get(dataSource.id, null);
     const node = nodeOfDataSource(dataSource);
+    // A partial object (no properties) says nothing about the schema: keep what is known.
+    if (node.signature === undefined && before?.signature !== undefined) node.signature = before.signature;
     if (sameNode(before, node)) continue;
     nodes.set(dataSource.id, node);
     // A node stored before schema signatures existed is brought up to date, not re-queried.

@@ -149,7 +149,13 @@ export async function refreshCredentials(
 ): Promise<NotionOAuthCredentialsOf> {
   const client = settings.oauthClient;
   const refreshToken = credentials.refreshToken;
-  if (!client || !refreshToken) throw new Error('unreachable: refresh without client or token');
+  if (!client || !refreshToken) {
+    throw new AuthError({
+      connector: NOTION_CONNECTOR_TYPE,
+      message: 'the Notion access token cannot be refreshed (no refresh token, or no oauthClient setting)',
+      hint: `Pass oauthClient to createNotionConnector, or ${RECONNECT_HINT.charAt(0).toLowerCase()}${RECONNECT_HINT.slice(1)}`,
+    });
+  }
   const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const baseFetch = settings.fetch ?? globalThis.fetch;
   const notion = new Client({
