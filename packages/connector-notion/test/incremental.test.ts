@@ -98,6 +98,17 @@ describe('incremental sync', () => {
     expect(harness.fake.count('GET /v1/pages/:id')).toBe(0);
   });
 
+  it("leaves the sweep for later when Notion's search says it stopped early", async () => {
+    const run = pipeline(harness, { deleteSweepHours: 0 });
+    await run.sync({ mode: 'full' });
+    harness.fake.store.unsharePage(children[3] as string);
+    harness.fake.searchIncomplete = true;
+    expect((await run.sync()).counts.deleted).toBe(0);
+    harness.fake.searchIncomplete = false;
+    expect((await run.sync()).counts.deleted).toBe(1);
+    expect(run.live()).not.toContain(children[3]);
+  });
+
   it('does not delete when most known pages vanish from search at once (a lagging index)', async () => {
     const run = pipeline(harness, { deleteSweepHours: 0 });
     await run.sync({ mode: 'full' });
@@ -191,6 +202,14 @@ describe('scope', () => {
     expect(upserts(changes).find((document) => document.externalId === fresh)?.metadata?.path).toBe(
       'Crew / Grace',
     );
+  });
+
+  it("marks the listing incomplete when Notion's search says it stopped early (no sweep)", async () => {
+    harness.fake.searchIncomplete = true;
+    const changes = await collectChanges(harness.connector(), {});
+    const complete = changes.find((change) => change.kind === 'listing-complete');
+    expect(complete).toMatchObject({ kind: 'listing-complete', complete: false });
+    expect(complete?.kind === 'listing-complete' && complete.reason).toContain('query_result_limit_reached');
   });
 
   it('marks the listing incomplete when a root is not shared (no sweep)', async () => {

@@ -47,6 +47,8 @@ export class FakeNotion {
   /** Notion-Version values received. */
   readonly versions = new Set<string>();
   rateLimited = 0;
+  /** Search answers `request_status: incomplete` (Notion stopped early: query_result_limit_reached). */
+  searchIncomplete = false;
   /** Requests refused 401 (an unknown, revoked or expired token). */
   rejected = 0;
   total = 0;
@@ -272,7 +274,10 @@ export class FakeNotion {
         String(a.id).localeCompare(String(b.id));
       return direction === 'ascending' ? order : -order;
     });
-    return { ...paginate(objects, body, 'page_or_data_source'), request_status: { type: 'complete' } };
+    const status = this.searchIncomplete
+      ? { type: 'incomplete', incomplete_reason: 'query_result_limit_reached' }
+      : { type: 'complete' };
+    return { ...paginate(objects, body, 'page_or_data_source'), request_status: status };
   }
 
   private oauthToken(
