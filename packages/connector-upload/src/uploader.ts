@@ -631,7 +631,15 @@ export function createUploader(settings: UploaderSettings): Uploader {
         } else await account(batch, index, result);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, sources.length) }, worker));
+    // The batch's intake keeps the connector's ingest open between its files (at concurrency 1
+    // there is a moment between two files when none is being stored): one run for the batch.
+    const feeder = batch.record.connectorId ? feederFor(batch.record.connectorId) : undefined;
+    feeder?.hold();
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, sources.length) }, worker));
+    } finally {
+      feeder?.release();
+    }
     while (indexing.size > 0) await Promise.all([...indexing]);
     const final = (await getBatch(batch.record.id).catch(() => undefined)) ?? toProgress(batch.record, batch);
     emit({
