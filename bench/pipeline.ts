@@ -625,6 +625,8 @@ async function seedScale(backend: Backend, dimensions: number): Promise<void> {
      from generate_series(0, $3 - 1) n`,
     [ORG_ID, backend.connectorId, SCALE_DOCUMENTS],
   );
+  // HNSW built once over the rows rather than 100,000 single inserts (13 minutes on a loaded 2-core machine).
+  await pool.query('drop index public.document_chunks_embedding_idx');
   await pool.query(
     `insert into public.document_chunks (org_id, document_id, chunk_index, content, content_hash, token_count,
        embedding, embedding_model)
@@ -633,6 +635,9 @@ async function seedScale(backend: Backend, dimensions: number): Promise<void> {
        'bench:stub@' || $2
      from public.imported_documents d where d.connector_id = $1`,
     [backend.connectorId, dimensions],
+  );
+  await pool.query(
+    'create index document_chunks_embedding_idx on public.document_chunks using hnsw (embedding extensions.vector_cosine_ops)',
   );
   await pool.query('vacuum analyze public.imported_documents');
   await pool.query('vacuum analyze public.document_chunks');

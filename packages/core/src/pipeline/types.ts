@@ -222,9 +222,11 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   /**
    * Embedding requests are filled across documents and groups up to the embedder's limits;
    * `maxInputs`/`maxTokens` make them tighter (never looser). A request that is not full goes out
-   * when no new input arrived for `flushDelayMs` (default 250) or `maxWaitMs` (default 10,000)
-   * after its first input, or as soon as no group can add more (the listing ended, or every group
-   * slot waits on embeddings).
+   * when no new input arrived for `flushDelayMs` (default 250) while no group is about to add
+   * any, or `maxWaitMs` (default 30,000) after its first input, or as soon as no group can add
+   * more (the listing ended, or every group slot waits on embeddings). A group waiting on a batch
+   * lets another group run in its place while the waiting groups hold at most `maxInputs` inputs
+   * in total (memory stays bounded by about one request's inputs and vectors).
    */
   embedBatch?:
     | {
