@@ -67,7 +67,10 @@ const BACKENDS = (process.env.BENCH_BACKENDS ?? 'postgres')
   .map((name) => name.trim())
   .filter((name) => name !== '');
 const EMBED_DELAY_MS = 50;
-const DIMENSIONS = 1536;
+const DIMENSIONS = Number(process.env.BENCH_DIMENSIONS ?? 1536);
+// How the ingest backend stores vectors: `vector` (4 bytes a value) or `halfvec` (2 bytes, half the
+// index), chosen when the migrations are applied.
+const VECTOR_TYPE = (process.env.BENCH_VECTOR_TYPE ?? 'vector') as 'vector' | 'halfvec';
 const CHANGED_SHARE = 0.1;
 const RSS_SAMPLE_MS = 50;
 
@@ -488,7 +491,9 @@ async function openPostgres(dimensions = DIMENSIONS, name = 'postgres'): Promise
     const database = await server.createDatabase({ name: `tributary_bench_${name.replace(/\W/g, '_')}` });
     const pool = server.pool(database, { max: WRITERS + 4 });
     const version = await pool.query<{ server_version: string }>('show server_version');
-    const migrated = await migrate(fromPg(pool), { vector: { dimensions } });
+    const migrated = await migrate(fromPg(pool), {
+      vector: { dimensions, type: name === 'postgres' ? VECTOR_TYPE : 'vector' },
+    });
     console.log(
       `PostgreSQL ${version.rows[0]?.server_version} (with pgvector ${server.pgvector ? 'installed' : 'missing'}); ` +
         `${migrated.applied.length} migrations applied` +
@@ -709,7 +714,7 @@ async function main(): Promise<void> {
   const sample = documentText(0, 1);
   console.log(
     `${DOCUMENTS} documents of ~${(sample.length / 1024).toFixed(1)} KB Markdown (${SECTIONS} sections); ` +
-      `embedder stub: ${EMBED_DELAY_MS} ms per request, ${DIMENSIONS} dimensions; runSync defaults; ` +
+      `embedder stub: ${EMBED_DELAY_MS} ms per request, ${DIMENSIONS} dimensions stored as ${VECTOR_TYPE}; runSync defaults; ` +
       `backends: ${BACKENDS.join(', ')}\n`,
   );
   const results: PhaseResult[] = [];
