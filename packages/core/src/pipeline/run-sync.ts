@@ -199,8 +199,13 @@ export async function runSync<Config, Credentials>(
     embedder.maxInputsPerRequest,
     options.embedBatch?.maxInputs ?? Number.POSITIVE_INFINITY,
   );
-  // Groups waiting on embeddings may let others run while they hold at most one request's inputs.
-  const scheduler = new GroupScheduler(positiveInteger(concurrency.groups, 8), control, maxInputs);
+  // Groups waiting on embeddings may let others run while they hold at most one request's inputs;
+  // a `concurrency.groups` the caller set is a hard limit (no lending).
+  const scheduler = new GroupScheduler(
+    positiveInteger(concurrency.groups, 8),
+    control,
+    concurrency.groups === undefined ? maxInputs : 0,
+  );
   const batcher = new EmbedBatcher({
     embedder,
     maxInputs,

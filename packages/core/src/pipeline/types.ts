@@ -192,6 +192,10 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
         load?: number | undefined;
         embed?: number | undefined;
         write?: number | undefined;
+        /**
+         * Groups in flight (default 8). Left unset, a group waiting on an embedding request lends
+         * its slot to the next group (bounded by one request's inputs); set, it is a hard limit.
+         */
         groups?: number | undefined;
       }
     | undefined;
