@@ -10,6 +10,7 @@ export {
   uploadExtractors,
 } from './office-extractors.js';
 export { createSqlUploadBatchStore, type SqlUploadBatchStoreOptions } from './sql-upload-batch-store.js';
+export { type StoredUpload, storedUploadDocument } from './stored-upload-document.js';
 export {
   createOpenAITranscriber,
   OPENAI_TRANSCRIPTION_MAX_BYTES,
@@ -37,7 +38,6 @@ export type {
 } from './upload-batch-store.js';
 export {
   createUploadConnector,
-  type StoredUpload,
   type UploadConnectorSettings,
   type UploadFeedItem,
   uploadConnectorConfigSchema,

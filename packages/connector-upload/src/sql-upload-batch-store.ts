@@ -7,6 +7,7 @@ import {
   mapBatchRow,
   parseSettledBatch,
   type UploadBatchActor,
+  type UploadBatchStatus,
   type UploadBatchStore,
 } from './upload-batch-store.js';
 
@@ -118,6 +119,16 @@ export function createSqlUploadBatchStore(
           [batchId],
         );
         return rows[0] ? mapBatchRow(rows[0]) : undefined;
+      });
+    },
+
+    async getBatchStatus(batchId) {
+      return run(async (tx) => {
+        const { rows } = await tx.query<{ status: UploadBatchStatus }>(
+          'select status from public.file_upload_batches where id = $1',
+          [batchId],
+        );
+        return rows[0]?.status;
       });
     },
 

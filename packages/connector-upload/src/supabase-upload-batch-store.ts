@@ -6,6 +6,7 @@ import {
   isFailedOutcome,
   mapBatchRow,
   parseSettledBatch,
+  type UploadBatchStatus,
   type UploadBatchStore,
 } from './upload-batch-store.js';
 
@@ -65,6 +66,7 @@ export function createSupabaseUploadBatchStore(
         attachConnector: forward('attachConnector'),
         recordFile: forward('recordFile'),
         getBatch: forward('getBatch'),
+        getBatchStatus: forward('getBatchStatus'),
         cancelBatch: forward('cancelBatch'),
         findStaleBatches: forward('findStaleBatches'),
         settleInterruptedBatch: forward('settleInterruptedBatch'),
@@ -129,6 +131,17 @@ export function createSupabaseUploadBatchStore(
           .maybeSingle()) as PostgrestResult<Record<string, unknown> | null>,
       );
       return row ? mapBatchRow(row) : undefined;
+    },
+
+    async getBatchStatus(batchId) {
+      const row = unwrap(
+        (await client
+          .from('file_upload_batches')
+          .select('status')
+          .eq('id', batchId)
+          .maybeSingle()) as PostgrestResult<{ status: UploadBatchStatus } | null>,
+      );
+      return row?.status;
     },
 
     async cancelBatch(batchId) {

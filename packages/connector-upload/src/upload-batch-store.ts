@@ -91,6 +91,12 @@ export interface UploadBatchStore {
     outcome: RecordedFileOutcome,
   ): Promise<UploadBatchRecord | undefined>;
   getBatch(batchId: string): Promise<UploadBatchRecord | undefined>;
+  /**
+   * The batch's status alone (a read without its per-file metadata). Optional: the uploader checks
+   * it before each file so a batch cancelled by another process stops at its next file, and reads
+   * the whole row through `getBatch` when a store lacks it.
+   */
+  getBatchStatus?(batchId: string): Promise<UploadBatchStatus | undefined>;
   /** Ends an unfinished batch as `cancelled`; returns the batch (unchanged when it had already ended). */
   cancelBatch(batchId: string): Promise<UploadBatchRecord | undefined>;
   /**

@@ -1,22 +1,15 @@
-import { type BlobStore, type ConnectorChange, defineConnector, type JsonObject } from '@tributary/core';
+import { type BlobStore, type ConnectorChange, defineConnector } from '@tributary/core';
 import { z } from 'zod';
+import { type StoredUpload, storedUploadDocument } from './stored-upload-document.js';
 
-/** A file already in the blob store, ready for the pipeline. */
-export interface StoredUpload {
-  /** sha256 (hex) of the bytes: the document's identity, and its version (the bytes never change). */
-  sha256: string;
-  /** The display name (sanitised). */
-  name: string;
-  /** The type sniffed from the bytes. */
-  mimeType: string;
-  /** Object path in the blob store; the bytes are read from it only when the pipeline loads them. */
-  path?: string | undefined;
-  /** Text in hand instead of the bytes (a transcript). */
-  text?: string | undefined;
-  metadata?: JsonObject | undefined;
-}
+export type { StoredUpload } from './stored-upload-document.js';
 
-/** `{ flush: true }` asks for a checkpoint now: the pipeline commits what it holds. */
+/**
+ * @deprecated A live feed with `{ flush: true }` items bent the connector spec (config that cannot
+ * be serialised, an empty checkpoint meaning "commit now"). Push documents into core's
+ * `startPushIngest` with `storedUploadDocument` instead (see the README's migration notes); a
+ * `{ flush: true }` item is still honoured as `ingest.flush()` would be, until the next major.
+ */
 export type UploadFeedItem = StoredUpload | { flush: true };
 
 export interface UploadConnectorSettings {
@@ -30,21 +23,29 @@ const isIterable = (value: unknown): value is Iterable<UploadFeedItem> | AsyncIt
   typeof value !== 'string';
 
 export const uploadConnectorConfigSchema = z.object({
-  /** The stored uploads to index (an array, or an async iterable fed while files arrive). */
-  uploads: z.custom<Iterable<UploadFeedItem> | AsyncIterable<UploadFeedItem>>(isIterable, {
-    message: 'must be an array or an (async) iterable of stored uploads',
-  }),
+  /**
+   * The stored uploads to index: an array (serialisable; checkpoints carry the offset reached, so a
+   * resumed run starts there). A live (async) iterable is deprecated: use `startPushIngest`.
+   */
+  uploads: z.custom<readonly StoredUpload[] | Iterable<UploadFeedItem> | AsyncIterable<UploadFeedItem>>(
+    isIterable,
+    { message: 'must be an array of stored uploads' },
+  ),
   /** A checkpoint after this many uploads (default 50), so a crash resumes close to where it stopped. */
   checkpointEvery: z.number().int().positive().optional(),
 });
 
+// The offset reached and the sha256 of the upload just before it: a cursor resumes only the list it
+// was written for.
+const cursorSchema = z.object({ offset: z.number().int().positive(), after: z.string() });
+
 /**
- * The connector the uploader runs through core's `runSync`: it yields stored uploads as documents
- * (identity and version = sha256, content read lazily from the blob store, or a transcript), so
- * uploads are extracted, chunked, embedded and indexed exactly like any source, and an upload seen
- * again (same bytes) is skipped without being read. Uploads are content-addressed and never listed
- * as a whole, so this connector neither deletes nor sweeps: removing an upload is the host's call
- * (a user deleting a document).
+ * A pull connector over a fixed list of stored uploads (identity and version = sha256, content read
+ * lazily from the blob store, or a transcript): each checkpoint's cursor is the offset reached, so a
+ * resumed run continues there and a re-run skips what is indexed without reading it. The uploader
+ * itself pushes files as they arrive through core's `startPushIngest` (`storedUploadDocument`);
+ * this connector is for re-indexing a known list. Uploads are content-addressed and never listed
+ * as a whole, so it neither deletes nor sweeps: removing an upload is the host's call.
  */
 export function createUploadConnector(settings: UploadConnectorSettings) {
   const { blobStore } = settings;
@@ -56,8 +57,28 @@ export function createUploadConnector(settings: UploadConnectorSettings) {
     async check() {},
     async *sync(ctx): AsyncIterable<ConnectorChange> {
       const every = ctx.config.checkpointEvery ?? 50;
+      const uploads = ctx.config.uploads;
+      if (Array.isArray(uploads)) {
+        const resumed = cursorSchema.safeParse(ctx.cursor);
+        const start =
+          resumed.success && uploads[resumed.data.offset - 1]?.sha256 === resumed.data.after
+            ? resumed.data.offset
+            : 0;
+        for (let index = start; index < uploads.length; index += 1) {
+          yield { kind: 'upsert', document: storedUploadDocument(uploads[index] as StoredUpload, blobStore) };
+          const reached = index + 1;
+          if ((reached - start) % every === 0 || reached === uploads.length) {
+            yield {
+              kind: 'checkpoint',
+              cursor: { offset: reached, after: (uploads[index] as StoredUpload).sha256 },
+            };
+          }
+        }
+        return;
+      }
+      // Deprecated live feed: no offset to resume from, checkpoints only commit.
       let sinceCheckpoint = 0;
-      for await (const item of ctx.config.uploads as AsyncIterable<UploadFeedItem>) {
+      for await (const item of uploads as AsyncIterable<UploadFeedItem>) {
         if ('flush' in item) {
           if (sinceCheckpoint > 0) {
             sinceCheckpoint = 0;
@@ -65,32 +86,7 @@ export function createUploadConnector(settings: UploadConnectorSettings) {
           }
           continue;
         }
-        const path = item.path;
-        yield {
-          kind: 'upsert',
-          document: {
-            externalId: item.sha256,
-            title: item.name,
-            mimeType: item.text !== undefined ? 'text/plain' : item.mimeType,
-            version: item.sha256,
-            metadata: item.metadata,
-            content:
-              item.text !== undefined
-                ? { kind: 'text', text: item.text }
-                : {
-                    kind: 'lazy',
-                    load: async ({ signal }) => {
-                      if (!path)
-                        throw new TypeError(`stored upload ${item.name} has neither a path nor text`);
-                      signal.throwIfAborted();
-                      // No signal for the stream itself: a stream aborted before the pipeline
-                      // listens emits an uncaught 'error'. The pipeline checks the run's signal
-                      // between reads and closes the stream when it stops.
-                      return { kind: 'stream', stream: await blobStore.get(path) };
-                    },
-                  },
-          },
-        };
+        yield { kind: 'upsert', document: storedUploadDocument(item, blobStore) };
         sinceCheckpoint += 1;
         if (sinceCheckpoint >= every) {
           sinceCheckpoint = 0;

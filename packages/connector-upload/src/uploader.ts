@@ -37,6 +37,9 @@ import {
   type UploadKind,
 } from './upload-types.js';
 
+/** A file's outcome now, or (handed to the pipeline) once it is indexed or failed. */
+type FileResult = RecordedFileOutcome | { later: Promise<RecordedFileOutcome> };
+
 export interface UploaderSettings {
   /** Where documents and chunks go (any core adapter: PGlite, node-postgres, supabase-js). */
   repository: KnowledgeRepository;
@@ -63,6 +66,13 @@ export interface UploaderSettings {
   now?: (() => Date) | undefined;
   /** Wait before retrying when another worker holds the upload connector's lease. Default 5 s. */
   leaseRetryMs?: number | undefined;
+  /**
+   * Stored files the pipeline holds before intake waits for it (back-pressure: storing goes no
+   * further ahead of indexing than this). Default 200.
+   */
+  maxPendingFiles?: number | undefined;
+  /** Files pushed and none new for this long: the pipeline commits what it holds. Default 100 ms. */
+  idleFlushMs?: number | undefined;
   /**
    * `user` (recommended when the database holds your memberships): the batch row is inserted as
    * the uploading user, so row level security decides whether they may add to that organisation
@@ -278,17 +288,15 @@ export function createUploader(settings: UploaderSettings): Uploader {
         concurrency,
         logger,
         leaseRetryMs: settings.leaseRetryMs ?? 5_000,
+        maxPending: Math.ceil(positive(settings.maxPendingFiles ?? 200, 'maxPendingFiles')),
+        idleFlushMs: positive(settings.idleFlushMs ?? 100, 'idleFlushMs'),
       });
       feeders.set(connectorId, feeder);
     }
     return feeder;
   };
 
-  async function processFile(
-    batch: LiveBatch,
-    index: number,
-    source: UploadSource,
-  ): Promise<RecordedFileOutcome> {
+  async function processFile(batch: LiveBatch, index: number, source: UploadSource): Promise<FileResult> {
     const { record, controller } = batch;
     const signal = controller.signal;
     const name = safeDisplayName(source.name);
@@ -398,7 +406,8 @@ export function createUploader(settings: UploaderSettings): Uploader {
           release,
           onDocument: (id) => resolveDocument(id),
         });
-        resolveDocument(outcome.documentId);
+        // A file handed to the pipeline resolved its document through onDocument already.
+        if (!('later' in outcome)) resolveDocument(outcome.documentId);
         return outcome;
       } finally {
         resolveDocument(undefined);
@@ -430,7 +439,7 @@ export function createUploader(settings: UploaderSettings): Uploader {
     feeder: PipelineFeeder;
     release: () => void;
     onDocument: (documentId: string) => void;
-  }): Promise<RecordedFileOutcome> {
+  }): Promise<FileResult> {
     const { batch, name, kind } = file;
     const connectorId = batch.record.connectorId as string;
     const upload: JsonObject = {
@@ -527,14 +536,22 @@ export function createUploader(settings: UploaderSettings): Uploader {
         return { status: 'failed', documentId, name, message };
       }
     }
-    const outcomePromise = file.feeder.submit(
+    const submitted = file.feeder.submit(
       { sha256: file.sha256, name, mimeType: file.mimeType, path: file.path, text, metadata: sourceMetadata },
       batch.record.id,
     );
     file.release();
-    const outcome = await outcomePromise;
-    if (!outcome.ok) return { status: 'failed', documentId, name, message: outcome.message };
-    return { status: 'completed', documentId, name };
+    // Back-pressure: intake waits while the ingest is full; indexing then goes on without holding
+    // an intake slot, so files of one batch are embedded and written together.
+    await submitted.accepted;
+    return {
+      later: submitted.outcome.then(
+        (outcome): RecordedFileOutcome =>
+          outcome.ok
+            ? { status: 'completed', documentId, name }
+            : { status: 'failed', documentId, name, message: outcome.message },
+      ),
+    };
   }
 
   async function account(batch: LiveBatch, index: number, outcome: RecordedFileOutcome) {
@@ -578,16 +595,52 @@ export function createUploader(settings: UploaderSettings): Uploader {
     });
   }
 
+  /** Whether the batch row ended (cancelled) while this process still works on it. */
+  async function endedElsewhere(batch: LiveBatch): Promise<boolean> {
+    try {
+      const status = batches.getBatchStatus
+        ? await batches.getBatchStatus(batch.record.id)
+        : (await batches.getBatch(batch.record.id))?.status;
+      return status !== undefined && status !== 'uploading' && status !== 'processing';
+    } catch {
+      // Unknown: go on; the file's count is refused later if the batch did end.
+      return false;
+    }
+  }
+
   async function runBatch(batch: LiveBatch, sources: UploadSource[]): Promise<UploadBatchProgress> {
     let next = 0;
+    // Files handed to the pipeline and not finished yet (bounded by the ingest's back-pressure).
+    const indexing = new Set<Promise<void>>();
     const worker = async () => {
       while (next < sources.length) {
         const index = next++;
-        const outcome = await processFile(batch, index, sources[index] as UploadSource);
-        await account(batch, index, outcome);
+        // Outcomes are counted once indexed, after later files started: so that a batch cancelled
+        // by another process stops at its next file, its status is read before each file.
+        if (index > 0 && !batch.controller.signal.aborted && (await endedElsewhere(batch))) {
+          batch.controller.abort(new Error('batch cancelled'));
+          if (batch.record.connectorId)
+            feeders.get(batch.record.connectorId)?.cancelBatch(batch.record.id, 'the batch was cancelled');
+        }
+        const result = await processFile(batch, index, sources[index] as UploadSource);
+        if ('later' in result) {
+          const accounted: Promise<void> = result.later
+            .then((outcome) => account(batch, index, outcome))
+            .finally(() => indexing.delete(accounted));
+          indexing.add(accounted);
+        } else await account(batch, index, result);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, sources.length) }, worker));
+    // The batch's intake keeps the connector's ingest open between its files (at concurrency 1
+    // there is a moment between two files when none is being stored): one run for the batch.
+    const feeder = batch.record.connectorId ? feederFor(batch.record.connectorId) : undefined;
+    feeder?.hold();
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, sources.length) }, worker));
+    } finally {
+      feeder?.release();
+    }
+    while (indexing.size > 0) await Promise.all([...indexing]);
     const final = (await getBatch(batch.record.id).catch(() => undefined)) ?? toProgress(batch.record, batch);
     emit({
       type: 'batch-finished',

@@ -292,6 +292,30 @@ describe('runSync: dedup layers', () => {
     expect(summary.embeddings.reused).toBe(changedChunks - newChunks);
   });
 
+  it('a few changes spread over many groups are embedded in one request (batches fill across groups)', async () => {
+    const env = setup();
+    const source = createSource();
+    fill(source, 400);
+    const { embedder, stats } = countingEmbedder();
+    // Groups of 10: 40 groups, 8 at a time. Every other group holds one changed document.
+    const options = { ...baseOptions(env, source, embedder), groupSize: 10 };
+    await runSync(options);
+    const changed = Array.from({ length: 20 }, (_, i) => `doc-${String(i * 20 + 5).padStart(3, '0')}`);
+    for (const id of changed) {
+      const doc = source.docs.get(id) as SourceDoc;
+      doc.text = (doc.text ?? '').replace('paragraph 2:', 'paragraph 2 (revised):');
+      doc.version = 'v2';
+    }
+    stats.requests = 0;
+    stats.inputs = 0;
+    const summary = await runSync(options);
+    expect(summary.status).toBe('success');
+    expect(summary.counts).toMatchObject({ updated: 20, skippedByVersion: 380 });
+    expect(stats.inputs).toBeGreaterThanOrEqual(20);
+    // Before, each group waiting on the batcher kept its slot: 8 waiting groups sent a request.
+    expect(stats.requests).toBe(1);
+  });
+
   it('a version change with the same content is loaded but neither re-chunked nor re-embedded', async () => {
     const env = setup();
     const source = createSource();

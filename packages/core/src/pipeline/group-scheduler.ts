@@ -15,16 +15,46 @@ export class GroupScheduler {
   /** Groups not yet settled (a failed one halts the run before it leaves this set). */
   readonly #unsettled = new Set<Promise<void>>();
   #checkpoints: Promise<void> = Promise.resolve();
+  readonly #maxParkedWeight: number;
+  #parkedWeight = 0;
+  #parked = 0;
 
-  constructor(concurrency: number, control: RunControl) {
+  /**
+   * @param maxParkedWeight How much parked groups may hold at once (in embedding inputs): a group
+   *   that waits on the embedding batcher gives its slot to the next group while the total stays
+   *   under this, so a batch fills across many groups (a re-sync where few documents changed)
+   *   with memory bounded by about one request's inputs and their vectors.
+   */
+  constructor(concurrency: number, control: RunControl, maxParkedWeight = 0) {
     this.#concurrency = concurrency;
     this.#queue = new PQueue({ concurrency });
     this.#control = control;
+    this.#maxParkedWeight = maxParkedWeight;
   }
 
   /** Every slot runs a group (whatever else is submitted waits). */
   saturated(): boolean {
-    return this.#queue.pending >= this.#concurrency;
+    return this.#queue.pending >= this.#queue.concurrency;
+  }
+
+  /**
+   * A running group waits on something other groups feed (the embedding batcher): if `weight` fits
+   * under the parking bound, one more group may run until the returned release is called (when the
+   * group has stored what it waited for). Returns a no-op release when it does not fit.
+   */
+  park(weight: number): () => void {
+    if (weight <= 0 || this.#parkedWeight + weight > this.#maxParkedWeight) return () => {};
+    this.#parkedWeight += weight;
+    this.#parked += 1;
+    this.#queue.concurrency = this.#concurrency + this.#parked;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#parkedWeight -= weight;
+      this.#parked -= 1;
+      this.#queue.concurrency = this.#concurrency + this.#parked;
+    };
   }
 
   /** Queues a group; waits while the queue is full. */

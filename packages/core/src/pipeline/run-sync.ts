@@ -195,19 +195,26 @@ export async function runSync<Config, Credentials>(
   });
 
   const concurrency = options.concurrency ?? {};
-  const scheduler = new GroupScheduler(positiveInteger(concurrency.groups, 8), control);
+  const maxInputs = Math.min(
+    embedder.maxInputsPerRequest,
+    options.embedBatch?.maxInputs ?? Number.POSITIVE_INFINITY,
+  );
+  // Groups waiting on embeddings may let others run while they hold at most one request's inputs;
+  // a `concurrency.groups` the caller set is a hard limit (no lending).
+  const scheduler = new GroupScheduler(
+    positiveInteger(concurrency.groups, 8),
+    control,
+    concurrency.groups === undefined ? maxInputs : 0,
+  );
   const batcher = new EmbedBatcher({
     embedder,
-    maxInputs: Math.min(
-      embedder.maxInputsPerRequest,
-      options.embedBatch?.maxInputs ?? Number.POSITIVE_INFINITY,
-    ),
+    maxInputs,
     maxTokens: Math.min(
       embedder.maxTokensPerRequest,
       options.embedBatch?.maxTokens ?? Number.POSITIVE_INFINITY,
     ),
     flushDelayMs: options.embedBatch?.flushDelayMs ?? 250,
-    maxWaitMs: options.embedBatch?.maxWaitMs ?? 10_000,
+    maxWaitMs: options.embedBatch?.maxWaitMs ?? 30_000,
     concurrency: positiveInteger(concurrency.embed, 2),
     control,
     clock,
@@ -235,6 +242,7 @@ export async function runSync<Config, Credentials>(
       chunker: options.chunker ?? createChunker(),
       batcher,
       writeLimit: pLimit(positiveInteger(concurrency.write, 2)),
+      park: (weight: number) => scheduler.park(weight),
       control,
       clock,
       embeddings,

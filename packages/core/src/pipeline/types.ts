@@ -192,6 +192,10 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
         load?: number | undefined;
         embed?: number | undefined;
         write?: number | undefined;
+        /**
+         * Groups in flight (default 8). Left unset, a group waiting on an embedding request lends
+         * its slot to the next group (bounded by one request's inputs); set, it is a hard limit.
+         */
         groups?: number | undefined;
       }
     | undefined;
@@ -222,9 +226,11 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   /**
    * Embedding requests are filled across documents and groups up to the embedder's limits;
    * `maxInputs`/`maxTokens` make them tighter (never looser). A request that is not full goes out
-   * when no new input arrived for `flushDelayMs` (default 250) or `maxWaitMs` (default 10,000)
-   * after its first input, or as soon as no group can add more (the listing ended, or every group
-   * slot waits on embeddings).
+   * when no new input arrived for `flushDelayMs` (default 250) while no group is about to add
+   * any, or `maxWaitMs` (default 30,000) after its first input, or as soon as no group can add
+   * more (the listing ended, or every group slot waits on embeddings). A group waiting on a batch
+   * lets another group run in its place while the waiting groups hold at most `maxInputs` inputs
+   * in total (memory stays bounded by about one request's inputs and vectors).
    */
   embedBatch?:
     | {

@@ -115,13 +115,29 @@ export class EmbedBatcher {
           this.#options.flushDelayMs,
           this.#firstAt + this.#options.maxWaitMs - Date.now(),
         );
-        this.#timer = setTimeout(() => this.#send(), Math.max(0, wait));
-        this.#timer.unref?.();
+        this.#armTimer(wait);
       }
     });
     this.#pending.set(item.hash, promise);
     void promise.finally(() => this.#pending.delete(item.hash));
     return promise;
+  }
+
+  /**
+   * The idle flush. While a group is still producing (between its start and its embedding call) it
+   * may add inputs soon: the timer waits again, up to maxWaitMs from the first input, so batches
+   * fill across groups instead of leaving whenever one group takes longer than flushDelayMs.
+   */
+  #armTimer(wait: number): void {
+    this.#timer = setTimeout(
+      () => {
+        const left = this.#firstAt + this.#options.maxWaitMs - Date.now();
+        if (this.#producers > 0 && left > 0) this.#armTimer(Math.min(this.#options.flushDelayMs, left));
+        else this.#send();
+      },
+      Math.max(0, wait),
+    );
+    this.#timer.unref?.();
   }
 
   #send(): void {

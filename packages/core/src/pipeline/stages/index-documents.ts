@@ -40,6 +40,11 @@ export interface IndexStage {
   failed(item: ToIndex, error: unknown): Promise<void>;
   /** Called once this group has handed all its inputs to the batcher. */
   doneProducing(): void;
+  /**
+   * Lets another group run while this one waits on the batcher (weight: inputs sent); the release
+   * is called once this group's chunks are written. Optional: without it the group keeps its slot.
+   */
+  park?: ((weight: number) => () => void) | undefined;
 }
 
 /** Documents per chunk-write statement; the slices of a group go to the writers in parallel. */
@@ -105,20 +110,39 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
   }
   const missing = [...wanted].filter(([hash]) => !vectors.has(hash));
   const errorsByHash = new Map<string, Error>();
-  if (missing.length > 0) {
-    const embedding = stage.batcher.embed(
-      missing.map(([hash, { text, tokens }]) => ({ hash, text, tokens })),
-    );
-    stage.doneProducing();
-    const outcomes = await embedding;
-    control.check();
-    for (const [hash, outcome] of outcomes) {
-      if (outcome instanceof Error) errorsByHash.set(hash, outcome);
-      else vectors.set(hash, outcome);
+  let unpark = () => {};
+  try {
+    if (missing.length > 0) {
+      const embedding = stage.batcher.embed(
+        missing.map(([hash, { text, tokens }]) => ({ hash, text, tokens })),
+      );
+      stage.doneProducing();
+      // Held until the chunks are written: the bound covers these inputs' vectors too.
+      unpark = stage.park?.(missing.length) ?? unpark;
+      const outcomes = await embedding;
+      control.check();
+      for (const [hash, outcome] of outcomes) {
+        if (outcome instanceof Error) errorsByHash.set(hash, outcome);
+        else vectors.set(hash, outcome);
+      }
     }
+    stage.doneProducing();
+    await writeReady(chunksOf, vectors, errorsByHash, failures, stage);
+  } finally {
+    unpark();
   }
+  for (const [item, error] of failures) await stage.failed(item, error);
+}
 
-  stage.doneProducing();
+/** Writes every document whose vectors are all in hand, 50 documents per statement. */
+async function writeReady(
+  chunksOf: Map<ToIndex, Chunk[]>,
+  vectors: Map<string, number[]>,
+  errorsByHash: Map<string, Error>,
+  failures: Map<ToIndex, unknown>,
+  stage: IndexStage,
+): Promise<void> {
+  const { control, embedder } = stage;
   const ready: { item: ToIndex; entry: ReplaceChunksEntry }[] = [];
   for (const [item, chunks] of chunksOf) {
     const broken = chunks.find((chunk) => !vectors.has(chunk.hash));
@@ -158,7 +182,6 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
       for (const { item } of written) stage.finished(item);
     }),
   );
-  for (const [item, error] of failures) await stage.failed(item, error);
 }
 
 /** One statement for the whole slice; when it fails, each document alone, so one bad document fails only itself. */
