@@ -11,7 +11,12 @@ import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { json, readBody } from './fake-http.ts';
 import { FakeIdentity } from './fake-identity.ts';
-import { type FakeArtifact, type FakeTenant, messageJson } from './fake-tenant.ts';
+import { type FakeArtifact, type FakeMeeting, type FakeTenant, messageJson } from './fake-tenant.ts';
+
+/** A meeting's join URL, shaped like Teams' (percent-encoded thread id and a query string). */
+export function joinWebUrlOf(meeting: FakeMeeting): string {
+  return `https://teams.microsoft.com/l/meetup-join/19%3ameeting_${meeting.id}%40thread.v2/0?context=%7b%22Tid%22%3a%22t%22%7d`;
+}
 
 export interface FakeGraphOptions {
   tenant: FakeTenant;
@@ -241,6 +246,18 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       await subscriptionRoutes(request, response, path, method);
       return;
     }
+    if (path === '/groups/delta') {
+      // Teams are groups; a membership change of a team reports the group with `members@delta`.
+      const teams = [...tenant.teams.values()];
+      return delta(
+        response,
+        url,
+        teams,
+        () => true,
+        (team) => ({ id: team.id, displayName: team.displayName, 'members@delta': [] }),
+        pageSize,
+      );
+    }
     if (path === '/teams' || path === '/me/joinedTeams')
       return page(response, url, [...tenant.teams.values()], (team) => ({
         id: team.id,
@@ -273,6 +290,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
           membershipType: channel.membershipType,
         });
       if (rest === '/members') {
+        count('members');
         return page(response, url, channel.members, (member) => ({
           '@odata.type': '#microsoft.graph.aadUserConversationMember',
           id: randomUUID(),
@@ -319,31 +337,50 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
         20,
       );
     }
+    const meetingJson = (meeting: FakeMeeting) => {
+      const participant = (user: { id: string; displayName: string; email: string }, role: string) => ({
+        upn: user.email,
+        role,
+        identity: { user: { id: user.id, displayName: user.displayName, tenantId } },
+      });
+      return {
+        id: meeting.id,
+        subject: meeting.subject,
+        startDateTime: meeting.startDateTime,
+        endDateTime: meeting.endDateTime,
+        joinWebUrl: joinWebUrlOf(meeting),
+        participants: {
+          organizer: participant(meeting.organizer, 'presenter'),
+          attendees: meeting.attendees.map((user) => participant(user, 'attendee')),
+        },
+      };
+    };
+    const byJoinUrl = /^\/users\/([^/]+)\/onlineMeetings$/.exec(path);
+    if (byJoinUrl) {
+      // GET /users/{id}/onlineMeetings?$filter=JoinWebUrl eq '{joinWebUrl}' (the only filter Graph supports here).
+      const filter = /^JoinWebUrl eq '(.*)'$/i.exec(url.searchParams.get('$filter') ?? '');
+      if (!filter) return graphError(response, 400, 'BadRequest', 'Filter on JoinWebUrl is required');
+      const wanted = (filter[1] as string).replace(/''/g, "'");
+      const found = [...tenant.meetings.values()].filter(
+        (meeting) => meeting.organizer.id === byJoinUrl[1] && joinWebUrlOf(meeting) === wanted,
+      );
+      return json(response, 200, { value: found.map(meetingJson) });
+    }
     const meetingPath =
-      /^\/users\/([^/]+)\/onlineMeetings\/([^/]+)(?:\/(transcripts|recordings)\/([^/]+)(\/content)?)?$/.exec(
+      /^\/users\/([^/]+)\/onlineMeetings\/([^/]+)(?:\/(transcripts|recordings)(?:\/([^/]+)(\/content)?)?)?$/.exec(
         path,
       );
     if (meetingPath) {
       const meeting = tenant.meetings.get(meetingPath[2] as string);
       if (!meeting || meeting.organizer.id !== meetingPath[1])
         return graphError(response, 404, 'NotFound', 'Meeting not found');
-      if (!meetingPath[3]) {
-        const participant = (user: { id: string; displayName: string; email: string }, role: string) => ({
-          upn: user.email,
-          role,
-          identity: { user: { id: user.id, displayName: user.displayName, tenantId } },
-        });
-        return json(response, 200, {
-          id: meeting.id,
-          subject: meeting.subject,
-          startDateTime: meeting.startDateTime,
-          endDateTime: meeting.endDateTime,
-          joinWebUrl: `https://teams.microsoft.com/l/meetup-join/${meeting.id}`,
-          participants: {
-            organizer: participant(meeting.organizer, 'presenter'),
-            attendees: meeting.attendees.map((user) => participant(user, 'attendee')),
-          },
-        });
+      if (!meetingPath[3]) return json(response, 200, meetingJson(meeting));
+      if (!meetingPath[4]) {
+        const kind = meetingPath[3] === 'transcripts' ? 'transcript' : 'recording';
+        count(`${kind}-list`);
+        const source = kind === 'transcript' ? tenant.transcripts : tenant.recordings;
+        const mine = [...source.values()].filter((item) => item.meetingId === meeting.id && !item.deleted);
+        return page(response, url, mine, (artifact) => artifactJson(artifact, kind));
       }
       const kind = meetingPath[3] === 'transcripts' ? 'transcript' : 'recording';
       const artifact = (kind === 'transcript' ? tenant.transcripts : tenant.recordings).get(
