@@ -56,7 +56,7 @@ export function forgetKnown(state: ConnectorState, scope: string, itemId: string
 }
 
 /**
- * After a fresh read of `scope` reached its delta link: deletes the documents it did not list
+ * After a fresh read of `scope` reached its delta link in an incremental sync: deletes the documents it did not list
  * (still stamped with an older generation). A read that lists less than half of a scope of ten or
  * more documents looks truncated rather than emptied: nothing is deleted, the scope is reported
  * failed (the run ends `partial`, saying why) and a full sync, with the pipeline's own guard,
@@ -68,6 +68,15 @@ export async function* sweepScope(
   generation: string,
 ): AsyncGenerator<ConnectorChange> {
   const prefix = `${scope}/`;
+  if (run.start !== 'delta') {
+    // A full listing: the pipeline's own sweep deletes what it did not see (under its guard over
+    // the whole connector); the stale entries only go.
+    const stale: string[] = [];
+    for await (const entry of run.ctx.state.iterate(KNOWN, { prefix }))
+      if ((entry.value as Partial<KnownEntry> | null)?.generation !== generation) stale.push(entry.key);
+    for (const key of stale) run.ctx.state.delete(KNOWN, key);
+    return;
+  }
   let total = 0;
   let unseen = 0;
   for await (const entry of run.ctx.state.iterate(KNOWN, { prefix })) {

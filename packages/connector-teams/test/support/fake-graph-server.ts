@@ -62,8 +62,11 @@ export interface FakeGraph {
   /** Every Graph request whose path matches answers `status` until cleared. */
   failPath(pattern: RegExp, status: number): void;
   clearPathFailures(): void;
-  /** Every delta token issued so far answers 410 Gone from now on. */
-  expireDeltaTokens(): void;
+  /**
+   * Every delta token issued so far is refused from now on: 410 Gone (`SyncStateNotFound`), or as
+   * some resources do, 400 with the code `resyncRequired`.
+   */
+  expireDeltaTokens(answer?: '410' | 'resyncRequired'): void;
   /** A refresh token for the delegated flow, and an authorization code that yields it. */
   issueAuthCode(user: { id: string }): { code: string; refreshToken: string };
   revokeAccessTokens(): void;
@@ -118,6 +121,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   const pathFaults: { pattern: RegExp; status: number }[] = [];
   const subscriptions = new Map<string, FakeSubscription>();
   let epoch = 1;
+  let expiredAnswer: '410' | 'resyncRequired' = '410';
   let base = '';
 
   const count = (kind: string) => counts.set(kind, (counts.get(kind) ?? 0) + 1);
@@ -161,7 +165,9 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       epoch: number;
     };
     if (since.epoch !== epoch) {
-      graphError(response, 410, 'SyncStateNotFound', 'The sync state generation is old. Please resync.');
+      if (expiredAnswer === 'resyncRequired')
+        graphError(response, 400, 'resyncRequired', 'Resync required. Replace any local items with the server versions.');
+      else graphError(response, 410, 'SyncStateNotFound', 'The sync state generation is old. Please resync.');
       return;
     }
     const cut = skip?.cut ?? tenant.seq;
@@ -556,7 +562,8 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     clearPathFailures: () => {
       pathFaults.length = 0;
     },
-    expireDeltaTokens: () => {
+    expireDeltaTokens: (answer = '410') => {
+      expiredAnswer = answer;
       epoch += 1;
     },
     issueAuthCode(user) {
