@@ -47,6 +47,8 @@ interface Fault {
 
 export interface FakeGraph {
   url: string;
+  /** The https server (identity and Graph), e.g. for `injectFaults`. */
+  server: Server;
   tenantId: string;
   clientId: string;
   clientSecret: string;
@@ -544,6 +546,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
 
   return {
     url: base,
+    server,
     tenantId,
     clientId,
     clientSecret,
