@@ -34,6 +34,7 @@ export async function* changedTeams(
       GROUPS_SCOPE,
       '/groups/delta?$select=id,displayName,members',
       (link) => run.api.page(link, teamSchema),
+      // biome-ignore lint/correctness/useYield: a groups page changes no document, only state.
       async function* (page) {
         // Kept in state until the team's channels were read again, so a run stopped in between
         // (after this delta link was committed) still re-reads them next time. A fresh read lists
@@ -82,7 +83,8 @@ export async function channelMembership(
   run.ctx.state.set(MEMBERS, key, permissions as unknown as JsonValue);
   const changed =
     previous !== undefined && permissionsFingerprint(previous) !== permissionsFingerprint(permissions);
-  if (changed) run.ctx.logger.info('channel membership changed; its threads are stored again', { scope: key });
+  if (changed)
+    run.ctx.logger.info('channel membership changed; its threads are stored again', { scope: key });
   return { permissions, changed };
 }
 

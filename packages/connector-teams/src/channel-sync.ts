@@ -85,9 +85,7 @@ export async function* syncChannels(
     const first = ahead.get(scope);
     ahead.delete(scope);
     if (work[index - 1]?.team.id !== team.id) teamFailures = run.failures.length;
-    yield* guardScope(run, scope, () =>
-      syncChannel(run, team, channel, checkpoint, membership.teams, first),
-    );
+    yield* guardScope(run, scope, () => syncChannel(run, team, channel, checkpoint, membership.teams, first));
     // The team's last channel: its membership change is handled if every channel was read.
     if (work[index + 1]?.team.id !== team.id && run.failures.length === teamFailures)
       membershipHandled(run, team.id);
@@ -179,7 +177,13 @@ async function* syncChannel(
       }
       const threads = await toThreads(live);
       for (const [index, document] of threads.entries()) {
-        rememberKnown(ctx.state, scope, (live[index] as GraphChatMessage).id, document.externalId, page.generation);
+        rememberKnown(
+          ctx.state,
+          scope,
+          (live[index] as GraphChatMessage).id,
+          document.externalId,
+          page.generation,
+        );
         yield { kind: 'upsert', document };
       }
     },

@@ -79,7 +79,9 @@ const teamsConfigObject = z
           .object({
             organizerId: guid('user'),
             meetingId: z.string().trim().min(1, 'must not be empty').optional(),
-            joinWebUrl: z.url({ protocol: /^https$/, message: 'must be the https join URL of the meeting' }).optional(),
+            joinWebUrl: z
+              .url({ protocol: /^https$/, message: 'must be the https join URL of the meeting' })
+              .optional(),
           })
           .refine((meeting) => (meeting.meetingId === undefined) !== (meeting.joinWebUrl === undefined), {
             message: 'give either meetingId or joinWebUrl (exactly one)',

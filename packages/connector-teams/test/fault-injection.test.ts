@@ -31,7 +31,11 @@ function flakyTenant() {
     for (let c = 0; c < 2; c++) {
       const channel = tenant.addChannel(team, `Channel ${c}`, people, c === 1 ? 'private' : 'standard');
       for (let m = 0; m < 4; m++) {
-        const root = tenant.post(channel, { from: ada, html: `<p>Topic ${t}.${c}.${m}</p>`, mentions: [grace] });
+        const root = tenant.post(channel, {
+          from: ada,
+          html: `<p>Topic ${t}.${c}.${m}</p>`,
+          mentions: [grace],
+        });
         tenant.reply(root, { from: grace, text: `Answer to ${t}.${c}.${m}` });
       }
     }

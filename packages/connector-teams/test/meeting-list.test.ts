@@ -120,7 +120,10 @@ describe('meetings listed one by one', () => {
   it('refuses a meeting given both or neither of meetingId and joinWebUrl', () => {
     const connector = harness.connector();
     const organizerId = '5f0c9a1e-2b3c-4d5e-8f90-123456789abc';
-    for (const meeting of [{ organizerId }, { organizerId, meetingId: 'm', joinWebUrl: 'https://t.example/j' }]) {
+    for (const meeting of [
+      { organizerId },
+      { organizerId, meetingId: 'm', joinWebUrl: 'https://t.example/j' },
+    ]) {
       expect(() =>
         createConnectorInstance(connector, {
           config: { meetings: [meeting] },

@@ -50,32 +50,37 @@ describe('deletes while a delta link was dead', () => {
   it.each([
     ['410 Gone', '410'],
     ['400 resyncRequired', 'resyncRequired'],
-  ] as const)('%s: the fresh read of each scope deletes what it no longer lists; the next sync is quiet', async (_name, answer) => {
-    const { tenant, ada, team, channel, roots, meeting, transcripts } = tenantWithContent(4);
-    const config = { teamIds: [team.id], meetingOrganizerIds: [ada.id] };
-    const run = pipeline(harness, config, { pageSize: 2 });
-    expect((await run.sync()).counts.inserted).toBe(6);
+  ] as const)(
+    '%s: the fresh read of each scope deletes what it no longer lists; the next sync is quiet',
+    async (_name, answer) => {
+      const { tenant, ada, team, channel, roots, meeting, transcripts } = tenantWithContent(4);
+      const config = { teamIds: [team.id], meetingOrganizerIds: [ada.id] };
+      const run = pipeline(harness, config, { pageSize: 2 });
+      expect((await run.sync()).counts.inserted).toBe(6);
 
-    // While the links are dead: a thread and a transcript are deleted, a thread is posted.
-    tenant.remove(roots[1] as (typeof roots)[number]);
-    tenant.removeArtifact(transcripts[0] as (typeof transcripts)[number]);
-    const posted = tenant.post(channel, { from: ada, text: 'posted while the links were dead' });
-    harness.fake.expireDeltaTokens(answer);
-    const summary = await run.sync();
-    expect(summary.mode).toBe('incremental');
-    expect(summary.status, summary.error).toBe('success');
-    expect(summary.counts).toMatchObject({ inserted: 1, updated: 0, deleted: 2, failed: 0 });
-    expect(run.live()).toEqual(
-      [
-        ...[0, 2, 3].map((index) => threadExternalId(team.id, channel.id, (roots[index] as { id: string }).id)),
-        threadExternalId(team.id, channel.id, posted.id),
-        transcriptExternalId(ada.id, meeting.id, (transcripts[1] as { id: string }).id),
-      ].sort(),
-    );
+      // While the links are dead: a thread and a transcript are deleted, a thread is posted.
+      tenant.remove(roots[1] as (typeof roots)[number]);
+      tenant.removeArtifact(transcripts[0] as (typeof transcripts)[number]);
+      const posted = tenant.post(channel, { from: ada, text: 'posted while the links were dead' });
+      harness.fake.expireDeltaTokens(answer);
+      const summary = await run.sync();
+      expect(summary.mode).toBe('incremental');
+      expect(summary.status, summary.error).toBe('success');
+      expect(summary.counts).toMatchObject({ inserted: 1, updated: 0, deleted: 2, failed: 0 });
+      expect(run.live()).toEqual(
+        [
+          ...[0, 2, 3].map((index) =>
+            threadExternalId(team.id, channel.id, (roots[index] as { id: string }).id),
+          ),
+          threadExternalId(team.id, channel.id, posted.id),
+          transcriptExternalId(ada.id, meeting.id, (transcripts[1] as { id: string }).id),
+        ].sort(),
+      );
 
-    const quiet = await run.sync();
-    expect(quiet.counts.inserted + quiet.counts.updated + quiet.counts.deleted).toBe(0);
-  });
+      const quiet = await run.sync();
+      expect(quiet.counts.inserted + quiet.counts.updated + quiet.counts.deleted).toBe(0);
+    },
+  );
 
   it('a fresh read that lists less than half of a scope deletes nothing and says so (run partial)', async () => {
     const { tenant, ada, team, roots } = tenantWithContent(12);

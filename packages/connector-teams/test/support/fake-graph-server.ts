@@ -168,7 +168,12 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     };
     if (since.epoch !== epoch) {
       if (expiredAnswer === 'resyncRequired')
-        graphError(response, 400, 'resyncRequired', 'Resync required. Replace any local items with the server versions.');
+        graphError(
+          response,
+          400,
+          'resyncRequired',
+          'Resync required. Replace any local items with the server versions.',
+        );
       else graphError(response, 410, 'SyncStateNotFound', 'The sync state generation is old. Please resync.');
       return;
     }

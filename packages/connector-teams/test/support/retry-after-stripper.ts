@@ -6,7 +6,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 export function stripRetryAfterFromEveryOther429(server: Server): { stripped(): number } {
   let throttled = 0;
   let stripped = 0;
-  const inner = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
+  const inner = server.listeners('request') as ((
+    request: IncomingMessage,
+    response: ServerResponse,
+  ) => void)[];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
