@@ -42,7 +42,7 @@ const { testCertificate } = (await import(support('test-certificate.ts'))) as {
   testCertificate: typeof TestCertificate;
 };
 
-const KINDS = ['graph', 'delta', 'replies', 'transcript-content', 'token'];
+const KINDS = ['graph', 'delta', 'replies', 'transcript-content', 'recording-list', 'members', 'token'];
 function callsTable(fake: FakeGraph): string {
   return KINDS.map((kind) => `${kind}=${fake.callCount(kind)}`).join(' ');
 }

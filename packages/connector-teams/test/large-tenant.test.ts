@@ -11,6 +11,9 @@ import {
   type TeamsHarness,
 } from './support/teams-harness.ts';
 
+// Thousands of https requests: generous on a loaded machine (speed is measured in bench/, not here).
+const LARGE_TIMEOUT_MS = 300_000;
+
 let harness: TeamsHarness;
 let fixture: Fixture;
 let run: PipelineHarness;
@@ -40,12 +43,16 @@ describe('the fixture tenant', () => {
     expect(summary.counts.inserted).toBe(2000 + 300);
     expect(summary.counts.failed).toBe(0);
     expect(summary.sweep?.refused).toBe(false);
-    // Every root's replies were read (one replies call per thread), every transcript downloaded once.
+    // Every root's replies were read (one replies call per thread), every transcript downloaded
+    // once, each meeting's recordings listed once (their metadata goes with the transcript), every
+    // channel's members read once.
     expect(harness.fake.callCount('replies')).toBe(2000);
     expect(harness.fake.callCount('transcript-content')).toBe(300);
+    expect(harness.fake.callCount('recording-list')).toBe(300);
+    expect(harness.fake.callCount('members')).toBe(200);
     // One token for the whole run: MSAL's cache, and no discovery call (it would be a 404 here).
     expect(harness.fake.callCount('token')).toBe(1);
-  });
+  }, LARGE_TIMEOUT_MS);
 
   it('re-sync with nothing new: delta calls and listings only, no replies, no content', async () => {
     harness.fake.resetCounts();
@@ -55,10 +62,12 @@ describe('the fixture tenant', () => {
     expect(summary.counts.inserted + summary.counts.updated + summary.counts.deleted).toBe(0);
     expect(harness.fake.callCount('replies')).toBe(0);
     expect(harness.fake.callCount('transcript-content')).toBe(0);
-    // 200 channel deltas + 10 transcript deltas, plus the team and channel listings (1 + 20).
-    expect(harness.fake.callCount('delta')).toBe(210);
-    expect(harness.fake.callCount('graph')).toBe(210 + 21);
-  });
+    // 200 channel deltas + 10 transcript deltas + the groups delta (membership changes), plus the
+    // team and channel listings (1 + 20); no channel's members read again.
+    expect(harness.fake.callCount('delta')).toBe(211);
+    expect(harness.fake.callCount('graph')).toBe(211 + 21);
+    expect(harness.fake.callCount('members')).toBe(0);
+  }, LARGE_TIMEOUT_MS);
 
   it('new messages and transcripts: proportional work', async () => {
     const { tenant } = harness;
@@ -86,5 +95,6 @@ describe('the fixture tenant', () => {
     expect(summary.counts.updated).toBe(0);
     expect(harness.fake.callCount('replies')).toBe(10);
     expect(harness.fake.callCount('transcript-content')).toBe(5);
-  });
+    expect(harness.fake.callCount('recording-list')).toBe(5);
+  }, LARGE_TIMEOUT_MS);
 });
