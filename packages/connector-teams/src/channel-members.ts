@@ -60,32 +60,40 @@ export async function* changedTeams(
  * A channel's members as permissions. Incremental syncs read them again only when they may have
  * changed: a standard channel whose team's membership changed (`changedTeams`), and private and
  * shared channels (their own membership, not reported by the groups delta). `changed` is true when
- * the membership differs from the one stored: the channel's threads must be stored again with it.
+ * the membership differs from the one stored: the channel's threads must be stored again with it,
+ * then `save()` records it.
  */
 export async function channelMembership(
   run: TeamsRun,
   teamId: string,
   channel: GraphChannel,
   teams: ChangedTeams,
-): Promise<{ permissions: DocumentPermission[] | undefined; changed: boolean }> {
-  if (run.ctx.config.includePermissions === false) return { permissions: undefined, changed: false };
+): Promise<{ permissions: DocumentPermission[] | undefined; changed: boolean; save: () => void }> {
+  const none = () => {};
+  if (run.ctx.config.includePermissions === false)
+    return { permissions: undefined, changed: false, save: none };
   const key = scopeKey.channel(teamId, channel.id);
   const stored = run.start === 'delta' ? (await run.ctx.state.get(MEMBERS, [key])).get(key) : undefined;
   const previous = Array.isArray(stored) ? (stored as unknown as DocumentPermission[]) : undefined;
   const mayHaveChanged =
     teams === 'all' || teams.has(teamId) || (channel.membershipType ?? 'standard') !== 'standard';
-  if (previous && !mayHaveChanged) return { permissions: previous, changed: false };
+  if (previous && !mayHaveChanged) return { permissions: previous, changed: false, save: none };
   const members = await run.api.all(
     `/teams/${segment(teamId)}/channels/${segment(channel.id)}/members`,
     memberSchema,
   );
   const permissions = memberPermissions(members);
-  run.ctx.state.set(MEMBERS, key, permissions as unknown as JsonValue);
   const changed =
     previous !== undefined && permissionsFingerprint(previous) !== permissionsFingerprint(permissions);
   if (changed)
     run.ctx.logger.info('channel membership changed; its threads are stored again', { scope: key });
-  return { permissions, changed };
+  return {
+    permissions,
+    changed,
+    // Stored once the channel was read with it: a channel that fails half-way (its state may
+    // still be committed by a later checkpoint) compares against the old members next time.
+    save: () => run.ctx.state.set(MEMBERS, key, permissions as unknown as JsonValue),
+  };
 }
 
 /** The team's channels were all read again: its membership change is handled. */

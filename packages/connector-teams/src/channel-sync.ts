@@ -191,6 +191,7 @@ async function* syncChannel(
     // A membership change re-reads the channel: every thread is stored again with the new ACL.
     { restart: membership.changed, sweep: (generation) => sweepScope(run, scope, generation) },
   );
+  membership.save();
 
   if (run.start !== 'delta' || windowMs === 0) return;
   const recheck: string[] = [];

@@ -141,7 +141,7 @@ describe('membership changes without content changes', () => {
     expect(harness.fake.callCount('members')).toBe(0);
   });
 
-  it('a private channel has its own membership: read again on every incremental sync, threads stored again only when it changed', async () => {
+  it('a private channel has its own membership: read again on every incremental sync, threads stored again only when it changed, even after a failed attempt', async () => {
     const { tenant } = harness;
     const ada = tenant.addUser('Ada');
     const bob = tenant.addUser('Bob');
@@ -157,8 +157,16 @@ describe('membership changes without content changes', () => {
     expect((await run.sync()).counts.unchanged).toBe(0);
     expect(harness.fake.callCount('members')).toBe(1);
 
+    // The channel fails while being read again with its new members: the next sync still knows
+    // the threads carry the old ACL.
     tenant.setMembers(team, secret, [ada]);
+    harness.fake.failPath(/\/replies$/, 403);
+    const failed = await run.sync();
+    expect(failed.status).toBe('partial');
+    expect([...acl.values()][0]?.map((p) => p.id)).toEqual([ada.id, bob.id]);
+    harness.fake.clearPathFailures();
     const summary = await run.sync();
+    expect(summary.status, summary.error).toBe('success');
     expect(summary.counts.unchanged).toBe(1);
     expect([...acl.values()][0]?.map((p) => p.id)).toEqual([ada.id]);
   });
