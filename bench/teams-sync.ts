@@ -42,7 +42,7 @@ const { testCertificate } = (await import(support('test-certificate.ts'))) as {
   testCertificate: typeof TestCertificate;
 };
 
-const KINDS = ['graph', 'delta', 'replies', 'transcript-content', 'token'];
+const KINDS = ['graph', 'delta', 'replies', 'transcript-content', 'recording-list', 'members', 'token'];
 function callsTable(fake: FakeGraph): string {
   return KINDS.map((kind) => `${kind}=${fake.callCount(kind)}`).join(' ');
 }
@@ -122,6 +122,25 @@ for (let index = 0; index < 5; index++) {
 await phase('3. incremental, 50 new messages + 5 transcripts', 'incremental');
 await phase('4. incremental, nothing new', 'incremental');
 await phase('5. full re-sync, nothing new', 'full');
+
+// Membership: one channel of one team gets new members (a team change: the groups delta reports
+// it), nothing else changes.
+{
+  const { teamId, channel } = fixture.channels[0] as (typeof fixture.channels)[number];
+  const team = tenant.teams.get(teamId);
+  if (!team) throw new Error('fixture team missing');
+  tenant.setMembers(team, channel, fixture.people.slice(3, 6) as never);
+}
+await phase("6. incremental, one channel's members changed", 'incremental');
+
+// Every delta link expires while 20 threads and 2 transcripts are deleted.
+for (let index = 0; index < 20; index++) {
+  const { root } = fixture.roots[index * 97] as (typeof fixture.roots)[number];
+  tenant.remove(root);
+}
+for (const transcript of [...tenant.transcripts.values()].slice(0, 2)) tenant.removeArtifact(transcript);
+fake.expireDeltaTokens();
+await phase('7. incremental, links expired, 22 deletes', 'incremental');
 
 await fake.close();
 await cert.close();

@@ -1,9 +1,5 @@
-import {
-  ConnectorApiError,
-  type ConnectorChange,
-  type DocumentPermission,
-  type JsonValue,
-} from '@tributary/core';
+import { ConnectorApiError, type ConnectorChange } from '@tributary/core';
+import { type ChangedTeams, changedTeams, channelMembership, membershipHandled } from './channel-members.js';
 import type { GraphApi, GraphPage } from './graph-api.js';
 import {
   channelSchema,
@@ -15,11 +11,11 @@ import {
   teamSchema,
 } from './graph-types.js';
 import { isRemoved, isUserMessage, mapThread, memberPermissions, type ThreadContext } from './map-thread.js';
+import { forgetKnown, rememberKnown, sweepScope } from './scope-index.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment, threadExternalId } from './teams-ids.js';
 import { firstLink, guardScope, guardStep, mapLimit, readDelta, type TeamsRun } from './teams-run.js';
 
-const MEMBERS = 'members';
 const RECENT = 'recent';
 const HOUR_MS = 3_600_000;
 
@@ -58,6 +54,9 @@ export async function* syncChannels(
 ): AsyncGenerator<ConnectorChange> {
   const teams: GraphTeam[] = [];
   yield* listTeams(run, teams);
+  const membership: { teams: ChangedTeams } = { teams: 'all' };
+  if (run.ctx.config.includePermissions !== false && teams.length > 0)
+    yield* changedTeams(run, new Set(teams.map((team) => team.id)), checkpoint, membership);
   const work: { team: GraphTeam; channel: GraphChannel }[] = [];
   for (const team of teams) {
     yield* guardStep(run, `teams/${team.id}`, async () => {
@@ -79,12 +78,17 @@ export async function* syncChannels(
     first.catch(() => {});
     ahead.set(scope, first);
   };
+  let teamFailures = run.failures.length;
   for (const [index, { team, channel }] of work.entries()) {
     for (let next = index; next <= index + run.settings.concurrency; next++) prefetch(next);
     const scope = scopeKey.channel(team.id, channel.id);
     const first = ahead.get(scope);
     ahead.delete(scope);
-    yield* guardScope(run, scope, () => syncChannel(run, team, channel, checkpoint, first));
+    if (work[index - 1]?.team.id !== team.id) teamFailures = run.failures.length;
+    yield* guardScope(run, scope, () => syncChannel(run, team, channel, checkpoint, membership.teams, first));
+    // The team's last channel: its membership change is handled if every channel was read.
+    if (work[index + 1]?.team.id !== team.id && run.failures.length === teamFailures)
+      membershipHandled(run, team.id);
   }
 }
 
@@ -93,27 +97,6 @@ function deltaUrl(run: TeamsRun, teamId: string, channelId: string): string {
   if (run.ctx.config.messagesSince)
     params.push(`$filter=lastModifiedDateTime gt ${run.ctx.config.messagesSince}`);
   return `/teams/${segment(teamId)}/channels/${segment(channelId)}/messages/delta?${params.join('&')}`;
-}
-
-async function channelPermissions(
-  run: TeamsRun,
-  teamId: string,
-  channelId: string,
-): Promise<DocumentPermission[] | undefined> {
-  if (run.ctx.config.includePermissions === false) return undefined;
-  const key = scopeKey.channel(teamId, channelId);
-  // Incremental syncs reuse the membership read by the last full sync (one call fewer per channel).
-  if (run.start === 'delta') {
-    const stored = (await run.ctx.state.get(MEMBERS, [key])).get(key);
-    if (Array.isArray(stored)) return stored as unknown as DocumentPermission[];
-  }
-  const members = await run.api.all(
-    `/teams/${segment(teamId)}/channels/${segment(channelId)}/members`,
-    memberSchema,
-  );
-  const permissions = memberPermissions(members);
-  run.ctx.state.set(MEMBERS, key, permissions as unknown as JsonValue);
-  return permissions;
 }
 
 export async function listReplies(api: GraphApi, teamId: string, channelId: string, rootId: string) {
@@ -141,6 +124,7 @@ async function* syncChannel(
   team: GraphTeam,
   channel: GraphChannel,
   checkpoint: () => ConnectorChange,
+  teams: ChangedTeams,
   first?: FirstPage,
 ): AsyncGenerator<ConnectorChange> {
   const { api, ctx } = run;
@@ -152,12 +136,13 @@ async function* syncChannel(
     return hit && hit.link === link ? hit.page : api.page(link, chatMessageSchema);
   };
   const scope = scopeKey.channel(team.id, channel.id);
+  const membership = await channelMembership(run, team.id, channel, teams);
   const context: ThreadContext = {
     teamId: team.id,
     teamName: team.displayName ?? team.id,
     channelId: channel.id,
     channelName: channel.displayName ?? channel.id,
-    permissions: await channelPermissions(run, team.id, channel.id),
+    permissions: membership.permissions,
   };
   const windowMs = (ctx.config.replyRecheckHours ?? 24) * HOUR_MS;
   const recentPrefix = `${team.id}/${channel.id}/`;
@@ -185,14 +170,28 @@ async function* syncChannel(
           // A system message was never a document; deleting an unknown id is a no-op.
           yield { kind: 'delete', externalId: threadExternalId(team.id, channel.id, root.id) };
           ctx.state.delete(RECENT, recentPrefix + root.id);
+          forgetKnown(ctx.state, scope, root.id);
         } else {
           live.push(root);
         }
       }
-      for (const document of await toThreads(live)) yield { kind: 'upsert', document };
+      const threads = await toThreads(live);
+      for (const [index, document] of threads.entries()) {
+        rememberKnown(
+          ctx.state,
+          scope,
+          (live[index] as GraphChatMessage).id,
+          document.externalId,
+          page.generation,
+        );
+        yield { kind: 'upsert', document };
+      }
     },
     checkpoint,
+    // A membership change re-reads the channel: every thread is stored again with the new ACL.
+    { restart: membership.changed, sweep: (generation) => sweepScope(run, scope, generation) },
   );
+  membership.save();
 
   if (run.start !== 'delta' || windowMs === 0) return;
   const recheck: string[] = [];
@@ -220,6 +219,7 @@ async function* syncChannel(
   for (const root of roots) {
     if (!isRemoved(root)) continue;
     ctx.state.delete(RECENT, recentPrefix + root.id);
+    forgetKnown(ctx.state, scope, root.id);
     yield { kind: 'delete', externalId: threadExternalId(team.id, channel.id, root.id) };
   }
   for (const document of await toThreads(roots.filter((root) => !isRemoved(root))))

@@ -12,10 +12,14 @@ import { TEAMS_CONNECTOR_TYPE } from './teams-settings.js';
 const PROVIDER = TEAMS_CONNECTOR_TYPE;
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 const MAX_ERROR_BODY_CHARS = 16 * 1024;
+/** Graph error codes meaning "this delta link's sync state is gone: start again". */
+const RESYNC_CODES = /^(?:syncStateNotFound|syncStateInvalid|resyncRequired)$/i;
 
 /**
- * Graph answered 410 Gone to a delta link: the sync state expired (or was reset) and the scope must
- * be read again from a fresh delta query. Not retryable.
+ * Graph no longer knows a delta link's sync state: 410 Gone (the state expired or was reset), or
+ * an error whose code says so (`syncStateNotFound`, `syncStateInvalid`, `resyncRequired`, which
+ * some resources send with 400). The scope must be read again from a fresh delta query. Not
+ * retryable.
  */
 export class DeltaExpiredError extends ConnectorApiError {
   readonly deltaExpired = true;
@@ -133,15 +137,15 @@ export function graphResponseError(response: Response, body: string, method: str
     // Not JSON (a proxy's page): the status decides.
   }
   const detail = [code, message].filter(Boolean).join(': ');
-  if (response.status === 410) {
+  if (response.status === 410 || (response.status < 500 && code !== undefined && RESYNC_CODES.test(code))) {
     return new DeltaExpiredError({
       connector: PROVIDER,
-      status: 410,
+      status: response.status,
       method,
       url,
       responseBody: detail,
       isRetryable: false,
-      message: `the delta link expired (HTTP 410${code ? ` ${code}` : ''})`,
+      message: `the delta link expired (HTTP ${response.status}${code ? ` ${code}` : ''})`,
       hint: 'The scope is read again from a fresh delta query',
     });
   }

@@ -65,6 +65,16 @@ function meetingMetadata(
   };
 }
 
+/** What a transcript document says about the meeting's recordings (no content: links and times). */
+export function recordingMetadata(recording: GraphMeetingArtifact) {
+  return {
+    id: recording.id,
+    createdDateTime: recording.createdDateTime ?? null,
+    endDateTime: recording.endDateTime ?? null,
+    contentUrl: recording.recordingContentUrl ?? null,
+  };
+}
+
 /**
  * A meeting transcript. Transcripts are immutable once created, so the version is their creation
  * and end time; the WebVTT content is downloaded only when the pipeline needs it, and core's WebVTT
@@ -76,6 +86,8 @@ export function mapTranscript(
   meeting: GraphOnlineMeeting | undefined,
   transcript: GraphMeetingArtifact,
   withPermissions: boolean,
+  /** The meeting's recordings, kept as metadata (`undefined`: not read). */
+  recordings?: readonly GraphMeetingArtifact[] | undefined,
 ): SourceDocument {
   const meetingId = transcript.meetingId ?? '';
   const permissions = withPermissions ? participantPermissions(meeting) : undefined;
@@ -91,6 +103,7 @@ export function mapTranscript(
       source: 'meeting_transcript',
       transcriptId: transcript.id,
       ...meetingMetadata(organizerId, meeting, transcript),
+      ...(recordings ? { recordings: recordings.map(recordingMetadata) } : {}),
     },
     ...(permissions ? { permissions } : {}),
     content: {

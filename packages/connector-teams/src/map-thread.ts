@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type DocumentPermission, htmlToMarkdownText, type SourceDocument } from '@tributary/core';
 import type { GraphChatMessage, GraphMember } from './graph-types.js';
 import { channelExternalId, threadExternalId } from './teams-ids.js';
@@ -33,6 +34,12 @@ export function threadVersion(root: GraphChatMessage, replies: readonly GraphCha
     if (stamp > latest) latest = stamp;
   }
   return `${root.lastModifiedDateTime ?? root.createdDateTime ?? ''}|${replies.length}|${latest}`;
+}
+
+/** A short, order-independent digest of an ACL (compared to tell a membership change). */
+export function permissionsFingerprint(permissions: readonly DocumentPermission[]): string {
+  const lines = permissions.map((p) => `${p.type}|${p.id ?? ''}|${p.email ?? ''}|${p.role}`).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
 }
 
 /** Channel members as permissions: owners as `owner`, everyone else as `reader`. */
@@ -86,7 +93,8 @@ export async function mapThread(
     title,
     mimeType: 'text/markdown',
     externalUrl: root.webUrl ?? undefined,
-    version: threadVersion(root, replies),
+    // The ACL is part of the version: a membership change alone re-stores the thread with it.
+    version: `${threadVersion(root, replies)}${context.permissions ? `|acl:${permissionsFingerprint(context.permissions)}` : ''}`,
     modifiedAt,
     metadata: {
       source: 'channel_thread',

@@ -11,17 +11,16 @@ import {
   onlineMeetingSchema,
 } from './graph-types.js';
 import { mapRecording, mapTranscript, meetingPath } from './map-meeting.js';
+import { forgetKnown, knownExternalIds, rememberKnown, sweepScope } from './scope-index.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment } from './teams-ids.js';
 import { guardScope, mapLimit, readDelta, type TeamsRun } from './teams-run.js';
 import type { TeamsTranscriber } from './teams-transcriber.js';
 
-/** `artifacts`: `<organizer>/<transcript or recording id>` → external id (delta removals carry only the id). */
-const ARTIFACTS = 'artifacts';
 /** `meetings`: meeting id → `{ transcript: boolean, recordings: string[] }` (external ids of transcribed recordings). */
 const MEETINGS = 'meetings';
 
-interface MeetingEntry {
+export interface MeetingEntry {
   transcript: boolean;
   recordings: string[];
 }
@@ -51,7 +50,48 @@ export async function readMeeting(
   }
 }
 
-async function meetingEntries(run: TeamsRun, ids: string[]): Promise<Map<string, MeetingEntry>> {
+/** A transcript supersedes recordings transcribed earlier for the same meeting. */
+export async function* supersedeRecordings(
+  run: TeamsRun,
+  organizerId: string,
+  meetingId: string,
+  entry: MeetingEntry,
+): AsyncGenerator<ConnectorChange> {
+  for (const externalId of entry.recordings) {
+    yield { kind: 'delete', externalId };
+    forgetKnown(run.ctx.state, scopeKey.recordings(organizerId), externalId.split('/').at(-1) as string);
+  }
+  entry.transcript = true;
+  entry.recordings = [];
+  saveMeetingEntry(run, meetingId, entry);
+}
+
+export function saveMeetingEntry(run: Pick<TeamsRun, 'ctx'>, meetingId: string, entry: MeetingEntry): void {
+  run.ctx.state.set(MEETINGS, meetingId, entry as unknown as JsonValue);
+}
+
+/**
+ * A meeting's recordings (their metadata goes with its transcript). `undefined` when they cannot be
+ * read (no `OnlineMeetingRecording.Read.All`, a policy): the transcript is stored without them.
+ */
+export async function readRecordings(
+  run: Pick<TeamsRun, 'api' | 'ctx'>,
+  organizerId: string,
+  meetingId: string,
+): Promise<GraphMeetingArtifact[] | undefined> {
+  try {
+    return await run.api.all(`${meetingPath(organizerId, meetingId)}/recordings`, meetingArtifactSchema);
+  } catch (error) {
+    if (!ConnectorApiError.isInstance(error) || (error.status !== 404 && error.status !== 403)) throw error;
+    run.ctx.logger.warn('meeting recordings not readable; the transcript is stored without them', {
+      organizerId,
+      status: error.status,
+    });
+    return undefined;
+  }
+}
+
+export async function meetingEntries(run: TeamsRun, ids: string[]): Promise<Map<string, MeetingEntry>> {
   const stored = await run.ctx.state.get(MEETINGS, ids);
   const entries = new Map<string, MeetingEntry>();
   for (const id of ids) {
@@ -90,16 +130,19 @@ export async function* syncMeetings(
 
 async function* removals(
   run: TeamsRun,
-  organizerId: string,
+  scope: string,
   removed: GraphMeetingArtifact[],
 ): AsyncGenerator<ConnectorChange> {
   if (removed.length === 0) return;
-  const keys = removed.map((artifact) => `${organizerId}/${artifact.id}`);
-  const known = await run.ctx.state.get(ARTIFACTS, keys);
-  for (const key of keys) {
-    const externalId = known.get(key);
-    if (typeof externalId === 'string') yield { kind: 'delete', externalId };
-    run.ctx.state.delete(ARTIFACTS, key);
+  const known = await knownExternalIds(
+    run.ctx.state,
+    scope,
+    removed.map((artifact) => artifact.id),
+  );
+  for (const { id } of removed) {
+    const externalId = known.get(id);
+    if (externalId) yield { kind: 'delete', externalId };
+    forgetKnown(run.ctx.state, scope, id);
   }
 }
 
@@ -110,20 +153,27 @@ async function* syncTranscripts(
 ): AsyncGenerator<ConnectorChange> {
   const { api, ctx } = run;
   const withPermissions = ctx.config.includePermissions !== false;
+  const scope = scopeKey.transcripts(organizerId);
   yield* readDelta(
     run,
-    scopeKey.transcripts(organizerId),
+    scope,
     artifactsUrl(run, organizerId, 'Transcripts'),
     (link) => api.page(link, meetingArtifactSchema),
     async function* (page) {
       const removed = page.items.filter((item) => item['@removed']);
       const added = page.items.filter((item) => !item['@removed'] && item.meetingId);
-      yield* removals(run, organizerId, removed);
+      yield* removals(run, scope, removed);
       const meetingIds = [...new Set(added.map((item) => item.meetingId as string))];
       const entries = await meetingEntries(run, meetingIds);
       const meetings = new Map<string, GraphOnlineMeeting | undefined>();
+      const recordings = new Map<string, GraphMeetingArtifact[] | undefined>();
       await mapLimit(meetingIds, run.settings.concurrency, async (id) => {
-        meetings.set(id, await readMeeting(run, organizerId, id));
+        const [meeting, found] = await Promise.all([
+          readMeeting(run, organizerId, id),
+          readRecordings(run, organizerId, id),
+        ]);
+        meetings.set(id, meeting);
+        recordings.set(id, found);
       });
       for (const transcript of added) {
         const meetingId = transcript.meetingId as string;
@@ -133,18 +183,15 @@ async function* syncTranscripts(
           meetings.get(meetingId),
           transcript,
           withPermissions,
+          recordings.get(meetingId),
         );
-        ctx.state.set(ARTIFACTS, `${organizerId}/${transcript.id}`, document.externalId);
+        rememberKnown(ctx.state, scope, transcript.id, document.externalId, page.generation);
         yield { kind: 'upsert', document };
-        const entry = entries.get(meetingId) as MeetingEntry;
-        // A transcript supersedes a recording transcribed earlier for the same meeting.
-        for (const externalId of entry.recordings) yield { kind: 'delete', externalId };
-        entry.transcript = true;
-        entry.recordings = [];
-        ctx.state.set(MEETINGS, meetingId, entry as unknown as JsonValue);
+        yield* supersedeRecordings(run, organizerId, meetingId, entries.get(meetingId) as MeetingEntry);
       }
     },
     checkpoint,
+    { sweep: (generation) => sweepScope(run, scope, generation) },
   );
 }
 
@@ -156,15 +203,16 @@ async function* syncRecordings(
 ): AsyncGenerator<ConnectorChange> {
   const { api, ctx } = run;
   const withPermissions = ctx.config.includePermissions !== false;
+  const scope = scopeKey.recordings(organizerId);
   yield* readDelta(
     run,
-    scopeKey.recordings(organizerId),
+    scope,
     artifactsUrl(run, organizerId, 'Recordings'),
     (link) => api.page(link, meetingArtifactSchema),
     async function* (page) {
       yield* removals(
         run,
-        organizerId,
+        scope,
         page.items.filter((item) => item['@removed']),
       );
       const added = page.items.filter((item) => !item['@removed'] && item.meetingId);
@@ -177,12 +225,13 @@ async function* syncRecordings(
         const document = mapRecording(api, transcriber, organizerId, meeting, recording, withPermissions);
         if (!entry.recordings.includes(document.externalId)) entry.recordings.push(document.externalId);
         ctx.state.set(MEETINGS, recording.meetingId as string, entry as unknown as JsonValue);
-        ctx.state.set(ARTIFACTS, `${organizerId}/${recording.id}`, document.externalId);
+        rememberKnown(ctx.state, scope, recording.id, document.externalId, page.generation);
         documents.push(document);
       }
       for (const document of documents) yield { kind: 'upsert', document };
     },
     checkpoint,
+    { sweep: (generation) => sweepScope(run, scope, generation) },
   );
 }
 
@@ -199,10 +248,14 @@ export async function fetchMeetingArtifact(
     `${meetingPath(organizerId, meetingId)}/${kind}/${segment(artifactId)}`,
     meetingArtifactSchema,
   );
-  const meeting = await readMeeting(run, organizerId, meetingId);
+  const [meeting, recordings] = await Promise.all([
+    readMeeting(run, organizerId, meetingId),
+    kind === 'transcripts' ? readRecordings(run, organizerId, meetingId) : undefined,
+  ]);
   const withPermissions = run.ctx.config.includePermissions !== false;
   const full = { ...artifact, meetingId: artifact.meetingId ?? meetingId };
-  if (kind === 'transcripts') return mapTranscript(run.api, organizerId, meeting, full, withPermissions);
+  if (kind === 'transcripts')
+    return mapTranscript(run.api, organizerId, meeting, full, withPermissions, recordings);
   if (!transcriber) {
     throw new ConnectorApiError({
       connector: 'teams',

@@ -9,6 +9,7 @@ import {
 import { allTeamsPath, fetchThread, syncChannels } from './channel-sync.js';
 import { createGraphApi } from './graph-api.js';
 import { teamSchema } from './graph-types.js';
+import { syncMeetingList } from './meeting-list.js';
 import { fetchMeetingArtifact, syncMeetings } from './meeting-sync.js';
 import { cursorJson, parseTeamsCursor, type TeamsCursor } from './teams-cursor.js';
 import { parseExternalId } from './teams-ids.js';
@@ -132,6 +133,7 @@ async function* syncAll(run: TeamsRun, previous: TeamsCursor | undefined): Async
   });
   if (run.ctx.config.channels !== false) yield* syncChannels(run, checkpoint);
   yield* syncMeetings(run, checkpoint);
+  yield* syncMeetingList(run, checkpoint);
   if (run.start === 'fresh') {
     const complete = run.failures.length === 0;
     yield {

@@ -33,6 +33,10 @@ export interface ScopeState {
   complete: boolean;
   /** The full listing that last read this scope. */
   listedIn: string;
+  /** Stamp of the scope's last fresh read (see `scope-index.ts`); items it listed carry it. */
+  generation?: string | undefined;
+  /** A fresh read is under way: when it reaches its delta link, what it did not list is deleted. */
+  sweep?: boolean | undefined;
 }
 
 const SCOPES = 'scopes';
@@ -40,14 +44,26 @@ const SCOPES = 'scopes';
 export async function readScope(state: ConnectorState, scope: string): Promise<ScopeState | undefined> {
   const value = (await state.get(SCOPES, [scope])).get(scope);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const { link, complete, listedIn } = value as Record<string, JsonValue>;
+  const { link, complete, listedIn, generation, sweep } = value as Record<string, JsonValue>;
   if (typeof link !== 'string' || typeof complete !== 'boolean' || typeof listedIn !== 'string')
     return undefined;
-  return { link, complete, listedIn };
+  return {
+    link,
+    complete,
+    listedIn,
+    generation: typeof generation === 'string' ? generation : undefined,
+    sweep: sweep === true,
+  };
 }
 
 export function writeScope(state: ConnectorState, scope: string, value: ScopeState): void {
-  state.set(SCOPES, scope, { link: value.link, complete: value.complete, listedIn: value.listedIn });
+  state.set(SCOPES, scope, {
+    link: value.link,
+    complete: value.complete,
+    listedIn: value.listedIn,
+    ...(value.generation ? { generation: value.generation } : {}),
+    ...(value.sweep ? { sweep: true } : {}),
+  });
 }
 
 /** Scope keys: also the `scope` of a `scope-failed` change. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   AbortError,
   type ConnectorChange,
@@ -72,28 +73,40 @@ export async function firstLink(
   run: TeamsRun,
   scope: string,
   freshLink: string,
-): Promise<{ link: string; stored: boolean } | null> {
-  if (run.start === 'fresh') return { link: freshLink, stored: false };
+): Promise<{ link: string; stored: ScopeState | undefined } | null> {
+  if (run.start === 'fresh') return { link: freshLink, stored: undefined };
   const stored = await readScope(run.ctx.state, scope);
   if (run.start === 'resume') {
     // Finished in this listing: nothing left. Started in it: continue from the page after the last checkpoint.
-    if (stored?.listedIn === run.runId) return stored.complete ? null : { link: stored.link, stored: true };
-    return { link: freshLink, stored: false };
+    if (stored?.listedIn === run.runId) return stored.complete ? null : { link: stored.link, stored };
+    return { link: freshLink, stored: undefined };
   }
-  return stored ? { link: stored.link, stored: true } : { link: freshLink, stored: false };
+  return stored ? { link: stored.link, stored } : { link: freshLink, stored: undefined };
 }
 
 export interface DeltaPage<T> {
   items: T[];
   /** True when this page comes from a fresh delta query started because the stored link expired. */
   resynced: boolean;
+  /** Stamp for `rememberKnown`: the generation of the scope's last fresh read. */
+  generation: string;
+}
+
+export interface DeltaOptions {
+  /** Read the scope from a fresh delta query whatever is stored (its membership changed). */
+  restart?: boolean | undefined;
+  /** Called when a fresh read reached its delta link: deletes what it did not list (`sweepScope`). */
+  sweep?: ((generation: string) => AsyncGenerator<ConnectorChange>) | undefined;
 }
 
 /**
  * Reads a scope's delta query page by page, from its stored link or a fresh one. A stored link
- * answered with 410 Gone (the sync state expired) restarts the scope from a fresh delta query: a
- * full resync of that scope, reported to `onResync`. After each page the scope's next link is
- * written to `ctx.state` and a checkpoint is yielded, so a resumed run starts at the next page.
+ * that Graph no longer knows (410 Gone, `syncStateNotFound`, `resyncRequired`) restarts the scope
+ * from a fresh delta query. A fresh read (first sync, full sync, expired link, `restart`) stamps a
+ * new generation on what it lists and, on reaching its delta link, runs `sweep` so deletes made
+ * while the link was dead are found too. After each page the scope's next link is written to
+ * `ctx.state` and a checkpoint is yielded, so a resumed run starts at the next page (and still
+ * sweeps at the end of an interrupted fresh read).
  */
 export async function* readDelta<T>(
   run: TeamsRun,
@@ -104,12 +117,18 @@ export async function* readDelta<T>(
   ) => Promise<{ items: T[]; nextLink: string | undefined; deltaLink: string | undefined }>,
   handle: (page: DeltaPage<T>) => AsyncGenerator<ConnectorChange>,
   checkpoint: () => ConnectorChange,
+  options: DeltaOptions = {},
 ): AsyncGenerator<ConnectorChange> {
-  const start = await firstLink(run, scope, freshLink);
+  const start = options.restart
+    ? { link: freshLink, stored: undefined }
+    : await firstLink(run, scope, freshLink);
   if (!start) return;
   let link = start.link;
-  let fromStore = start.stored;
-  let resynced = false;
+  let fromStore = start.stored !== undefined;
+  // A fresh read: from a fresh query's first page, or continuing one a checkpoint interrupted.
+  let fresh = start.stored === undefined || start.stored.sweep === true;
+  let generation = start.stored?.generation ?? randomUUID();
+  let resynced = options.restart === true;
   for (;;) {
     let page: Awaited<ReturnType<typeof read>>;
     try {
@@ -119,17 +138,26 @@ export async function* readDelta<T>(
       run.ctx.logger.info('delta link expired; reading the scope again from a fresh delta query', { scope });
       link = freshLink;
       fromStore = false;
+      fresh = true;
+      generation = randomUUID();
       resynced = true;
       continue;
     }
     fromStore = false;
-    yield* handle({ items: page.items, resynced });
+    yield* handle({ items: page.items, resynced, generation });
     const next = page.nextLink ?? page.deltaLink;
     if (!next)
       throw new Error(
         `[tributary] [teams] Graph returned a delta page without @odata.nextLink or @odata.deltaLink (${scope})`,
       );
-    const value: ScopeState = { link: next, complete: !page.nextLink, listedIn: run.runId };
+    if (!page.nextLink && fresh && options.sweep) yield* options.sweep(generation);
+    const value: ScopeState = {
+      link: next,
+      complete: !page.nextLink,
+      listedIn: run.runId,
+      generation,
+      sweep: fresh && Boolean(page.nextLink),
+    };
     writeScope(run.ctx.state, scope, value);
     yield checkpoint();
     if (!page.nextLink) return;

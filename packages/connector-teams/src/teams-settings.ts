@@ -67,6 +67,29 @@ const teamsConfigObject = z
       .optional(),
     /** Users whose meetings' transcripts (and recordings) are synced (their user ids). */
     meetingOrganizerIds: z.array(guid('user')).min(1, 'must list at least one organiser id').optional(),
+    /**
+     * Single meetings to sync, each by its organiser and its meeting id or join URL: their
+     * transcripts, recordings' metadata and (with a transcriber) recordings, listed per meeting on
+     * every sync (no delta query: three calls a meeting). For meetings whose organiser is not
+     * synced whole through `meetingOrganizerIds`.
+     */
+    meetings: z
+      .array(
+        z
+          .object({
+            organizerId: guid('user'),
+            meetingId: z.string().trim().min(1, 'must not be empty').optional(),
+            joinWebUrl: z
+              .url({ protocol: /^https$/, message: 'must be the https join URL of the meeting' })
+              .optional(),
+          })
+          .refine((meeting) => (meeting.meetingId === undefined) !== (meeting.joinWebUrl === undefined), {
+            message: 'give either meetingId or joinWebUrl (exactly one)',
+          }),
+      )
+      .min(1, 'must list at least one meeting (leave it out for none)')
+      .max(500, 'lists at most 500 meetings: sync their organisers through meetingOrganizerIds instead')
+      .optional(),
     /** Only transcripts created after this instant (ISO 8601 with offset). */
     meetingsSince: z.iso.datetime({ offset: true }).optional(),
     /** Transcribe recordings of meetings without a transcript (needs a `transcriber`). Default true. */
@@ -75,11 +98,16 @@ const teamsConfigObject = z
     includePermissions: z.boolean().optional(),
   })
   .superRefine((config, context) => {
-    if (config.channels === false && (config.meetingOrganizerIds?.length ?? 0) === 0) {
+    if (
+      config.channels === false &&
+      (config.meetingOrganizerIds?.length ?? 0) === 0 &&
+      (config.meetings?.length ?? 0) === 0
+    ) {
       context.addIssue({
         code: 'custom',
         path: ['meetingOrganizerIds'],
-        message: 'with channels: false, list the meeting organisers to sync (meetingOrganizerIds)',
+        message:
+          'with channels: false, list the meeting organisers (meetingOrganizerIds) or the meetings (meetings) to sync',
       });
     }
   })

@@ -31,6 +31,11 @@ export const teamsResources = {
   channelMessages: (teamId: string, channelId: string) => `/teams/${teamId}/channels/${channelId}/messages`,
   /** Transcripts of one organiser's meetings (notifications name the organiser: targeted re-fetch). */
   organizerTranscripts: (userId: string) => `users/${userId}/onlineMeetings/getAllTranscripts`,
+  /**
+   * Transcripts of one meeting (a meeting of `config.meetings`). Its notifications do not name the
+   * organiser, so they trigger an incremental sync, which lists the configured meetings again.
+   */
+  meetingTranscripts: (meetingId: string) => `communications/onlineMeetings/${meetingId}/transcripts`,
   /** Every transcript in the tenant (notifications then trigger an incremental sync). */
   allTranscripts: () => 'communications/onlineMeetings/getAllTranscripts',
 };

@@ -178,7 +178,8 @@ describe('expired delta links', () => {
     harness.fake.resetCounts();
     const after = await run.sync();
     expect(after.counts.inserted + after.counts.updated).toBe(0);
-    expect(harness.fake.callCount('delta')).toBe(3);
+    // Two channels, one organiser, and the groups delta that reports membership changes.
+    expect(harness.fake.callCount('delta')).toBe(4);
   });
 });
 

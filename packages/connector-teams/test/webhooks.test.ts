@@ -275,5 +275,6 @@ describe('notification mapping', () => {
         resource: `communications/onlineMeetings('m1')/transcripts('t1')`,
       }),
     ).toEqual({ kind: 'sync', mode: 'incremental' });
+    expect(teamsResources.meetingTranscripts('m1')).toBe('communications/onlineMeetings/m1/transcripts');
   });
 });

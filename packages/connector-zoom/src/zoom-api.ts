@@ -177,6 +177,7 @@ export function createZoomApi(options: ZoomApiOptions): ZoomApi {
         provider: ZOOM_CONNECTOR_TYPE,
         fetch: settings.fetch,
         retry: settings.retry,
+        timeoutMs: settings.timeoutMs,
         rateLimit: options.limiter,
         rateLimitKey: rateLimitKey(tokens.accountKey, category),
         signal: options.signal,

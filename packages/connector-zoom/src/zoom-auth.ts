@@ -55,6 +55,7 @@ export function createTokenHttp(settings: ZoomConnectorSettings, signal?: AbortS
     provider: ZOOM_CONNECTOR_TYPE,
     fetch: settings.fetch,
     retry: settings.retry,
+    timeoutMs: settings.timeoutMs,
     // Token grants are safe to repeat: a retried request at worst issues a second token.
     retryNonIdempotent: true,
     signal,

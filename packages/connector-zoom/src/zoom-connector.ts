@@ -58,6 +58,11 @@ export function createZoomConnector(settings: ZoomConnectorSettings = {}): ZoomC
       `[tributary] [zoom] pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${settings.pageSize}.`,
     );
   }
+  if (settings.timeoutMs !== undefined && (!Number.isFinite(settings.timeoutMs) || settings.timeoutMs < 1)) {
+    throw new RangeError(
+      `[tributary] [zoom] timeoutMs must be a positive number of milliseconds, got ${settings.timeoutMs}.`,
+    );
+  }
   const now = settings.now ?? Date.now;
   // Shared by every run of this connector object: tokens are reused until they expire, and the
   // default limiter's buckets hold the account's budget across runs.

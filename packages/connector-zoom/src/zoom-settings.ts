@@ -63,6 +63,11 @@ export interface ZoomConnectorSettings {
    * bucket per key at `rateLimitFraction` of the category's limit.
    */
   rateLimiter?: RateLimiter | undefined;
+  /**
+   * Limit for one attempt of a request, in ms (the headers only, for recording downloads). A
+   * timed-out attempt is retried like a 5xx. Default 30 s.
+   */
+  timeoutMs?: number | undefined;
   /** Retry policy for every request (429 without Retry-After backs off exponentially). */
   retry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number } | undefined;
   /** Speech to text for meetings without a Zoom transcript. Without one they wait for Zoom's. */

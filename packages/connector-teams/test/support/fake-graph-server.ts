@@ -11,7 +11,12 @@ import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { json, readBody } from './fake-http.ts';
 import { FakeIdentity } from './fake-identity.ts';
-import { type FakeArtifact, type FakeTenant, messageJson } from './fake-tenant.ts';
+import { type FakeArtifact, type FakeMeeting, type FakeTenant, messageJson } from './fake-tenant.ts';
+
+/** A meeting's join URL, shaped like Teams' (percent-encoded thread id and a query string). */
+export function joinWebUrlOf(meeting: FakeMeeting): string {
+  return `https://teams.microsoft.com/l/meetup-join/19%3ameeting_${meeting.id}%40thread.v2/0?context=%7b%22Tid%22%3a%22t%22%7d`;
+}
 
 export interface FakeGraphOptions {
   tenant: FakeTenant;
@@ -42,6 +47,8 @@ interface Fault {
 
 export interface FakeGraph {
   url: string;
+  /** The https server (identity and Graph), e.g. for `injectFaults`. */
+  server: Server;
   tenantId: string;
   clientId: string;
   clientSecret: string;
@@ -57,8 +64,11 @@ export interface FakeGraph {
   /** Every Graph request whose path matches answers `status` until cleared. */
   failPath(pattern: RegExp, status: number): void;
   clearPathFailures(): void;
-  /** Every delta token issued so far answers 410 Gone from now on. */
-  expireDeltaTokens(): void;
+  /**
+   * Every delta token issued so far is refused from now on: 410 Gone (`SyncStateNotFound`), or as
+   * some resources do, 400 with the code `resyncRequired`.
+   */
+  expireDeltaTokens(answer?: '410' | 'resyncRequired'): void;
   /** A refresh token for the delegated flow, and an authorization code that yields it. */
   issueAuthCode(user: { id: string }): { code: string; refreshToken: string };
   revokeAccessTokens(): void;
@@ -113,6 +123,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   const pathFaults: { pattern: RegExp; status: number }[] = [];
   const subscriptions = new Map<string, FakeSubscription>();
   let epoch = 1;
+  let expiredAnswer: '410' | 'resyncRequired' = '410';
   let base = '';
 
   const count = (kind: string) => counts.set(kind, (counts.get(kind) ?? 0) + 1);
@@ -156,7 +167,14 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       epoch: number;
     };
     if (since.epoch !== epoch) {
-      graphError(response, 410, 'SyncStateNotFound', 'The sync state generation is old. Please resync.');
+      if (expiredAnswer === 'resyncRequired')
+        graphError(
+          response,
+          400,
+          'resyncRequired',
+          'Resync required. Replace any local items with the server versions.',
+        );
+      else graphError(response, 410, 'SyncStateNotFound', 'The sync state generation is old. Please resync.');
       return;
     }
     const cut = skip?.cut ?? tenant.seq;
@@ -241,6 +259,18 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       await subscriptionRoutes(request, response, path, method);
       return;
     }
+    if (path === '/groups/delta') {
+      // Teams are groups; a membership change of a team reports the group with `members@delta`.
+      const teams = [...tenant.teams.values()];
+      return delta(
+        response,
+        url,
+        teams,
+        () => true,
+        (team) => ({ id: team.id, displayName: team.displayName, 'members@delta': [] }),
+        pageSize,
+      );
+    }
     if (path === '/teams' || path === '/me/joinedTeams')
       return page(response, url, [...tenant.teams.values()], (team) => ({
         id: team.id,
@@ -273,6 +303,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
           membershipType: channel.membershipType,
         });
       if (rest === '/members') {
+        count('members');
         return page(response, url, channel.members, (member) => ({
           '@odata.type': '#microsoft.graph.aadUserConversationMember',
           id: randomUUID(),
@@ -319,31 +350,50 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
         20,
       );
     }
+    const meetingJson = (meeting: FakeMeeting) => {
+      const participant = (user: { id: string; displayName: string; email: string }, role: string) => ({
+        upn: user.email,
+        role,
+        identity: { user: { id: user.id, displayName: user.displayName, tenantId } },
+      });
+      return {
+        id: meeting.id,
+        subject: meeting.subject,
+        startDateTime: meeting.startDateTime,
+        endDateTime: meeting.endDateTime,
+        joinWebUrl: joinWebUrlOf(meeting),
+        participants: {
+          organizer: participant(meeting.organizer, 'presenter'),
+          attendees: meeting.attendees.map((user) => participant(user, 'attendee')),
+        },
+      };
+    };
+    const byJoinUrl = /^\/users\/([^/]+)\/onlineMeetings$/.exec(path);
+    if (byJoinUrl) {
+      // GET /users/{id}/onlineMeetings?$filter=JoinWebUrl eq '{joinWebUrl}' (the only filter Graph supports here).
+      const filter = /^JoinWebUrl eq '(.*)'$/i.exec(url.searchParams.get('$filter') ?? '');
+      if (!filter) return graphError(response, 400, 'BadRequest', 'Filter on JoinWebUrl is required');
+      const wanted = (filter[1] as string).replace(/''/g, "'");
+      const found = [...tenant.meetings.values()].filter(
+        (meeting) => meeting.organizer.id === byJoinUrl[1] && joinWebUrlOf(meeting) === wanted,
+      );
+      return json(response, 200, { value: found.map(meetingJson) });
+    }
     const meetingPath =
-      /^\/users\/([^/]+)\/onlineMeetings\/([^/]+)(?:\/(transcripts|recordings)\/([^/]+)(\/content)?)?$/.exec(
+      /^\/users\/([^/]+)\/onlineMeetings\/([^/]+)(?:\/(transcripts|recordings)(?:\/([^/]+)(\/content)?)?)?$/.exec(
         path,
       );
     if (meetingPath) {
       const meeting = tenant.meetings.get(meetingPath[2] as string);
       if (!meeting || meeting.organizer.id !== meetingPath[1])
         return graphError(response, 404, 'NotFound', 'Meeting not found');
-      if (!meetingPath[3]) {
-        const participant = (user: { id: string; displayName: string; email: string }, role: string) => ({
-          upn: user.email,
-          role,
-          identity: { user: { id: user.id, displayName: user.displayName, tenantId } },
-        });
-        return json(response, 200, {
-          id: meeting.id,
-          subject: meeting.subject,
-          startDateTime: meeting.startDateTime,
-          endDateTime: meeting.endDateTime,
-          joinWebUrl: `https://teams.microsoft.com/l/meetup-join/${meeting.id}`,
-          participants: {
-            organizer: participant(meeting.organizer, 'presenter'),
-            attendees: meeting.attendees.map((user) => participant(user, 'attendee')),
-          },
-        });
+      if (!meetingPath[3]) return json(response, 200, meetingJson(meeting));
+      if (!meetingPath[4]) {
+        const kind = meetingPath[3] === 'transcripts' ? 'transcript' : 'recording';
+        count(`${kind}-list`);
+        const source = kind === 'transcript' ? tenant.transcripts : tenant.recordings;
+        const mine = [...source.values()].filter((item) => item.meetingId === meeting.id && !item.deleted);
+        return page(response, url, mine, (artifact) => artifactJson(artifact, kind));
       }
       const kind = meetingPath[3] === 'transcripts' ? 'transcript' : 'recording';
       const artifact = (kind === 'transcript' ? tenant.transcripts : tenant.recordings).get(
@@ -501,6 +551,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
 
   return {
     url: base,
+    server,
     tenantId,
     clientId,
     clientSecret,
@@ -519,7 +570,8 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     clearPathFailures: () => {
       pathFaults.length = 0;
     },
-    expireDeltaTokens: () => {
+    expireDeltaTokens: (answer = '410') => {
+      expiredAnswer = answer;
       epoch += 1;
     },
     issueAuthCode(user) {

@@ -39,6 +39,8 @@ export interface FakeTeam {
   id: string;
   displayName: string;
   channels: Map<string, FakeChannel>;
+  /** Sequence number of the team's (group's) last membership change, for the groups delta. */
+  seq: number;
 }
 
 export interface FakeArtifact {
@@ -99,7 +101,7 @@ export class FakeTenant {
   }
 
   addTeam(displayName: string): FakeTeam {
-    const team = { id: randomUUID(), displayName, channels: new Map() };
+    const team = { id: randomUUID(), displayName, channels: new Map(), seq: ++this.seq };
     this.teams.set(team.id, team);
     return team;
   }
@@ -119,6 +121,15 @@ export class FakeTenant {
     };
     team.channels.set(channel.id, channel);
     return channel;
+  }
+
+  /**
+   * New members for a channel. A standard channel has its team's members, so the change is the
+   * team's (reported by the groups delta); a private channel's membership is its own.
+   */
+  setMembers(team: FakeTeam, channel: FakeChannel, users: FakeUser[]): void {
+    channel.members = users.map((user, index) => ({ user, owner: index === 0 }));
+    if (channel.membershipType === 'standard') team.seq = ++this.seq;
   }
 
   private message(input: MessageInput, replyToId: string | null): FakeMessage {

@@ -94,6 +94,8 @@ export const OAUTH_APP = {
 
 export interface FakeZoom {
   readonly url: string;
+  /** The http server (OAuth and API), e.g. for `injectFaults`. */
+  readonly server: Server;
   readonly apiUrl: string;
   readonly oauthUrl: string;
   addUser(email: string, name?: string): string;
@@ -539,6 +541,7 @@ export async function startFakeZoom(options: FakeZoomOptions = {}): Promise<Fake
 
   return {
     url,
+    server,
     apiUrl: `${url}/v2`,
     oauthUrl: url,
     addUser(email, name = email.split('@')[0] ?? email) {
