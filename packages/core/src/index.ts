@@ -191,11 +191,23 @@ export {
 // `@tributary/core/testing`.
 export {
   createPostgresRepository,
+  createSqlTransport,
   type PostgresRepositoryOptions,
   type SqlDatabase,
   type SqlQueryable,
   UPSERT_BATCH_SIZE,
 } from './postgres/index.js';
+// store/: the one repository implementation over a transport (`{ rpc(name, args) }`); a host with
+// another client (a pooler, a proxy) writes a transport and gets the whole repository.
+export {
+  type RpcArgument,
+  type RpcArguments,
+  type RpcCallOptions,
+  type RpcJson,
+  type RpcTransport,
+  rpcJson,
+} from './repository/rpc-transport.js';
+export { createRpcRepository } from './store/rpc-repository.js';
 export type {
   ConnectorAdminRepository,
   ConnectorChanges,
