@@ -27,7 +27,14 @@ export function isRpcJson(value: unknown): value is RpcJson {
 }
 
 /** An argument: scalars, arrays (text[], uuid[]), `rpcJson(...)`; `undefined` leaves the SQL default. */
-export type RpcArgument = string | number | boolean | null | undefined | readonly (string | number)[] | RpcJson;
+export type RpcArgument =
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  | readonly (string | number)[]
+  | RpcJson;
 
 export type RpcArguments = Readonly<Record<string, RpcArgument>>;
 

@@ -11,7 +11,7 @@ import type {
   WebhookEventInput,
 } from '../repository/knowledge-repository.js';
 import { RepositoryError } from '../repository/repository-error.js';
-import { rpcJson, type RpcTransport } from '../repository/rpc-transport.js';
+import { type RpcTransport, rpcJson } from '../repository/rpc-transport.js';
 import { mapSearchResult, parseVector, type SearchResultRow } from '../repository/schema-rows.js';
 import { assertChunks, normalizeSearch, slices } from '../repository/validate-input.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
@@ -61,7 +61,10 @@ export function rpcChunks(transport: RpcTransport, hasVectors: () => Promise<boo
   const replaceChunksBatch = async (batch: readonly ReplaceChunksEntry[]): Promise<ReplaceChunksResult[]> => {
     if (batch.length === 0) return [];
     for (const entry of batch) assertChunks(entry.chunks);
-    if (batch.some((entry) => entry.chunks.some((chunk) => chunk.embedding != null)) && !(await hasVectors())) {
+    if (
+      batch.some((entry) => entry.chunks.some((chunk) => chunk.embedding != null)) &&
+      !(await hasVectors())
+    ) {
       throw vectorsUnavailable('Storing chunk embeddings');
     }
     const rows = await transport.rpc<{
@@ -73,7 +76,8 @@ export function rpcChunks(transport: RpcTransport, hasVectors: () => Promise<boo
     const byDocument = new Map(rows.map((row) => [row.document_id, row]));
     return batch.map((entry) => {
       const row = byDocument.get(entry.documentId);
-      if (!row) throw new RepositoryError({ reason: 'not_found', message: `document ${entry.documentId} not found` });
+      if (!row)
+        throw new RepositoryError({ reason: 'not_found', message: `document ${entry.documentId} not found` });
       return {
         chunkCount: Number(row.chunk_count),
         removed: Number(row.removed),
@@ -90,7 +94,11 @@ export function rpcChunks(transport: RpcTransport, hasVectors: () => Promise<boo
     },
 
     /** One stored embedding per distinct hash (`public.find_reusable_embeddings`), 5,000 hashes a call. */
-    findReusableEmbeddings: async (orgId: string, embeddingModel: string, contentHashes: readonly string[]) => {
+    findReusableEmbeddings: async (
+      orgId: string,
+      embeddingModel: string,
+      contentHashes: readonly string[],
+    ) => {
       const found = new Map<string, number[]>();
       // Without pgvector nothing can have been stored, so there is nothing to reuse.
       if (contentHashes.length === 0 || !(await hasVectors())) return found;

@@ -9,7 +9,7 @@ import {
   type StatusRow,
   secretsPatchJson,
 } from '../repository/connector-admin-rows.js';
-import { rpcJson, type RpcTransport } from '../repository/rpc-transport.js';
+import { type RpcTransport, rpcJson } from '../repository/rpc-transport.js';
 import { type ConnectorRow, mapConnector } from '../repository/schema-rows.js';
 import { single } from './single-row.js';
 

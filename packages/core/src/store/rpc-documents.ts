@@ -11,7 +11,7 @@ import type {
   UpsertDocumentResult,
 } from '../repository/knowledge-repository.js';
 import { RepositoryError } from '../repository/repository-error.js';
-import { rpcJson, type RpcTransport } from '../repository/rpc-transport.js';
+import { type RpcTransport, rpcJson } from '../repository/rpc-transport.js';
 import { documentJson, failureJson } from '../repository/schema-rows.js';
 import { assertDocuments, assertMaxFraction, invalidInput, slices } from '../repository/validate-input.js';
 import { single } from './single-row.js';

@@ -21,7 +21,7 @@ import type {
   StartSyncResult,
 } from '../repository/knowledge-repository.js';
 import { RepositoryError } from '../repository/repository-error.js';
-import { rpcJson, type RpcTransport } from '../repository/rpc-transport.js';
+import { type RpcTransport, rpcJson } from '../repository/rpc-transport.js';
 import {
   type ConnectorRow,
   countsJson,
@@ -113,7 +113,10 @@ export function rpcSyncRuns(transport: RpcTransport): SyncRunMethods {
         { leaseGuarded: true },
       );
       if (expiry === null || expiry === undefined) {
-        throw new RepositoryError({ reason: 'database', message: 'heartbeat_connector_sync returned no expiry' });
+        throw new RepositoryError({
+          reason: 'database',
+          message: 'heartbeat_connector_sync returned no expiry',
+        });
       }
       return toDate(expiry);
     },
