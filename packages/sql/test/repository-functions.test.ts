@@ -25,7 +25,11 @@ afterAll(async () => {
 const service: Actor = { role: 'service_role' };
 const user = (userId: string): Actor => ({ role: 'authenticated', userId });
 
-async function call<Row = Record<string, unknown>>(actor: Actor, sql: string, params: readonly unknown[] = []) {
+async function call<Row = Record<string, unknown>>(
+  actor: Actor,
+  sql: string,
+  params: readonly unknown[] = [],
+) {
   return actAs(db, actor, async (tx) => (await tx.query<Row>(sql, params)).rows, { commit: true });
 }
 async function failure(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
@@ -63,13 +67,16 @@ describe('list_connectors / get_sync_run / stores_embeddings', () => {
     const asMember = await call<{ id: string }>(user(t.memberA), 'select id from public.list_connectors()');
     expect(asMember.map((row) => row.id)).toHaveLength(6);
     expect(asMember.map((row) => row.id)).not.toContain(theirs);
-    expect(await call(user(t.memberA), 'select id from public.list_connectors(p_connector_id => $1)', [theirs])).toEqual(
-      [],
-    );
-
-    expect((await failure(call(service, 'select * from public.list_connectors(p_limit => 0)'))).code).toBe('22023');
     expect(
-      (await failure(call(service, 'select * from public.list_connectors(p_after => $1)', [randomUUID()]))).code,
+      await call(user(t.memberA), 'select id from public.list_connectors(p_connector_id => $1)', [theirs]),
+    ).toEqual([]);
+
+    expect((await failure(call(service, 'select * from public.list_connectors(p_limit => 0)'))).code).toBe(
+      '22023',
+    );
+    expect(
+      (await failure(call(service, 'select * from public.list_connectors(p_after => $1)', [randomUUID()])))
+        .code,
     ).toBe('P0002');
   });
 
@@ -92,7 +99,10 @@ describe('list_connectors / get_sync_run / stores_embeddings', () => {
   });
 
   it('says the embedding column exists', async () => {
-    const [row] = await call<{ stores: boolean }>(user(randomUUID()), 'select public.stores_embeddings() as stores');
+    const [row] = await call<{ stores: boolean }>(
+      user(randomUUID()),
+      'select public.stores_embeddings() as stores',
+    );
     expect(row?.stores).toBe(true);
   });
 });
@@ -109,7 +119,10 @@ describe('upload batch RPCs', () => {
     );
     expect(batch).toMatchObject({ status: 'uploading', connector_id: null });
     const refused = await failure(
-      call(user(t.memberA), `select * from public.create_upload_batch($1, $2, null, 'x', 1)`, [t.orgB, t.memberA]),
+      call(user(t.memberA), `select * from public.create_upload_batch($1, $2, null, 'x', 1)`, [
+        t.orgB,
+        t.memberA,
+      ]),
     );
     expect(refused.code).toBe('42501');
 
@@ -117,7 +130,10 @@ describe('upload batch RPCs', () => {
     expect(
       (
         await failure(
-          call(user(t.memberA), 'select * from public.attach_upload_batch_connector($1, $2)', [batch?.id, connector]),
+          call(user(t.memberA), 'select * from public.attach_upload_batch_connector($1, $2)', [
+            batch?.id,
+            connector,
+          ]),
         )
       ).code,
     ).toBe('P0002');
@@ -128,8 +144,14 @@ describe('upload batch RPCs', () => {
     );
     expect(attached?.connector_id).toBe(connector);
     expect(
-      (await failure(call(service, 'select * from public.attach_upload_batch_connector($1, $2)', [randomUUID(), connector])))
-        .code,
+      (
+        await failure(
+          call(service, 'select * from public.attach_upload_batch_connector($1, $2)', [
+            randomUUID(),
+            connector,
+          ]),
+        )
+      ).code,
     ).toBe('P0002');
 
     const stale = await call<{ id: string }>(
@@ -157,7 +179,8 @@ describe('upload batch RPCs', () => {
     expect(again).toEqual(cancelled);
     expect(await call(service, 'select * from public.get_upload_batch($1)', [randomUUID()])).toEqual([]);
     expect(
-      (await call<{ id: string }>(user(t.memberB), 'select * from public.get_upload_batch($1)', [batch?.id])).length,
+      (await call<{ id: string }>(user(t.memberB), 'select * from public.get_upload_batch($1)', [batch?.id]))
+        .length,
     ).toBe(0);
   });
 });
