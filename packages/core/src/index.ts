@@ -191,6 +191,7 @@ export {
 // `@tributary/core/testing`.
 export {
   createPostgresRepository,
+  createSqlTransport,
   type PostgresRepositoryOptions,
   type SqlDatabase,
   type SqlQueryable,
@@ -250,6 +251,16 @@ export {
   type UpsertDocumentResult,
   type WebhookEventInput,
 } from './repository/index.js';
+// store/: the one repository implementation over a transport (`{ rpc(name, args) }`); a host with
+// another client (a pooler, a proxy) writes a transport and gets the whole repository.
+export {
+  type RpcArgument,
+  type RpcArguments,
+  type RpcCallOptions,
+  type RpcJson,
+  type RpcTransport,
+  rpcJson,
+} from './repository/rpc-transport.js';
 // search/: one call from a query to explained hits (embeds with the stored model, fuses in SQL).
 export {
   assertEmbedderFits,
@@ -366,6 +377,7 @@ export {
   type SanitizeFileNameOptions,
   sanitizeFileName,
 } from './storage/index.js';
+export { createRpcRepository } from './store/rpc-repository.js';
 // webhooks/: the intake of webhook deliveries (handshake, verify over the raw body, record each
 // event once: dedup layer 6), their processing (set-based deletes, targeted refetch runs, one sync
 // per burst) and a debouncer for hosts.

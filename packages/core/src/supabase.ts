@@ -17,3 +17,4 @@ export {
   SUPABASE_UPSERT_BATCH_SIZE,
   type SupabaseRepositoryOptions,
 } from './supabase/supabase-repository.js';
+export { createSupabaseTransport, type SupabaseTransportOptions } from './supabase/supabase-transport.js';

@@ -6,7 +6,14 @@ import type { PGlite } from '@electric-sql/pglite';
 import { fromPglite, migrate } from '@tributary/sql';
 import { createPgliteDatabase } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresRepository, type SqlDatabase, type SqlQueryable } from '../src/index.js';
+import {
+  createPostgresRepository,
+  createRpcRepository,
+  createSqlTransport,
+  type RpcTransport,
+  type SqlDatabase,
+  type SqlQueryable,
+} from '../src/index.js';
 import { createPgliteRepository } from '../src/pglite.js';
 import { axisVector, defineRepositoryContract, sha256 } from './repository-contract.js';
 import { databaseFixture, migrationsFingerprint } from './repository-database-fixture.js';
@@ -123,5 +130,80 @@ describe('Postgres repository round trips (PGlite)', () => {
     expect(after[0]?.version).toBe(before[0]?.version);
     expect(after[2]?.version).toBe(before[2]?.version);
     expect(after[1]?.version).not.toBe(before[1]?.version);
+  });
+
+  it('sends nothing but calls of public functions: every method is one RPC, no table query', async () => {
+    const repository = createPostgresRepository({ db: countingDatabase(fromPglite(pglite)) });
+    const orgId = randomUUID();
+    statements.length = 0;
+    const connector = await repository.createConnector({
+      orgId,
+      connectorType: 'notion',
+      name: 'Wiki',
+      settings: {},
+    });
+    await repository.getConnector(connector.id);
+    await repository.listConnectors({ orgId });
+    const run = await repository.startSync({ connectorId: connector.id });
+    await repository.heartbeat(run.syncRunId);
+    const [document] = await repository.upsertDocuments(connector.id, [
+      { externalId: 'a', contentHash: sha256('a') },
+    ]);
+    await repository.getDocumentVersions(connector.id, ['a']);
+    await repository.replaceChunks(document?.documentId ?? '', [
+      { index: 0, content: 'a', contentHash: sha256('a') },
+    ]);
+    await repository.setProcessingStatus([document?.documentId ?? ''], 'completed');
+    await repository.markDocumentsSeen(connector.id, ['a']);
+    await repository.commitCheckpoint(
+      run.syncRunId,
+      { page: 1 },
+      { upserts: [{ namespace: 'n', key: 'k', value: 1 }] },
+    );
+    await repository.getState(connector.id, 'n', ['k']);
+    await repository.sweepUnseenDocuments(run.syncRunId);
+    await repository.finishSync(run.syncRunId, { status: 'success' });
+    await repository.getSyncRun(run.syncRunId);
+    await repository.vectorSettings();
+    await repository.search({ orgId, queryText: 'a' });
+    expect(statements.length).toBeGreaterThanOrEqual(18);
+    for (const sql of statements) expect(sql).toMatch(/^select (\* from )?public\.[a-z_]+\(/);
+  });
+
+  it('runs the whole repository over a transport a host writes (here: one that logs each call)', async () => {
+    const calls: string[] = [];
+    const logging = (inner: RpcTransport): RpcTransport => ({
+      ...inner,
+      rpc: (name, args, options) => {
+        calls.push(name);
+        return inner.rpc(name, args, options);
+      },
+      rpcValue: (name, args, options) => {
+        calls.push(name);
+        return inner.rpcValue(name, args, options);
+      },
+      atomic: (fn) => inner.atomic((tx) => fn(logging(tx))),
+      withActor: (actor) => logging(inner.withActor(actor)),
+    });
+    const repository = createRpcRepository(logging(createSqlTransport(fromPglite(pglite))));
+    const orgId = randomUUID();
+    const connector = await repository.createConnector({
+      orgId,
+      connectorType: 'notion',
+      name: 'Wiki',
+      settings: {},
+    });
+    const documents = Array.from({ length: 1001 }, (_, i) => ({
+      externalId: `d${i}`,
+      contentHash: sha256(`d${i}`),
+    }));
+    const results = await repository.upsertDocuments(connector.id, documents);
+    expect(results.map((result) => result.action)).toEqual(Array(1001).fill('inserted'));
+    // Two batches in one transaction (atomic), then a read: all through the host's transport.
+    expect(calls).toEqual(['create_connector', 'upsert_documents', 'upsert_documents']);
+    const userId = randomUUID();
+    const asOutsider = repository.withUser(userId);
+    expect(await asOutsider.getConnector(connector.id)).toBeUndefined();
+    expect(calls.at(-1)).toBe('list_connectors');
   });
 });

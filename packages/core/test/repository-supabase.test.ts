@@ -296,7 +296,8 @@ describe('Supabase repository beyond the contract', () => {
       );
     }
     expect(await repository.listConnectors({ orgId })).toHaveLength(5);
-    expect(requests).toEqual(Array(3).fill('GET connector_configs'));
+    // Keyset pages of maxRows through the list_connectors RPC (0019), never one unbounded read.
+    expect(requests).toEqual(Array(3).fill('POST rpc/list_connectors'));
 
     // 300 ids of 200 characters: far more than one URL holds.
     const documents = Array.from({ length: 300 }, (_, i) => ({

@@ -501,6 +501,56 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
+      attach_upload_batch_connector: {
+        Args: { p_batch_id: string; p_connector_id: string }
+        Returns: {
+          batch_name: string | null
+          completed_at: string | null
+          connector_id: string | null
+          created_at: string
+          failed_files: number
+          id: string
+          metadata: Json
+          org_id: string
+          processed_files: number
+          progress_percent: number
+          status: string
+          total_files: number
+          updated_at: string
+          user_id: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "file_upload_batches"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      cancel_upload_batch: {
+        Args: { p_batch_id: string }
+        Returns: {
+          batch_name: string | null
+          completed_at: string | null
+          connector_id: string | null
+          created_at: string
+          failed_files: number
+          id: string
+          metadata: Json
+          org_id: string
+          processed_files: number
+          progress_percent: number
+          status: string
+          total_files: number
+          updated_at: string
+          user_id: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "file_upload_batches"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
       claim_due_syncs: {
         Args: { p_limit?: number; p_now?: string }
         Returns: {
@@ -601,6 +651,38 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      create_upload_batch: {
+        Args: {
+          p_org_id: string
+          p_user_id: string
+          p_connector_id: string
+          p_batch_name: string
+          p_total_files: number
+          p_metadata?: Json
+        }
+        Returns: {
+          batch_name: string | null
+          completed_at: string | null
+          connector_id: string | null
+          created_at: string
+          failed_files: number
+          id: string
+          metadata: Json
+          org_id: string
+          processed_files: number
+          progress_percent: number
+          status: string
+          total_files: number
+          updated_at: string
+          user_id: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "file_upload_batches"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
       delete_connector: {
         Args: { p_connector_id: string }
         Returns: {
@@ -619,6 +701,31 @@ export type Database = {
           content_hash: string
           embedding: string
         }[]
+      }
+      find_stale_upload_batches: {
+        Args: { p_updated_before: string; p_org_id?: string; p_limit?: number }
+        Returns: {
+          batch_name: string | null
+          completed_at: string | null
+          connector_id: string | null
+          created_at: string
+          failed_files: number
+          id: string
+          metadata: Json
+          org_id: string
+          processed_files: number
+          progress_percent: number
+          status: string
+          total_files: number
+          updated_at: string
+          user_id: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "file_upload_batches"
+          isOneToOne: false
+          isSetofReturn: true
+        }
       }
       finish_connector_sync: {
         Args: {
@@ -727,6 +834,55 @@ export type Database = {
           processing_status: string
         }[]
       }
+      get_sync_run: {
+        Args: { p_sync_log_id: string }
+        Returns: {
+          id: string
+          org_id: string
+          connector_id: string
+          sync_type: string
+          sync_mode: string
+          status: string
+          started_at: string
+          completed_at: string
+          lease_expires_at: string
+          worker_id: string
+          documents_synced: number
+          documents_updated: number
+          documents_skipped: number
+          documents_failed: number
+          documents_deleted: number
+          api_calls_made: number
+          bytes_transferred: number
+          error_message: string
+        }[]
+      }
+      get_upload_batch: {
+        Args: { p_batch_id: string }
+        Returns: {
+          batch_name: string | null
+          completed_at: string | null
+          connector_id: string | null
+          created_at: string
+          failed_files: number
+          id: string
+          metadata: Json
+          org_id: string
+          processed_files: number
+          progress_percent: number
+          status: string
+          total_files: number
+          updated_at: string
+          user_id: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "file_upload_batches"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      get_upload_batch_status: { Args: { p_batch_id: string }; Returns: string }
       heartbeat_connector_sync: {
         Args: {
           p_sync_log_id: string
@@ -810,6 +966,34 @@ export type Database = {
         Returns: {
           key: string
           value: Json
+        }[]
+      }
+      list_connectors: {
+        Args: {
+          p_connector_id?: string
+          p_org_id?: string
+          p_connector_type?: string
+          p_is_active?: boolean
+          p_after?: string
+          p_limit?: number
+        }
+        Returns: {
+          id: string
+          org_id: string
+          connector_type: string
+          name: string
+          description: string
+          settings: Json
+          filters: Json
+          metadata: Json
+          is_active: boolean
+          sync_frequency: string
+          sync_cursor: Json
+          last_sync_at: string
+          last_sync_status: string
+          next_sync_at: string
+          error_count: number
+          last_error: string
         }[]
       }
       mark_documents_seen: {
@@ -954,6 +1138,7 @@ export type Database = {
           sync_cursor: Json
         }[]
       }
+      stores_embeddings: { Args: Record<PropertyKey, never>; Returns: boolean }
       sweep_unseen_documents: {
         Args: { p_sync_log_id: string; p_max_fraction?: number }
         Returns: {

@@ -369,20 +369,30 @@ describe('row level security on PGlite', () => {
            and has_function_privilege('authenticated', p.oid, 'execute')
          order by 1`,
       );
-      expect(rows.map((row) => row.fn)).toEqual([
+      // Invoker rights (get_connector_state, list_connector_state and the 0019 repository reads and
+      // batch writes): row level security limits them to the member's organisations.
+      expect(rows.map((row) => row.fn).sort()).toEqual([
+        'public.attach_upload_batch_connector',
+        'public.cancel_upload_batch',
         'public.create_connector',
+        'public.create_upload_batch',
         'public.delete_connector',
         'public.ensure_upload_connector',
         'public.find_reusable_embeddings',
-        // Invoker rights: row level security limits them to the member's organisations.
+        'public.find_stale_upload_batches',
         'public.get_connector_state',
         'public.get_connector_stats',
         'public.get_connector_status',
         'public.get_document_versions',
+        'public.get_sync_run',
+        'public.get_upload_batch',
+        'public.get_upload_batch_status',
         'public.increment_batch_failed',
         'public.increment_batch_processed',
         'public.list_connector_state',
+        'public.list_connectors',
         'public.record_batch_file',
+        'public.stores_embeddings',
         'public.unified_content_search',
         'public.update_connector',
         'public.vector_settings',

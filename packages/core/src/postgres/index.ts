@@ -14,3 +14,4 @@ export {
   type SqlDatabase,
   type SqlQueryable,
 } from './sql-database.js';
+export { actorClaims, createSqlTransport } from './sql-transport.js';
