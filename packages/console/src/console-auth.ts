@@ -20,11 +20,6 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function hostnameOf(hostHeader: string): string {
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
-  return hostHeader.replace(/:\d+$/, '');
-}
-
 /**
  * Guards the console (not the webhook endpoints, which verify provider signatures, nor /healthz):
  *
@@ -42,7 +37,8 @@ export function consoleAuth(options: {
 }): MiddlewareHandler {
   return async (c, next) => {
     if (options.token === undefined) {
-      if (options.loopbackOnly && !isLoopback(hostnameOf(c.req.header('host') ?? ''))) {
+      // The Node adapter builds the request URL from the Host header.
+      if (options.loopbackOnly && !isLoopback(new URL(c.req.url).hostname)) {
         return c.text('[tributary] [console] this console answers only on a loopback host name', 403);
       }
     } else {
