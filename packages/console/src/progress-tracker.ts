@@ -7,7 +7,10 @@ export interface LiveProgress {
   jobId: string;
   state: 'queued' | 'running' | 'finished' | 'cancelled';
   runId?: string | undefined;
-  /** Documents finished (stored, unchanged, skipped or failed) so far. */
+  /**
+   * Documents the connector handed to the pipeline so far (`counts.seen`, what core's ETA uses);
+   * they are stored in groups, so the stored count catches up at each group commit.
+   */
   done: number;
   /** Documents the connector said it will yield, when it said (`reportSyncTotal`). */
   total?: number | undefined;
@@ -18,10 +21,6 @@ export interface LiveProgress {
   status?: string | undefined;
   counts?: SyncProgressEvent['counts'] | undefined;
   updatedAt: number;
-}
-
-function finishedDocuments(counts: SyncProgressEvent['counts']): number {
-  return counts.inserted + counts.updated + counts.unchanged + counts.skippedByVersion + counts.failed;
 }
 
 /**
@@ -65,7 +64,7 @@ export class ProgressTracker {
   }
 
   record(event: SyncProgressEvent, job: RunningJob): void {
-    const done = finishedDocuments(event.counts);
+    const done = event.counts.seen;
     const finished = event.type === 'run-finished';
     const succeeded = finished && (event.status === 'success' || event.status === 'partial');
     let percent: number | null = null;
@@ -77,7 +76,7 @@ export class ProgressTracker {
     this.#set({
       connectorId: job.connectorId,
       jobId: job.jobId,
-      state: finished ? 'finished' : 'running',
+      state: !finished ? 'running' : event.status === 'cancelled' ? 'cancelled' : 'finished',
       runId: event.runId,
       done,
       total: event.total,

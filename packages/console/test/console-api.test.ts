@@ -91,15 +91,15 @@ it('cancels a running sync from the console', async () => {
   expect(sync.status).toBe(202);
   const jobId = sync.body.jobId as string;
 
-  // Wait until the run stored a document, so there is a checkpointed run to cancel.
-  const live = async () => {
+  // Wait until the run started (its run row holds the lease; the source is still listing).
+  const runState = async () => {
     const rows = (await call('/connectors')).body as unknown as {
       id: string;
-      live: { done: number } | null;
+      live: { state: string } | null;
     }[];
-    return rows.find((row) => row.id === connectorId)?.live?.done ?? 0;
+    return rows.find((row) => row.id === connectorId)?.live?.state;
   };
-  await expect.poll(live, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(1);
+  await expect.poll(runState, { timeout: 30_000, interval: 100 }).toBe('running');
   const cancel = await call(`/jobs/${jobId}/cancel`, { method: 'POST', body: {} });
   expect(cancel).toEqual({ status: 200, body: { cancelled: true } });
 
@@ -118,7 +118,14 @@ it('cancels a running sync from the console', async () => {
     'select count(*)::int as n from imported_documents where connector_id = $1',
     [connectorId],
   );
+  // Cancelled while listing: what was listed after the last checkpoint is dropped.
   expect(rows[0].n).toBeLessThan(10);
+  expect((await call('/connectors')).body).toEqual([
+    expect.objectContaining({
+      id: connectorId,
+      live: expect.objectContaining({ state: 'cancelled', status: 'cancelled' }),
+    }),
+  ]);
   const runs = await call(`/runs?connectorId=${connectorId}`);
   expect((runs.body as unknown as { status: string }[])[0]?.status).toBe('cancelled');
   // Cancelling again: the job already ended.
