@@ -58,7 +58,11 @@ export interface OperationsConsole {
   stop(): Promise<void>;
 }
 
-function resolveListen(options: CreateConsoleOptions): {
+/**
+ * Checks where the console may listen before anything connects: a non-loopback host needs a token
+ * of at least 16 characters. Throws `ConsoleError` (`invalid_options`) otherwise.
+ */
+export function resolveConsoleListen(options: Pick<CreateConsoleOptions, 'host' | 'port' | 'token'>): {
   host: string;
   port: number;
   token: string | undefined;
@@ -99,7 +103,7 @@ function resolveListen(options: CreateConsoleOptions): {
  * await console.start(); // http://127.0.0.1:3000
  */
 export function createConsole(options: CreateConsoleOptions): OperationsConsole {
-  const listen = resolveListen(options);
+  const listen = resolveConsoleListen(options);
   const refreshMs = options.refreshMs ?? 1000;
   if (!Number.isInteger(refreshMs) || refreshMs < 50) {
     throw new ConsoleError({
