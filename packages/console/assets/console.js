@@ -186,6 +186,13 @@ async function refreshChart() {
       {
         width: Math.max(400, container.clientWidth || 800),
         height: 220,
+        // One run would otherwise spread over years: keep at least an hour either side.
+        scales: {
+          x: {
+            time: true,
+            range: (_u, min, max) => [Math.min(min, max - 3600) - 600, Math.max(max, min + 3600) + 600],
+          },
+        },
         series: [
           {},
           { label: 'Duration (s)', stroke: '#5b9bd5', scale: 's', points: { show: true } },
@@ -276,6 +283,17 @@ $('#add-connector').addEventListener('submit', async (event) => {
   }
 });
 
+// The search snippet marks matched words with `**`: shown as <mark>, built from text nodes.
+function snippet(text) {
+  return el(
+    'div',
+    {},
+    ...String(text)
+      .split('**')
+      .map((part, index) => (index % 2 === 1 ? el('mark', {}, part) : part)),
+  );
+}
+
 $('#search').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
@@ -311,7 +329,7 @@ $('#search').addEventListener('submit', async (event) => {
             hit.title ?? '(untitled)',
             el('span', { class: 'muted' }, `  score ${hit.score.toFixed(4)}`),
           ),
-          el('div', {}, hit.snippet),
+          snippet(hit.snippet),
           el('div', { class: 'explain', 'data-testid': 'hit-explanation' }, hit.explanation.summary),
           ...parts.map((part) => el('div', { class: 'explain' }, part)),
         );
