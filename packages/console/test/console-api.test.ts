@@ -1,19 +1,25 @@
 // The console's JSON API against a real PostgreSQL server: bad input answers 400 with a
 // `[tributary] ...` message and stores nothing; a running sync is cancelled from the console (its
 // job ends cancelled, its run ends cancelled at its last checkpoint, the live view says so).
-import { randomUUID } from 'node:crypto';
-import { createLexicalEmbedder, silentLogger } from '@tributary/core';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  createConnectorManager,
+  createLexicalEmbedder,
+  createSecretKeyRing,
+  silentLogger,
+} from '@tributary/core';
 import { fromPg, migrate } from '@tributary/sql';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CONSOLE_HEADER, createConsole, type OperationsConsole } from '../src/index.js';
-import { createNotesConnector } from './support/notes-connector.js';
+import { createNotesConnector, signNotes } from './support/notes-connector.js';
 
 let server: PostgresServer;
 let pool: pg.Pool;
 let operations: OperationsConsole;
 const orgId = randomUUID();
+const keyRing = createSecretKeyRing([['test-key', randomBytes(32)]]);
 
 async function call(path: string, init: { method?: string; body?: unknown } = {}) {
   const response = await operations.app.fetch(
@@ -36,6 +42,7 @@ beforeAll(async () => {
     connectors: [createNotesConnector()],
     embedder: createLexicalEmbedder(),
     port: 0,
+    keyRing,
     logger: silentLogger,
     worker: { pollingIntervalSeconds: 0.5, schedule: false },
   });
@@ -132,4 +139,54 @@ it('cancels a running sync from the console', async () => {
   expect((await call(`/jobs/${jobId}/cancel`, { method: 'POST', body: {} })).body).toEqual({
     cancelled: false,
   });
+});
+
+it('takes signed webhook deliveries on the same port, refuses forged ones, and processes each once', async () => {
+  const secret = 'notes-webhook-secret';
+  const manager = createConnectorManager({ repository: operations.worker.repository, keyRing });
+  const row = await manager.create(createNotesConnector(), {
+    orgId,
+    name: 'Hooked notes',
+    config: { docs: 0 },
+    webhookSecret: secret,
+  });
+  const deliver = (body: string, signature: string) =>
+    fetch(`${operations.url}/webhooks/${row.id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-notes-signature': signature },
+      body,
+    });
+  const body = JSON.stringify({ id: 'evt-1', note: 'note-7' });
+  const forged = await deliver(
+    JSON.stringify({ id: 'evt-forged', note: 'note-8' }),
+    signNotes('wrong', body),
+  );
+  expect(forged.status).toBe(401);
+  expect((await deliver(body, signNotes(secret, body))).status).toBe(200);
+  // A redelivery of the same event is answered and recorded once.
+  expect((await deliver(body, signNotes(secret, body))).status).toBe(200);
+  await expect
+    .poll(
+      async () =>
+        (
+          await pool.query(
+            `select external_id, title from imported_documents where connector_id = $1 and not is_deleted`,
+            [row.id],
+          )
+        ).rows,
+      { timeout: 30_000, interval: 200 },
+    )
+    .toEqual([{ external_id: 'note-7', title: 'Updated note-7' }]);
+  await expect
+    .poll(
+      async () =>
+        (
+          await pool.query(
+            'select event_id, processed from connector_webhook_events where connector_id = $1',
+            [row.id],
+          )
+        ).rows,
+      { timeout: 30_000, interval: 200 },
+    )
+    .toEqual([{ event_id: 'evt-1', processed: true }]);
 });
