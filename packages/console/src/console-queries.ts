@@ -121,11 +121,16 @@ export async function listRuns(
             r.duration_ms, r.documents_synced, r.documents_updated, r.documents_skipped, r.documents_failed,
             r.documents_deleted, r.api_calls_made, r.bytes_transferred, r.metadata -> 'stages' as stages,
             r.error_message, r.worker_id
-     from public.connector_sync_logs r
+     from (
+       -- The newest rows first, narrow: their metadata is read and joined only for those kept.
+       select id from public.connector_sync_logs
+       where $1::uuid is null or connector_id = $1::uuid
+       order by started_at desc
+       limit $2
+     ) newest
+     join public.connector_sync_logs r on r.id = newest.id
      left join public.connector_configs c on c.id = r.connector_id
-     where $1::uuid is null or r.connector_id = $1::uuid
-     order by r.started_at desc
-     limit $2`,
+     order by r.started_at desc`,
     [options.connectorId ?? null, options.limit],
   );
   return rows.map((row) => ({
