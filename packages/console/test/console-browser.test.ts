@@ -32,7 +32,9 @@ beforeAll(async () => {
     port: 0,
     refreshMs: 200,
     logger: silentLogger,
-    worker: { pollingIntervalSeconds: 0.5, schedule: false },
+    // Groups of two documents: the pipeline reports progress as each group is processed, so the
+    // bar moves while the source is still listing.
+    worker: { pollingIntervalSeconds: 0.5, schedule: false, runOptions: { groupSize: 2 } },
   });
   await operations.start();
   browser = await chromium.launch({ executablePath: chromiumPath(), headless: true });
@@ -53,7 +55,7 @@ it('adds a connector, syncs it to 100% and finds a document through the search p
 
   // Add a connector through the form.
   await page.fill('[data-testid=add-name]', 'Field notes');
-  await page.fill('[data-testid=add-config]', JSON.stringify({ docs: 8, delayMs: 150 }));
+  await page.fill('[data-testid=add-config]', JSON.stringify({ docs: 8, delayMs: 250 }));
   const orgId = await page.inputValue('[data-testid=add-org]');
   await page.click('[data-testid=add-submit]');
   await poll(() => page.textContent('[data-testid=add-result]')).toMatch(/^Added Field notes/);
