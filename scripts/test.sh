@@ -5,4 +5,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TRIBUTARY_ROOT"
 # A real PostgreSQL server with pgvector for the server tests (idempotent; fails loudly if it cannot).
 ./scripts/install-postgres.sh
+# Headless Chromium for the console's browser test (idempotent; fails loudly if it cannot).
+./scripts/install-chromium.sh
 pnpm run check

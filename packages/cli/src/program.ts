@@ -5,6 +5,7 @@ import { connectorCommand, secretsCommand } from './connector-command.js';
 import { demoCommand } from './demo-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { searchCommand } from './search-command.js';
+import { serveCommand } from './serve-command.js';
 import { statusCommand } from './status-command.js';
 import { syncCommand } from './sync-command.js';
 import { enqueueCommand, workerCommand } from './worker-command.js';
@@ -32,6 +33,7 @@ export function createProgram(io: CliIo = processIo()): Command {
   program.addCommand(demoCommand(io));
   program.addCommand(workerCommand(io));
   program.addCommand(enqueueCommand(io));
+  program.addCommand(serveCommand(io));
   // Subcommands inherit the output settings and exit override only when created through the parent,
   // so copy them onto the ones built separately.
   const inherit = (command: Command) => {

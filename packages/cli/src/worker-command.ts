@@ -29,7 +29,7 @@ interface WorkerFlags {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-function serverUrl(flags: { databaseUrl?: string }, io: CliIo): string {
+export function serverUrl(flags: { databaseUrl?: string }, io: CliIo): string {
   const url = flags.databaseUrl ?? io.env.DATABASE_URL;
   if (url === undefined || url === '') {
     throw new TributaryCliError(
@@ -41,7 +41,7 @@ function serverUrl(flags: { databaseUrl?: string }, io: CliIo): string {
 }
 
 /** The size of the stored embeddings, so the embedder matches the database (1536 without pgvector). */
-async function storedDimensions(connectionString: string): Promise<number> {
+export async function storedDimensions(connectionString: string): Promise<number> {
   const client = new pg.Client({ connectionString });
   try {
     await client.connect();

@@ -59,6 +59,12 @@ export interface Worker {
   /** Enqueues processing of a connector's recorded webhook events (one job waits per connector). */
   enqueueWebhookEvents(connectorId: string, orgId?: string): Promise<string | null>;
   getJob(jobId: string): Promise<SyncJobStatus | undefined>;
+  /**
+   * Cancels a sync job: a waiting one never runs; a running one stops at once when this process runs
+   * it (its run ends `cancelled` at its last checkpoint), else within a heartbeat on the worker that
+   * runs it. Resolves false when the job had already ended or does not exist.
+   */
+  cancelJob(jobId: string): Promise<boolean>;
   waitForJob(
     jobId: string,
     options?: FollowOptions & { timeoutMs?: number | undefined },
@@ -141,9 +147,13 @@ export function createWorker(options: CreateWorkerOptions): Worker {
 
   const active = new Map<string, ActiveRun>();
   const shutdown = new AbortController();
-  const queueDepth: Record<string, number> = {};
   const instruments = createInstruments({
-    queueDepth: () => queueDepth,
+    // Read when a metric reader collects (every export interval), not per job.
+    queueDepth: async (): Promise<Record<string, number>> => {
+      const report = await worker.health();
+      if (!report.database.reachable) return {};
+      return { sync: report.queues.sync.waiting, webhook: report.queues.webhook.waiting };
+    },
     oldestLeaseAgeSeconds: () =>
       Math.max(0, ...[...active.values()].map((run) => (Date.now() - run.startedAt) / 1000)),
   });
@@ -177,6 +187,7 @@ export function createWorker(options: CreateWorkerOptions): Worker {
     leaseSeconds: settings.leaseSeconds,
     maxWebhookAttempts: settings.maxWebhookAttempts,
     runOptions: options.runOptions ?? {},
+    onProgress: options.onProgress,
     active,
     shutdown: shutdown.signal,
   };
@@ -386,6 +397,25 @@ export function createWorker(options: CreateWorkerOptions): Worker {
     },
 
     getJob: (jobId) => getSyncJob(boss, pool, jobId),
+
+    async cancelJob(jobId) {
+      assertRunning();
+      const status = await getSyncJob(boss, pool, jobId);
+      if (
+        !status ||
+        status.state === 'completed' ||
+        status.state === 'failed' ||
+        status.state === 'cancelled'
+      ) {
+        return false;
+      }
+      await boss.cancel(SYNC_QUEUE, jobId);
+      // pg-boss aborts the job's signal when its heartbeat finds the claim gone; a run of this
+      // process need not wait for that.
+      active.get(jobId)?.controller.abort();
+      logger.info('sync job cancelled', { jobId, connectorId: status.connectorId });
+      return true;
+    },
     waitForJob: (jobId, waitOptions) => waitForSyncJob(boss, pool, jobId, waitOptions),
     followJob: (jobId, followOptions) => followSyncJob(boss, pool, jobId, followOptions),
 
@@ -403,8 +433,6 @@ export function createWorker(options: CreateWorkerOptions): Worker {
         active,
         maxLagSeconds: healthOptions.maxLagSeconds ?? 300,
       });
-      queueDepth.sync = report.queues.sync.waiting;
-      queueDepth.webhook = report.queues.webhook.waiting;
       return report;
     },
 

@@ -20,4 +20,4 @@ export {
 export { scheduleDueSyncs } from './scheduler.js';
 export type { SqlClient } from './sql-client.js';
 export { WorkerError, type WorkerErrorReason } from './worker-error.js';
-export type { CreateWorkerOptions } from './worker-options.js';
+export type { CreateWorkerOptions, RunningJob } from './worker-options.js';

@@ -7,10 +7,12 @@ import type {
   RateLimitSettings,
   RunSyncOptions,
   SecretKeyRing,
+  SyncProgressEvent,
 } from '@tributary/core';
 import type { PostgresRateLimiter } from './postgres-rate-limiter.js';
 import type { SqlClient } from './sql-client.js';
 import type { WorkerInstruments } from './telemetry.js';
+import type { RunningJob } from './worker-options.js';
 
 /** Options passed through to every `runSync` the worker starts. */
 export type WorkerRunOptions = Pick<
@@ -50,6 +52,7 @@ export interface JobContext {
   leaseSeconds: number;
   maxWebhookAttempts: number;
   runOptions: WorkerRunOptions;
+  onProgress: ((event: SyncProgressEvent, job: RunningJob) => void) | undefined;
   active: Map<string, ActiveRun>;
   /** Aborted when the worker must release its runs (shutdown timeout). */
   shutdown: AbortSignal;

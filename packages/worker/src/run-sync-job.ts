@@ -6,6 +6,7 @@ import {
   type Logger,
   RepositoryError,
   runSync,
+  type SyncProgressEvent,
   type SyncSummary,
 } from '@tributary/core';
 import type { Job, JobWithMetadata } from 'pg-boss';
@@ -128,6 +129,21 @@ export async function runSyncJob(job: Job<SyncJobData>, ctx: JobContext): Promis
   ctx.shutdown.addEventListener('abort', abort, { once: true });
   ctx.active.set(job.id, { jobId: job.id, connectorId, orgId: row.orgId, startedAt: Date.now(), controller });
   const observed = observingLogger(log);
+  const listener = ctx.onProgress;
+  const running = { jobId: job.id, connectorId, orgId: row.orgId };
+  let listenerFailed = false;
+  const onProgress =
+    listener === undefined
+      ? undefined
+      : (event: SyncProgressEvent) => {
+          try {
+            listener(event, running);
+          } catch (error) {
+            // A broken listener must not fail the run; say so once per run.
+            if (!listenerFailed) log.warn('onProgress listener threw', { error: String(error) });
+            listenerFailed = true;
+          }
+        };
   const attributes = {
     'tributary.connector.id': connectorId,
     'tributary.connector.type': row.connectorType,
@@ -148,6 +164,7 @@ export async function runSyncJob(job: Job<SyncJobData>, ctx: JobContext): Promis
         logger: observed.logger,
         leaseSeconds: ctx.leaseSeconds,
         rateLimit: sharedBudget(ctx, row, plugin),
+        onProgress,
       }),
     );
     const type = { connector_type: row.connectorType, status: summary.status };

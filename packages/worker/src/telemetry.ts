@@ -35,14 +35,16 @@ export interface WorkerInstruments {
  * `observe` when a metric reader collects.
  */
 export function createInstruments(observe: {
-  queueDepth: () => Record<string, number>;
+  queueDepth: () => Promise<Record<string, number>>;
   oldestLeaseAgeSeconds: () => number;
 }): WorkerInstruments {
   const meter = metrics.getMeter(scope);
   meter
     .createObservableGauge('tributary.queue.depth', { description: 'Jobs waiting per queue' })
-    .addCallback((result) => {
-      for (const [queue, depth] of Object.entries(observe.queueDepth())) result.observe(depth, { queue });
+    .addCallback(async (result) => {
+      // An unreachable database observes nothing this round rather than failing the collection.
+      const depths = await observe.queueDepth().catch(() => ({}));
+      for (const [queue, depth] of Object.entries(depths)) result.observe(depth, { queue });
     });
   meter
     .createObservableGauge('tributary.lease.age', {

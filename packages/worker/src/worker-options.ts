@@ -5,6 +5,7 @@ import type {
   Logger,
   RateLimitSettings,
   SecretKeyRing,
+  SyncProgressEvent,
 } from '@tributary/core';
 import type { WorkerRunOptions } from './job-context.js';
 import { WorkerError } from './worker-error.js';
@@ -83,8 +84,21 @@ export interface CreateWorkerOptions {
   maxConnections?: number | undefined;
   /** Passed to every `runSync` (concurrency, group size, fetch, ...). */
   runOptions?: WorkerRunOptions | undefined;
+  /**
+   * Called with every progress event of the runs THIS process executes, with the job they belong
+   * to (the operations console shows live progress with it). Must not throw or block: a listener
+   * that throws is logged and ignored.
+   */
+  onProgress?: ((event: SyncProgressEvent, job: RunningJob) => void) | undefined;
   /** pg-boss schema (default `pgboss`). */
   schema?: string | undefined;
+}
+
+/** The job a progress event belongs to. */
+export interface RunningJob {
+  jobId: string;
+  connectorId: string;
+  orgId: string;
 }
 
 export interface ResolvedWorkerOptions {

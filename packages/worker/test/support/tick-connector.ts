@@ -24,9 +24,11 @@ export function createTickConnector(
       for (let index = 0; index < ctx.config.docs; index += 1) {
         if (ctx.config.sourceUrl) {
           // Through the HTTP kit: the shared rate budget applies to each request.
-          await ctx.http.request(
+          const response = await ctx.http.request(
             `${ctx.config.sourceUrl}/doc/${index}?c=${encodeURIComponent(ctx.config.label ?? '')}`,
           );
+          // Reading the body is what counts its bytes.
+          await response.text();
         } else if (options.delayMs) {
           await new Promise((resolve) => setTimeout(resolve, options.delayMs));
         }
