@@ -407,3 +407,11 @@ export {
   webhookEventSource,
   writeWebResponse,
 } from './webhooks/index.js';
+export {
+  type GroupMember,
+  type GroupMembership,
+  type GroupMembershipStore,
+  type SyncGroupMembershipsOptions,
+  type SyncGroupMembershipsResult,
+  syncGroupMemberships,
+} from './permissions/group-memberships.js';

@@ -17,3 +17,4 @@ export {
   SUPABASE_UPSERT_BATCH_SIZE,
   type SupabaseRepositoryOptions,
 } from './supabase/supabase-repository.js';
+export { createSupabaseGroupMembershipStore } from './supabase/supabase-group-memberships.js';
