@@ -29,3 +29,4 @@ export {
   type SqlDatabase,
   type SqlQueryable,
 } from './postgres/sql-database.js';
+export { createPostgresGroupMembershipStore } from './postgres/postgres-group-memberships.js';
