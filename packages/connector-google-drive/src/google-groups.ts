@@ -24,7 +24,8 @@ import {
 } from './google-drive-settings.js';
 
 /** Read-only access to groups and their members. */
-export const DIRECTORY_GROUP_READONLY_SCOPE = 'https://www.googleapis.com/auth/admin.directory.group.readonly';
+export const DIRECTORY_GROUP_READONLY_SCOPE =
+  'https://www.googleapis.com/auth/admin.directory.group.readonly';
 
 /** groups.list and members.list return at most 200 items per page. */
 const DIRECTORY_PAGE_SIZE = 200;
@@ -69,7 +70,10 @@ export async function* listGoogleGroupMemberships(
   }
   const parsed = googleDriveCredentialsSchema.safeParse(options.credentials);
   if (!parsed.success) {
-    throw InvalidConfigError.fromSchemaIssues(parsed.error, { connector: GOOGLE_DRIVE_CONNECTOR_TYPE, subject: 'credentials' });
+    throw InvalidConfigError.fromSchemaIssues(parsed.error, {
+      connector: GOOGLE_DRIVE_CONNECTOR_TYPE,
+      subject: 'credentials',
+    });
   }
   const settings: GoogleDriveConnectorSettings = {
     ...options.settings,
@@ -85,7 +89,10 @@ export async function* listGoogleGroupMemberships(
   const auth = createGoogleAuthClient(parsed.data, settings);
   const rootUrl = (settings.rootUrl ?? DEFAULT_ROOT_URL).replace(/\/?$/, '/');
   const directory = admin({ version: 'directory_v1', auth, rootUrl, retry: false });
-  const pageSize = Math.min(DIRECTORY_PAGE_SIZE, Math.max(1, Math.floor(settings.pageSize ?? DIRECTORY_PAGE_SIZE)));
+  const pageSize = Math.min(
+    DIRECTORY_PAGE_SIZE,
+    Math.max(1, Math.floor(settings.pageSize ?? DIRECTORY_PAGE_SIZE)),
+  );
   const call = <T>(fn: (signal: AbortSignal | undefined) => Promise<T>) =>
     http.withRetries(async ({ signal }) => {
       try {

@@ -2,12 +2,17 @@
 // @googleapis/admin client: every group and member page is read, suspended users and the CUSTOMER
 // pseudo-member are left out, nested groups come through as group members, 429 (Retry-After) and
 // 503 are retried, and missing settings or bad credentials are typed errors before any request.
-import { InvalidConfigError, syncGroupMemberships, type GroupMembership } from '@tributary/core';
+import { type GroupMembership, InvalidConfigError, syncGroupMemberships } from '@tributary/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listGoogleGroupMemberships } from '../src/index.js';
 import { type FakeDirectory, startFakeDirectory } from './support/fake-directory-server.js';
 
-const credentials = { type: 'oauth2' as const, clientId: 'client', clientSecret: 'secret', refreshToken: 'refresh-1' };
+const credentials = {
+  type: 'oauth2' as const,
+  clientId: 'client',
+  clientSecret: 'secret',
+  refreshToken: 'refresh-1',
+};
 
 describe('Google Workspace group memberships', () => {
   let directory: FakeDirectory;
@@ -24,11 +29,13 @@ describe('Google Workspace group memberships', () => {
         })),
       });
     }
-    directory.groups.get('gid-0')?.members.push(
-      { id: 'gid-1', email: 'team1@a.example', type: 'GROUP' },
-      { id: 'C01', email: '', type: 'CUSTOMER' },
-      { id: 'u-gone', email: 'gone@a.example', type: 'USER', status: 'SUSPENDED' },
-    );
+    directory.groups
+      .get('gid-0')
+      ?.members.push(
+        { id: 'gid-1', email: 'team1@a.example', type: 'GROUP' },
+        { id: 'C01', email: '', type: 'CUSTOMER' },
+        { id: 'u-gone', email: 'gone@a.example', type: 'USER', status: 'SUSPENDED' },
+      );
     directory.groups.set('gid-b', { email: 'other@b.example', domain: 'b.example', members: [] });
   });
   afterEach(async () => directory.close());
@@ -41,7 +48,9 @@ describe('Google Workspace group memberships', () => {
   };
 
   it('pages through every group and its members, keeping users and nested groups', async () => {
-    const groups = await collect(listGoogleGroupMemberships({ credentials, customer: 'my_customer', settings: settings() }));
+    const groups = await collect(
+      listGoogleGroupMemberships({ credentials, customer: 'my_customer', settings: settings() }),
+    );
     expect(groups.map((g) => g.email)).toEqual([
       'team0@a.example',
       'team1@a.example',
@@ -63,7 +72,9 @@ describe('Google Workspace group memberships', () => {
   });
 
   it('lists one domain when given one', async () => {
-    const groups = await collect(listGoogleGroupMemberships({ credentials, domain: 'b.example', settings: settings() }));
+    const groups = await collect(
+      listGoogleGroupMemberships({ credentials, domain: 'b.example', settings: settings() }),
+    );
     expect(groups).toEqual([{ id: 'gid-b', email: 'other@b.example', members: [] }]);
   });
 
@@ -83,7 +94,11 @@ describe('Google Workspace group memberships', () => {
       connectorId: 'drive-1',
       groups: (async function* () {
         let first = true;
-        for await (const group of listGoogleGroupMemberships({ credentials, domain: 'a.example', settings: settings() })) {
+        for await (const group of listGoogleGroupMemberships({
+          credentials,
+          domain: 'a.example',
+          settings: settings(),
+        })) {
           if (first) directory.failNext(1, 503);
           first = false;
           yield group;
@@ -97,9 +112,9 @@ describe('Google Workspace group memberships', () => {
   }, 30_000);
 
   it('refuses missing settings and bad credentials before any request', async () => {
-    await expect(collect(listGoogleGroupMemberships({ credentials, settings: settings() }))).rejects.toBeInstanceOf(
-      InvalidConfigError,
-    );
+    await expect(
+      collect(listGoogleGroupMemberships({ credentials, settings: settings() })),
+    ).rejects.toBeInstanceOf(InvalidConfigError);
     await expect(
       collect(
         listGoogleGroupMemberships({

@@ -24,6 +24,7 @@ export function createNodePostgresRepository(
   return createPostgresRepository({ db: nodePostgresDatabase(poolOrClient), actor: options.actor });
 }
 
+export { createPostgresGroupMembershipStore } from './postgres/postgres-group-memberships.js';
 export { createPostgresRepository, type PostgresRepositoryOptions } from './postgres/postgres-repository.js';
 export {
   nodePostgresDatabase,
@@ -32,4 +33,3 @@ export {
   type SqlDatabase,
   type SqlQueryable,
 } from './postgres/sql-database.js';
-export { createPostgresGroupMembershipStore } from './postgres/postgres-group-memberships.js';

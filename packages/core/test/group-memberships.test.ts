@@ -16,8 +16,8 @@ import {
   syncGroupMemberships,
 } from '../src/index.js';
 import { createPgliteRepository } from '../src/pglite.js';
-import { createPostgresGroupMembershipStore } from '../src/postgres.js';
 import { pgliteDatabase } from '../src/postgres/index.js';
+import { createPostgresGroupMembershipStore } from '../src/postgres.js';
 import { createSupabaseGroupMembershipStore } from '../src/supabase.js';
 import { axisVector, sha256 } from './repository-contract.js';
 import { migrationsFingerprint } from './repository-database-fixture.js';
@@ -48,22 +48,28 @@ describe('syncGroupMemberships', () => {
   it('stores in batches, then prunes from the first batch’s time; a partial listing prunes nothing', async () => {
     const store = recordingStore();
     async function* groups() {
-      for (let i = 0; i < 5; i += 1) yield { email: `g${i}@a.example`, members: [{ type: 'user' as const, id: `u${i}` }] };
+      for (let i = 0; i < 5; i += 1)
+        yield { email: `g${i}@a.example`, members: [{ type: 'user' as const, id: `u${i}` }] };
     }
     const result = await syncGroupMemberships({ store, connectorId: 'c', groups: groups(), batchSize: 2 });
     expect(store.batches.map((b) => b.length)).toEqual([2, 2, 1]);
     expect(store.pruned).toEqual([new Date(1000)]);
     expect(result).toEqual({ groups: 5, stored: 5, pruned: 7 });
     const partial = recordingStore();
-    await syncGroupMemberships({ store: partial, connectorId: 'c', groups: [{ id: 'g', members: [] }], complete: false });
+    await syncGroupMemberships({
+      store: partial,
+      connectorId: 'c',
+      groups: [{ id: 'g', members: [] }],
+      complete: false,
+    });
     expect(partial.pruned).toEqual([]);
   });
 
   it('refuses a bad batch size and a group without id or email, pruning nothing', async () => {
     const store = recordingStore();
-    await expect(syncGroupMemberships({ store, connectorId: 'c', groups: [], batchSize: 0 })).rejects.toBeInstanceOf(
-      InvalidConfigError,
-    );
+    await expect(
+      syncGroupMemberships({ store, connectorId: 'c', groups: [], batchSize: 0 }),
+    ).rejects.toBeInstanceOf(InvalidConfigError);
     await expect(
       syncGroupMemberships({ store, connectorId: 'c', groups: [{ id: 'g', members: [] }, { members: [] }] }),
     ).rejects.toThrow(/\[tributary\].*groups\[1\].*needs an id or an email/);
@@ -71,13 +77,16 @@ describe('syncGroupMemberships', () => {
   });
 });
 
-async function seed(superuser: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, repo: KnowledgeRepository) {
+async function seed(
+  superuser: { query: (sql: string, params?: unknown[]) => Promise<unknown> },
+  repo: KnowledgeRepository,
+) {
   const orgId = randomUUID();
   const member = randomUUID();
-  await superuser.query("insert into tributary_private.memberships (user_id, org_id, role) values ($1, $2, 'member')", [
-    member,
-    orgId,
-  ]);
+  await superuser.query(
+    "insert into tributary_private.memberships (user_id, org_id, role) values ($1, $2, 'member')",
+    [member, orgId],
+  );
   const { rows } = (await superuser.query(
     `insert into public.connector_configs (org_id, connector_type, name, permission_mode)
      values ($1, 'google_drive', 'Team Drive', 'source') returning id`,
@@ -95,7 +104,13 @@ async function seed(superuser: { query: (sql: string, params?: unknown[]) => Pro
   ]);
   const documentId = written?.documentId ?? '';
   await repo.replaceChunks(documentId, [
-    { index: 0, content, contentHash: sha256(content), embedding: axisVector({ 0: 1 }), embeddingModel: model.id },
+    {
+      index: 0,
+      content,
+      contentHash: sha256(content),
+      embedding: axisVector({ 0: 1 }),
+      embeddingModel: model.id,
+    },
   ]);
   await repo.setProcessingStatus([documentId], 'completed');
   return { orgId, member, connectorId, documentId };
@@ -106,10 +121,15 @@ const finance: GroupMembership = {
   email: 'finance@example.com',
   members: [{ type: 'group', email: 'controllers@example.com' }],
 };
-const controllers: GroupMembership = { email: 'controllers@example.com', members: [{ type: 'user', email: 'bob@example.com' }] };
+const controllers: GroupMembership = {
+  email: 'controllers@example.com',
+  members: [{ type: 'user', email: 'bob@example.com' }],
+};
 
 const found = async (repository: KnowledgeRepository, orgId: string) =>
-  (await search({ repository, orgId, query: 'budget', embedder: model, limit: 10 })).hits.map((hit) => hit.documentId);
+  (await search({ repository, orgId, query: 'budget', embedder: model, limit: 10 })).hits.map(
+    (hit) => hit.documentId,
+  );
 
 describe('group memberships in the database', () => {
   it('PGlite: a member of a synced (nested) group finds the document until the group is gone', async () => {
@@ -131,7 +151,11 @@ describe('group memberships in the database', () => {
       expect(first).toMatchObject({ groups: 2, stored: 3, pruned: 0 });
       expect(await found(bob, orgId)).toEqual([documentId]);
       // Bob left the controllers group; finance is no longer listed at all.
-      const second = await syncGroupMemberships({ store, connectorId, groups: [{ ...controllers, members: [] }] });
+      const second = await syncGroupMemberships({
+        store,
+        connectorId,
+        groups: [{ ...controllers, members: [] }],
+      });
       expect(second.pruned).toBe(2);
       expect(await found(bob, orgId)).toEqual([]);
       await expect(store.replace(randomUUID(), [])).rejects.toMatchObject({ reason: 'not_found' });
@@ -155,7 +179,9 @@ describe('group memberships in the database', () => {
             createClient(api.url, api.anonKey, {
               auth,
               global: {
-                headers: { Authorization: `Bearer ${await api.signUserToken(userId, { email: 'bob@example.com' })}` },
+                headers: {
+                  Authorization: `Bearer ${await api.signUserToken(userId, { email: 'bob@example.com' })}`,
+                },
               },
             }),
         });
@@ -173,7 +199,9 @@ describe('group memberships in the database', () => {
           auth,
           global: { headers: { Authorization: `Bearer ${await api.signUserToken(member, {})}` } },
         });
-        await expect(createSupabaseGroupMembershipStore(memberClient).replace(connectorId, [])).rejects.toMatchObject({
+        await expect(
+          createSupabaseGroupMembershipStore(memberClient).replace(connectorId, []),
+        ).rejects.toMatchObject({
           reason: 'not_allowed',
         });
       } finally {

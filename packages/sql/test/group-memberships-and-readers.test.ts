@@ -44,7 +44,13 @@ async function writeDoc(tx: SqlQueryable, w: World, index: number, metadata: obj
     [
       w.connector,
       JSON.stringify([
-        { external_id: `doc-${index}`, title: `Doc ${index}`, content, content_hash: sha256Hex(content), metadata },
+        {
+          external_id: `doc-${index}`,
+          title: `Doc ${index}`,
+          content,
+          content_hash: sha256Hex(content),
+          metadata,
+        },
       ]),
     ],
   );
@@ -77,7 +83,11 @@ async function asService(tx: SqlQueryable): Promise<void> {
   await tx.query("select set_config('role', 'service_role', true)");
 }
 
-function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () => Promise<void> }>, runs: number) {
+function suite(
+  name: string,
+  open: () => Promise<{ db: SqlDatabase; close: () => Promise<void> }>,
+  runs: number,
+) {
   describe(`group memberships and chunk readers on ${name}`, () => {
     let w: World;
     let close: () => Promise<void>;
@@ -149,7 +159,10 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
         ] as const) {
           await tx.query('select set_config($1, $2, true)', ['role', 'none']);
           await tx.query('reset role');
-          await tx.query('update public.connector_configs set permission_mode = $1 where id = $2', [mode, w.connector]);
+          await tx.query('update public.connector_configs set permission_mode = $1 where id = $2', [
+            mode,
+            w.connector,
+          ]);
           await asMember(tx, w.t.memberA, 'zed@b.example');
           expect((await found()).sort()).toEqual(expected);
         }
@@ -226,10 +239,13 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
           [0, 2],
         ] as const),
       });
-      const aclArb = fc.array(fc.subarray([...groupNames.map((g) => `group:${g}`), ...people.map((p) => `email:${p}`)]), {
-        minLength: 1,
-        maxLength: 6,
-      });
+      const aclArb = fc.array(
+        fc.subarray([...groupNames.map((g) => `group:${g}`), ...people.map((p) => `email:${p}`)]),
+        {
+          minLength: 1,
+          maxLength: 6,
+        },
+      );
       await fc.assert(
         fc.asyncProperty(membershipArb, aclArb, fc.constantFrom(...people), async (groups, acls, caller) => {
           await rolledBack(w.db, async (tx) => {
@@ -246,10 +262,12 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
               email: g,
               members: [
                 ...(groups.members[i] ?? []).map((email) => ({ type: 'user', email })),
-                ...groups.nested.filter(([, outer]) => outer === i).map(([inner]) => ({
-                  type: 'group',
-                  email: groupNames[inner],
-                })),
+                ...groups.nested
+                  .filter(([, outer]) => outer === i)
+                  .map(([inner]) => ({
+                    type: 'group',
+                    email: groupNames[inner],
+                  })),
               ],
             }));
             await tx.query('select * from public.replace_group_memberships($1, $2::jsonb)', [
@@ -263,7 +281,9 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
               groupNames.forEach((g, i) => {
                 const holds =
                   (groups.members[i] ?? []).some((p) => mine.has(`email:${p}`)) ||
-                  groups.nested.some(([inner, outer]) => outer === i && mine.has(`group:${groupNames[inner]}`));
+                  groups.nested.some(
+                    ([inner, outer]) => outer === i && mine.has(`group:${groupNames[inner]}`),
+                  );
                 if (holds && !mine.has(`group:${g}`)) {
                   mine.add(`group:${g}`);
                   changed = true;
@@ -274,9 +294,9 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
             await asMember(tx, w.t.memberA, caller);
             const ids2 = async (sql: string, params: unknown[]) =>
               (await tx.query<{ id: string }>(sql, params)).rows.map((r) => r.id).sort();
-            expect(await ids2('select id from public.imported_documents where org_id = $1', [w.t.orgA])).toEqual(
-              expected,
-            );
+            expect(
+              await ids2('select id from public.imported_documents where org_id = $1', [w.t.orgA]),
+            ).toEqual(expected);
             expect(
               await ids2(
                 `select document_id as id from public.unified_content_search(match_org_id => $1, query_embedding => $2::extensions.vector,
@@ -301,22 +321,14 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
   });
 }
 
-suite(
-  'PGlite',
-  async () => {
-    const { pglite, db } = await createMigratedPglite();
-    return { db, close: () => pglite.close() };
-  },
-  12,
-);
+suite('PGlite', async () => {
+  const { pglite, db } = await createMigratedPglite();
+  return { db, close: () => pglite.close() };
+}, 12);
 
 let server: MigratedServer | undefined;
-suite(
-  'the PostgreSQL server',
-  async () => {
-    server = await startMigratedServer();
-    const { db } = await server.createDatabase();
-    return { db, close: async () => server?.stop() };
-  },
-  8,
-);
+suite('the PostgreSQL server', async () => {
+  server = await startMigratedServer();
+  const { db } = await server.createDatabase();
+  return { db, close: async () => server?.stop() };
+}, 8);

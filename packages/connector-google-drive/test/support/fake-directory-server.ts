@@ -40,7 +40,9 @@ function page<T>(items: T[], url: URL): { items: T[]; nextPageToken?: string } {
   const size = Math.min(200, Number(url.searchParams.get('maxResults') ?? 200));
   const start = Number(url.searchParams.get('pageToken') ?? 0);
   const slice = items.slice(start, start + size);
-  return start + size < items.length ? { items: slice, nextPageToken: String(start + size) } : { items: slice };
+  return start + size < items.length
+    ? { items: slice, nextPageToken: String(start + size) }
+    : { items: slice };
 }
 
 export async function startFakeDirectory(options: { refreshToken: string }): Promise<FakeDirectory> {
@@ -75,7 +77,11 @@ export async function startFakeDirectory(options: { refreshToken: string }): Pro
       count(`failed.${failures.status}`);
       send(
         failures.status,
-        googleError(failures.status, failures.status === 429 ? 'rateLimitExceeded' : 'backendError', 'Try again'),
+        googleError(
+          failures.status,
+          failures.status === 429 ? 'rateLimitExceeded' : 'backendError',
+          'Try again',
+        ),
         failures.status === 429 ? { 'retry-after': '1' } : {},
       );
       return;
@@ -92,7 +98,11 @@ export async function startFakeDirectory(options: { refreshToken: string }): Pro
         .filter(([, g]) => !domain || g.domain === domain)
         .map(([id, g]) => ({ kind: 'admin#directory#group', id, email: g.email }));
       const { items, nextPageToken } = page(all, url);
-      send(200, { kind: 'admin#directory#groups', groups: items, ...(nextPageToken ? { nextPageToken } : {}) });
+      send(200, {
+        kind: 'admin#directory#groups',
+        groups: items,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      });
       return;
     }
     const members = /^\/admin\/directory\/v1\/groups\/([^/]+)\/members$/.exec(url.pathname);

@@ -23,7 +23,10 @@ export interface GroupMembership {
 /** Where group memberships go: the database RPCs replace_group_memberships / prune_group_memberships. */
 export interface GroupMembershipStore {
   /** Replaces the members of these groups; returns the rows stored and the database time of the call. */
-  replace(connectorId: string, groups: readonly GroupMembership[]): Promise<{ stored: number; syncedAt: Date }>;
+  replace(
+    connectorId: string,
+    groups: readonly GroupMembership[],
+  ): Promise<{ stored: number; syncedAt: Date }>;
   /** Forgets the connector's groups not reported since `syncedSince`; returns the rows removed. */
   prune(connectorId: string, syncedSince: Date): Promise<number>;
 }
@@ -56,12 +59,16 @@ const MAX_MEMBERS_PER_CALL = 100_000;
  * prunes the groups the source no longer has. A failure part way leaves earlier batches stored
  * and prunes nothing, so a later complete run converges.
  */
-export async function syncGroupMemberships(options: SyncGroupMembershipsOptions): Promise<SyncGroupMembershipsResult> {
+export async function syncGroupMemberships(
+  options: SyncGroupMembershipsOptions,
+): Promise<SyncGroupMembershipsResult> {
   const batchSize = options.batchSize ?? 200;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_GROUPS_PER_CALL) {
     throw new InvalidConfigError({
       subject: 'group membership sync options',
-      issues: [{ fieldPath: 'batchSize', message: `must be an integer between 1 and ${MAX_GROUPS_PER_CALL}` }],
+      issues: [
+        { fieldPath: 'batchSize', message: `must be an integer between 1 and ${MAX_GROUPS_PER_CALL}` },
+      ],
       hint: 'Pass a batch size between 1 and 1000, or leave it out (200).',
     });
   }
