@@ -39,4 +39,9 @@ export {
   googleDriveCredentialsSchema,
   MAX_PAGE_SIZE,
 } from './google-drive-settings.js';
+export {
+  DIRECTORY_GROUP_READONLY_SCOPE,
+  type GoogleGroupMembershipsOptions,
+  listGoogleGroupMemberships,
+} from './google-groups.js';
 export { EXPORT_SIZE_LIMIT_BYTES, fileVersion, normalizePermissions } from './map-drive-file.js';

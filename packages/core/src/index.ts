@@ -162,6 +162,14 @@ export {
   type WithRetriesOptions,
   withRetries,
 } from './http/with-retries.js';
+export {
+  type GroupMember,
+  type GroupMembership,
+  type GroupMembershipStore,
+  type SyncGroupMembershipsOptions,
+  type SyncGroupMembershipsResult,
+  syncGroupMemberships,
+} from './permissions/group-memberships.js';
 // pipeline/: runSync, the ingestion pipeline (versions, content hashes, chunk reuse, deletes,
 // the full-sync sweep with its coverage guard, checkpoints committed only after durable work).
 export {

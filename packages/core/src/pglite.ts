@@ -21,6 +21,7 @@ export function createPgliteRepository(
   return createPostgresRepository({ db: pgliteDatabase(pglite), actor: options.actor });
 }
 
+export { createPostgresGroupMembershipStore } from './postgres/postgres-group-memberships.js';
 export { createPostgresRepository, type PostgresRepositoryOptions } from './postgres/postgres-repository.js';
 export {
   type PgliteLike,

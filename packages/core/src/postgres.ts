@@ -24,6 +24,7 @@ export function createNodePostgresRepository(
   return createPostgresRepository({ db: nodePostgresDatabase(poolOrClient), actor: options.actor });
 }
 
+export { createPostgresGroupMembershipStore } from './postgres/postgres-group-memberships.js';
 export { createPostgresRepository, type PostgresRepositoryOptions } from './postgres/postgres-repository.js';
 export {
   nodePostgresDatabase,

@@ -12,6 +12,7 @@ export {
   type SupabaseStorageErrorOptions,
   type SupabaseStorageErrorReason,
 } from './supabase/supabase-blob-store.js';
+export { createSupabaseGroupMembershipStore } from './supabase/supabase-group-memberships.js';
 export {
   createSupabaseRepository,
   SUPABASE_UPSERT_BATCH_SIZE,

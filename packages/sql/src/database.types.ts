@@ -286,6 +286,7 @@ export type Database = {
           language: string
           metadata: Json
           org_id: string
+          readers: string[] | null
           token_count: number | null
         }
         Insert: {
@@ -302,6 +303,7 @@ export type Database = {
           language?: string
           metadata?: Json
           org_id: string
+          readers?: string[] | null
           token_count?: number | null
         }
         Update: {
@@ -318,6 +320,7 @@ export type Database = {
           language?: string
           metadata?: Json
           org_id?: string
+          readers?: string[] | null
           token_count?: number | null
         }
         Relationships: [
@@ -1014,6 +1017,10 @@ export type Database = {
           retry_count: number
         }[]
       }
+      prune_group_memberships: {
+        Args: { p_connector_id: string; p_synced_since: string }
+        Returns: number
+      }
       put_connector_secrets: {
         Args: { p_connector_id: string; p_secrets: Json }
         Returns: number
@@ -1087,6 +1094,13 @@ export type Database = {
           chunk_count: number
           removed: number
           embeddings_generated: boolean
+        }[]
+      }
+      replace_group_memberships: {
+        Args: { p_connector_id: string; p_groups: Json }
+        Returns: {
+          stored: number
+          synced_at: string
         }[]
       }
       reserve_rate_tokens: {

@@ -154,6 +154,7 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0015_search_quality',
       '0018_permission_aware_search',
       '0022_pipeline_seen_marks',
+      '0021_permission_search_speed',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);

@@ -693,6 +693,7 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0015_search_quality',
       '0018_permission_aware_search',
       '0022_pipeline_seen_marks',
+      '0021_permission_search_speed',
     ],
     close: () => server.stop(),
   };
