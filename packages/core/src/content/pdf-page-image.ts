@@ -1,0 +1,50 @@
+import type { ExtractorInput } from './content-extractor.js';
+import { importOptionalParser } from './optional-parser.js';
+
+/** The canvas PDF.js draws scanned pages on before OCR (an optional peer of @tributary/core). */
+export const PDF_RENDER_PACKAGES = ['@napi-rs/canvas'] as const;
+
+/** Default resolution PDF pages are rendered at for OCR: Tesseract reads body text well from 200 dpi. */
+export const DEFAULT_OCR_DPI = 200;
+
+/** PDF.js's canvas factory class, as `getDocument({ CanvasFactory })` takes it. */
+export type PdfCanvasFactory = Awaited<ReturnType<typeof import('unpdf').createIsomorphicCanvasFactory>>;
+
+/** The parts of a PDF.js page proxy rendering uses. */
+export interface RenderablePdfPage {
+  getViewport(parameters: { scale: number }): { width: number; height: number };
+  render(parameters: Record<string, unknown>): { promise: Promise<void> };
+}
+
+interface CanvasPair {
+  canvas: { encode(format: 'png'): Promise<Uint8Array> };
+  context: unknown;
+}
+
+/**
+ * PDF.js's Node canvas factory over `@napi-rs/canvas` (Skia, prebuilt binaries from npm, no
+ * system Cairo): the document must be opened with it so PDF.js can draw images and patterns.
+ */
+export async function loadPdfCanvasFactory(input: ExtractorInput): Promise<PdfCanvasFactory> {
+  const { createIsomorphicCanvasFactory } = await import('unpdf');
+  return createIsomorphicCanvasFactory(() =>
+    importOptionalParser(PDF_RENDER_PACKAGES, () => import('@napi-rs/canvas'), input),
+  );
+}
+
+/** One page drawn at `dpi` (PDF user space is 72 units per inch), as PNG bytes. */
+export async function renderPageToPng(
+  page: RenderablePdfPage,
+  CanvasFactory: PdfCanvasFactory,
+  dpi: number,
+): Promise<Uint8Array> {
+  const viewport = page.getViewport({ scale: dpi / 72 });
+  const factory = new CanvasFactory({});
+  const pair = factory.create(Math.ceil(viewport.width), Math.ceil(viewport.height)) as unknown as CanvasPair;
+  try {
+    await page.render({ canvas: pair.canvas, canvasContext: pair.context, viewport }).promise;
+    return await pair.canvas.encode('png');
+  } finally {
+    factory.destroy(pair as never);
+  }
+}
