@@ -20,7 +20,8 @@ async function failure(promise: Promise<unknown>): Promise<UnsupportedContentErr
     () => undefined,
     (caught: unknown) => caught,
   );
-  if (!UnsupportedContentError.isInstance(error)) throw new Error(`expected UnsupportedContentError, got ${String(error)}`);
+  if (!UnsupportedContentError.isInstance(error))
+    throw new Error(`expected UnsupportedContentError, got ${String(error)}`);
   return error;
 }
 
@@ -55,8 +56,12 @@ describe('OCR', () => {
   it('refuses a blank scan with reason no_text_found instead of storing an empty document', async () => {
     const image = await failure(withOcr.extract({ bytes: blankPng(), fileName: 'blank.png' }));
     expect(image.reason).toBe('no_text_found');
-    expect(image.message).toMatch(/^\[tributary\] \[content\] .*blank\.png: OCR \(tesseract:eng\) found no text/);
-    const pdf = await failure(withOcr.extract({ bytes: await scannedPdf([blankPng()]), fileName: 'blank.pdf' }));
+    expect(image.message).toMatch(
+      /^\[tributary\] \[content\] .*blank\.png: OCR \(tesseract:eng\) found no text/,
+    );
+    const pdf = await failure(
+      withOcr.extract({ bytes: await scannedPdf([blankPng()]), fileName: 'blank.pdf' }),
+    );
     expect(pdf.reason).toBe('no_text_found');
   });
 
@@ -73,7 +78,10 @@ describe('OCR', () => {
 
   it('names the language package to install when its data is missing', async () => {
     const missing = createTesseractOcr({ languages: ['xyz'], idleTimeoutMs: 10 });
-    const registry = createExtractorRegistry([...builtInExtractors(), ...documentExtractors({ ocr: missing })]);
+    const registry = createExtractorRegistry([
+      ...builtInExtractors(),
+      ...documentExtractors({ ocr: missing }),
+    ]);
     const error = await failure(registry.extract({ bytes: textPng(['words']), fileName: 'a.png' }));
     expect(error.reason).toBe('missing_parser');
     expect(error.message).toContain('@tesseract.js-data/xyz');

@@ -3,7 +3,13 @@ import type { ContentExtractor, ExtractorInput, ExtractorOutput } from './conten
 import type { OcrEngine } from './ocr-engine.js';
 
 /** Image formats Tesseract reads (through Leptonica); file-type sniffs each of them. */
-export const OCR_IMAGE_MIME_TYPES = ['image/png', 'image/jpeg', 'image/bmp', 'image/tiff', 'image/webp'] as const;
+export const OCR_IMAGE_MIME_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'image/bmp',
+  'image/tiff',
+  'image/webp',
+] as const;
 
 /**
  * Images (a photographed receipt, a screenshot, a scanned page saved as PNG) read through the

@@ -138,7 +138,7 @@ async function extractPdf(input: ExtractorInput, options: PdfExtractorOptions): 
         fileName: input.fileName,
         mimeType: input.mimeType,
         message: `cannot extract text from ${input.label}: its ${document.numPages} page(s) hold no text layer, only images (a scan?)`,
-        hint: "Turn OCR on (documentExtractors({ ocr: { languages: ['eng'] } }) from @tributary/core/extractors, see its README, \"Scans and OCR\"), or run ocrmypdf on it and upload the result",
+        hint: 'Turn OCR on (documentExtractors({ ocr: { languages: [\'eng\'] } }) from @tributary/core/extractors, see its README, "Scans and OCR"), or run ocrmypdf on it and upload the result',
       });
     }
     const title = await readTitle(getMeta, document);

@@ -1,6 +1,6 @@
 import { access, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidConfigError, UnsupportedContentError } from '../errors/index.js';
 import type { OcrEngine } from './ocr-engine.js';
@@ -128,14 +128,18 @@ async function startWorker(languages: string[], langPath: string | undefined): P
   // folder (gunzipping only when the bytes are gzip), so it never downloads. Languages from
   // several packages live in several folders: link them into one temporary folder.
   const folders = new Set(files.map((file) => path.dirname(file)));
-  const sameNames = files.every((file, index) => path.basename(file) === `${languages[index]}.traineddata.gz`);
+  const sameNames = files.every(
+    (file, index) => path.basename(file) === `${languages[index]}.traineddata.gz`,
+  );
   let folder = [...folders][0] ?? '';
   let temporary: string | undefined;
   if (folders.size > 1 || !sameNames) {
     temporary = await mkdtemp(path.join(tmpdir(), 'tributary-ocr-'));
     folder = temporary;
     await Promise.all(
-      files.map((file, index) => symlink(file, path.join(temporary as string, `${languages[index]}.traineddata.gz`))),
+      files.map((file, index) =>
+        symlink(file, path.join(temporary as string, `${languages[index]}.traineddata.gz`)),
+      ),
     );
   }
   try {
@@ -150,7 +154,11 @@ async function startWorker(languages: string[], langPath: string | undefined): P
   }
 }
 
-async function findLanguageFile(require: NodeJS.Require, code: string, langPath: string | undefined): Promise<string> {
+async function findLanguageFile(
+  require: NodeJS.Require,
+  code: string,
+  langPath: string | undefined,
+): Promise<string> {
   if (langPath) {
     for (const file of [`${code}.traineddata.gz`, `${code}.traineddata`]) {
       const candidate = path.resolve(langPath, file);
