@@ -7,7 +7,7 @@ import {
   loadPdfCanvasFactory,
   type PdfCanvasFactory,
   type RenderablePdfPage,
-  renderPageToPng,
+  renderPageForOcr,
 } from './pdf-page-image.js';
 import { type PdfPageLike, readPageAnnotations, readPageText } from './pdf-page-text.js';
 
@@ -105,8 +105,8 @@ async function extractPdf(input: ExtractorInput, options: PdfExtractorOptions): 
         let text = await readPageText(page);
         if (ocr && CanvasFactory && text === '' && ocrPages < MAX_OCR_IMAGES) {
           // A page without a text layer: a scan. Draw it and read it.
-          const png = await renderPageToPng(page, CanvasFactory, options.ocrDpi ?? DEFAULT_OCR_DPI);
-          text = (await ocr.recognize({ bytes: png, contentType: 'image/png' })).trim();
+          const image = await renderPageForOcr(page, CanvasFactory, options.ocrDpi ?? DEFAULT_OCR_DPI);
+          text = (await ocr.recognize(image)).trim();
           ocrPages += 1;
         }
         const extra = await readPageAnnotations(page);

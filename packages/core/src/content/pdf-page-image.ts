@@ -17,8 +17,19 @@ export interface RenderablePdfPage {
 }
 
 interface CanvasPair {
-  canvas: { encode(format: 'png'): Promise<Uint8Array> };
-  context: unknown;
+  canvas: unknown;
+  context: {
+    getImageData(
+      x: number,
+      y: number,
+      width: number,
+      height: number,
+    ): {
+      data: Uint8ClampedArray;
+      width: number;
+      height: number;
+    };
+  };
 }
 
 /**
@@ -32,18 +43,39 @@ export async function loadPdfCanvasFactory(input: ExtractorInput): Promise<PdfCa
   );
 }
 
-/** One page drawn at `dpi` (PDF user space is 72 units per inch), as PNG bytes. */
-export async function renderPageToPng(
+/**
+ * One page drawn at `dpi` (PDF user space is 72 units per inch), as an 8-bit grayscale PGM image:
+ * Tesseract reads grayscale, and a PGM needs no compression (a PNG encode of a 200 dpi page costs
+ * more than drawing it).
+ */
+export async function renderPageForOcr(
   page: RenderablePdfPage,
   CanvasFactory: PdfCanvasFactory,
   dpi: number,
-): Promise<Uint8Array> {
+): Promise<{ bytes: Uint8Array; contentType: string }> {
   const viewport = page.getViewport({ scale: dpi / 72 });
   const factory = new CanvasFactory({});
   const pair = factory.create(Math.ceil(viewport.width), Math.ceil(viewport.height)) as unknown as CanvasPair;
   try {
     await page.render({ canvas: pair.canvas, canvasContext: pair.context, viewport }).promise;
-    return await pair.canvas.encode('png');
+    const { data, width, height } = pair.context.getImageData(
+      0,
+      0,
+      Math.ceil(viewport.width),
+      Math.ceil(viewport.height),
+    );
+    const header = Buffer.from(`P5\n${width} ${height}\n255\n`, 'latin1');
+    const bytes = new Uint8Array(header.length + width * height);
+    bytes.set(header);
+    // ITU-R BT.601 luma from RGBA.
+    for (let source = 0, target = header.length; source < data.length; source += 4, target += 1) {
+      bytes[target] =
+        ((data[source] as number) * 77 +
+          (data[source + 1] as number) * 150 +
+          (data[source + 2] as number) * 29) >>
+        8;
+    }
+    return { bytes, contentType: 'image/x-portable-graymap' };
   } finally {
     factory.destroy(pair as never);
   }
