@@ -14,6 +14,7 @@ export {
   createOpenAITranscriber,
   OPENAI_TRANSCRIPTION_MAX_BYTES,
   type OpenAITranscriberSettings,
+  type OpenAITranscriptionClient,
   type TranscribeInput,
   type Transcriber,
   type TranscriptionResult,
