@@ -1,5 +1,9 @@
 import { defineConfig } from 'tsup';
 
+// The demo (examples/demo and its folder connector: private workspace packages, TypeScript
+// sources) is bundled in, so the published CLI runs the same demo as scripts/demo.sh.
+const noExternal = ['@tributary/examples-demo', '@tributary/examples-folder-connector'];
+
 export default defineConfig([
   {
     entry: ['src/index.ts'],
@@ -9,6 +13,9 @@ export default defineConfig([
     clean: ['!bin.js', '!bin.js.map'],
     sourcemap: true,
     target: 'node22',
+    noExternal,
+    // import.meta.url (finding the clone's example corpus) in the CJS build.
+    shims: true,
   },
   {
     // The `tributary` executable: ESM only, keeps its `#!/usr/bin/env node` line.
@@ -18,5 +25,6 @@ export default defineConfig([
     clean: false,
     sourcemap: true,
     target: 'node22',
+    noExternal,
   },
 ]);

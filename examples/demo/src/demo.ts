@@ -119,7 +119,7 @@ export async function listCorpusFiles(corpus: string): Promise<string[]> {
 }
 
 /** OpenAI when a key is set, else the offline lexical embedder. Explicit: vectors are stored under its id. */
-async function chooseEmbedder(
+export async function chooseEmbedder(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<{ embedder: Embedder; kind: 'openai' | 'lexical' }> {
   const apiKey = env.OPENAI_API_KEY;
@@ -139,7 +139,7 @@ async function chooseEmbedder(
  * connector is found again by its settings. One connector per embedder, so vectors of different
  * embedders are never compared.
  */
-async function ensureDemoRows(
+export async function ensureDemoRows(
   pglite: PGlite,
   corpus: string,
   embedderId: string,
@@ -257,7 +257,7 @@ function printSummary(out: DemoOutput, summary: SyncSummary, loads: number): voi
   }
 }
 
-async function sync(
+export async function sync(
   out: DemoOutput,
   options: {
     repository: KnowledgeRepository;

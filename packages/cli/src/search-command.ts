@@ -58,7 +58,7 @@ export function searchCommand(io: CliIo): Command {
       'drop vector hits below this cosine similarity (-1 to 1)',
       parseSimilarity,
     )
-    .option('--explain', 'print why each hit scored what it did')
+    .option('--explain', 'kept for scripts: every hit now says why it scored what it did')
     .addOption(embedderOption());
   addDatabaseOptions(command).action(async (query: string, options: SearchOptions, sub: Command) => {
     const flags = sub.optsWithGlobals<KnowledgeBaseFlags>();
@@ -109,11 +109,11 @@ export function searchCommand(io: CliIo): Command {
       }
       results.forEach((result, index) => {
         io.stdout(
-          `${String(index + 1).padStart(3)}. ${result.score.toFixed(4)}  ${result.title ?? '(untitled)'}` +
-            `  [text #${result.fullTextRank ?? '-'}, vector #${result.semanticRank ?? '-'}]\n`,
+          `${String(index + 1).padStart(3)}. ${result.score.toFixed(4)}  ${result.title ?? '(untitled)'}\n`,
         );
+        // Every score is explained: a bare "[text #-, vector #2]" left users guessing.
+        io.stdout(`     why: ${result.explanation.summary}\n`);
         io.stdout(`     ${oneLine(result.snippet, 200)}\n`);
-        if (options.explain) io.stdout(`     why: ${result.explanation.summary}\n`);
         if (result.externalUrl) io.stdout(`     ${result.externalUrl}\n`);
       });
     } finally {

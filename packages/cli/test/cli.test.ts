@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -281,38 +281,6 @@ describe('tributary migrate', () => {
     expect(sql).toMatch(/^-- Vector setting chosen at export: halfvec\(768\)\.\n/);
     const bad = await run(cwd, 'migrate', 'export', '--vector-type', 'bits');
     expect(bad.code).toBe(1);
-  });
-});
-
-describe('tributary demo', () => {
-  it('says nothing is bundled yet when the migrations folder is empty', async () => {
-    const cwd = await workspace();
-    await mkdir(join(cwd, 'empty'));
-    const result = await run(cwd, 'demo', '--migrations-dir', 'empty');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('No migrations are bundled with @tributary/sql yet');
-    expect(result.stdout).toContain('Tables: none yet.');
-    expect(result.stdout).toContain('arrives with @tributary/core');
-    expect(existsSync(join(cwd, '.tributary', 'demo-db'))).toBe(true);
-  });
-
-  it('migrates the fixture set and lists tables with row counts, RLS and indexes', async () => {
-    const cwd = await workspace();
-    const result = await run(cwd, 'demo', '--dir', 'demo', '--migrations-dir', join(fixtures, 'ok'));
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^\s+public\.cli_items\s+2 rows\s+RLS on\s+0 policies\s+1 index$/m);
-    expect(result.stdout).toMatch(/applied\s+0002_items/);
-  });
-
-  it('applies the bundled migrations and can run again on the same folder', async () => {
-    const cwd = await workspace();
-    const first = await run(cwd, 'demo');
-    expect(first.stderr).toBe('');
-    expect(first.code).toBe(0);
-    expect(first.stdout).toContain('arrives with @tributary/core');
-    const second = await run(cwd, 'demo');
-    expect(second.code).toBe(0);
-    expect(second.stdout).not.toMatch(/^\s+applied /m);
   });
 });
 

@@ -140,11 +140,12 @@ describe('tributary sync, search and status on a PGlite folder', () => {
     expect(found.stderr).toBe('');
     expect(found.code).toBe(0);
     expect(found.stdout).toContain('full text + lexical (offline, not semantic');
-    expect(found.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner {2}\[text #1, vector #1\]$/m);
+    expect(found.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner\n {5}why: full text #1 /m);
     expect(found.stdout).toContain('https://notes.example/note-salmon');
     expect(found.stdout).toMatch(/\*\*salmon\*\*/i);
 
-    // --explain says why each hit scored what it did; --min-similarity drops weak vector hits.
+    // Each hit says why it scored what it did (--explain is kept for scripts); --min-similarity
+    // drops weak vector hits.
     const explained = await run(cwd, [
       'search',
       'grilled salmon with dill',
@@ -166,7 +167,7 @@ describe('tributary sync, search and status on a PGlite folder', () => {
       'vector',
       ...db,
     ]);
-    expect(vectorOnly.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner {2}\[text #-, vector #1\]$/m);
+    expect(vectorOnly.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner\n {5}why: vector #1 \(cosine /m);
     const strict = await run(cwd, [
       'search',
       'grilled salmon with dill',
@@ -491,7 +492,7 @@ describe('tributary on a PostgreSQL server with pgvector through --database-url'
     ]);
     expect(found.stderr).toBe('');
     expect(found.code).toBe(0);
-    expect(found.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner {2}\[text #1, vector #1\]$/m);
+    expect(found.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner\n {5}why: full text #1 /m);
   });
 });
 

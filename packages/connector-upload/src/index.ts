@@ -15,6 +15,7 @@ export {
   createOpenAITranscriber,
   OPENAI_TRANSCRIPTION_MAX_BYTES,
   type OpenAITranscriberSettings,
+  type OpenAITranscriptionClient,
   type TranscribeInput,
   type Transcriber,
   type TranscriptionResult,

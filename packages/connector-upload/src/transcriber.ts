@@ -5,7 +5,6 @@ import {
   RateLimitError,
   redactSecrets,
 } from '@tributary/core';
-import type OpenAI from 'openai';
 
 export interface TranscribeInput {
   /** The whole recording (at most `maxBytes`). */
@@ -34,6 +33,22 @@ export interface Transcriber {
 /** OpenAI's upload limit for `audio/transcriptions`: 25 MB. */
 export const OPENAI_TRANSCRIPTION_MAX_BYTES = 25 * 1024 * 1024;
 
+/**
+ * The part of an `openai` client the transcriber calls. Structural, so these type declarations
+ * compile without `openai` installed (it is an optional peer); an `OpenAI` instance fits it.
+ */
+export interface OpenAITranscriptionClient {
+  readonly audio: {
+    readonly transcriptions: {
+      // Method syntax on purpose: parameters are compared bivariantly, so the SDK's overloads fit.
+      create(
+        body: { file: unknown; model: string; response_format?: string },
+        options?: { signal?: AbortSignal | undefined; maxRetries?: number },
+      ): PromiseLike<unknown>;
+    };
+  };
+}
+
 export interface OpenAITranscriberSettings {
   /** Default `whisper-1`; `gpt-4o-transcribe` and `gpt-4o-mini-transcribe` work too. */
   model?: string | undefined;
@@ -41,7 +56,7 @@ export interface OpenAITranscriberSettings {
   apiKey?: string | undefined;
   baseURL?: string | undefined;
   /** A client you built; its retries are turned off per request (one retry owner: the caller). */
-  client?: OpenAI | undefined;
+  client?: OpenAITranscriptionClient | undefined;
   /** Default 25 MB (the API's limit). */
   maxBytes?: number | undefined;
   timeoutMs?: number | undefined;
@@ -55,7 +70,7 @@ export interface OpenAITranscriberSettings {
  */
 export function createOpenAITranscriber(settings: OpenAITranscriberSettings = {}): Transcriber {
   const model = settings.model ?? 'whisper-1';
-  let client: Promise<OpenAI> | undefined;
+  let client: Promise<OpenAITranscriptionClient> | undefined;
   const getClient = () => {
     client ??= (async () => {
       if (settings.client) return settings.client;

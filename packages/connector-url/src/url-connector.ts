@@ -57,7 +57,7 @@ const BINARY_TYPES = new Set(['application/pdf', 'text/plain', 'text/markdown'])
 /** What happened to one URL of the listing. */
 type Outcome =
   | { kind: 'page'; key: string; state: PageState; document: SourceDocument; finalUrl: string }
-  | { kind: 'gone'; key: string; previous: PageState | undefined }
+  | { kind: 'gone'; key: string; previous: PageState | undefined; status: number }
   | { kind: 'skipped'; key: string; reason: string; incomplete?: boolean }
   | { kind: 'failed'; key: string; error: unknown; previous: PageState | undefined };
 
@@ -247,7 +247,7 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
             wantsBody: (head) => head.status === 200 && HTML_TYPES.has(head.mediaType),
           });
           if (response.status === 404 || response.status === 410)
-            return { kind: 'gone', key, previous: prior };
+            return { kind: 'gone', key, previous: prior, status: response.status };
           if (response.status === 304) {
             if (!prior) throw new Error('the server answered 304 to an unconditional request');
             const metadata: JsonObject = { url: key, canonicalUrl: prior.id, contentType: prior.mediaType };
@@ -380,6 +380,15 @@ export function createUrlConnector(settings: UrlConnectorSettings = {}): Connect
               if (outcome.previous && !servedElsewhere) {
                 ctx.logger.info('page gone; deleting it', { url: outcome.key });
                 yield { kind: 'delete', externalId: outcome.previous.id };
+              } else if (!outcome.previous && !(kind === 'crawl' && item.depth > 0)) {
+                // A URL the config names (or a sitemap lists) that was never there: say so in
+                // the run (it ends partial) instead of letting it vanish. A broken link found
+                // while crawling is the site's problem, not the config's: a warning.
+                yield {
+                  kind: 'scope-failed',
+                  scope: outcome.key,
+                  message: `[tributary] [url] ${outcome.key} answered HTTP ${outcome.status}, so it was not imported. Check the URL in the connector config (or the sitemap)`,
+                };
               } else {
                 ctx.logger.warn('URL not found', { url: outcome.key });
               }

@@ -488,11 +488,14 @@ describe('re-sync through the pipeline', () => {
     // The 500 was retried (FAST_RETRY: 2 retries) before the document was counted failed.
     expect(site.requests.filter((r) => r.path === '/three' && r.status === 500)).toHaveLength(3);
 
-    // Once the page is back, it is completed again; the deleted one stays deleted.
+    // Once the page is back, it is completed again; the deleted one stays deleted, and while the
+    // config still lists it the run says that URL answers 404 (partial, nothing else failed).
     buildSmallSite();
     site.pages.delete('/two');
     const third = await run.sync();
-    expect(third.status).toBe('success');
+    expect(third.status).toBe('partial');
+    expect(third.errors.map((error) => error.externalId)).toEqual([site.url('/two')]);
+    expect(third.errors[0]?.message).toMatch(/answered HTTP 404, so it was not imported/);
     expect(run.documents().find((d) => d.externalId === site.url('/three'))?.processingStatus).toBe(
       'completed',
     );
@@ -573,9 +576,16 @@ describe('re-sync through the pipeline', () => {
     expect(again.embeddings.requests).toBe(0);
   });
 
-  it('a 404 on a URL never seen before is not a document', async () => {
+  it('a 404 on a URL never seen before is not a document, and the run says so', async () => {
     const changes = await collect(siteConnector(site), { url: site.url('/nowhere') });
     expect(changes.filter((c) => c.kind === 'upsert' || c.kind === 'delete')).toEqual([]);
+    expect(changes.filter((c) => c.kind === 'scope-failed')).toEqual([
+      {
+        kind: 'scope-failed',
+        scope: site.url('/nowhere'),
+        message: `[tributary] [url] ${site.url('/nowhere')} answered HTTP 404, so it was not imported. Check the URL in the connector config (or the sitemap)`,
+      },
+    ]);
   });
 });
 

@@ -201,7 +201,7 @@ describe('types that lie', () => {
     expect(UnsupportedContentError.isInstance(error)).toBe(true);
   });
 
-  it('refuses an image even when it is named honestly', async () => {
+  it('refuses an image (OCR off) as needs_ocr even when it is named honestly', async () => {
     const png = Buffer.from(
       '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4a40000000049454e44ae426082',
       'hex',
@@ -211,7 +211,8 @@ describe('types that lie', () => {
     );
     expect(UnsupportedContentError.isInstance(error)).toBe(true);
     expect((error as UnsupportedContentError).mimeType).toBe('image/png');
-    expect(error.message).toMatch(/register an extractor/);
+    expect((error as UnsupportedContentError).reason).toBe('needs_ocr');
+    expect(error.message).toMatch(/only be read by OCR: turn it on/);
   });
 
   it('refuses text given for a binary-only format', async () => {

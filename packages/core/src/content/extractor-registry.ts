@@ -4,6 +4,7 @@ import { csvExtractor, tsvExtractor } from './csv-extractor.js';
 import { decodeText, detectByteOrderMark } from './decode-text.js';
 import { docxExtractor } from './docx-extractor.js';
 import { htmlExtractor } from './html-extractor.js';
+import { OCR_IMAGE_MIME_TYPES } from './image-extractor.js';
 import { jsonExtractor } from './json-extractor.js';
 import { markdownExtractor } from './markdown-extractor.js';
 import { normalizeText } from './normalize-text.js';
@@ -89,6 +90,9 @@ const TEXTUAL_APPLICATION_TYPES = new Set([
   'application/sql',
   'application/graphql',
 ]);
+
+/** Images OCR can read (see `createImageExtractor`): refused as `needs_ocr` while OCR is off. */
+const IMAGE_TYPES_FOR_OCR = new Set<string>(OCR_IMAGE_MIME_TYPES);
 
 /** Formats stored as zip archives (Office Open XML). */
 const ZIP_BASED_TYPES = new Set([
@@ -278,12 +282,15 @@ export function createExtractorRegistry(
             extension && extensionExtractor && !extensionExtractor.mimeTypes.includes(sniffed.mime) && !claim
               ? `, although its name ends in .${extension}`
               : '';
+          const image = !claim && !named && IMAGE_TYPES_FOR_OCR.has(sniffed.mime);
           throw new UnsupportedContentError({
+            ...(image ? { reason: 'needs_ocr' as const } : {}),
             fileName: input.fileName,
             mimeType: sniffed.mime,
             message: `cannot extract text from ${label}: its bytes are ${describeSniffed(sniffed)}${claim}${named}`,
-            hint:
-              claim || named
+            hint: image
+              ? "Its text can only be read by OCR: turn it on with documentExtractors({ ocr: { languages: ['eng'] } }) from @tributary/core/extractors"
+              : claim || named
                 ? 'The file is not what its name or type says; check its source, and register an extractor for this type if it should be indexed'
                 : 'Convert it to a supported type (text, HTML, Markdown, PDF, DOCX, CSV, VTT/SRT) or register an extractor for it',
           });

@@ -1,19 +1,19 @@
 /**
- * An OCR engine a host plugs in (opt-in): Tributary ships none, because the well-kept engines
- * (tesseract.js) need language data that is downloaded at run time unless the host provides a
- * copy, and cost seconds per page. Wrap yours in this shape and pass it to
- * `documentExtractors({ ocr })`: image-only DOCX files are then read through it instead of being
- * refused with `reason: 'needs_ocr'`.
+ * An OCR engine: the built-in one (`createTesseractOcr`, what `documentExtractors({ ocr: {
+ * languages } })` uses) or your own (a cloud OCR service) in this shape, passed as
+ * `documentExtractors({ ocr: engine })`. Scanned PDF pages, image-only DOCX files and images are
+ * then read through it instead of being refused with `reason: 'needs_ocr'`.
  *
  * @example
- * // tesseract.js 7, language data from a folder you ship (no download at run time):
- * const worker = await createWorker('eng', 1, { langPath: '/opt/tessdata', cacheMethod: 'none' });
- * const ocr: OcrEngine = { name: 'tesseract', recognize: async ({ bytes }) => (await worker.recognize(Buffer.from(bytes))).data.text };
+ * const ocr: OcrEngine = { name: 'my-ocr', recognize: async ({ bytes, contentType }) => callMyOcrService(bytes, contentType) };
  */
 export interface OcrEngine {
   /** Short name recorded in the document's metadata (`ocr`). */
   readonly name: string;
-  /** The text in one image (PNG, JPEG, GIF, BMP or TIFF bytes, as embedded in the document). */
+  /**
+   * The text in one image: PNG, JPEG, GIF, BMP or TIFF bytes as embedded in a document or
+   * uploaded, or `image/x-portable-graymap` (8-bit PGM) for a scanned PDF page drawn for OCR.
+   */
   recognize(image: { bytes: Uint8Array; contentType: string }): Promise<string>;
 }
 

@@ -1,6 +1,14 @@
 import { CorruptContentError, UnsupportedContentError } from '../errors/index.js';
 import type { ContentExtractor, ExtractorInput, ExtractorOutput } from './content-extractor.js';
+import { MAX_OCR_IMAGES, type OcrEngine } from './ocr-engine.js';
 import { importOptionalParser, resolvePdfAssets } from './optional-parser.js';
+import {
+  DEFAULT_OCR_DPI,
+  loadPdfCanvasFactory,
+  type PdfCanvasFactory,
+  type RenderablePdfPage,
+  renderPageForOcr,
+} from './pdf-page-image.js';
 import { type PdfPageLike, readPageAnnotations, readPageText } from './pdf-page-text.js';
 
 /**
@@ -23,17 +31,33 @@ export const PDF_PARSER_PACKAGES = ['unpdf', 'pdfjs-dist'] as const;
  * (`reason: 'password_protected'`) or one without any text (a scan: `reason: 'needs_ocr'`) is an
  * `UnsupportedContentError`, so it is recorded as failed, never stored as an empty document.
  */
-export const pdfExtractor: ContentExtractor = {
-  name: 'pdf',
-  mimeTypes: ['application/pdf'],
-  extensions: ['pdf'],
-  binary: true,
-  extract: (input) => extractPdf(input),
-};
+export const pdfExtractor: ContentExtractor = createPdfExtractor();
+
+export interface PdfExtractorOptions {
+  /**
+   * Opt-in OCR: pages without a text layer (scans) are rendered to images (PDF.js on
+   * `@napi-rs/canvas`) and read through this engine, up to {@link MAX_OCR_IMAGES} pages per file.
+   */
+  ocr?: OcrEngine | undefined;
+  /** Resolution scanned pages are rendered at for OCR. Default {@link DEFAULT_OCR_DPI} (200). */
+  ocrDpi?: number | undefined;
+}
+
+/** The PDF extractor, optionally reading scanned pages through an OCR engine. */
+export function createPdfExtractor(options: PdfExtractorOptions = {}): ContentExtractor {
+  return {
+    name: 'pdf',
+    mimeTypes: ['application/pdf'],
+    extensions: ['pdf'],
+    binary: true,
+    extract: (input) => extractPdf(input, options),
+  };
+}
 
 type PdfDocument = Awaited<ReturnType<typeof import('unpdf').getDocumentProxy>>;
 
-async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
+async function extractPdf(input: ExtractorInput, options: PdfExtractorOptions): Promise<ExtractorOutput> {
+  const { ocr } = options;
   const bytes = input.bytes ?? new Uint8Array();
   if (!hasEndOfFileMarker(bytes)) {
     throw corrupt(input, 'the file is truncated (no %%EOF marker at its end)');
@@ -44,12 +68,15 @@ async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
     input,
   );
   const assets = resolvePdfAssets();
+  // Drawing pages needs a canvas, loaded only when OCR is on (and before opening: PDF.js takes it then).
+  const CanvasFactory: PdfCanvasFactory | undefined = ocr ? await loadPdfCanvasFactory(input) : undefined;
   let document: PdfDocument;
   try {
     // PDF.js may take ownership of (detach) the buffer it is given: hand it a copy.
     document = await getDocumentProxy(new Uint8Array(bytes), {
       verbosity: 0,
       ...(assets ? { ...assets, cMapPacked: true } : {}),
+      ...(CanvasFactory ? { CanvasFactory } : {}),
     });
   } catch (error) {
     if (errorName(error) === 'PasswordException') {
@@ -70,16 +97,24 @@ async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
     let length = 0;
     let formFields = 0;
     let annotations = 0;
+    let ocrPages = 0;
     for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber += 1) {
       let pageText: string;
       try {
-        const page = (await document.getPage(pageNumber)) as unknown as PdfPageLike;
-        const text = await readPageText(page);
+        const page = (await document.getPage(pageNumber)) as unknown as PdfPageLike & RenderablePdfPage;
+        let text = await readPageText(page);
+        if (ocr && CanvasFactory && text === '' && ocrPages < MAX_OCR_IMAGES) {
+          // A page without a text layer: a scan. Draw it and read it.
+          const image = await renderPageForOcr(page, CanvasFactory, options.ocrDpi ?? DEFAULT_OCR_DPI);
+          text = (await ocr.recognize(image)).trim();
+          ocrPages += 1;
+        }
         const extra = await readPageAnnotations(page);
         formFields += extra.formFields;
         annotations += extra.annotations;
         pageText = [text, ...extra.lines].filter((part) => part !== '').join('\n\n');
       } catch (error) {
+        if (UnsupportedContentError.isInstance(error)) throw error; // e.g. OCR language data missing.
         throw corrupt(input, `reading the text of page ${pageNumber} failed (${errorMessage(error)})`, error);
       }
       pages.push(pageText);
@@ -88,13 +123,22 @@ async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
       if (length > input.maxCharacters) break;
     }
     const text = pages.join(PAGE_BREAK);
+    if (document.numPages > 0 && text.replace(/\s/g, '') === '' && ocrPages > 0) {
+      throw new UnsupportedContentError({
+        reason: 'no_text_found',
+        fileName: input.fileName,
+        mimeType: input.mimeType,
+        message: `cannot extract text from ${input.label}: OCR (${ocr?.name}) found no text on its ${ocrPages} scanned page(s)`,
+        hint: 'Check the scan (blank, upside down or too small?), or set ocr.languages to the language it is written in',
+      });
+    }
     if (document.numPages > 0 && text.replace(/\s/g, '') === '') {
       throw new UnsupportedContentError({
         reason: 'needs_ocr',
         fileName: input.fileName,
         mimeType: input.mimeType,
         message: `cannot extract text from ${input.label}: its ${document.numPages} page(s) hold no text layer, only images (a scan?)`,
-        hint: 'Run OCR on it (e.g. ocrmypdf, or "Recognize text" in a PDF editor) and upload the result, or register an OCR extractor (see the @tributary/core README, "OCR")',
+        hint: 'Turn OCR on (documentExtractors({ ocr: { languages: [\'eng\'] } }) from @tributary/core/extractors, see its README, "Scans and OCR"), or run ocrmypdf on it and upload the result',
       });
     }
     const title = await readTitle(getMeta, document);
@@ -106,6 +150,7 @@ async function extractPdf(input: ExtractorInput): Promise<ExtractorOutput> {
         pageCount: document.numPages,
         ...(formFields > 0 ? { formFields } : {}),
         ...(annotations > 0 ? { annotations } : {}),
+        ...(ocrPages > 0 ? { ocr: ocr?.name, ocrPages } : {}),
         ...(assets
           ? {}
           : { warnings: ['pdfjs-dist is not installed: CJK text in non-embedded fonts is lost'] }),

@@ -4,13 +4,14 @@ const marker = Symbol.for('tributary.error.unsupported_content');
 
 /**
  * Why content was refused, for hosts that act on it: `needs_ocr` (a scan or image-only document:
- * enable OCR or run it elsewhere), `password_protected`, `missing_parser` (an optional peer
+ * enable OCR or run it elsewhere), `no_text_found` (OCR ran and read nothing), `password_protected`, `missing_parser` (an optional peer
  * package such as `unpdf` is not installed), `too_large`, `unsafe_archive` (a zip bomb), or
  * `unsupported_type` (the default).
  */
 export type UnsupportedContentReason =
   | 'unsupported_type'
   | 'needs_ocr'
+  | 'no_text_found'
   | 'password_protected'
   | 'missing_parser'
   | 'too_large'

@@ -5,6 +5,7 @@ import { readConnectorSecrets } from '../connectors/connector-secrets.js';
 import { createExtractorRegistry } from '../content/extractor-registry.js';
 import { isFatalError } from '../errors/is-fatal-error.js';
 import { RateLimitError } from '../errors/rate-limit-error.js';
+import { UnsupportedContentError } from '../errors/unsupported-content-error.js';
 import type { FinishedSyncStatus } from '../repository/knowledge-repository.js';
 import { RepositoryError } from '../repository/repository-error.js';
 import { assertEmbedderFits } from '../search/assert-embedder-fits.js';
@@ -253,11 +254,13 @@ export async function runSync<Config, Credentials>(
     progress,
     recordFailure: (externalId, error, bytes, keptPrevious) => {
       const message = messageOf(error);
+      const reason = UnsupportedContentError.isInstance(error) ? error.reason : undefined;
       counts.failed += 1;
       if (keptPrevious) counts.failedKeptPrevious += 1;
-      if (errors.length < MAX_KEPT_ERRORS) errors.push({ externalId, message });
-      logger.warn('document failed', { runId, externalId, error: message, keptPrevious });
-      progress({ type: 'document-failed', externalId, message, bytes });
+      if (errors.length < MAX_KEPT_ERRORS)
+        errors.push({ externalId, message, ...(reason ? { reason } : {}) });
+      logger.warn('document failed', { runId, externalId, error: message, keptPrevious, reason });
+      progress({ type: 'document-failed', externalId, message, bytes, ...(reason ? { reason } : {}) });
     },
     addContentBytes: (bytes) => {
       contentBytes += bytes;

@@ -1,6 +1,7 @@
 import type { Chunker } from '../chunking/chunker.js';
 import type { ExtractorRegistry } from '../content/extractor-registry.js';
 import type { Embedder } from '../embedding/embedder.js';
+import type { UnsupportedContentReason } from '../errors/unsupported-content-error.js';
 import type { RateLimiter, RateLimitSettings } from '../http/rate-limiter.js';
 import type { KnowledgeRepository, SyncType } from '../repository/knowledge-repository.js';
 import type { SecretKeyRing } from '../secrets/secret-key-ring.js';
@@ -78,6 +79,11 @@ export interface SyncSweepSummary {
 export interface SyncDocumentError {
   externalId: string;
   message: string;
+  /**
+   * Why the content was refused, when it was (`UnsupportedContentError.reason`): `needs_ocr` for
+   * a scan or an image while OCR is off, `no_text_found`, `password_protected`, `missing_parser`...
+   */
+  reason?: UnsupportedContentReason | undefined;
 }
 
 /**
@@ -139,7 +145,13 @@ export type SyncProgressEvent =
       bytes: number;
     })
   | (ProgressBase & { type: 'document-skipped'; externalId: string })
-  | (ProgressBase & { type: 'document-failed'; externalId: string; message: string; bytes: number })
+  | (ProgressBase & {
+      type: 'document-failed';
+      externalId: string;
+      message: string;
+      bytes: number;
+      reason?: UnsupportedContentReason | undefined;
+    })
   | (ProgressBase & { type: 'group-committed'; documents: number; deleted: number })
   | (ProgressBase & { type: 'checkpoint' })
   | (ProgressBase & { type: 'sweep'; sweep: SyncSweepSummary })
