@@ -72,6 +72,7 @@ as $$
   select coalesce(nullif(current_setting('tributary.near_duplicate_threshold', true), '')::real, 0.8::real)
 $$;
 revoke all on function tributary_private.near_duplicate_threshold() from public, anon, authenticated;
+grant execute on function tributary_private.near_duplicate_threshold() to service_role;
 
 -- Estimated Jaccard similarity: the share of positions where two MinHash signatures agree.
 create or replace function tributary_private.signature_similarity(p_a integer[], p_b integer[])
@@ -83,6 +84,7 @@ as $$
     else (select count(*) filter (where u.x = u.y) from unnest(p_a, p_b) u(x, y))::real / cardinality(p_a) end
 $$;
 revoke all on function tributary_private.signature_similarity(integer[], integer[]) from public, anon, authenticated;
+grant execute on function tributary_private.signature_similarity(integer[], integer[]) to service_role;
 
 -- The LSH band keys of a signature: band b hashes values b*4+1 .. b*4+4 with its number. Four rows
 -- per band (32 bands for 128 values) make a pair of similarity s a candidate with probability
@@ -96,6 +98,7 @@ as $$
   from generate_series(0, coalesce(cardinality(p_signature), 0) / 4 - 1) b
 $$;
 revoke all on function tributary_private.signature_bands(integer[]) from public, anon, authenticated;
+grant execute on function tributary_private.signature_bands(integer[]) to service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- Hand-over: the groups whose canonical (p_former) left (deleted, or its content changed) elect the

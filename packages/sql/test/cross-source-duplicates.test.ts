@@ -68,8 +68,20 @@ async function upsert(
 /** Chunks and a completed status, as the pipeline writes them for an indexed document. */
 async function index(tx: SqlQueryable, documentId: string, content: string, vector = 0): Promise<void> {
   const chunks = [
-    { chunk_index: 0, context: 'ctx', content, content_hash: sha256Hex(`a${content}`), embedding: axis(vector) },
-    { chunk_index: 1, context: 'ctx', content: `${content} (2)`, content_hash: sha256Hex(`b${content}`), embedding: axis(vector) },
+    {
+      chunk_index: 0,
+      context: 'ctx',
+      content,
+      content_hash: sha256Hex(`a${content}`),
+      embedding: axis(vector),
+    },
+    {
+      chunk_index: 1,
+      context: 'ctx',
+      content: `${content} (2)`,
+      content_hash: sha256Hex(`b${content}`),
+      embedding: axis(vector),
+    },
   ].map((c) => ({ ...c, token_count: 3, embedding_model: MODEL }));
   await tx.query('select * from public.replace_document_chunks($1::jsonb)', [
     JSON.stringify([{ document_id: documentId, chunks }]),
@@ -84,7 +96,11 @@ async function link(
 ): Promise<Link[]> {
   const { rows } = await tx.query<Link>(
     'select * from public.link_document_duplicates($1::jsonb, $2, $3::real)',
-    [JSON.stringify(documents.map((d) => ({ document_id: d.id, minhash: d.minhash ?? null }))), MODEL, threshold],
+    [
+      JSON.stringify(documents.map((d) => ({ document_id: d.id, minhash: d.minhash ?? null }))),
+      MODEL,
+      threshold,
+    ],
   );
   return rows.map((r) => ({ ...r, similarity: r.similarity === null ? null : Number(r.similarity) }));
 }
@@ -138,7 +154,13 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
         const text = 'The quarterly planning notes, word for word.';
         const original = await upsert(tx, w.drive, 'drive-1', text);
         expect(await link(tx, [{ id: original, minhash: signature(1) }])).toEqual([
-          { document_id: original, duplicate_of: null, duplicate_kind: null, similarity: null, chunks_reused: false },
+          {
+            document_id: original,
+            duplicate_of: null,
+            duplicate_kind: null,
+            similarity: null,
+            chunks_reused: false,
+          },
         ]);
         await index(tx, original, text, 3);
         const copy = await upsert(tx, w.zoom, 'zoom-9', text, { title: 'A different title' });
@@ -150,15 +172,26 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
           similarity: 1,
           chunks_reused: true,
         });
-        const { rows } = await tx.query<{ document_id: string; content: string; embedding: string; embedding_model: string }>(
+        const { rows } = await tx.query<{
+          document_id: string;
+          content: string;
+          embedding: string;
+          embedding_model: string;
+        }>(
           `select document_id, content, embedding::text as embedding, embedding_model from public.document_chunks
            where document_id = any ($1::uuid[]) order by chunk_index, document_id = $2`,
           [[original, copy], original],
         );
         expect(rows).toHaveLength(4);
-        const byDoc = (id: string) => rows.filter((r) => r.document_id === id).map(({ document_id, ...r }) => r);
+        const byDoc = (id: string) =>
+          rows.filter((r) => r.document_id === id).map(({ document_id, ...r }) => r);
         expect(byDoc(copy)).toEqual(byDoc(original));
-        const doc = await tx.query<{ processing_status: string; chunk_count: number; title: string; connector_id: string }>(
+        const doc = await tx.query<{
+          processing_status: string;
+          chunk_count: number;
+          title: string;
+          connector_id: string;
+        }>(
           'select processing_status, chunk_count, title, connector_id from public.imported_documents where id = $1',
           [copy],
         );
@@ -211,12 +244,32 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
           { id: other, minhash: signature(5, far) },
         ]);
         expect(results).toEqual([
-          { document_id: zoomCopy, duplicate_of: null, duplicate_kind: null, similarity: null, chunks_reused: false },
-          { document_id: teamsCopy, duplicate_of: zoomCopy, duplicate_kind: 'near', similarity: 0.875, chunks_reused: false },
-          { document_id: other, duplicate_of: null, duplicate_kind: null, similarity: null, chunks_reused: false },
+          {
+            document_id: zoomCopy,
+            duplicate_of: null,
+            duplicate_kind: null,
+            similarity: null,
+            chunks_reused: false,
+          },
+          {
+            document_id: teamsCopy,
+            duplicate_of: zoomCopy,
+            duplicate_kind: 'near',
+            similarity: 0.875,
+            chunks_reused: false,
+          },
+          {
+            document_id: other,
+            duplicate_of: null,
+            duplicate_kind: null,
+            similarity: null,
+            chunks_reused: false,
+          },
         ]);
         // A stricter threshold (per call) leaves the pair apart.
-        expect((await link(tx, [{ id: teamsCopy, minhash: signature(5, near) }], 0.9))[0]?.duplicate_of).toBeNull();
+        expect(
+          (await link(tx, [{ id: teamsCopy, minhash: signature(5, near) }], 0.9))[0]?.duplicate_of,
+        ).toBeNull();
         await expect(link(tx, [{ id: other, minhash: [1, 2, 3] }])).rejects.toThrow(/multiple of 4/);
       });
     });
@@ -237,13 +290,18 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
         expect(await linkOf(tx, second)).toEqual({ duplicate_of: first, duplicate_kind: 'exact' });
         // The deleted original coming back joins the group of its heir.
         await upsert(tx, w.drive, 'policy', text);
-        expect((await link(tx, [{ id: original }]))[0]).toMatchObject({ duplicate_of: first, chunks_reused: true });
+        expect((await link(tx, [{ id: original }]))[0]).toMatchObject({
+          duplicate_of: first,
+          chunks_reused: true,
+        });
 
         // The heir's content changes: it leaves, and the next member takes over.
         await upsert(tx, w.zoom, 'policy-copy-1', 'Security policy, version 4, rewritten.');
         expect(await linkOf(tx, first)).toEqual({ duplicate_of: null, duplicate_kind: null });
         const leader = await linkOf(tx, original);
-        expect([leader?.duplicate_of, (await linkOf(tx, second))?.duplicate_of].filter((x) => x === null)).toHaveLength(1);
+        expect(
+          [leader?.duplicate_of, (await linkOf(tx, second))?.duplicate_of].filter((x) => x === null),
+        ).toHaveLength(1);
 
         // Hard delete (retention): the remaining member stands alone.
         const canonical = leader?.duplicate_of === null ? original : second;
@@ -284,12 +342,16 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
 
     it('collapses a group in search to the copy each member may read, listing the other readable ones', async () => {
       await rolledBack(w.db, async (tx) => {
-        await tx.query("update public.connector_configs set permission_mode = 'source' where id = $1", [w.zoom]);
+        await tx.query("update public.connector_configs set permission_mode = 'source' where id = $1", [
+          w.zoom,
+        ]);
         const text = 'Harbour tides turn at noon on the first day.';
         const aclFor = (email: string) => ({ permissions: [{ type: 'user', email, role: 'reader' }] });
         // The canonical is in a source-mode connector, readable by alice only; the copy (org mode)
         // by every member; a third copy by bob only.
-        const canonical = await upsert(tx, w.zoom, 'tides-zoom', text, { metadata: aclFor('alice@a.example') });
+        const canonical = await upsert(tx, w.zoom, 'tides-zoom', text, {
+          metadata: aclFor('alice@a.example'),
+        });
         await link(tx, [{ id: canonical }]);
         await index(tx, canonical, text);
         const shared = await upsert(tx, w.drive, 'tides-drive', text);
@@ -298,7 +360,10 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
 
         const search = async (dedup: boolean) =>
           (
-            await tx.query<{ document_id: string; alternatives?: { document_id: string; is_canonical: boolean }[] }>(
+            await tx.query<{
+              document_id: string;
+              alternatives?: { document_id: string; is_canonical: boolean }[];
+            }>(
               `select * from public.${dedup ? 'unified_content_search_deduplicated' : 'unified_content_search'}(
                  match_org_id => $1, query_text => 'harbour tides', match_count => 10)`,
               [w.t.orgA],
@@ -336,7 +401,9 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () =>
         expect(alice).toHaveLength(2);
         const shown = alice[0]?.document_id;
         expect([canonical, shared]).toContain(shown);
-        expect(alice[0]?.alternatives?.map((a) => a.document_id)).toEqual([canonical, shared].filter((id) => id !== shown));
+        expect(alice[0]?.alternatives?.map((a) => a.document_id)).toEqual(
+          [canonical, shared].filter((id) => id !== shown),
+        );
         expect((await groups()).map((g) => g.document_id)).toEqual([canonical, shared]);
       });
     });

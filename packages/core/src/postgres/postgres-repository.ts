@@ -1,3 +1,11 @@
+import {
+  type DuplicateLinkRow,
+  type DuplicateMemberRow,
+  linkDuplicatesJson,
+  mapDuplicateLink,
+  mapDuplicateMember,
+  searchFunctionName,
+} from '../dedup/duplicate-types.js';
 import type {
   ChunkInput,
   DocumentFailureInput,
@@ -492,6 +500,24 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       });
     },
 
+    linkDuplicates: (input) =>
+      run(async (tx) => {
+        const { rows } = await tx.query<DuplicateLinkRow>(
+          'select * from public.link_document_duplicates($1::jsonb, $2, $3::real)',
+          [JSON.stringify(linkDuplicatesJson(input)), input.embeddingModel ?? null, input.threshold ?? null],
+        );
+        return rows.map(mapDuplicateLink);
+      }),
+
+    listDuplicates: (input) =>
+      run(async (tx) => {
+        const { rows } = await tx.query<DuplicateMemberRow>(
+          'select * from public.list_document_duplicates($1, $2, $3)',
+          [input.orgId, input.documentId ?? null, input.limit ?? 100],
+        );
+        return rows.map(mapDuplicateMember);
+      }),
+
     recordWebhookEvent: (input: WebhookEventInput) =>
       run(async (tx) => {
         const { rows } = await tx.query<{ webhook_event_id: string; is_new: boolean; processed: boolean }>(
@@ -527,7 +553,7 @@ function buildRepository(state: SharedState, actor: RepositoryActor | undefined)
       if (!(await hasVectors())) throw vectorsUnavailable('Search (unified_content_search)');
       return run(async (tx) => {
         const { rows } = await tx.query<SearchResultRow>(
-          `select * from public.unified_content_search(
+          `select * from public.${searchFunctionName(input.collapseDuplicates)}(
              query_embedding => $1::extensions.vector, match_org_id => $2::uuid, match_count => $3::integer,
              match_threshold => $4::double precision, include_imported => true, query_text => $5::text,
              connector_ids => $6::uuid[], full_text_weight => $7::double precision,

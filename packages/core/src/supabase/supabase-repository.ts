@@ -1,4 +1,12 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
+import {
+  type DuplicateLinkRow,
+  type DuplicateMemberRow,
+  linkDuplicatesJson,
+  mapDuplicateLink,
+  mapDuplicateMember,
+  searchFunctionName,
+} from '../dedup/duplicate-types.js';
 import { chunksPayload, vectorText } from '../postgres/postgres-repository.js';
 import type {
   ChunkInput,
@@ -555,6 +563,28 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
       return found;
     },
 
+    linkDuplicates: async (input) => {
+      const { data } = await call<DuplicateLinkRow[]>((client) =>
+        client.rpc('link_document_duplicates', {
+          p_documents: linkDuplicatesJson(input),
+          p_embedding_model: input.embeddingModel ?? null,
+          p_threshold: input.threshold ?? null,
+        }),
+      );
+      return (data ?? []).map(mapDuplicateLink);
+    },
+
+    listDuplicates: async (input) => {
+      const { data } = await call<DuplicateMemberRow[]>((client) =>
+        client.rpc('list_document_duplicates', {
+          p_org_id: input.orgId,
+          p_document_id: input.documentId ?? null,
+          p_limit: input.limit ?? 100,
+        }),
+      );
+      return (data ?? []).map(mapDuplicateMember);
+    },
+
     recordWebhookEvent: async (input: WebhookEventInput) => {
       const { data } = await call<Array<{ webhook_event_id: string; is_new: boolean; processed: boolean }>>(
         (client) =>
@@ -581,7 +611,7 @@ function buildRepository(state: SharedState, clientOf: () => Promise<SupabaseCli
       const search = normalizeSearch(input);
       if (!(await hasVectors())) throw vectorsUnavailable('Search (unified_content_search)');
       const { data } = await call<SearchResultRow[]>((client) =>
-        client.rpc('unified_content_search', {
+        client.rpc(searchFunctionName(input.collapseDuplicates), {
           query_embedding: search.queryEmbedding ? vectorText(search.queryEmbedding) : null,
           match_org_id: input.orgId,
           match_count: search.limit,
