@@ -8,7 +8,7 @@
 -- Near: the pipeline sends a MinHash signature of each document's word shingles; its LSH bands
 -- (tributary_private.document_lsh_bands) find candidates, and the estimated Jaccard similarity of
 -- the signatures decides (threshold: p_threshold, else the setting tributary.near_duplicate_threshold,
--- else 0.8).
+-- else 0.6).
 -- A group has one canonical document (duplicate_of is null); every other member points at it. When
 -- the canonical is deleted or its content changes, the earliest remaining member takes its role.
 -- Search can collapse a group into one result listing the others (unified_content_search_deduplicated).
@@ -69,7 +69,7 @@ returns real
 language sql stable
 set search_path = ''
 as $$
-  select coalesce(nullif(current_setting('tributary.near_duplicate_threshold', true), '')::real, 0.8::real)
+  select coalesce(nullif(current_setting('tributary.near_duplicate_threshold', true), '')::real, 0.6::real)
 $$;
 revoke all on function tributary_private.near_duplicate_threshold() from public, anon, authenticated;
 grant execute on function tributary_private.near_duplicate_threshold() to service_role;
@@ -224,6 +224,8 @@ declare
   doc record;
   found_match record;
   own_signature integer[];
+  own_bands bigint[];
+  bad_signature boolean := false;
   root uuid;
   kind text;
   sim real;
@@ -248,17 +250,30 @@ begin
     select from jsonb_array_elements(p_documents) e
     where jsonb_typeof(e) <> 'object' or (e ->> 'document_id') is null
       or (e -> 'minhash' is not null and jsonb_typeof(e -> 'minhash') not in ('array', 'null'))
-      -- (case: SQL does not promise to evaluate `and` left to right, and a scalar has no length)
-      or case when jsonb_typeof(e -> 'minhash') = 'array' then
-           jsonb_array_length(e -> 'minhash') > 1024 or jsonb_array_length(e -> 'minhash') % 4 <> 0
-           or exists (select from jsonb_array_elements(e -> 'minhash') v
-                      where case when jsonb_typeof(v) <> 'number' then true
-                                 else (v::text)::numeric not between -2147483648 and 2147483647
-                                      or (v::text)::numeric <> trunc((v::text)::numeric) end)
-         else false end
   ) then
     raise exception using errcode = '22023',
-      message = '[tributary] each entry needs a document_id, and minhash must be null or up to 1024 32-bit integers (a multiple of 4)',
+      message = '[tributary] each entry needs a document_id, and minhash must be null or an array',
+      hint = 'Pass [{ "document_id": ..., "minhash": [...] }, ...].';
+  end if;
+  -- Signatures parsed once, in C: the JSON array's text as an integer[] literal (an element that is
+  -- not a 32-bit integer fails the cast).
+  begin
+    select exists (
+      select from (
+        select case when jsonb_typeof(e -> 'minhash') = 'array' and jsonb_array_length(e -> 'minhash') > 0
+          then translate((e -> 'minhash')::text, '[]', '{}')::integer[] end as signature
+        from jsonb_array_elements(p_documents) e
+      ) g
+      where g.signature is not null
+        and (cardinality(g.signature) > 1024 or cardinality(g.signature) % 4 <> 0 or array_ndims(g.signature) <> 1
+             or array_position(g.signature, null) is not null)
+    ) into bad_signature;
+  exception when invalid_text_representation or numeric_value_out_of_range then
+    bad_signature := true;
+  end;
+  if bad_signature then
+    raise exception using errcode = '22023',
+      message = '[tributary] minhash must be null or up to 1024 32-bit integers (a multiple of 4)',
       hint = 'Compute signatures with minHashSignature() from @tributary/core.';
   end if;
 
@@ -281,7 +296,7 @@ begin
   delete from tributary_private.document_lsh_bands b where b.document_id = any (ordered);
   delete from tributary_private.document_signatures s where s.document_id = any (ordered);
   insert into tributary_private.document_signatures (document_id, org_id, signature)
-  select d.id, d.org_id, array(select v::integer from jsonb_array_elements_text(e -> 'minhash') v)
+  select d.id, d.org_id, translate((e -> 'minhash')::text, '[]', '{}')::integer[]
   from jsonb_array_elements(p_documents) e
   join public.imported_documents d on d.id = (e ->> 'document_id')::uuid
   where case when jsonb_typeof(e -> 'minhash') = 'array' then jsonb_array_length(e -> 'minhash') > 0 else false end
@@ -295,7 +310,7 @@ begin
 
   -- Link one document at a time, in storage order: a call's later copies find its earlier ones.
   for i in 1 .. cardinality(ordered) loop
-    select d.id, d.org_id, d.content_hash, d.is_deleted, d.duplicate_of into doc
+    select d.id, d.org_id, d.content_hash, d.is_deleted, d.duplicate_of, d.duplicate_kind, d.duplicate_similarity into doc
     from public.imported_documents d where d.id = ordered[i];
     root := null; kind := null; sim := null; reused := false; source_id := null; found_match := null;
 
@@ -330,12 +345,14 @@ begin
         -- Near: candidates share a band; the most similar one over the threshold wins.
         select s.signature into own_signature from tributary_private.document_signatures s where s.document_id = doc.id;
         if own_signature is not null then
+          -- `= any (array)`: one probe of the (org_id, band_key) index per band, whatever the size
+          -- of the organisation (a join let the planner hash every band of the organisation).
+          own_bands := array(select tributary_private.signature_bands(own_signature));
           select m.id, coalesce(m.duplicate_of, m.id) as root, x.similarity into found_match
           from (
             select distinct b.document_id
-            from tributary_private.signature_bands(own_signature) k(band_key)
-            join tributary_private.document_lsh_bands b on b.org_id = doc.org_id and b.band_key = k.band_key
-            where b.document_id <> doc.id
+            from tributary_private.document_lsh_bands b
+            where b.org_id = doc.org_id and b.band_key = any (own_bands) and b.document_id <> doc.id
           ) c
           join public.imported_documents m on m.id = c.document_id
           join tributary_private.document_signatures s on s.document_id = m.id
@@ -351,11 +368,14 @@ begin
       end if;
     end if;
 
-    update public.imported_documents d
-    set duplicate_of = root, duplicate_kind = kind, duplicate_similarity = sim
-    where d.id = doc.id
-      and (d.duplicate_of, d.duplicate_kind, d.duplicate_similarity) is distinct from (root, kind, sim);
-    if root is not null then
+    -- Only statements that change something: statement triggers on imported_documents fire even
+    -- for an update of no rows, and most documents are unique and stay unlinked.
+    if (doc.duplicate_of, doc.duplicate_kind, doc.duplicate_similarity) is distinct from (root, kind, sim) then
+      update public.imported_documents d
+      set duplicate_of = root, duplicate_kind = kind, duplicate_similarity = sim
+      where d.id = doc.id;
+    end if;
+    if root is not null and exists (select from public.imported_documents d where d.duplicate_of = doc.id) then
       -- It was a canonical itself: its members follow it into the group it joins.
       update public.imported_documents d set duplicate_of = root
       where d.duplicate_of = doc.id and d.id <> root;

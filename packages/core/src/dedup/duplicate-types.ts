@@ -18,7 +18,7 @@ export interface LinkDuplicatesInput {
    * pipeline's embedder id). Omitted: any model.
    */
   embeddingModel?: string | undefined;
-  /** Estimated Jaccard similarity (0 < t <= 1) from which two documents are near duplicates. Default: the database's (0.8). */
+  /** Estimated Jaccard similarity (0 < t <= 1) from which two documents are near duplicates. Default: the database's (0.6, or the setting tributary.near_duplicate_threshold). */
   threshold?: number | undefined;
 }
 

@@ -248,7 +248,7 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   /**
    * Cross-source and near-duplicate detection (dedup layer 5, on by default): an exact copy of
    * content stored in the organisation takes its chunks and embeddings instead of being embedded
-   * again; near duplicates (MinHash over word shingles, `threshold` default 0.7) are linked. See
+   * again; near duplicates (MinHash over word shingles, `threshold` default 0.6) are linked. See
    * `DuplicateDetectionOptions`.
    */
   duplicates?: DuplicateDetectionOptions | undefined;
