@@ -180,7 +180,9 @@ function teamsVtt(w: Writer, utterances: Utterance[]): string {
     for (let start = 0; start < words.length; start += 18) {
       const part = words.slice(start, start + 18);
       const end = at + part.length * 350;
-      cues.push(`${cues.length + 1}\n${timestamp(at)} --> ${timestamp(end)}\n<v ${u.speaker}>${part.join(' ')}</v>`);
+      cues.push(
+        `${cues.length + 1}\n${timestamp(at)} --> ${timestamp(end)}\n<v ${u.speaker}>${part.join(' ')}</v>`,
+      );
       at = end + 100;
     }
   }
@@ -197,19 +199,30 @@ function meeting(w: Writer, series: { name: string; people: string[]; agenda: st
     utterances.push({ speaker: host, text: `Next item is ${item}.` });
     for (let i = 0; i < 3; i += 1) utterances.push({ speaker: w.pick(others), text: w.paragraph(2) });
   }
-  utterances.push({ speaker: host, text: 'Let us go through the action items and close. Thanks all, see you next week.' });
+  utterances.push({
+    speaker: host,
+    text: 'Let us go through the action items and close. Thanks all, see you next week.',
+  });
   return utterances;
 }
 
 function policySections(w: Writer, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ heading: `Section ${i + 1}: ${w.sentence(2, 4)}`, body: w.paragraph(3) }));
+  return Array.from({ length: count }, (_, i) => ({
+    heading: `Section ${i + 1}: ${w.sentence(2, 4)}`,
+    body: w.paragraph(3),
+  }));
 }
 
 /** The labelled set: `perKind` pairs of each of the eight kinds (5 positive, 3 hard negative). */
 export function buildLabelledSet(perKind: number): LabelledPair[] {
   const w = new Writer(2026);
   const pairs: LabelledPair[] = [];
-  const doc = (id: string, title: string, raw: string, mimeType: BenchDocument['mimeType']): BenchDocument => ({
+  const doc = (
+    id: string,
+    title: string,
+    raw: string,
+    mimeType: BenchDocument['mimeType'],
+  ): BenchDocument => ({
     id,
     title,
     raw,
@@ -242,7 +255,12 @@ export function buildLabelledSet(perKind: number): LabelledPair[] {
       kind: 'light-edit',
       duplicate: true,
       a: doc(`edit-${i}-v1`, editTitle, original, 'text/markdown'),
-      b: doc(`edit-${i}-v2`, `${editTitle} (edited)`, lightlyEdit(w, original, 0.01 + (i % 4) * 0.01), 'text/markdown'),
+      b: doc(
+        `edit-${i}-v2`,
+        `${editTitle} (edited)`,
+        lightlyEdit(w, original, 0.01 + (i % 4) * 0.01),
+        'text/markdown',
+      ),
     });
 
     const formatted = article(w, 3 + (i % 3));
@@ -255,7 +273,11 @@ export function buildLabelledSet(perKind: number): LabelledPair[] {
     });
 
     const people = [...PEOPLE].sort(() => w.random() - 0.5).slice(0, 4);
-    const series = { name: `${w.sentence(2, 3).replace(/\.$/, '')} weekly sync`, people, agenda: ['updates', 'risks', 'hiring'] };
+    const series = {
+      name: `${w.sentence(2, 3).replace(/\.$/, '')} weekly sync`,
+      people,
+      agenda: ['updates', 'risks', 'hiring'],
+    };
     const spoken = meeting(w, series);
     pairs.push({
       kind: 'transcript-zoom-teams',
@@ -275,7 +297,11 @@ export function buildLabelledSet(perKind: number): LabelledPair[] {
     const policyTitle = `${w.sentence(2, 3).replace(/\.$/, '')} policy`;
     const v1 = policySections(w, 6);
     // Version 2: half the sections rewritten, one added, the rest lightly edited.
-    const v2 = v1.map((s, k) => (k % 2 === 0 ? { heading: s.heading, body: w.paragraph(3) } : { ...s, body: lightlyEdit(w, s.body, 0.03) }));
+    const v2 = v1.map((s, k) =>
+      k % 2 === 0
+        ? { heading: s.heading, body: w.paragraph(3) }
+        : { ...s, body: lightlyEdit(w, s.body, 0.03) },
+    );
     v2.push(...policySections(w, 1));
     pairs.push({
       kind: 'policy-major-revision',

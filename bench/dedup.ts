@@ -39,7 +39,13 @@ import {
 import { createNodePostgresRepository } from '@tributary/core/postgres';
 import { fromPg, migrate } from '@tributary/sql';
 import { startPostgresServer } from '@tributary/testkit-postgres';
-import { type BenchDocument, buildLabelledSet, type LabelledPair, type PairKind, POSITIVE_KINDS } from './dedup-corpus.ts';
+import {
+  type BenchDocument,
+  buildLabelledSet,
+  type LabelledPair,
+  type PairKind,
+  POSITIVE_KINDS,
+} from './dedup-corpus.ts';
 
 const perKind = Number(process.env.BENCH_DEDUP_PER_KIND ?? 70);
 const pairs = buildLabelledSet(perKind);
@@ -69,7 +75,11 @@ interface Scores {
 function score(predicted: Set<string>): Scores {
   let hits = 0;
   for (const pair of predicted) if (positives.has(pair)) hits += 1;
-  return { precision: predicted.size === 0 ? 1 : hits / predicted.size, recall: hits / positives.size, predicted };
+  return {
+    precision: predicted.size === 0 ? 1 : hits / predicted.size,
+    recall: hits / positives.size,
+    predicted,
+  };
 }
 
 /** The database's rule, in process: same content hash, or an LSH candidate over the threshold. */
@@ -77,7 +87,9 @@ function predict(signatures: Map<string, number[] | undefined>, threshold: numbe
   const predicted = new Set<string>();
   const byHash = new Map<string, string[]>();
   for (const [id, hash] of hashes) byHash.set(hash, [...(byHash.get(hash) ?? []), id]);
-  for (const ids of byHash.values()) for (let i = 0; i < ids.length; i += 1) for (let j = i + 1; j < ids.length; j += 1) predicted.add(key(ids[i] as string, ids[j] as string));
+  for (const ids of byHash.values())
+    for (let i = 0; i < ids.length; i += 1)
+      for (let j = i + 1; j < ids.length; j += 1) predicted.add(key(ids[i] as string, ids[j] as string));
   const buckets = new Map<string, string[]>();
   for (const [id, signature] of signatures) {
     if (!signature) continue;
@@ -93,7 +105,10 @@ function predict(signatures: Map<string, number[] | undefined>, threshold: numbe
         const pair = key(ids[i] as string, ids[j] as string);
         if (compared.has(pair)) continue;
         compared.add(pair);
-        const similarity = signatureSimilarity(signatures.get(ids[i] as string) ?? [], signatures.get(ids[j] as string) ?? []);
+        const similarity = signatureSimilarity(
+          signatures.get(ids[i] as string) ?? [],
+          signatures.get(ids[j] as string) ?? [],
+        );
         if (similarity >= threshold) predicted.add(pair);
       }
     }
@@ -160,7 +175,10 @@ function stubEmbedder(counts: { requests: number; inputs: number }): Embedder {
       await new Promise((resolve) => setTimeout(resolve, 50));
       const vectors = batch.map((text) => {
         const seed = createHash('sha256').update(text).digest();
-        const vector = Array.from({ length: 1536 }, (_, i) => ((seed[i % 32] as number) - 127.5) / 127.5 + 1e-3 * i);
+        const vector = Array.from(
+          { length: 1536 },
+          (_, i) => ((seed[i % 32] as number) - 127.5) / 127.5 + 1e-3 * i,
+        );
         const norm = Math.hypot(...vector);
         return vector.map((v) => v / norm);
       });
@@ -178,7 +196,13 @@ function connectorFor(type: string, docs: readonly BenchDocument[]) {
       for (const d of docs) {
         yield {
           kind: 'upsert',
-          document: { externalId: d.id, title: d.title, version: '1', mimeType: d.mimeType, content: { kind: 'text', text: d.raw } },
+          document: {
+            externalId: d.id,
+            title: d.title,
+            version: '1',
+            mimeType: d.mimeType,
+            content: { kind: 'text', text: d.raw },
+          },
         };
       }
       yield { kind: 'listing-complete', complete: true };
@@ -188,7 +212,15 @@ function connectorFor(type: string, docs: readonly BenchDocument[]) {
 
 const server = await startPostgresServer();
 try {
-  const runs: Record<'on' | 'off', { summaries: SyncSummary[]; counts: { requests: number; inputs: number }; wallMs: number; predicted?: Set<string> }> = {
+  const runs: Record<
+    'on' | 'off',
+    {
+      summaries: SyncSummary[];
+      counts: { requests: number; inputs: number };
+      wallMs: number;
+      predicted?: Set<string>;
+    }
+  > = {
     on: { summaries: [], counts: { requests: 0, inputs: 0 }, wallMs: 0 },
     off: { summaries: [], counts: { requests: 0, inputs: 0 }, wallMs: 0 },
   };
@@ -199,7 +231,10 @@ try {
     const repository = createNodePostgresRepository(pool);
     const embedder = stubEmbedder(runs[mode].counts);
     const t0 = performance.now();
-    for (const [type, side] of [['drive', 'a'], ['zoom', 'b']] as const) {
+    for (const [type, side] of [
+      ['drive', 'a'],
+      ['zoom', 'b'],
+    ] as const) {
       const { rows } = await pool.query<{ id: string }>(
         `insert into public.connector_configs (org_id, connector_type, name) values ($1, $2, $2) returning id`,
         [orgId, type],
@@ -212,7 +247,8 @@ try {
         embedder,
         duplicates: { enabled: mode === 'on' },
       });
-      if (summary.status !== 'success') throw new Error(`run ${mode} ${type} ended ${summary.status}: ${summary.error}`);
+      if (summary.status !== 'success')
+        throw new Error(`run ${mode} ${type} ended ${summary.status}: ${summary.error}`);
       runs[mode].summaries.push(summary);
     }
     runs[mode].wallMs = performance.now() - t0;
@@ -229,10 +265,15 @@ try {
     await pool.end();
   }
   const database = score(runs.on.predicted ?? new Set());
-  console.log('\n2. End to end on a PostgreSQL server (runSync, two connectors, embedder stub 50 ms/request)');
-  console.log(`   groups formed in the database: precision ${fmt(database.precision)}, recall ${fmt(database.recall)}`);
+  console.log(
+    '\n2. End to end on a PostgreSQL server (runSync, two connectors, embedder stub 50 ms/request)',
+  );
+  console.log(
+    `   groups formed in the database: precision ${fmt(database.precision)}, recall ${fmt(database.recall)}`,
+  );
   printPerKind(database.predicted);
-  const sum = (mode: 'on' | 'off', pick: (s: SyncSummary) => number) => runs[mode].summaries.reduce((total, s) => total + pick(s), 0);
+  const sum = (mode: 'on' | 'off', pick: (s: SyncSummary) => number) =>
+    runs[mode].summaries.reduce((total, s) => total + pick(s), 0);
   const runMs = sum('on', (s) => s.durationMs);
   const detectionMs = sum('on', (s) => s.dedup.duplicateDetectionMs);
   console.log(

@@ -17,13 +17,17 @@ function jaccard(a: string, b: string): number {
   return both / (left.size + right.size - both);
 }
 
-const vocabulary = 'river harbour tide quay budget permit crane survey sensor model storm berth contract schedule'.split(' ');
-const textArb = fc.array(fc.constantFrom(...vocabulary), { minLength: 40, maxLength: 120 }).map((w) => w.join(' '));
+const vocabulary =
+  'river harbour tide quay budget permit crane survey sensor model storm berth contract schedule'.split(' ');
+const textArb = fc
+  .array(fc.constantFrom(...vocabulary), { minLength: 40, maxLength: 120 })
+  .map((w) => w.join(' '));
 
 describe('minHashSignature', () => {
   it('ignores case, punctuation, accents, numbers and timestamps', () => {
     const zoom = '[00:01:02] Mira: The dredging contract came in under estimate, café budget is fine today.';
-    const teams = '00:01:05.120 --> 00:01:09.000\nmira: the Dredging contract came in under estimate; cafe budget is fine today';
+    const teams =
+      '00:01:05.120 --> 00:01:09.000\nmira: the Dredging contract came in under estimate; cafe budget is fine today';
     expect(shingleWords(zoom)).toEqual(shingleWords(teams));
     expect(minHashSignature(zoom)).toEqual(minHashSignature(teams));
   });
@@ -44,7 +48,10 @@ describe('minHashSignature', () => {
       fc.property(textArb, textArb, fc.nat(30), (a, b, cut) => {
         // Share a prefix so that similarities spread over the whole range.
         const left = a;
-        const right = `${a.split(' ').slice(0, cut + 10).join(' ')} ${b}`;
+        const right = `${a
+          .split(' ')
+          .slice(0, cut + 10)
+          .join(' ')} ${b}`;
         const x = minHashSignature(left, { permutations: 256, minShingles: 1 });
         const y = minHashSignature(right, { permutations: 256, minShingles: 1 });
         if (!x || !y) return;
