@@ -204,7 +204,7 @@ create trigger imported_documents_release_duplicates_delete after delete on publ
 -- duplicate over the threshold), and, for an exact copy, copies the chunks of a completed document
 -- with the same content (and, when p_embedding_model is given, embeddings of that model only) and
 -- marks it completed. Documents of the same call link to earlier ones of the call, never to later.
--- One linker per organisation at a time (a transaction advisory lock), so two workers storing the
+-- One linker per content hash at a time (transaction advisory locks), so two workers storing the
 -- same new content cannot both stay canonical.
 -- ---------------------------------------------------------------------------------------------
 create or replace function public.link_document_duplicates(
@@ -220,7 +220,7 @@ as $$
 declare
   threshold real := coalesce(p_threshold, tributary_private.near_duplicate_threshold());
   ordered uuid[];
-  org uuid;
+  lock_key bigint;
   doc record;
   found_match record;
   own_signature integer[];
@@ -288,8 +288,14 @@ begin
     return;
   end if;
 
-  for org in select distinct d.org_id from public.imported_documents d where d.id = any (ordered) order by 1 loop
-    perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('tributary.duplicates:' || org::text, 0));
+  -- One linker per content at a time (keys in a fixed order: no deadlock): two workers storing the
+  -- same new content wait for each other instead of both staying canonical. Linkers of different
+  -- content run in parallel (two near duplicates stored at the same instant may stay apart).
+  for lock_key in
+    select distinct pg_catalog.hashtextextended('tributary.duplicates:' || d.org_id::text || ':' || d.content_hash, 0)
+    from public.imported_documents d where d.id = any (ordered) and d.content_hash is not null order by 1
+  loop
+    perform pg_catalog.pg_advisory_xact_lock(lock_key);
   end loop;
 
   -- Signatures and their bands, set-based.
