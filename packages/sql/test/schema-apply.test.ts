@@ -153,6 +153,7 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0010_vector_models',
       '0015_search_quality',
       '0018_permission_aware_search',
+      '0020_cross_source_duplicates',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);

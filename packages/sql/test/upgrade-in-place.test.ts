@@ -692,6 +692,7 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0010_vector_models',
       '0015_search_quality',
       '0018_permission_aware_search',
+      '0020_cross_source_duplicates',
     ],
     close: () => server.stop(),
   };
