@@ -36,9 +36,6 @@ export const DEMO_EXTENSIONS = ['md', 'txt', 'html', 'csv', 'json', 'vtt', 'srt'
 export const DEMO_ORG_ID = '00000000-0000-4000-8000-00000000f0e1';
 export const DEMO_USER_ID = '00000000-0000-4000-8000-00000000a11c';
 
-/** The exact duplicate in the corpus and its original (see examples/corpus/README.md). */
-const DUPLICATE = { copy: 'archive/Security Policy (copy).md', original: 'handbook/security-policy.md' };
-
 export interface DemoOutput {
   write(text: string): unknown;
   /** A progress bar when true, plain lines otherwise (CI, pipes). */
@@ -64,9 +61,11 @@ export interface DemoSync {
 }
 
 export interface DemoDuplicate {
-  /** The copy and its original (external ids: paths in the corpus). */
+  /** The copy and the document it is linked to (external ids: paths in the corpus). */
   copy: string;
   original: string;
+  /** The copy is linked to the original in the database (`imported_documents.duplicate_of`, dedup layer 5). */
+  linked: boolean;
   /** Both files are stored, with the same document content hash. */
   sameContentHash: boolean;
   /** Chunks stored for the copy and for the original. */
@@ -74,10 +73,14 @@ export interface DemoDuplicate {
   originalChunks: number;
   /** Chunks of the copy whose text equals a chunk of the original. */
   copyChunksWithSameText: number;
-  /** ... and whose chunk hash (what embedding reuse looks up) equals one of the original's. */
-  copyChunksWithSameHash: number;
+  /** Chunks of the copy whose stored embedding equals the original's chunk at the same position. */
+  copyChunksWithSameEmbedding: number;
   /** Chunks stored for the whole corpus. */
   chunksStored: number;
+  /** A search for the copy's content with `collapseDuplicates`: results that are the copy or the original. */
+  searchHitsOfPair: number;
+  /** ...and the other one of the pair, listed as an alternative of that result. */
+  alternativeListed: boolean;
 }
 
 export interface DemoResult {
@@ -293,56 +296,90 @@ export async function sync(
 }
 
 /**
- * The corpus's exact duplicate: the bundled corpus's known pair when both files are there, else
- * the first two documents (by path) with the same content hash, else none.
+ * The corpus's exact duplicate, from the database: the first copy linked to an original
+ * (`duplicate_of`, exact), else the first two documents (by path) with the same content hash.
  */
-async function describeDuplicate(pglite: PGlite, connectorId: string): Promise<DemoDuplicate | undefined> {
-  const documents = await pglite.query<{ external_id: string; content_hash: string; chunks: number }>(
-    `select d.external_id, d.content_hash,
-       (select count(*)::int from public.document_chunks c where c.document_id = d.id) as chunks
-     from public.imported_documents d
-     where d.connector_id = $1 and not d.is_deleted and d.content_hash is not null
-       and d.content_hash in (
-         select content_hash from public.imported_documents
-         where connector_id = $1 and not is_deleted group by content_hash having count(*) > 1)
-     order by d.external_id`,
+async function describeDuplicate(
+  pglite: PGlite,
+  connectorId: string,
+  searchPair: (copyId: string, originalId: string) => Promise<{ hits: number; alternative: boolean }>,
+): Promise<DemoDuplicate | undefined> {
+  const linked = await pglite.query<{ copy_id: string; original_id: string }>(
+    `select c.id as copy_id, o.id as original_id
+     from public.imported_documents c join public.imported_documents o on o.id = c.duplicate_of
+     where c.connector_id = $1 and not c.is_deleted and c.duplicate_kind = 'exact'
+     order by c.external_id limit 1`,
     [connectorId],
   );
-  const byId = new Map(documents.rows.map((row) => [row.external_id, row]));
-  let pair: { copy: string; original: string } | undefined =
-    byId.has(DUPLICATE.copy) && byId.has(DUPLICATE.original) ? DUPLICATE : undefined;
+  let pair = linked.rows[0];
   if (pair === undefined) {
-    const first = documents.rows[0];
-    const twin = documents.rows.find(
-      (row) => row.external_id !== first?.external_id && row.content_hash === first?.content_hash,
+    const same = await pglite.query<{ copy_id: string; original_id: string }>(
+      `select b.id as copy_id, a.id as original_id
+       from public.imported_documents a
+       join public.imported_documents b on b.connector_id = a.connector_id and b.content_hash = a.content_hash
+         and b.external_id > a.external_id and not b.is_deleted
+       where a.connector_id = $1 and not a.is_deleted and a.content_hash is not null
+       order by a.external_id, b.external_id limit 1`,
+      [connectorId],
     );
-    if (first === undefined || twin === undefined) return undefined;
-    pair = { copy: twin.external_id, original: first.external_id };
+    pair = same.rows[0];
   }
-  const copy = byId.get(pair.copy);
-  const original = byId.get(pair.original);
-  const chunks = await pglite.query<{ same_text: number; same_hash: number; stored: number }>(
-    `with docs as (
-       select id, external_id from public.imported_documents
-       where connector_id = $1 and not is_deleted),
-     copy as (select c.* from public.document_chunks c join docs d on d.id = c.document_id where d.external_id = $2),
-     original as (select c.* from public.document_chunks c join docs d on d.id = c.document_id where d.external_id = $3)
-     select
+  if (pair === undefined) return undefined;
+  const { rows } = await pglite.query<{
+    copy: string;
+    original: string;
+    linked: boolean;
+    same_hash: boolean;
+    copy_chunks: number;
+    original_chunks: number;
+    same_text: number;
+    same_embedding: number;
+    stored: number;
+  }>(
+    `with copy as (select * from public.document_chunks where document_id = $2),
+     original as (select * from public.document_chunks where document_id = $3)
+     select c.external_id as copy, o.external_id as original, c.duplicate_of is not distinct from o.id as linked,
+       c.content_hash = o.content_hash as same_hash,
+       (select count(*)::int from copy) as copy_chunks,
+       (select count(*)::int from original) as original_chunks,
        (select count(*)::int from copy where content in (select content from original)) as same_text,
-       (select count(*)::int from copy where content_hash in (select content_hash from original)) as same_hash,
-       (select count(*)::int from public.document_chunks c join docs d on d.id = c.document_id) as stored`,
-    [connectorId, pair.copy, pair.original],
+       (select count(*)::int from copy x join original y on y.chunk_index = x.chunk_index
+        where x.embedding::text = y.embedding::text) as same_embedding,
+       (select count(*)::int from public.document_chunks k join public.imported_documents d on d.id = k.document_id
+        where d.connector_id = $1 and not d.is_deleted) as stored
+     from public.imported_documents c, public.imported_documents o where c.id = $2 and o.id = $3`,
+    [connectorId, pair.copy_id, pair.original_id],
   );
-  const row = chunks.rows[0];
+  const row = rows[0];
+  if (row === undefined) return undefined;
+  const found = await searchPair(pair.copy_id, pair.original_id);
   return {
-    ...pair,
-    sameContentHash: copy !== undefined && copy.content_hash === original?.content_hash,
-    copyChunks: copy?.chunks ?? 0,
-    originalChunks: original?.chunks ?? 0,
-    copyChunksWithSameText: row?.same_text ?? 0,
-    copyChunksWithSameHash: row?.same_hash ?? 0,
-    chunksStored: row?.stored ?? 0,
+    copy: row.copy,
+    original: row.original,
+    linked: row.linked,
+    sameContentHash: row.same_hash,
+    copyChunks: row.copy_chunks,
+    originalChunks: row.original_chunks,
+    copyChunksWithSameText: row.same_text,
+    copyChunksWithSameEmbedding: row.same_embedding,
+    chunksStored: row.stored,
+    searchHitsOfPair: found.hits,
+    alternativeListed: found.alternative,
   };
+}
+
+/** A query for a document: the words of its first chunk's opening, without punctuation. */
+async function queryFor(pglite: PGlite, documentId: string): Promise<string> {
+  const { rows } = await pglite.query<{ content: string }>(
+    'select content from public.document_chunks where document_id = $1 order by chunk_index limit 1',
+    [documentId],
+  );
+  return (rows[0]?.content ?? '')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim()
+    .split(' ')
+    .slice(0, 12)
+    .join(' ');
 }
 
 /** ` (folder/file.ext)` when the result is a file of the corpus and its title is not that path. */
@@ -435,30 +472,54 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       say('      (documents that failed or changed since the first sync are loaded again)');
     say();
 
-    const duplicate = await describeDuplicate(pglite, connectorId);
+    const duplicate = await describeDuplicate(pglite, connectorId, async (copyId, originalId) => {
+      const pairQuery = await queryFor(pglite, copyId);
+      if (pairQuery === '') return { hits: 0, alternative: false };
+      const { hits } = await search({
+        repository,
+        orgId: DEMO_ORG_ID,
+        query: pairQuery,
+        embedder,
+        filters: { connectorIds: [connectorId] },
+        limit: 10,
+        collapseDuplicates: true,
+        signal: AbortSignal.timeout(60_000),
+      });
+      const ofPair = hits.filter((hit) => hit.documentId === copyId || hit.documentId === originalId);
+      const other = ofPair[0]?.documentId === copyId ? originalId : copyId;
+      return {
+        hits: new Set(ofPair.map((hit) => hit.documentId)).size,
+        alternative: ofPair[0]?.alternatives?.some((a) => a.documentId === other) === true,
+      };
+    });
     if (duplicate === undefined) {
       say(`5. Dedup: no two files in ${corpus} have the same content.`);
     } else {
-      say(`5. Dedup: "${duplicate.copy}" is a byte-for-byte copy of ${duplicate.original}.`);
+      say(`5. Dedup across sources: "${duplicate.copy}" has the same content as ${duplicate.original}.`);
       say(
-        `   Both are stored, as two documents ${duplicate.sameContentHash ? 'with the same' : 'with different'} content hash` +
-          ` (${duplicate.copyChunks} and ${duplicate.originalChunks} chunk(s)).`,
+        duplicate.linked
+          ? `   Linked to it as an exact copy (imported_documents.duplicate_of): its ${duplicate.copyChunks} chunk(s) and ` +
+              `${duplicate.copyChunksWithSameEmbedding} embedding(s) were copied from the original's ${duplicate.originalChunks}, whatever the title.`
+          : `   Stored as its own document (${duplicate.copyChunks} chunk(s)); not linked (duplicate detection is off or failed).`,
       );
-      say(
-        `   ${duplicate.copyChunksWithSameText} of the copy's chunks have the same text as the original's and ` +
-          `${duplicate.copyChunksWithSameHash} the same chunk hash`,
-      );
-      say("   (a chunk's hash also covers its context: the document's title).");
       const { inputs, reused } = first.summary.embeddings;
       if (first.summary.counts.inserted > 0) {
+        const copies = first.summary.dedup.exactCopies;
         say(
-          `   The first sync sent ${inputs} text(s) to the embedder and reused ${reused} stored embedding(s);` +
-            ` ${duplicate.chunksStored} chunk(s) are stored.`,
+          `   The first sync sent ${inputs} text(s) to the embedder, reused ${reused} stored embedding(s) and gave ` +
+            `${copies} exact cop${copies === 1 ? 'y' : 'ies'} the chunks of its original: nothing was embedded twice.`,
         );
-        if (duplicate.copyChunksWithSameHash === 0 && reused === 0) say('   So the copy was embedded again.');
+        if (first.summary.dedup.nearDuplicates > 0)
+          say(
+            `   ${first.summary.dedup.nearDuplicates} near duplicate(s) were linked too (MinHash over word shingles).`,
+          );
       } else {
         say(`   ${duplicate.chunksStored} chunk(s) are stored (embedded by an earlier run of the demo).`);
       }
+      say(
+        `   A search for the copy's opening words with collapseDuplicates returns ${duplicate.searchHitsOfPair} of the two` +
+          (duplicate.alternativeListed ? ', with the other listed as its alternative.' : '.'),
+      );
     }
     say('   What is never repeated: an unchanged file (step 4: skipped by version, never loaded).');
     say();
@@ -472,6 +533,8 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       embedder,
       filters: { connectorIds: [connectorId] },
       limit: 5,
+      // One result per duplicate group: the corpus's exact copy is returned once.
+      collapseDuplicates: true,
       signal: AbortSignal.timeout(60_000),
     });
     if (results.length === 0) say('   no results');

@@ -60,14 +60,31 @@ describe('runDemo on the real corpus', () => {
     expect(loads).toBe(0);
   });
 
-  it('stores the exact duplicate as its own document with the same content hash', () => {
-    expect(result.duplicate).toMatchObject({
-      copy: 'archive/Security Policy (copy).md',
-      original: 'handbook/security-policy.md',
+  it('links the exact duplicate to its original, embeds it zero times, and returns it once in search', () => {
+    const duplicate = result.duplicate;
+    expect([duplicate?.copy, duplicate?.original].sort()).toEqual([
+      'archive/Security Policy (copy).md',
+      'handbook/security-policy.md',
+    ]);
+    expect(duplicate).toMatchObject({
+      linked: true,
       sameContentHash: true,
+      searchHitsOfPair: 1,
+      alternativeListed: true,
     });
-    expect(result.duplicate?.copyChunks).toBe(result.duplicate?.originalChunks);
-    expect(result.duplicate?.copyChunksWithSameText).toBe(result.duplicate?.copyChunks);
+    // Its own document, the original's chunks and embeddings.
+    expect(duplicate?.copyChunks).toBeGreaterThan(0);
+    expect(duplicate?.copyChunks).toBe(duplicate?.originalChunks);
+    expect(duplicate?.copyChunksWithSameText).toBe(duplicate?.copyChunks);
+    expect(duplicate?.copyChunksWithSameEmbedding).toBe(duplicate?.copyChunks);
+    const { summary } = result.first;
+    expect(summary.dedup).toMatchObject({ exactCopies: 1, duplicateLinkFailures: 0 });
+    // No text of the copy reached the embedder: at most one input per stored chunk that is not the copy's.
+    expect(summary.embeddings.inputs).toBeLessThanOrEqual(
+      (duplicate?.chunksStored ?? 0) - (duplicate?.copyChunks ?? 0),
+    );
+    expect(output).toContain('nothing was embedded twice');
+    expect(output).not.toContain('embedded again');
   });
 
   it('answers the default query with the benefits overview first', () => {
@@ -133,9 +150,11 @@ describe('runDemo on a corpus of your own', () => {
     expect(result.duplicate).toMatchObject({
       copy: 'tides.md',
       original: 'tides-copy.md',
+      linked: true,
       sameContentHash: true,
+      searchHitsOfPair: 1,
     });
-    expect(output).toContain('5. Dedup: "tides.md" is a byte-for-byte copy of tides-copy.md.');
+    expect(output).toContain('5. Dedup across sources: "tides.md" has the same content as tides-copy.md.');
     expect(output).not.toMatch(/security-policy|Security Policy|benefits-overview/);
   });
 

@@ -3,6 +3,7 @@ import { formatFailure, TributaryCliError } from './cli-error.js';
 import { type CliIo, processIo } from './cli-io.js';
 import { connectorCommand, secretsCommand } from './connector-command.js';
 import { demoCommand } from './demo-command.js';
+import { duplicatesCommand } from './duplicates-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { searchCommand } from './search-command.js';
 import { serveCommand } from './serve-command.js';
@@ -28,6 +29,7 @@ export function createProgram(io: CliIo = processIo()): Command {
   program.addCommand(syncCommand(io));
   program.addCommand(searchCommand(io));
   program.addCommand(statusCommand(io));
+  program.addCommand(duplicatesCommand(io));
   program.addCommand(connectorCommand(io));
   program.addCommand(secretsCommand(io));
   program.addCommand(demoCommand(io));

@@ -74,6 +74,25 @@ export {
   tsvExtractor,
   webVttExtractor,
 } from './content/index.js';
+// dedup/: cross-source and near-duplicate detection (layer 5; the linking itself is SQL, 0020).
+export {
+  DEFAULT_MIN_SHINGLES,
+  DEFAULT_MINHASH_PERMUTATIONS,
+  DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+  DEFAULT_SHINGLE_SIZE,
+  type DuplicateDetectionOptions,
+  type DuplicateKind,
+  type DuplicateLink,
+  type DuplicateMember,
+  type LinkDuplicatesEntry,
+  type LinkDuplicatesInput,
+  type ListDuplicatesInput,
+  type MinHashOptions,
+  minHashSignature,
+  type SearchAlternative,
+  shingleWords,
+  signatureSimilarity,
+} from './dedup/index.js';
 export {
   batchForEmbedding,
   createLexicalEmbedder,

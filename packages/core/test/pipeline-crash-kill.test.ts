@@ -16,6 +16,7 @@ import { createNodePostgresRepository } from '../src/postgres.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const child = join(here, '__fixtures__', 'crash-child.mjs');
 const ORG_ID = '00000000-0000-4000-8000-00000000c4a5';
+const OTHER_ORG_ID = '00000000-0000-4000-8000-00000000c4a6';
 
 /** Deterministic "random" kill points, so a failure can be reproduced. */
 function mulberry32(seed: number): () => number {
@@ -46,10 +47,13 @@ describe('crash-kill: SIGKILL at 20 points, every next run resumes, the end stat
     await server?.stop();
   });
 
-  async function newConnector(name: string): Promise<string> {
+  // Each connector in its own organisation: the same content in one organisation would be linked
+  // as cross-source duplicates (dedup layer 5) and copied instead of embedded, making the runs
+  // under test much shorter than the clean reference they are compared with.
+  async function newConnector(name: string, orgId = ORG_ID): Promise<string> {
     const { rows } = await pool.query<{ id: string }>(
       `insert into public.connector_configs (org_id, connector_type, name) values ($1, 'crash_notes', $2) returning id`,
-      [ORG_ID, name],
+      [orgId, name],
     );
     return rows[0]?.id ?? '';
   }
@@ -116,7 +120,7 @@ describe('crash-kill: SIGKILL at 20 points, every next run resumes, the end stat
     expect(expected.documents).toHaveLength(200);
     expect(expected.orphans).toBe(0);
 
-    const crashed = await newConnector('Crashed');
+    const crashed = await newConnector('Crashed', OTHER_ORG_ID);
     const repository = createNodePostgresRepository(pool);
     const random = mulberry32(11);
     let killed = 0;

@@ -401,6 +401,9 @@ export type Database = {
           content_hash: string | null
           created_at: string
           deleted_at: string | null
+          duplicate_kind: string | null
+          duplicate_of: string | null
+          duplicate_similarity: number | null
           embeddings_generated: boolean
           external_id: string
           external_url: string | null
@@ -433,6 +436,9 @@ export type Database = {
           content_hash?: string | null
           created_at?: string
           deleted_at?: string | null
+          duplicate_kind?: string | null
+          duplicate_of?: string | null
+          duplicate_similarity?: number | null
           embeddings_generated?: boolean
           external_id: string
           external_url?: string | null
@@ -465,6 +471,9 @@ export type Database = {
           content_hash?: string | null
           created_at?: string
           deleted_at?: string | null
+          duplicate_kind?: string | null
+          duplicate_of?: string | null
+          duplicate_similarity?: number | null
           embeddings_generated?: boolean
           external_id?: string
           external_url?: string | null
@@ -944,6 +953,20 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      link_document_duplicates: {
+        Args: {
+          p_documents: Json
+          p_embedding_model?: string
+          p_threshold?: number
+        }
+        Returns: {
+          document_id: string
+          duplicate_of: string
+          duplicate_kind: string
+          similarity: number
+          chunks_reused: boolean
+        }[]
+      }
       list_connector_secrets_to_rotate: {
         Args: { p_key_id: string; p_after?: string; p_limit?: number }
         Returns: {
@@ -997,6 +1020,19 @@ export type Database = {
           next_sync_at: string
           error_count: number
           last_error: string
+        }[]
+      }
+      list_document_duplicates: {
+        Args: { p_org_id: string; p_document_id?: string; p_limit?: number }
+        Returns: {
+          canonical_id: string
+          document_id: string
+          connector_id: string
+          external_id: string
+          title: string
+          duplicate_kind: string
+          similarity: number
+          is_canonical: boolean
         }[]
       }
       mark_documents_seen: {
@@ -1199,6 +1235,46 @@ export type Database = {
           full_text_contribution: number
           semantic_contribution: number
           semantic_strategy: string
+        }[]
+      }
+      unified_content_search_deduplicated: {
+        Args: {
+          query_embedding?: string
+          match_org_id?: string
+          match_count?: number
+          match_threshold?: number
+          include_imported?: boolean
+          query_text?: string
+          connector_ids?: string[]
+          full_text_weight?: number
+          semantic_weight?: number
+          rrf_k?: number
+          query_embedding_model?: string
+          mime_types?: string[]
+          metadata_filter?: Json
+          min_full_text_score?: number
+        }
+        Returns: {
+          chunk_id: string
+          document_id: string
+          connector_id: string
+          title: string
+          external_url: string
+          mime_type: string
+          chunk_index: number
+          context: string
+          content: string
+          snippet: string
+          score: number
+          full_text_rank: number
+          semantic_rank: number
+          similarity: number
+          source_metadata: Json
+          full_text_score: number
+          full_text_contribution: number
+          semantic_contribution: number
+          semantic_strategy: string
+          alternatives: Json
         }[]
       }
       update_connector: {

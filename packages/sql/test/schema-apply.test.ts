@@ -153,8 +153,9 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0010_vector_models',
       '0015_search_quality',
       '0018_permission_aware_search',
-      '0022_pipeline_seen_marks',
+      '0020_cross_source_duplicates',
       '0021_permission_search_speed',
+      '0022_pipeline_seen_marks',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);

@@ -692,8 +692,9 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0010_vector_models',
       '0015_search_quality',
       '0018_permission_aware_search',
-      '0022_pipeline_seen_marks',
+      '0020_cross_source_duplicates',
       '0021_permission_search_speed',
+      '0022_pipeline_seen_marks',
     ],
     close: () => server.stop(),
   };

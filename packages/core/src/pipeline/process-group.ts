@@ -1,4 +1,5 @@
 import type { LimitFunction } from 'p-limit';
+import { adoptWaiting, type LinkStage, linkDuplicates } from '../dedup/link-duplicates-stage.js';
 import { isAbortError } from '../errors/abort-error.js';
 import { isFatalError } from '../errors/is-fatal-error.js';
 import type { DocumentVersion, KnowledgeRepository } from '../repository/knowledge-repository.js';
@@ -26,6 +27,8 @@ export interface GroupStage extends LoadStage {
   addContentBytes(bytes: number): void;
   /** Batches the marks of documents skipped by version (flushed before checkpoints and the sweep). */
   seen: SeenMarker;
+  /** Dedup layer 5 (cross-source and near duplicates). */
+  duplicates: LinkStage;
 }
 
 interface LoadFailure {
@@ -167,7 +170,7 @@ async function walkGroup(
   }
   control.check();
   if (toIndex.length > 0) {
-    await indexDocuments(toIndex, {
+    const indexStage: IndexStage = {
       ...stage.index,
       doneProducing,
       finished: (item) =>
@@ -181,7 +184,15 @@ async function walkGroup(
         await repository.setProcessingStatus([item.documentId], 'failed', messageOf(error));
         stage.recordFailure(item.externalId, error, item.prepared.bytes, false);
       },
-    });
+    };
+    // Layer 5: exact copies of stored content take its chunks (nothing embedded); copies of content
+    // this group indexes wait for it, then take its chunks too.
+    const linked = await linkDuplicates(toIndex, stage.duplicates);
+    for (const item of linked.done) indexStage.finished(item);
+    await indexDocuments(linked.index, indexStage);
+    const adopted = await adoptWaiting(linked.waiting, linked.signatures, stage.duplicates);
+    for (const item of adopted.done) indexStage.finished(item);
+    if (adopted.index.length > 0) await indexDocuments(adopted.index, indexStage);
   }
   stage.progress({ type: 'group-committed', documents: group.length, deleted: 0 });
 }

@@ -3,6 +3,7 @@ import { createChunker } from '../chunking/chunker.js';
 import { ConnectorTypeMismatchError } from '../connectors/connector-errors.js';
 import { readConnectorSecrets } from '../connectors/connector-secrets.js';
 import { createExtractorRegistry } from '../content/extractor-registry.js';
+import { checkDuplicateOptions } from '../dedup/link-duplicates-stage.js';
 import { isFatalError } from '../errors/is-fatal-error.js';
 import { RateLimitError } from '../errors/rate-limit-error.js';
 import { UnsupportedContentError } from '../errors/unsupported-content-error.js';
@@ -64,6 +65,7 @@ export async function runSync<Config, Credentials>(
   const { repository, connectorId, embedder, connector } = options;
   const logger = options.logger ?? silentLogger;
   const leaseSeconds = options.leaseSeconds ?? 300;
+  const duplicates = checkDuplicateOptions(options.duplicates);
 
   const record = await repository.getConnector(connectorId);
   if (!record) {
@@ -103,7 +105,14 @@ export async function runSync<Config, Credentials>(
     deleted: 0,
   };
   const embeddings: SyncEmbeddingCounts = { requests: 0, inputs: 0, reused: 0, tokens: 0 };
-  const dedup: SyncDedupCounts = { versionLookupFailures: 0, reuseLookupFailures: 0 };
+  const dedup: SyncDedupCounts = {
+    versionLookupFailures: 0,
+    reuseLookupFailures: 0,
+    exactCopies: 0,
+    nearDuplicates: 0,
+    duplicateLinkFailures: 0,
+    duplicateDetectionMs: 0,
+  };
   const errors: SyncDocumentError[] = [];
   const metrics = createSyncMetrics();
   const clock = new StageClock();
@@ -247,6 +256,14 @@ export async function runSync<Config, Credentials>(
       control,
       clock,
       embeddings,
+      dedup,
+      logger,
+      runId,
+    },
+    duplicates: {
+      repository,
+      embedderId: embedder.id,
+      options: duplicates,
       dedup,
       logger,
       runId,

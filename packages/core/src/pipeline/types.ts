@@ -1,5 +1,6 @@
 import type { Chunker } from '../chunking/chunker.js';
 import type { ExtractorRegistry } from '../content/extractor-registry.js';
+import type { DuplicateDetectionOptions } from '../dedup/link-duplicates-stage.js';
 import type { Embedder } from '../embedding/embedder.js';
 import type { UnsupportedContentReason } from '../errors/unsupported-content-error.js';
 import type { RateLimiter, RateLimitSettings } from '../http/rate-limiter.js';
@@ -53,6 +54,14 @@ export interface SyncEmbeddingCounts {
 export interface SyncDedupCounts {
   versionLookupFailures: number;
   reuseLookupFailures: number;
+  /** Layer 5: documents that took the chunks and embeddings of a stored exact copy (nothing embedded). */
+  exactCopies: number;
+  /** Layer 5: documents linked to a group as near duplicates. */
+  nearDuplicates: number;
+  /** Layer 5: failed link calls, answered by indexing the documents as unique (fail open). */
+  duplicateLinkFailures: number;
+  /** Layer 5: busy milliseconds of duplicate detection (signatures and link calls). */
+  duplicateDetectionMs: number;
 }
 
 /** How the run waited out provider rate limits. */
@@ -254,6 +263,13 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
     | undefined;
   /** Upserts processed together (one version lookup, one upsert; chunks written 50 documents per statement). Default 200. */
   groupSize?: number | undefined;
+  /**
+   * Cross-source and near-duplicate detection (dedup layer 5, on by default): an exact copy of
+   * content stored in the organisation takes its chunks and embeddings instead of being embedded
+   * again; near duplicates (MinHash over word shingles, `threshold` default 0.6) are linked. See
+   * `DuplicateDetectionOptions`.
+   */
+  duplicates?: DuplicateDetectionOptions | undefined;
   /** `fetch` for the connector's HTTP kit. */
   fetch?: typeof fetch | undefined;
   /** Overrides the connector's rate limit. */

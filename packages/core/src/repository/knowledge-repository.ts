@@ -1,3 +1,10 @@
+import type {
+  DuplicateLink,
+  DuplicateMember,
+  LinkDuplicatesInput,
+  ListDuplicatesInput,
+  SearchAlternative,
+} from '../dedup/duplicate-types.js';
 import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
 import type { ConnectorAdminRepository } from './connector-admin-repository.js';
 import type { ConnectorStateChanges, ConnectorStateEntry, ListStateOptions } from './connector-state.js';
@@ -268,6 +275,11 @@ export interface SearchInput {
   minFullTextScore?: number | undefined;
   /** Reciprocal rank fusion constant k (1 to 1000, default 60): each half adds weight / (k + rank). */
   rrfK?: number | undefined;
+  /**
+   * One result per duplicate group (dedup layer 5): only the best-scoring readable document's
+   * chunks are kept, with the group's other readable documents in `alternatives`. Default false.
+   */
+  collapseDuplicates?: boolean | undefined;
 }
 
 /** How the vector half was answered: every chunk of the org compared, or the HNSW index. */
@@ -299,6 +311,8 @@ export interface SearchResult {
   semanticContribution: number;
   /** Null when no query embedding was given. */
   semanticStrategy: SemanticStrategy | null;
+  /** With `collapseDuplicates`: the other readable documents of this hit's duplicate group. */
+  alternatives?: SearchAlternative[] | undefined;
 }
 
 /** How a database stores embeddings (`vector_settings()`, migration 0010_vector_models). */
@@ -405,6 +419,17 @@ export interface KnowledgeRepository extends ConnectorAdminRepository {
     embeddingModel: string,
     contentHashes: readonly string[],
   ): Promise<Map<string, number[]>>;
+
+  // duplicates (dedup layer 5)
+  /**
+   * Stores MinHash signatures and links up to 1,000 stored documents to their duplicate group:
+   * exact copies of content stored in the organisation (from any connector) first, else near
+   * duplicates over the threshold. An exact copy of a completed document takes its chunks and
+   * embeddings and is marked completed (`chunksReused`). Service role.
+   */
+  linkDuplicates(input: LinkDuplicatesInput): Promise<DuplicateLink[]>;
+  /** Duplicate groups of an organisation (or one document's group), canonical first, as far as the actor may read. */
+  listDuplicates(input: ListDuplicatesInput): Promise<DuplicateMember[]>;
 
   // webhook events
   recordWebhookEvent(input: WebhookEventInput): Promise<RecordWebhookEventResult>;

@@ -1,4 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  DuplicateLink,
+  DuplicateMember,
+  LinkDuplicatesInput,
+  ListDuplicatesInput,
+} from '../dedup/duplicate-types.js';
 import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
 import type { StoredConnectorSecrets } from './connector-admin-repository.js';
 import {
@@ -812,6 +818,26 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
         }
       }
       return found;
+    },
+
+    // Duplicate detection lives in SQL (0020); this adapter for unit tests links nothing, so the
+    // pipeline indexes every document itself here.
+    async linkDuplicates(input: LinkDuplicatesInput): Promise<DuplicateLink[]> {
+      assertWriter('linkDuplicates');
+      for (const entry of input.documents) {
+        if (!state.documents.has(entry.documentId)) throw notFound(`document ${entry.documentId} not found`);
+      }
+      return input.documents.map((entry) => ({
+        documentId: entry.documentId,
+        duplicateOf: null,
+        kind: null,
+        similarity: null,
+        chunksReused: false,
+      }));
+    },
+
+    async listDuplicates(_input: ListDuplicatesInput): Promise<DuplicateMember[]> {
+      return [];
     },
 
     async recordWebhookEvent(input: WebhookEventInput) {

@@ -1,6 +1,7 @@
 // Rows of the Tributary schema (snake_case, as Postgres and PostgREST return them) and their mapping
 // to the repository's records, shared by the SQL adapters (node-postgres/PGlite and supabase-js).
 
+import { mapAlternatives } from '../dedup/duplicate-types.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import type {
   ConnectorRecord,
@@ -184,6 +185,8 @@ export interface SearchResultRow {
   similarity: number | null;
   semantic_contribution: number | null;
   semantic_strategy: SemanticStrategy | null;
+  /** Only from `unified_content_search_deduplicated`. */
+  alternatives?: unknown;
 }
 
 const numberOrNull = (value: number | string | null | undefined) => (value == null ? null : Number(value));
@@ -208,5 +211,6 @@ export function mapSearchResult(row: SearchResultRow): SearchResult {
     similarity: numberOrNull(row.similarity),
     semanticContribution: Number(row.semantic_contribution ?? 0),
     semanticStrategy: row.semantic_strategy ?? null,
+    ...(row.alternatives === undefined ? {} : { alternatives: mapAlternatives(row.alternatives) }),
   };
 }

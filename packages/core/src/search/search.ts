@@ -54,6 +54,13 @@ export interface SearchOptions {
         metadata?: Record<string, JsonValue> | undefined;
       }
     | undefined;
+  /**
+   * One result per duplicate group (cross-source copies and near duplicates, dedup layer 5): the
+   * best-scoring document the caller may read stands for its group, and `alternatives` lists the
+   * group's other readable documents. Default false. Postgres adapters only (the memory adapter
+   * links no duplicates).
+   */
+  collapseDuplicates?: boolean | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -150,6 +157,7 @@ export async function search(options: SearchOptions): Promise<SearchResponse> {
     weights,
     matchThreshold: options.minRelevance?.similarity,
     minFullTextScore: options.minRelevance?.fullTextScore,
+    collapseDuplicates: options.collapseDuplicates,
   });
   const hits = results.map((result) => explain(result, weights, fusionK));
   if (!options.rerank) return { hits, mode, embedding };

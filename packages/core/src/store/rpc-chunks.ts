@@ -1,5 +1,6 @@
 // Chunks, embedding reuse, hybrid search and webhook events, one RPC each (0004_functions,
 // 0010_vector_models, 0014_document_functions, 0015_search_quality).
+import { searchFunctionName } from '../dedup/duplicate-types.js';
 import type {
   ChunkInput,
   KnowledgeRepository,
@@ -143,7 +144,7 @@ export function rpcChunks(transport: RpcTransport, hasVectors: () => Promise<boo
     search: async (input: SearchInput): Promise<SearchResult[]> => {
       const search = normalizeSearch(input);
       if (!(await hasVectors())) throw vectorsUnavailable('Search (unified_content_search)');
-      const rows = await transport.rpc<SearchResultRow>('unified_content_search', {
+      const rows = await transport.rpc<SearchResultRow>(searchFunctionName(input.collapseDuplicates), {
         query_embedding: search.queryEmbedding ? vectorText(search.queryEmbedding) : null,
         match_org_id: input.orgId,
         match_count: search.limit,

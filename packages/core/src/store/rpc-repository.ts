@@ -5,6 +5,7 @@ import type { RpcTransport } from '../repository/rpc-transport.js';
 import { rpcChunks } from './rpc-chunks.js';
 import { rpcConnectorAdmin } from './rpc-connector-admin.js';
 import { rpcDocuments } from './rpc-documents.js';
+import { rpcDuplicates } from './rpc-duplicates.js';
 import { rpcSyncRuns } from './rpc-sync-runs.js';
 import { single } from './single-row.js';
 
@@ -37,6 +38,7 @@ function build(state: SharedState, transport: RpcTransport): KnowledgeRepository
     ...rpcSyncRuns(transport),
     ...rpcDocuments(transport),
     ...rpcChunks(transport, hasVectors),
+    ...rpcDuplicates(transport),
     withActor: (actor) => build(state, transport.withActor(actor)),
     withUser: (userId) => build(state, transport.withActor({ role: 'authenticated', userId })),
     storesEmbeddings: () => hasVectors(),
