@@ -89,7 +89,9 @@ export function createRpcUploadBatchStore(
 
     getBatchStatus: (batchId) =>
       call(async () => {
-        const status = await transport.rpcValue<string | null>('get_upload_batch_status', { p_batch_id: batchId });
+        const status = await transport.rpcValue<string | null>('get_upload_batch_status', {
+          p_batch_id: batchId,
+        });
         return (status ?? undefined) as UploadBatchStatus | undefined;
       }),
 
