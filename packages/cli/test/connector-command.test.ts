@@ -10,7 +10,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/index.js';
+import { captureCli } from './support/capture-cli.js';
 
 const plugin = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'plugins', 'keyed-connector.mjs');
 const ORG_ID = '00000000-0000-4000-8000-0000000c2201';
@@ -31,15 +31,7 @@ afterAll(async () => {
 });
 
 async function run(argv: string[], env: Record<string, string> = {}, stdin?: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  const result = await captureCli(argv, {
     env,
     cwd,
     readSecret: async () => {
@@ -47,7 +39,7 @@ async function run(argv: string[], env: Record<string, string> = {}, stdin?: str
       return stdin;
     },
   });
-  return { code, stdout, stderr, all: stdout + stderr };
+  return { ...result, all: result.stdout + result.stderr };
 }
 
 const targets: Array<[string, () => Promise<{ flags: string[]; rawSecrets: () => Promise<string> }>]> = [

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/index.js';
+import { captureCli } from './support/capture-cli.js';
 
 const temporary: string[] = [];
 afterAll(async () => {
@@ -13,19 +13,10 @@ afterAll(async () => {
 });
 
 async function run(cwd: string, ...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  return captureCli(argv, {
     env: {},
     cwd,
   });
-  return { code, stdout, stderr };
 }
 
 const corpusFiles: Record<string, string> = {

@@ -5,24 +5,15 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/index.js';
+import { captureCli } from './support/capture-cli.js';
 
 const ORG_ID = '00000000-0000-4000-8000-0000000c2201';
 
 async function run(cwd: string, argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  return captureCli(argv, {
     env: {},
     cwd,
   });
-  return { code, stdout, stderr };
 }
 
 describe('tributary duplicates', () => {

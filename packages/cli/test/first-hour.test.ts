@@ -11,24 +11,15 @@ import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/index.js';
+import { captureCli } from './support/capture-cli.js';
 
 const ORG_ID = '00000000-0000-4000-8000-0000000f1101';
 
 async function run(cwd: string, argv: string[], env: Record<string, string | undefined> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  return captureCli(argv, {
     env,
     cwd,
   });
-  return { code, stdout, stderr };
 }
 
 let cwd: string;

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/index.js';
+import { captureCli } from './support/capture-cli.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '..', 'dist', 'bin.js');
@@ -17,19 +17,10 @@ let server: PostgresServer;
 let url: string;
 
 async function run(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  return captureCli(argv, {
     env,
     cwd: here,
   });
-  return { code, stdout, stderr };
 }
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/index.js';
+import { captureCli } from './support/capture-cli.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const plugins = join(here, 'fixtures', 'plugins');
@@ -26,20 +26,11 @@ async function run(
   env: Record<string, string | undefined> = {},
   progressStream?: NodeJS.WritableStream,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  return captureCli(argv, {
     env,
     cwd,
     progressStream,
   });
-  return { code, stdout, stderr };
 }
 
 /** A stream that says it is a terminal (as `process.stderr` does on a TTY) and keeps what is drawn. */

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/index.js';
+import { captureCli } from './support/capture-cli.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const slowPlugin = join(here, 'fixtures', 'plugins', 'slow-connector.mjs');
@@ -19,19 +19,10 @@ const bin = join(here, '..', 'dist', 'bin.js');
 const ORG_ID = '00000000-0000-4000-8000-0000000c1201';
 
 async function run(cwd: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  return captureCli(argv, {
     env: { SLOW_NOTES_MS: '1' },
     cwd,
   });
-  return { code, stdout, stderr };
 }
 
 describe('tributary sync and signals on a PostgreSQL server', () => {
