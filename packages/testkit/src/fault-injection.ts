@@ -1,14 +1,17 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-/** What a faulty request gets instead of the fake server's answer. */
-export type InjectedFault = '429' | '500' | '502' | '503' | 'timeout' | 'reset';
+/**
+ * What a faulty request gets instead of the fake server's answer. `429-bare` is a 429 without
+ * `Retry-After` (Graph and Zoom send both kinds); it is not among the defaults.
+ */
+export type InjectedFault = '429' | '429-bare' | '500' | '502' | '503' | 'timeout' | 'reset';
 
 export interface FaultInjectionOptions {
   /** Share of requests that fail, 0..1. Default 0.1 (one in ten). */
   rate?: number | undefined;
   /** Seed of the pseudo-random sequence, so a failing run can be replayed. Default 1. */
   seed?: number | undefined;
-  /** Faults to draw from, equally likely. Default all of {@link InjectedFault}. */
+  /** Faults to draw from, equally likely. Default every {@link InjectedFault} but `429-bare`. */
   faults?: readonly InjectedFault[] | undefined;
   /**
    * How long a `timeout` fault holds the request before dropping the connection. Set it above the
@@ -61,6 +64,7 @@ export function injectFaults(server: Server, options: FaultInjectionOptions = {}
   const random = mulberry32(options.seed ?? 1);
   const injected: Record<InjectedFault, number> = {
     '429': 0,
+    '429-bare': 0,
     '500': 0,
     '502': 0,
     '503': 0,
@@ -97,9 +101,9 @@ export function injectFaults(server: Server, options: FaultInjectionOptions = {}
       request.socket.once('close', () => clearTimeout(timer));
       return;
     }
-    const status = Number(kind);
+    const status = kind === '429-bare' ? 429 : Number(kind);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (status === 429 || status === 503) headers['retry-after'] = options.retryAfter ?? '0';
+    if (kind === '429' || kind === '503') headers['retry-after'] = options.retryAfter ?? '0';
     response.writeHead(status, headers);
     response.end(JSON.stringify({ error: { code: status, message: `injected fault ${kind}` } }));
   };

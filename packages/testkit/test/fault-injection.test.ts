@@ -32,6 +32,13 @@ describe('injectFaults', () => {
     expect(faults.requests()).toBe(3);
   });
 
+  it('answers 429-bare without Retry-After, as Graph and Zoom sometimes do', async () => {
+    const faults = injectFaults(server, { rate: 1, faults: ['429-bare'], maxConsecutivePerRequest: 1 });
+    expect(await get('/b')).toBe('429 - {"error":{"code":429,"message":"injected fault 429-bare"}}');
+    expect(await get('/b')).toBe('200 - real answer');
+    expect(faults.injected).toMatchObject({ '429': 0, '429-bare': 1 });
+  });
+
   it('resets and stalls connections, and passes everything through at rate 0 or after restore', async () => {
     const resets = injectFaults(server, { rate: 1, faults: ['reset'], maxConsecutivePerRequest: 5 });
     expect(await get('/b')).toBe('network error');
