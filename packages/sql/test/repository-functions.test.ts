@@ -62,7 +62,14 @@ describe('list_connectors / get_sync_run / stores_embeddings', () => {
       after = page.at(-1)?.id ?? null;
     }
     expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
-    expect(pages.flat()).toEqual(mine);
+    // Connectors created in the same instant tie on created_at and are ordered by id.
+    const ordered = await call<{ id: string }>(
+      service,
+      `select id from public.connector_configs where id = any($1) order by org_id, created_at, id`,
+      [mine],
+    );
+    expect(pages.flat()).toEqual(ordered.map((row) => row.id));
+    expect([...pages.flat()].sort()).toEqual([...mine].sort());
 
     const asMember = await call<{ id: string }>(user(t.memberA), 'select id from public.list_connectors()');
     expect(asMember.map((row) => row.id)).toHaveLength(6);
