@@ -59,6 +59,7 @@ function tooLarge(fileName: string, limit: number): UnsupportedContentError {
   return new UnsupportedContentError({
     connector: ZOOM_CONNECTOR_TYPE,
     fileName,
+    reason: 'too_large',
     message: `${fileName} is larger than the ${limit} byte limit`,
     hint: 'Raise maxTextFileBytes (text files) or use a transcriber with a larger maxBytes (audio)',
   });

@@ -248,6 +248,7 @@ describe('incomplete listings and oversized files', () => {
       {
         externalId: big.uuid,
         message: expect.stringMatching(/^\[tributary\] \[zoom\] .*larger than the 2000 byte limit/),
+        reason: 'too_large',
       },
     ]);
     const stored = Object.fromEntries(
