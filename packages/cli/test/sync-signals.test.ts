@@ -60,22 +60,26 @@ describe('tributary sync and signals on a PostgreSQL server', () => {
     const child = spawn(
       process.execPath,
       [bin, 'sync', '--connector-id', connectorId, '--plugin', slowPlugin, '--database-url', url],
-      { cwd, env: { PATH: process.env.PATH, SLOW_NOTES_MS: '40' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd,
+        env: { PATH: process.env.PATH, SLOW_NOTES_MS: '40', SLOW_LIST_MS: '40' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stdout = '';
     let stderr = '';
     let signalled = false;
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
+      // Twelve notes listed, the listing still running: terminate it as docker stop or Kubernetes would.
+      if (!signalled && /^listed 12$/m.test(stderr)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      // Some notes are stored: terminate it as docker stop or Kubernetes would.
-      if (!signalled && /\[6\/200\] inserted/.test(stdout)) {
-        signalled = true;
-        child.kill('SIGTERM');
-      }
     });
     const code = await exited;
     expect(signalled).toBe(true);
