@@ -9,8 +9,9 @@ export default defineConfig([
     entry: ['src/index.ts'],
     format: ['esm', 'cjs'],
     dts: true,
-    // Both builds run at once: keep the bin files the second one writes.
-    clean: ['!bin.js', '!bin.js.map'],
+    // Both builds run at once: keep the bin files the second one writes (bin.js loads the
+    // commands as a separate chunk, after its Node.js version check).
+    clean: ['!bin.js', '!bin.js.map', '!program-*.js', '!program-*.js.map', '!chunk-*.js', '!chunk-*.js.map'],
     sourcemap: true,
     target: 'node22',
     noExternal,

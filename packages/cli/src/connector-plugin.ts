@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { assertSupportedConnector, type ConnectorV1 } from '@tributary/core';
 import { TributaryCliError } from './cli-error.js';
+import { nodeTooOldMessage, pluginNodeRange } from './node-version.js';
 
 /** True when `specifier` names a file rather than a package. */
 function isPathLike(specifier: string): boolean {
@@ -87,9 +88,14 @@ export async function loadConnectorPlugin(
     module = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
+    // A plugin built for a newer Node.js fails deep in a dependency (undici, say): name the cause.
+    const range = pluginNodeRange(specifier, url, options.cwd);
+    const tooOld = range ? nodeTooOldMessage(specifier, range, process.versions.node) : undefined;
     throw new TributaryCliError(
-      'plugin_import_failed',
-      `cannot load the connector plugin ${specifier}: ${reason}`,
+      tooOld ? 'node_too_old' : 'plugin_import_failed',
+      tooOld
+        ? `cannot load the connector plugin ${specifier}: ${tooOld} (the import failed with: ${reason})`
+        : `cannot load the connector plugin ${specifier}: ${reason}`,
       {
         cause: error,
       },
