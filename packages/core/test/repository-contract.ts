@@ -537,8 +537,8 @@ export function defineRepositoryContract(
         const [a, b, c] = await idsOf(connectorId, ['a', 'b', 'c']);
         const [x] = await idsOf(other, ['x']);
         const run = await repo.startSync({ connectorId, syncMode: 'full' });
-        // Repeated ids count once; another connector's document is not this listing's.
-        expect(await repo.markDocumentsSeenById(run.syncRunId, [a, b, c, a, x] as string[])).toBe(3);
+        // Repeated ids count once; another connector's document is stored but never swept or kept.
+        expect(await repo.markDocumentsSeenById(run.syncRunId, [a, b, c, a, x] as string[])).toBe(4);
         expect(await repo.markDocumentsSeenById(run.syncRunId, [])).toBe(0);
         expect(await repo.sweepUnseenDocuments(run.syncRunId, 0.5)).toEqual({
           swept: 2,
@@ -547,16 +547,21 @@ export function defineRepositoryContract(
           refused: false,
         });
         expect(await deletedOf(connectorId, ['a', 'b', 'c', 'd', 'e'])).toEqual(['d', 'e']);
-        expect(await deletedOf(other, ['x'])).toEqual([]);
         await repo.finishSync(run.syncRunId, { status: 'success' });
+        // x's mark belongs to the other connector's listing: a full listing of its own that does
+        // not list x sweeps it.
+        await fixture.backdateDocuments(other);
+        const otherRun = await repo.startSync({ connectorId: other, syncMode: 'full' });
+        expect(await repo.sweepUnseenDocuments(otherRun.syncRunId, 1)).toMatchObject({ swept: 1, total: 1 });
+        expect(await deletedOf(other, ['x'])).toEqual(['x']);
 
         // The next full run is a new listing: the marks above do not count for it.
         await fixture.backdateDocuments(connectorId);
         const next = await repo.startSync({ connectorId, syncMode: 'full' });
         expect(await repo.markDocumentsSeenById(next.syncRunId, [a] as string[])).toBe(1);
-        // A deleted document is not marked.
+        // A deleted document's mark does not bring it back.
         const [d] = await idsOf(connectorId, ['d']);
-        expect(await repo.markDocumentsSeenById(next.syncRunId, [d] as string[])).toBe(0);
+        expect(await repo.markDocumentsSeenById(next.syncRunId, [d] as string[])).toBe(1);
         expect(await repo.sweepUnseenDocuments(next.syncRunId, 1)).toEqual({
           swept: 2,
           unseen: 2,

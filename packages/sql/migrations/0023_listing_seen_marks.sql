@@ -41,8 +41,11 @@ revoke all on tributary_private.listing_seen_marks from public, anon, authentica
 grant select, insert, delete on tributary_private.listing_seen_marks to service_role;
 
 -- Documents of a running full run's listing that were listed again with an unchanged version.
--- Returns how many of the ids are live documents of the run's connector (only those are stored).
--- An incremental run stores nothing (only full listings are swept) and returns 0.
+-- Returns how many ids it stored. The ids are not checked against imported_documents: the sweep
+-- only reads marks for the connector's own live documents, so an id of another connector, of a
+-- deleted document or of no document matches nothing (checking 5,000 ids per call cost 0.6-0.9 s
+-- per 100,000 on a 2-core machine, three to five times the insert). An incremental run stores
+-- nothing (only full listings are swept) and returns 0.
 create or replace function public.mark_documents_seen_by_id(p_sync_log_id uuid, p_document_ids uuid[])
 returns integer
 language plpgsql
@@ -50,7 +53,6 @@ set search_path = ''
 as $$
 declare
   run public.connector_sync_logs;
-  kept uuid[];
 begin
   if p_document_ids is null then
     raise exception using errcode = '22004', message = '[tributary] p_document_ids is null',
@@ -67,19 +69,13 @@ begin
   if run.sync_mode <> 'full' or cardinality(p_document_ids) = 0 then
     return 0;
   end if;
-  select coalesce(array_agg(d.id), '{}') into kept
-  from public.imported_documents d
-  where d.id = any (p_document_ids)
-    and d.org_id = run.org_id and d.connector_id = run.connector_id and not d.is_deleted;
-  if cardinality(kept) > 0 then
-    insert into tributary_private.listing_seen_marks (connector_id, listing_started_at, document_ids)
-    values (run.connector_id, coalesce(run.listing_started_at, run.started_at), kept);
-  end if;
-  return cardinality(kept);
+  insert into tributary_private.listing_seen_marks (connector_id, listing_started_at, document_ids)
+  values (run.connector_id, coalesce(run.listing_started_at, run.started_at), p_document_ids);
+  return cardinality(p_document_ids);
 end
 $$;
 comment on function public.mark_documents_seen_by_id(uuid, uuid[]) is
-  'Tributary: marks documents a running full run listed again unchanged (by id, up to 5,000 per call) as seen by its listing, without updating their rows. Returns how many are live documents of the run''s connector.';
+  'Tributary: marks documents a running full run listed again unchanged (by id, up to 5,000 per call) as seen by its listing, without updating their rows. Returns how many ids it stored.';
 
 create or replace function public.sweep_unseen_documents(p_sync_log_id uuid, p_max_fraction numeric default 0.5)
 returns table (swept integer, unseen integer, total integer, refused boolean)

@@ -394,9 +394,10 @@ export interface KnowledgeRepository extends ConnectorAdminRepository {
    * `id` of `getDocumentVersions`), without updating the documents: `sweepUnseenDocuments` counts
    * them as listed, and so does the sweep of a full run that resumes this listing. Their
    * `lastSeenAt`, `lastSyncedAt` and `syncCount` do not move (`markDocumentsSeen` moves them).
-   * Returns how many ids are live documents of the run's connector; an incremental run stores
-   * nothing and returns 0. Throws `lease_lost` when the run no longer holds its lease and
-   * `invalid_input` for an id that is not a UUID. Service role only.
+   * Returns how many distinct ids it stored: ids are not checked (checking cost 3-5x the write),
+   * and one of another connector or of a deleted document never matches in the sweep. An
+   * incremental run stores nothing and returns 0. Throws `lease_lost` when the run no longer holds
+   * its lease and `invalid_input` for an id that is not a UUID. Service role only.
    */
   markDocumentsSeenById(syncRunId: string, documentIds: readonly string[]): Promise<number>;
   softDeleteDocuments(connectorId: string, externalIds: readonly string[]): Promise<number>;

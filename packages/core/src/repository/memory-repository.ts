@@ -711,20 +711,14 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       if (run.syncMode !== 'full' || listingStart === undefined || !run.connectorId) return 0;
       const connectorId = run.connectorId;
       connectorOrThrow(connectorId);
-      let count = 0;
+      // Stored unchecked, as in SQL: the sweep only reads marks for the connector's live documents.
+      const distinct = new Set(documentIds);
       const marks = state.seenMarks.get(connectorId) ?? new Map<number, Set<string>>();
       const ids = marks.get(listingStart) ?? new Set<string>();
-      for (const id of new Set(documentIds)) {
-        const document = state.documents.get(id);
-        if (!document || document.isDeleted || document.connectorId !== connectorId) continue;
-        ids.add(id);
-        count += 1;
-      }
-      if (count > 0) {
-        marks.set(listingStart, ids);
-        state.seenMarks.set(connectorId, marks);
-      }
-      return count;
+      for (const id of distinct) ids.add(id);
+      marks.set(listingStart, ids);
+      state.seenMarks.set(connectorId, marks);
+      return distinct.size;
     },
 
     async softDeleteDocuments(connectorId: string, externalIds: readonly string[]) {
