@@ -393,7 +393,7 @@ export interface KnowledgeRepository extends ConnectorAdminRepository {
    * Marks documents a running full run listed again unchanged as seen by its listing, by id (the
    * `id` of `getDocumentVersions`), without updating the documents: `sweepUnseenDocuments` counts
    * them as listed, and so does the sweep of a full run that resumes this listing. Their
-   * `lastSeenAt`, `lastSyncedAt` and `syncCount` do not move (`markDocumentsSeen` moves them).
+   * `last_seen_at`, `last_synced_at` and `sync_count` do not move (`markDocumentsSeen` moves them).
    * Returns how many distinct ids it stored: ids are not checked (checking cost 3-5x the write),
    * and one of another connector or of a deleted document never matches in the sweep. An
    * incremental run stores nothing and returns 0. Throws `lease_lost` when the run no longer holds
