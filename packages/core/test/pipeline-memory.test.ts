@@ -254,7 +254,8 @@ describe('runSync: dedup layers', () => {
     expect(stats.requests).toBe(0);
     expect(env.count('upsertDocuments')).toBe(0);
     expect(env.count('replaceChunks')).toBe(0);
-    expect(env.count('markDocumentsSeen')).toBe(1);
+    expect(env.count('markDocumentsSeenById')).toBe(1);
+    expect(env.count('markDocumentsSeen')).toBe(0);
     expect(second.sweep).toMatchObject({ swept: 0, refused: false });
   });
 

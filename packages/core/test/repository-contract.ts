@@ -507,6 +507,117 @@ export function defineRepositoryContract(
         ).toEqual(['e', 'f']);
       });
 
+      /** The ids `getDocumentVersions` reports, in the order asked. */
+      async function idsOf(connectorId: string, externalIds: string[]): Promise<string[]> {
+        const versions = await repo.getDocumentVersions(connectorId, externalIds);
+        return externalIds.map((externalId) => {
+          const id = versions.get(externalId)?.id;
+          if (!id) throw new Error(`no document ${externalId}`);
+          return id;
+        });
+      }
+
+      async function deletedOf(connectorId: string, externalIds: string[]): Promise<string[]> {
+        const versions = await repo.getDocumentVersions(connectorId, externalIds);
+        return [...versions]
+          .filter(([, v]) => v.isDeleted)
+          .map(([id]) => id)
+          .sort();
+      }
+
+      it('counts documents marked seen by id (0023) as listed by that listing only', async () => {
+        const { orgId, connectorId } = await freshConnector();
+        const other = await fixture.createConnector(orgId);
+        await repo.upsertDocuments(
+          connectorId,
+          ['a', 'b', 'c', 'd', 'e'].map((id) => doc(id, `text ${id}`)),
+        );
+        await repo.upsertDocuments(other, [doc('x', 'text x')]);
+        await fixture.backdateDocuments(connectorId);
+        const [a, b, c] = await idsOf(connectorId, ['a', 'b', 'c']);
+        const [x] = await idsOf(other, ['x']);
+        const run = await repo.startSync({ connectorId, syncMode: 'full' });
+        // Repeated ids count once; another connector's document is stored but never swept or kept.
+        expect(await repo.markDocumentsSeenById(run.syncRunId, [a, b, c, a, x] as string[])).toBe(4);
+        expect(await repo.markDocumentsSeenById(run.syncRunId, [])).toBe(0);
+        expect(await repo.sweepUnseenDocuments(run.syncRunId, 0.5)).toEqual({
+          swept: 2,
+          unseen: 2,
+          total: 5,
+          refused: false,
+        });
+        expect(await deletedOf(connectorId, ['a', 'b', 'c', 'd', 'e'])).toEqual(['d', 'e']);
+        await repo.finishSync(run.syncRunId, { status: 'success' });
+        // x's mark belongs to the other connector's listing: a full listing of its own that does
+        // not list x sweeps it.
+        await fixture.backdateDocuments(other);
+        const otherRun = await repo.startSync({ connectorId: other, syncMode: 'full' });
+        expect(await repo.sweepUnseenDocuments(otherRun.syncRunId, 1)).toMatchObject({ swept: 1, total: 1 });
+        expect(await deletedOf(other, ['x'])).toEqual(['x']);
+
+        // The next full run is a new listing: the marks above do not count for it.
+        await fixture.backdateDocuments(connectorId);
+        const next = await repo.startSync({ connectorId, syncMode: 'full' });
+        expect(await repo.markDocumentsSeenById(next.syncRunId, [a] as string[])).toBe(1);
+        // A deleted document's mark does not bring it back.
+        const [d] = await idsOf(connectorId, ['d']);
+        expect(await repo.markDocumentsSeenById(next.syncRunId, [d] as string[])).toBe(1);
+        expect(await repo.sweepUnseenDocuments(next.syncRunId, 1)).toEqual({
+          swept: 2,
+          unseen: 2,
+          total: 3,
+          refused: false,
+        });
+        expect(await deletedOf(connectorId, ['a', 'b', 'c', 'd', 'e'])).toEqual(['b', 'c', 'd', 'e']);
+      });
+
+      it("keeps an interrupted listing's id marks for the full run that resumes it", async () => {
+        const { connectorId } = await freshConnector();
+        await repo.upsertDocuments(
+          connectorId,
+          ['a', 'b', 'c', 'd'].map((id) => doc(id, `text ${id}`)),
+        );
+        await fixture.backdateDocuments(connectorId);
+        const [a, b, c] = await idsOf(connectorId, ['a', 'b', 'c']);
+        const interrupted = await repo.startSync({ connectorId, syncMode: 'full' });
+        expect(await repo.markDocumentsSeenById(interrupted.syncRunId, [a, b] as string[])).toBe(2);
+        await repo.commitCheckpoint(interrupted.syncRunId, { after: 'b' });
+        await repo.finishSync(interrupted.syncRunId, { status: 'cancelled', errorMessage: 'stopped' });
+        const resumed = await repo.startSync({ connectorId, syncMode: 'full' });
+        expect(resumed.status === 'started' && resumed.cursor).toEqual({ after: 'b' });
+        expect(await repo.markDocumentsSeenById(resumed.syncRunId, [c] as string[])).toBe(1);
+        expect(await repo.sweepUnseenDocuments(resumed.syncRunId, 0.5)).toEqual({
+          swept: 1,
+          unseen: 1,
+          total: 4,
+          refused: false,
+        });
+        expect(await deletedOf(connectorId, ['a', 'b', 'c', 'd'])).toEqual(['d']);
+      });
+
+      it('refuses marks by id that are not ids or whose run lost its lease; an incremental run keeps none', async () => {
+        const { connectorId } = await freshConnector();
+        await repo.upsertDocuments(connectorId, [doc('a', 'text a'), doc('b', 'text b')]);
+        await fixture.backdateDocuments(connectorId);
+        const [a] = await idsOf(connectorId, ['a']);
+        const incremental = await repo.startSync({ connectorId, syncMode: 'incremental' });
+        const refused = await expectRepositoryError(
+          repo.markDocumentsSeenById(incremental.syncRunId, ['a']),
+          'invalid_input',
+        );
+        expect(refused.message).toMatch(/documentIds\[0\] is not a document id/);
+        expect(await repo.markDocumentsSeenById(incremental.syncRunId, [a] as string[])).toBe(0);
+        await repo.finishSync(incremental.syncRunId, { status: 'success' });
+        await expectRepositoryError(
+          repo.markDocumentsSeenById(incremental.syncRunId, [a] as string[]),
+          'lease_lost',
+        );
+        await expectRepositoryError(repo.markDocumentsSeenById(randomUUID(), [a] as string[]), 'not_found');
+        // The incremental run's mark does not count for a full listing.
+        const full = await repo.startSync({ connectorId, syncMode: 'full' });
+        expect(await repo.sweepUnseenDocuments(full.syncRunId, 1)).toMatchObject({ swept: 2, unseen: 2 });
+      });
+
       it('refuses to sweep when the listing covered too little, and sweeps nothing after the lease is gone', async () => {
         const { connectorId } = await freshConnector();
         await repo.upsertDocuments(

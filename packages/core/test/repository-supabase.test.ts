@@ -120,6 +120,7 @@ describe('Supabase repository beyond the contract', () => {
       () => asUser.upsertDocuments(mine.connectorId, [{ externalId: 'new' }]),
       () => asUser.startSync({ connectorId: mine.connectorId }),
       () => asUser.markDocumentsSeen(mine.connectorId, ['page']),
+      () => asUser.markDocumentsSeenById(own?.documentId ?? '', [own?.documentId ?? '']),
       () => asUser.softDeleteDocuments(mine.connectorId, ['page']),
       () => asUser.setProcessingStatus([own?.documentId ?? ''], 'failed'),
       () =>

@@ -1039,6 +1039,10 @@ export type Database = {
         Args: { p_connector_id: string; p_external_ids: string[] }
         Returns: number
       }
+      mark_documents_seen_by_id: {
+        Args: { p_sync_log_id: string; p_document_ids: string[] }
+        Returns: number
+      }
       pending_webhook_events: {
         Args: {
           p_connector_id: string

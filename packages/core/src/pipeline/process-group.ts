@@ -83,6 +83,7 @@ async function walkGroup(
 
   // Layer 2: same source version, fully processed, not deleted: not loaded.
   const skipped: string[] = [];
+  const skippedIds: string[] = [];
   const toLoad: SourceDocument[] = [];
   for (const document of group) {
     const stored = versions?.get(document.externalId);
@@ -94,10 +95,11 @@ async function walkGroup(
       stored.processingStatus === 'completed'
     ) {
       skipped.push(document.externalId);
+      skippedIds.push(stored.id);
     } else toLoad.push(document);
   }
   if (skipped.length > 0) {
-    stage.seen.add(skipped);
+    stage.seen.add(skippedIds);
     for (const externalId of skipped) {
       counts.skippedByVersion += 1;
       stage.progress({ type: 'document-skipped', externalId });

@@ -282,7 +282,7 @@ export async function runSync<Config, Credentials>(
     addContentBytes: (bytes) => {
       contentBytes += bytes;
     },
-    seen: new SeenMarker(repository, connectorId, clock),
+    seen: new SeenMarker(repository, runId, clock),
   };
 
   let listing: Listing | undefined;

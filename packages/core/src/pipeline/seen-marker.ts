@@ -1,14 +1,15 @@
 import type { KnowledgeRepository } from '../repository/knowledge-repository.js';
 import type { StageClock } from './stage-timings.js';
 
-/** Ids per `markDocumentsSeen` call (the function takes any number; this bounds one statement). */
+/** Ids per `markDocumentsSeenById` call (the SQL function takes up to 5,000). */
 const MARK_BATCH = 5000;
 
 /**
- * Marks documents skipped by version as seen, batched across groups: an unchanged re-sync of
- * 100,000 documents makes 20 calls instead of one per group. Marks only matter to the full-sync
- * sweep and to a resumed listing, so they must be stored before the next checkpoint and before the
- * sweep: the caller flushes before each commit and at the end.
+ * Marks documents skipped by version as seen by the run's listing, by id and batched across
+ * groups: an unchanged re-sync of 100,000 documents makes 20 calls of one array row each, and no
+ * document row is rewritten (0023_listing_seen_marks). Marks only matter to the full-sync sweep and
+ * to a resumed listing, so they must be stored before the next checkpoint and before the sweep:
+ * the caller flushes before each commit and at the end.
  */
 export class SeenMarker {
   #pending: string[] = [];
@@ -16,12 +17,13 @@ export class SeenMarker {
 
   constructor(
     private readonly repository: KnowledgeRepository,
-    private readonly connectorId: string,
+    private readonly runId: string,
     private readonly clock: StageClock,
   ) {}
 
-  add(externalIds: readonly string[]): void {
-    this.#pending.push(...externalIds);
+  /** Document ids (`DocumentVersion.id`), not external ids. */
+  add(documentIds: readonly string[]): void {
+    for (const id of documentIds) this.#pending.push(id);
     if (this.#pending.length >= MARK_BATCH) void this.#write().catch(() => undefined);
   }
 
@@ -37,7 +39,7 @@ export class SeenMarker {
     const next = previous.then(async () => {
       for (let start = 0; start < ids.length; start += MARK_BATCH) {
         const slice = ids.slice(start, start + MARK_BATCH);
-        await this.clock.time('write', () => this.repository.markDocumentsSeen(this.connectorId, slice));
+        await this.clock.time('write', () => this.repository.markDocumentsSeenById(this.runId, slice));
       }
     });
     this.#writing = next;

@@ -389,6 +389,17 @@ export interface KnowledgeRepository extends ConnectorAdminRepository {
   ): Promise<Map<string, DocumentVersion>>;
   upsertDocuments(connectorId: string, documents: readonly DocumentInput[]): Promise<UpsertDocumentResult[]>;
   markDocumentsSeen(connectorId: string, externalIds: readonly string[]): Promise<number>;
+  /**
+   * Marks documents a running full run listed again unchanged as seen by its listing, by id (the
+   * `id` of `getDocumentVersions`), without updating the documents: `sweepUnseenDocuments` counts
+   * them as listed, and so does the sweep of a full run that resumes this listing. Their
+   * `last_seen_at`, `last_synced_at` and `sync_count` do not move (`markDocumentsSeen` moves them).
+   * Returns how many distinct ids it stored: ids are not checked (checking cost 3-5x the write),
+   * and one of another connector or of a deleted document never matches in the sweep. An
+   * incremental run stores nothing and returns 0. Throws `lease_lost` when the run no longer holds
+   * its lease and `invalid_input` for an id that is not a UUID. Service role only.
+   */
+  markDocumentsSeenById(syncRunId: string, documentIds: readonly string[]): Promise<number>;
   softDeleteDocuments(connectorId: string, externalIds: readonly string[]): Promise<number>;
   sweepUnseenDocuments(syncRunId: string, maxFraction?: number): Promise<SweepResult>;
   setProcessingStatus(

@@ -45,6 +45,7 @@ import { createMemoryStateStore, type MemoryStateStore } from './memory-state-st
 import { RepositoryError } from './repository-error.js';
 import {
   assertChunks,
+  assertDocumentIds,
   assertDocuments,
   assertLeaseSeconds,
   assertMaxFraction,
@@ -158,6 +159,8 @@ export interface State {
   runs: Map<string, SyncRunRecord>;
   /** Full runs: when the listing the run completes began (see `sweepUnseenDocuments`). */
   listingStarts: Map<string, number>;
+  /** Ids marked seen by a listing (`markDocumentsSeenById`): connector -> listing start -> ids. */
+  seenMarks: Map<string, Map<number, Set<string>>>;
   documents: Map<string, DocumentState>;
   documentIds: Map<string, string>;
   chunks: Map<string, Map<number, ChunkState>>;
@@ -183,6 +186,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     memberships: new Map(),
     runs: new Map(),
     listingStarts: new Map(),
+    seenMarks: new Map(),
     documents: new Map(),
     documentIds: new Map(),
     chunks: new Map(),
@@ -697,6 +701,26 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       return count;
     },
 
+    async markDocumentsSeenById(syncRunId: string, documentIds: readonly string[]) {
+      assertDocumentIds(documentIds);
+      assertWriter('markDocumentsSeenById');
+      if (documentIds.length === 0) return 0;
+      const run = lockRunning(syncRunId);
+      const listingStart = state.listingStarts.get(run.id);
+      // As 0023_listing_seen_marks: only full listings are swept, so only they keep marks.
+      if (run.syncMode !== 'full' || listingStart === undefined || !run.connectorId) return 0;
+      const connectorId = run.connectorId;
+      connectorOrThrow(connectorId);
+      // Stored unchecked, as in SQL: the sweep only reads marks for the connector's live documents.
+      const distinct = new Set(documentIds);
+      const marks = state.seenMarks.get(connectorId) ?? new Map<number, Set<string>>();
+      const ids = marks.get(listingStart) ?? new Set<string>();
+      for (const id of distinct) ids.add(id);
+      marks.set(listingStart, ids);
+      state.seenMarks.set(connectorId, marks);
+      return distinct.size;
+    },
+
     async softDeleteDocuments(connectorId: string, externalIds: readonly string[]) {
       assertWriter('softDeleteDocuments');
       connectorOrThrow(connectorId);
@@ -719,7 +743,9 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       const run = lockRunning(syncRunId);
       const live = run.connectorId ? liveDocumentsOf(run.connectorId) : [];
       const seenSince = state.listingStarts.get(run.id) ?? run.startedAt.getTime();
-      const unseen = live.filter((d) => d.lastSeenAt < seenSince);
+      const marks = run.connectorId ? state.seenMarks.get(run.connectorId) : undefined;
+      const marked = marks?.get(seenSince);
+      const unseen = live.filter((d) => d.lastSeenAt < seenSince && !marked?.has(d.id));
       if (live.length > 0 && unseen.length > maxFraction * live.length) {
         return { swept: 0, unseen: unseen.length, total: live.length, refused: true };
       }
@@ -727,6 +753,10 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       for (const document of unseen) {
         document.isDeleted = true;
         document.deletedAt = now;
+      }
+      // Older listings are over; this listing's marks stay until the next completed sweep.
+      for (const listingStart of [...(marks?.keys() ?? [])]) {
+        if (listingStart < seenSince) marks?.delete(listingStart);
       }
       return { swept: unseen.length, unseen: unseen.length, total: live.length, refused: false };
     },

@@ -21,6 +21,20 @@ export function assertMaxFraction(maxFraction: number): void {
   }
 }
 
+const uuidText = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Document ids (imported_documents.id) passed by id: each a UUID. */
+export function assertDocumentIds(documentIds: readonly string[]): void {
+  for (const [position, id] of documentIds.entries()) {
+    if (typeof id !== 'string' || !uuidText.test(id)) {
+      throw invalidInput(
+        `documentIds[${position}] is not a document id (a UUID), got ${JSON.stringify(id)}`,
+        'Pass the ids getDocumentVersions returns (DocumentVersion.id), not external ids.',
+      );
+    }
+  }
+}
+
 export function assertDocuments(documents: readonly DocumentInput[]): void {
   const seen = new Set<string>();
   for (const [position, document] of documents.entries()) {

@@ -29,9 +29,22 @@ export type ChunkMethods = Pick<
   | 'search'
 >;
 
-/** pgvector's text form: `[1,2,3]`. */
+/**
+ * pgvector's text form: `[1,2,3]`. Each value is written with 9 significant digits of its float32
+ * rounding: pgvector stores float32 (halfvec float16), and 9 digits always read back as the same
+ * float32, so nothing is lost. The text is a third shorter than `join(',')`'s shortest double form
+ * (about 14 characters a value instead of 21: less to send and for PostgreSQL to parse) and a little
+ * faster to build (bench/vector-text.ts: 160 instead of 188 us per 1536-dimension vector).
+ */
 export function vectorText(vector: readonly number[]): string {
-  return `[${vector.join(',')}]`;
+  let text = '[';
+  for (let index = 0; index < vector.length; index++) {
+    if (index > 0) text += ',';
+    const value = Math.fround(vector[index] as number);
+    // Zeros (most of a sparse vector) stay one character.
+    text += value === 0 ? '0' : value.toPrecision(9);
+  }
+  return `${text}]`;
 }
 
 /** The `replace_document_chunks` argument. */

@@ -1,5 +1,5 @@
 // Documents: identity, versions, failures, seen marks, deletes and sweeps, one RPC each
-// (0004_functions, 0014_document_functions, 0016_pipeline_failures_and_leases).
+// (0004_functions, 0014_document_functions, 0016_pipeline_failures_and_leases, 0023_listing_seen_marks).
 import type {
   DocumentFailureInput,
   DocumentFailureResult,
@@ -13,7 +13,13 @@ import type {
 import { RepositoryError } from '../repository/repository-error.js';
 import { type RpcTransport, rpcJson } from '../repository/rpc-transport.js';
 import { documentJson, failureJson } from '../repository/schema-rows.js';
-import { assertDocuments, assertMaxFraction, invalidInput, slices } from '../repository/validate-input.js';
+import {
+  assertDocumentIds,
+  assertDocuments,
+  assertMaxFraction,
+  invalidInput,
+  slices,
+} from '../repository/validate-input.js';
 import { single } from './single-row.js';
 
 /** The largest batch `upsert_documents` and `record_document_failures` accept per call. */
@@ -29,6 +35,7 @@ export type DocumentMethods = Pick<
   | 'getDocumentVersions'
   | 'upsertDocuments'
   | 'markDocumentsSeen'
+  | 'markDocumentsSeenById'
   | 'softDeleteDocuments'
   | 'sweepUnseenDocuments'
   | 'setProcessingStatus'
@@ -113,6 +120,22 @@ export function rpcDocuments(transport: RpcTransport): DocumentMethods {
           p_external_ids: [...externalIds],
         }),
       );
+    },
+
+    /** One array row per 5,000 ids (0023_listing_seen_marks); no document row is updated. */
+    markDocumentsSeenById: async (syncRunId: string, documentIds: readonly string[]) => {
+      assertDocumentIds(documentIds);
+      let marked = 0;
+      for (const page of slices([...new Set(documentIds)], LOOKUP_PAGE_SIZE)) {
+        marked += Number(
+          await transport.rpcValue<number>(
+            'mark_documents_seen_by_id',
+            { p_sync_log_id: syncRunId, p_document_ids: page },
+            { leaseGuarded: true },
+          ),
+        );
+      }
+      return marked;
     },
 
     softDeleteDocuments: async (connectorId: string, externalIds: readonly string[]) => {
