@@ -78,9 +78,15 @@ export function statusCommand(io: CliIo): Command {
            documents_deleted as "documentsDeleted", error_message as "errorMessage"
          from public.connector_sync_logs
          where ($1::uuid is null or org_id = $1) and ($2::uuid is null or connector_id = $2)
-         order by started_at desc, id
+         order by started_at desc, id desc
          limit $3`,
-        [options.org ?? null, options.connectorId ?? null, options.runs],
+        // One connector: its org_id too, so 0003's (org_id, connector_id, started_at) index serves;
+        // every organisation: 0024's (started_at desc, id desc) index.
+        [
+          options.org ?? (options.connectorId === undefined ? null : connectors[0]?.orgId) ?? null,
+          options.connectorId ?? null,
+          options.runs,
+        ],
       );
       const runs = rows.map((run) => ({
         ...run,

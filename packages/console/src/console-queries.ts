@@ -92,10 +92,41 @@ export interface RunRow {
   workerId: string | null;
 }
 
+/** Where a page of runs ends: the last run's start (microseconds since the epoch) and id. */
+export interface RunCursor {
+  startedAtMicros: string;
+  id: string;
+}
+
+const CURSOR = /^(\d{1,17})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/** `<microseconds>_<run id>`: opaque to clients, exact (a Date would drop the microseconds). */
+export function formatRunCursor(cursor: RunCursor): string {
+  return `${cursor.startedAtMicros}_${cursor.id}`;
+}
+
+/** The cursor a client sent back, or undefined when it is not one this console made. */
+export function parseRunCursor(value: string): RunCursor | undefined {
+  const match = CURSOR.exec(value);
+  return match ? { startedAtMicros: match[1] as string, id: (match[2] as string).toLowerCase() } : undefined;
+}
+
+export interface RunPage {
+  runs: RunRow[];
+  /** Pass as `before` for the next (older) page; absent on the last page. */
+  nextCursor?: string | undefined;
+}
+
+/**
+ * The newest runs first, a page at a time: keyset paging on (started_at, id), so each page is an
+ * index range (0024's connector_sync_logs_started_idx across organisations, 0003's
+ * connector_sync_logs_connector_idx for one connector) whatever the page's depth, and runs that
+ * start while someone pages neither shift nor repeat rows.
+ */
 export async function listRuns(
   db: SqlClient,
-  options: { connectorId?: string | undefined; limit: number },
-): Promise<RunRow[]> {
+  options: { connectorId?: string | undefined; limit: number; before?: RunCursor | undefined },
+): Promise<RunPage> {
   const { rows } = await db.query<{
     id: string;
     connector_id: string | null;
@@ -104,6 +135,7 @@ export async function listRuns(
     sync_mode: string;
     status: string;
     started_at: Date;
+    started_micros: string;
     completed_at: Date | null;
     duration_ms: number | null;
     documents_synced: number;
@@ -117,23 +149,37 @@ export async function listRuns(
     error_message: string | null;
     worker_id: string | null;
   }>(
-    `select r.id, r.connector_id, c.name, r.sync_type, r.sync_mode, r.status, r.started_at, r.completed_at,
+    `select r.id, r.connector_id, c.name, r.sync_type, r.sync_mode, r.status, r.started_at,
+            (extract(epoch from r.started_at) * 1000000)::bigint::text as started_micros, r.completed_at,
             r.duration_ms, r.documents_synced, r.documents_updated, r.documents_skipped, r.documents_failed,
             r.documents_deleted, r.api_calls_made, r.bytes_transferred, r.metadata -> 'stages' as stages,
             r.error_message, r.worker_id
      from (
        -- The newest rows first, narrow: their metadata is read and joined only for those kept.
+       -- One connector: its org_id too, so 0003's (org_id, connector_id, started_at) index serves.
        select id from public.connector_sync_logs
-       where $1::uuid is null or connector_id = $1::uuid
-       order by started_at desc
+       where ($1::uuid is null
+              or (org_id = (select org_id from public.connector_configs where id = $1::uuid) and connector_id = $1::uuid))
+         and ($3::bigint is null
+              or (started_at, id) < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::uuid))
+       order by started_at desc, id desc
        limit $2
      ) newest
      join public.connector_sync_logs r on r.id = newest.id
      left join public.connector_configs c on c.id = r.connector_id
-     order by r.started_at desc`,
-    [options.connectorId ?? null, options.limit],
+     order by r.started_at desc, r.id desc`,
+    [
+      options.connectorId ?? null,
+      // One more than asked: whether an older page exists, without a count.
+      options.limit + 1,
+      options.before?.startedAtMicros ?? null,
+      options.before?.id ?? null,
+    ],
   );
-  return rows.map((row) => ({
+  const more = rows.length > options.limit;
+  const kept = more ? rows.slice(0, options.limit) : rows;
+  const last = kept.at(-1);
+  const runs = kept.map((row) => ({
     id: row.id,
     connectorId: row.connector_id,
     connectorName: row.name,
@@ -156,6 +202,11 @@ export async function listRuns(
     error: row.error_message,
     workerId: row.worker_id,
   }));
+  return {
+    runs,
+    nextCursor:
+      more && last ? formatRunCursor({ startedAtMicros: last.started_micros, id: last.id }) : undefined,
+  };
 }
 
 /** One point per finished run: when it started, how long it took, how many documents it touched. */
