@@ -49,7 +49,13 @@ function progressCell(row) {
   } else if (live && live.state === 'cancelled') {
     label = 'cancelled';
   } else if (row.running) {
-    label = `${row.running.done} documents`;
+    // A run on another worker: its row's counts and the progress its heartbeat stored.
+    const progress = row.running.progress;
+    if (progress?.total > 0) percent = Math.min(99, Math.floor((row.running.done / progress.total) * 100));
+    label =
+      progress?.listing && row.running.done === 0
+        ? `listing: ${progress.listed} documents so far`
+        : `${row.running.done} documents${progress?.listing ? ` (${progress.listed} listed)` : ''}`;
   }
   const bar = el('div', { class: 'bar' });
   bar.style.width = `${percent ?? 0}%`;

@@ -1,3 +1,4 @@
+import type { SyncLiveProgress } from '@tributary/core';
 import type { SqlClient } from '@tributary/worker';
 
 // The console's reads, one statement each (no per-row queries). It is an operator tool on the
@@ -15,8 +16,17 @@ export interface ConnectorRow {
   lastSyncStatus: string | null;
   lastError: string | null;
   documents: number;
-  /** The connector's running run (any worker), with its counts so far. */
-  running: { runId: string; startedAt: string; done: number; workerId: string | null } | null;
+  /**
+   * The connector's running run (any worker), with its counts so far and the live progress its
+   * heartbeat stored (documents listed so far, while the source is still listing).
+   */
+  running: {
+    runId: string;
+    startedAt: string;
+    done: number;
+    workerId: string | null;
+    progress: SyncLiveProgress | null;
+  } | null;
 }
 
 export async function listConnectors(db: SqlClient, limit = 500): Promise<ConnectorRow[]> {
@@ -36,13 +46,14 @@ export async function listConnectors(db: SqlClient, limit = 500): Promise<Connec
     run_started_at: Date | null;
     run_done: number | null;
     run_worker: string | null;
+    run_progress: unknown;
   }>(
     `select c.id, c.org_id, c.connector_type, c.name, c.is_active, c.sync_frequency, c.next_sync_at,
             c.last_sync_at, c.last_sync_status, c.last_error,
             (select count(*) from public.imported_documents d where d.org_id = c.org_id and d.connector_id = c.id and not d.is_deleted) as documents,
             r.id as run_id, r.started_at as run_started_at,
             r.documents_synced + r.documents_updated + r.documents_skipped + r.documents_failed as run_done,
-            r.worker_id as run_worker
+            r.worker_id as run_worker, r.metadata -> 'progress' as run_progress
      from public.connector_configs c
      left join public.connector_sync_logs r on r.connector_id = c.id and r.status = 'running'
      order by c.created_at desc, c.id
@@ -69,6 +80,7 @@ export async function listConnectors(db: SqlClient, limit = 500): Promise<Connec
             startedAt: row.run_started_at?.toISOString() ?? '',
             done: row.run_done ?? 0,
             workerId: row.run_worker,
+            progress: liveProgress(row.run_progress),
           },
   }));
 }
@@ -236,4 +248,17 @@ export async function runHistory(
     documents: row.documents,
     status: row.status,
   }));
+}
+
+/** A run's stored `metadata.progress`, or null when it has none (yet) or it is not one. */
+function liveProgress(value: unknown): SyncLiveProgress | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const progress = value as Record<string, unknown>;
+  if (typeof progress.listed !== 'number' || typeof progress.listing !== 'boolean') return null;
+  return {
+    listed: progress.listed,
+    listing: progress.listing,
+    ...(typeof progress.total === 'number' ? { total: progress.total } : {}),
+    at: typeof progress.at === 'string' ? progress.at : '',
+  };
 }

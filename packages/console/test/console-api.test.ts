@@ -255,3 +255,34 @@ it('pages the runs list with a keyset cursor: every run once, in order, while ne
   expect(bad.status).toBe(400);
   expect(bad.body.error).toMatch(/before must be a cursor from the X-Next-Cursor header/);
 });
+
+it('shows a run on another worker with the progress its heartbeat stored while the source lists', async () => {
+  const {
+    rows: [connector],
+  } = await pool.query(
+    `insert into connector_configs (org_id, connector_type, name) values ($1, 'notes', 'Listing elsewhere') returning id`,
+    [randomUUID()],
+  );
+  const {
+    rows: [run],
+  } = await pool.query(
+    `insert into connector_sync_logs (org_id, connector_id, status, worker_id, lease_expires_at, metadata)
+     select org_id, id, 'running', 'other-worker', now() + interval '5 minutes',
+            '{"progress":{"listed":42,"listing":true,"total":120,"at":"2026-12-04T11:00:00.000Z"}}'
+     from connector_configs where id = $1
+     returning id`,
+    [connector.id],
+  );
+  const rows = (await call('/connectors')).body as unknown as { id: string; running: unknown }[];
+  expect(rows.find((row) => row.id === connector.id)?.running).toEqual({
+    runId: run.id,
+    startedAt: expect.any(String),
+    done: 0,
+    workerId: 'other-worker',
+    progress: { listed: 42, listing: true, total: 120, at: '2026-12-04T11:00:00.000Z' },
+  });
+  await pool.query(
+    `update connector_sync_logs set status = 'cancelled', completed_at = now() where id = $1`,
+    [run.id],
+  );
+});
