@@ -9,8 +9,8 @@ import { type RunControl, StopRun } from './run-control.js';
 
 /**
  * Renews the run's lease every `intervalMs` (one heartbeat at a time), and in between, every
- * `progressIntervalMs`, whenever the live progress changed: the same call stores the counts and
- * `metadata.progress`, so other machines (the console, `tributary status`) see a run move while
+ * `progressIntervalMs`, whenever the live progress or the counts changed: the same call stores the
+ * counts and `metadata.progress`, so other machines (the console, `tributary status`) see a run move while
  * its source is still listing. A lost lease (the run expired or an operator released it) halts
  * the run; other heartbeat errors are logged. Returns the function that stops the timer.
  */
@@ -34,7 +34,9 @@ export function startLeaseHeartbeat(options: {
   const timer = setInterval(() => {
     if (inFlight || control.stopped?.leaseLost) return;
     const live = options.live?.();
-    const key = live ? `${live.listed}|${live.listing}|${live.total ?? ''}` : '';
+    const counts = options.progress();
+    // Written when anything a reader sees moved: listed, still listing, total, or the counts.
+    const key = options.live ? JSON.stringify([live, counts]) : '';
     // Half a tick of slack: timers fire late, and a heartbeat skipped for a few milliseconds
     // would wait a whole tick more.
     if (key === written && Date.now() - lastBeat < intervalMs - tick / 2) return;
@@ -43,7 +45,7 @@ export function startLeaseHeartbeat(options: {
     repository
       .heartbeat(runId, {
         leaseSeconds,
-        progress: options.progress(),
+        progress: counts,
         ...(live ? { live: { ...live, at: new Date().toISOString() } } : {}),
       })
       .then(() => {

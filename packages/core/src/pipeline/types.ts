@@ -248,10 +248,11 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   /** Milliseconds between heartbeats. Default: a third of the lease. */
   heartbeatIntervalMs?: number | undefined;
   /**
-   * While the live progress changes (documents listed, the listing ended, the reported total), the
-   * heartbeat also runs this often (default 2,000 ms) and stores it as the run's
-   * `metadata.progress` (`SyncRunRecord.progress`), so a console or `tributary status` elsewhere
-   * sees the run move while the source is still listing. One small UPDATE of the run row per write.
+   * While the live progress changes (documents listed, the listing ended, the reported total, the
+   * stored counts), the heartbeat also runs this often (default 2,000 ms) and stores it: the run's
+   * `metadata.progress` (`SyncRunRecord.progress`) and its count columns, so a console or
+   * `tributary status` elsewhere sees the run move while the source is still listing and while
+   * documents are stored. One small UPDATE of the run row per write.
    */
   progressWriteIntervalMs?: number | undefined;
   /** Coverage guard of the full-sync sweep: refuse when more than this fraction is unseen. Default 0.5. */
