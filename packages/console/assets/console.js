@@ -42,7 +42,12 @@ function progressCell(row) {
   let label = '';
   if (live && (live.state === 'running' || live.state === 'finished')) {
     percent = live.percent;
-    label = percent === null ? `${live.done} documents` : `${percent}%`;
+    label =
+      percent !== null
+        ? `${percent}%`
+        : live.listing
+          ? `listing: ${live.done} documents so far`
+          : `${live.done} documents`;
     if (live.state === 'finished' && live.status && live.status !== 'success') label += ` (${live.status})`;
   } else if (live && live.state === 'queued') {
     label = 'queued';

@@ -107,6 +107,23 @@ it('cancels a running sync from the console', async () => {
     return rows.find((row) => row.id === connectorId)?.live?.state;
   };
   await expect.poll(runState, { timeout: 30_000, interval: 100 }).toBe('running');
+  // The live view moves while the source lists, before any document is stored (listing-progress).
+  const live = async () =>
+    (
+      (await call('/connectors')).body as unknown as {
+        id: string;
+        live: { done: number; listing?: boolean; percent: number | null } | null;
+      }[]
+    ).find((row) => row.id === connectorId)?.live;
+  await expect
+    .poll(async () => ((await live())?.done ?? 0) >= 2, { timeout: 30_000, interval: 100 })
+    .toBe(true);
+  expect(await live()).toMatchObject({ listing: true });
+  const stored = await pool.query(
+    'select count(*)::int as n from imported_documents where connector_id = $1',
+    [connectorId],
+  );
+  expect(stored.rows[0].n).toBe(0);
   const cancel = await call(`/jobs/${jobId}/cancel`, { method: 'POST', body: {} });
   expect(cancel).toEqual({ status: 200, body: { cancelled: true } });
 
