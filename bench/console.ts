@@ -5,7 +5,8 @@
 //   BENCH_CONSOLE_RUNS (default 50,000) finished runs over the last 60 days (with stage timings),
 //   inserted set-based; then `vacuum analyze`.
 // - Measured: BENCH_CONSOLE_ITERATIONS (default 50) sequential requests per endpoint after 5
-//   warm-up requests; the first `connectors` event of the live stream.
+//   warm-up requests (the runs list: the newest page, the page after the newest 500 runs through
+//   its keyset cursor, one connector's newest page); the first `connectors` event of the live stream.
 //
 // Run: pnpm --filter @tributary/bench console   (after building the workspace packages)
 
@@ -76,11 +77,29 @@ async function measure(path: string): Promise<{ median: number; p95: number; byt
   };
 }
 
+// An older page: the cursor after the newest 500 runs (keyset paging, so its depth costs nothing).
+const deep = await fetch(`${operations.url}/api/runs?limit=500`);
+await deep.arrayBuffer();
+const cursor = deep.headers.get('x-next-cursor');
+if (!cursor) throw new Error('/api/runs gave no X-Next-Cursor');
+const {
+  rows: [busiest],
+} = await pool.query<{ connector_id: string }>(
+  'select connector_id from connector_sync_logs group by connector_id order by count(*) desc limit 1',
+);
+
 console.log(`console API on ${CONNECTORS} connectors and ${RUNS} runs (${ITERATIONS} requests each)`);
-for (const path of ['/api/connectors', '/api/runs?limit=25', '/api/history?days=30', '/api/meta']) {
+for (const path of [
+  '/api/connectors',
+  '/api/runs?limit=25',
+  `/api/runs?limit=25&before=${cursor}`,
+  `/api/runs?limit=25&connectorId=${busiest?.connector_id}`,
+  '/api/history?days=30',
+  '/api/meta',
+]) {
   const figures = await measure(path);
   console.log(
-    `${path.padEnd(24)} median ${figures.median.toFixed(1)} ms  p95 ${figures.p95.toFixed(1)} ms  ${(figures.bytes / 1024).toFixed(0)} KiB`,
+    `${path.replace(/=[0-9a-f_-]{30,}/, '=<cursor|id>').padEnd(44)} median ${figures.median.toFixed(1)} ms  p95 ${figures.p95.toFixed(1)} ms  ${(figures.bytes / 1024).toFixed(0)} KiB`,
   );
 }
 const streamStarted = performance.now();
@@ -89,7 +108,7 @@ const stream = await fetch(`${operations.url}/api/events`, { signal: controller.
 const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
 let text = '';
 while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
-console.log(`first live-stream event      ${(performance.now() - streamStarted).toFixed(1)} ms`);
+console.log(`${'first live-stream event'.padEnd(44)} ${(performance.now() - streamStarted).toFixed(1)} ms`);
 controller.abort();
 
 await operations.stop();

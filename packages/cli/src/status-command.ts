@@ -34,6 +34,8 @@ interface SyncRunRow {
   documentsFailed: number;
   documentsDeleted: number;
   errorMessage: string | null;
+  /** A running run's live progress as its heartbeat stored it (`metadata.progress`). */
+  progress: { listed?: number; listing?: boolean; total?: number; at?: string } | null;
 }
 
 function iso(value: Date | string | null): string | null {
@@ -75,12 +77,19 @@ export function statusCommand(io: CliIo): Command {
            coalesce(duration_ms, (extract(epoch from (completed_at - started_at)) * 1000)::int) as "durationMs",
            documents_synced as "documentsSynced", documents_updated as "documentsUpdated",
            documents_skipped as "documentsSkipped", documents_failed as "documentsFailed",
-           documents_deleted as "documentsDeleted", error_message as "errorMessage"
+           documents_deleted as "documentsDeleted", error_message as "errorMessage",
+           case when status = 'running' then metadata -> 'progress' end as "progress"
          from public.connector_sync_logs
          where ($1::uuid is null or org_id = $1) and ($2::uuid is null or connector_id = $2)
-         order by started_at desc, id
+         order by started_at desc, id desc
          limit $3`,
-        [options.org ?? null, options.connectorId ?? null, options.runs],
+        // One connector: its org_id too, so 0003's (org_id, connector_id, started_at) index serves;
+        // every organisation: 0024's (started_at desc, id desc) index.
+        [
+          options.org ?? (options.connectorId === undefined ? null : connectors[0]?.orgId) ?? null,
+          options.connectorId ?? null,
+          options.runs,
+        ],
       );
       const runs = rows.map((run) => ({
         ...run,
@@ -132,6 +141,13 @@ export function statusCommand(io: CliIo): Command {
             `${run.documentsFailed} failed, ${run.documentsDeleted} deleted  ${duration}  connector ${run.connectorId ?? '(deleted)'}\n`,
         );
         if (run.errorMessage) io.stdout(`      error: ${oneLine(run.errorMessage, 200)}\n`);
+        const progress = run.progress;
+        if (run.status === 'running' && typeof progress?.listed === 'number') {
+          io.stdout(
+            `      ${progress.listed}${typeof progress.total === 'number' ? ` of ${progress.total}` : ''} document(s) listed` +
+              `${progress.listing ? ', still listing' : ', listing done'} (at ${progress.at ?? '?'})\n`,
+          );
+        }
       }
     } finally {
       await database.close();

@@ -484,6 +484,20 @@ describe('tributary on a PostgreSQL server with pgvector through --database-url'
     expect(found.stderr).toBe('');
     expect(found.code).toBe(0);
     expect(found.stdout).toMatch(/^ {2}1\. \d\.\d{4} {2}Salmon dinner\n {5}why: full text #1 /m);
+
+    // A run of another worker still listing: status prints the progress its heartbeat stored.
+    await pool.query(
+      `insert into public.connector_sync_logs (org_id, connector_id, status, worker_id, lease_expires_at, metadata)
+       values ($1, $2, 'running', 'elsewhere', now() + interval '5 minutes',
+               '{"progress":{"listed":42,"listing":true,"total":120,"at":"2026-12-04T11:00:00.000Z"}}')`,
+      [ORG_ID, connectorId],
+    );
+    const status = await run(serverCwd, ['status', '--connector-id', connectorId, '--database-url', url]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(
+      / running {3}manual full {2}0 inserted.* running {2}connector .*\n {6}42 of 120 document\(s\) listed, still listing \(at 2026-12-04T11:00:00\.000Z\)\n/,
+    );
+    await pool.end();
   });
 });
 

@@ -42,14 +42,25 @@ function progressCell(row) {
   let label = '';
   if (live && (live.state === 'running' || live.state === 'finished')) {
     percent = live.percent;
-    label = percent === null ? `${live.done} documents` : `${percent}%`;
+    label =
+      percent !== null
+        ? `${percent}%`
+        : live.listing
+          ? `listing: ${live.done} documents so far`
+          : `${live.done} documents`;
     if (live.state === 'finished' && live.status && live.status !== 'success') label += ` (${live.status})`;
   } else if (live && live.state === 'queued') {
     label = 'queued';
   } else if (live && live.state === 'cancelled') {
     label = 'cancelled';
   } else if (row.running) {
-    label = `${row.running.done} documents`;
+    // A run on another worker: its row's counts and the progress its heartbeat stored.
+    const progress = row.running.progress;
+    if (progress?.total > 0) percent = Math.min(99, Math.floor((row.running.done / progress.total) * 100));
+    label =
+      progress?.listing && row.running.done === 0
+        ? `listing: ${progress.listed} documents so far`
+        : `${row.running.done} documents${progress?.listing ? ` (${progress.listed} listed)` : ''}`;
   }
   const bar = el('div', { class: 'bar' });
   bar.style.width = `${percent ?? 0}%`;
@@ -147,29 +158,66 @@ function stagesText(stages) {
     .join(' · ');
 }
 
-async function refreshRuns() {
-  const runs = await api('/runs?limit=25');
-  $('#runs tbody').replaceChildren(
-    ...runs.map((run) =>
-      el(
-        'tr',
-        { 'data-testid': `run-${run.id}` },
-        el('td', {}, run.connectorName ?? '(deleted)'),
-        el('td', {}, when(run.startedAt)),
-        el('td', {}, `${run.syncType} / ${run.mode}`),
-        el('td', {}, el('span', { class: `badge ${run.status}` }, run.status)),
-        el('td', {}, ms(run.durationMs)),
-        el(
-          'td',
-          {},
-          `${run.counts.synced} new · ${run.counts.updated} updated · ${run.counts.skipped} skipped · ${run.counts.failed} failed · ${run.counts.deleted} deleted`,
-        ),
-        el('td', { class: 'stages', 'data-testid': `stages-${run.id}` }, stagesText(run.stages)),
-        el('td', { class: 'error' }, run.error ?? ''),
-      ),
+const RUNS_PAGE = 25;
+let runsShown = [];
+let runsCursor = null;
+
+function runRow(run) {
+  return el(
+    'tr',
+    { 'data-testid': `run-${run.id}` },
+    el('td', {}, run.connectorName ?? '(deleted)'),
+    el('td', {}, when(run.startedAt)),
+    el('td', {}, `${run.syncType} / ${run.mode}`),
+    el('td', {}, el('span', { class: `badge ${run.status}` }, run.status)),
+    el('td', {}, ms(run.durationMs)),
+    el(
+      'td',
+      {},
+      `${run.counts.synced} new · ${run.counts.updated} updated · ${run.counts.skipped} skipped · ${run.counts.failed} failed · ${run.counts.deleted} deleted`,
     ),
+    el('td', { class: 'stages', 'data-testid': `stages-${run.id}` }, stagesText(run.stages)),
+    el('td', { class: 'error' }, run.error ?? ''),
   );
 }
+
+// A page of runs, newest first; the way to the next (older) page comes in X-Next-Cursor.
+async function fetchRuns(query) {
+  const response = await fetch(`/api/runs?${query}`, { headers: HEADERS });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error ?? `${response.status} ${response.statusText}`);
+  return { runs: body, cursor: response.headers.get('x-next-cursor') };
+}
+
+function renderRuns() {
+  $('#runs tbody').replaceChildren(...runsShown.map(runRow));
+  $('#older-runs').hidden = !runsCursor;
+}
+
+// Reloads the newest runs, as many as are shown (older pages the operator opened stay open).
+async function refreshRuns() {
+  const limit = Math.min(500, Math.max(RUNS_PAGE, runsShown.length));
+  const page = await fetchRuns(new URLSearchParams({ limit: String(limit) }));
+  runsShown = page.runs;
+  runsCursor = page.cursor;
+  renderRuns();
+}
+
+$('#older-runs').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  if (!runsCursor) return;
+  button.disabled = true;
+  try {
+    const page = await fetchRuns(new URLSearchParams({ limit: String(RUNS_PAGE), before: runsCursor }));
+    runsShown = [...runsShown, ...page.runs];
+    runsCursor = page.cursor;
+    renderRuns();
+  } catch (error) {
+    alert(error.message);
+  } finally {
+    button.disabled = false;
+  }
+});
 
 let chart;
 async function refreshChart() {

@@ -12,7 +12,7 @@ import {
 import type { Worker } from '@tributary/worker';
 import { type Context, Hono } from 'hono';
 import { ConsoleError } from './console-error.js';
-import { listConnectors, listRuns, runHistory } from './console-queries.js';
+import { listConnectors, listRuns, parseRunCursor, runHistory } from './console-queries.js';
 import type { ProgressTracker } from './progress-tracker.js';
 
 export interface ConsoleApiDeps {
@@ -158,9 +158,22 @@ export function consoleApi(deps: ConsoleApiDeps): Hono {
   api.get('/runs', async (c) => {
     const connectorId = c.req.query('connectorId');
     if (connectorId !== undefined && !UUID.test(connectorId)) throw invalid('connectorId must be a UUID');
-    return c.json(
-      await listRuns(worker.pool, { connectorId, limit: boundedInteger(c.req.query('limit'), 50, 1, 500) }),
-    );
+    const beforeParam = c.req.query('before');
+    const before = beforeParam === undefined || beforeParam === '' ? undefined : parseRunCursor(beforeParam);
+    if (beforeParam && !before) {
+      throw invalid(
+        `before must be a cursor from the X-Next-Cursor header of /api/runs, got "${beforeParam.slice(0, 60)}"`,
+        'Request /api/runs without before for the newest page and follow its X-Next-Cursor.',
+      );
+    }
+    const page = await listRuns(worker.pool, {
+      connectorId,
+      limit: boundedInteger(c.req.query('limit'), 50, 1, 500),
+      before,
+    });
+    // The body stays the array of runs; the way to the next (older) page is a header.
+    if (page.nextCursor) c.header('X-Next-Cursor', page.nextCursor);
+    return c.json(page.runs);
   });
 
   api.get('/history', async (c) =>

@@ -14,6 +14,8 @@ export interface LiveProgress {
   done: number;
   /** Documents the connector said it will yield, when it said (`reportSyncTotal`). */
   total?: number | undefined;
+  /** True while the source is still listing (from core's `listing-progress` events). */
+  listing?: boolean | undefined;
   /** 0 to 100 when a total is known or the run finished; `null` while unknown. */
   percent: number | null;
   etaMs?: number | undefined;
@@ -73,6 +75,17 @@ export class ProgressTracker {
       // 100 only once the run says it finished: the last documents may still be writing.
       percent = Math.min(99, Math.floor((done / event.total) * 100));
     } else if (event.total === 0 && !finished) percent = 0;
+    const previous = this.#byConnector.get(job.connectorId);
+    const listing =
+      event.type === 'listing-progress'
+        ? event.listing
+        : event.type === 'run-started'
+          ? true
+          : finished
+            ? false
+            : previous?.jobId === job.jobId
+              ? previous.listing
+              : undefined;
     this.#set({
       connectorId: job.connectorId,
       jobId: job.jobId,
@@ -80,6 +93,7 @@ export class ProgressTracker {
       runId: event.runId,
       done,
       total: event.total,
+      listing,
       percent,
       etaMs: event.etaMs,
       status: finished ? event.status : undefined,

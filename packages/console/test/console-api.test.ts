@@ -107,6 +107,23 @@ it('cancels a running sync from the console', async () => {
     return rows.find((row) => row.id === connectorId)?.live?.state;
   };
   await expect.poll(runState, { timeout: 30_000, interval: 100 }).toBe('running');
+  // The live view moves while the source lists, before any document is stored (listing-progress).
+  const live = async () =>
+    (
+      (await call('/connectors')).body as unknown as {
+        id: string;
+        live: { done: number; listing?: boolean; percent: number | null } | null;
+      }[]
+    ).find((row) => row.id === connectorId)?.live;
+  await expect
+    .poll(async () => ((await live())?.done ?? 0) >= 2, { timeout: 30_000, interval: 100 })
+    .toBe(true);
+  expect(await live()).toMatchObject({ listing: true });
+  const stored = await pool.query(
+    'select count(*)::int as n from imported_documents where connector_id = $1',
+    [connectorId],
+  );
+  expect(stored.rows[0].n).toBe(0);
   const cancel = await call(`/jobs/${jobId}/cancel`, { method: 'POST', body: {} });
   expect(cancel).toEqual({ status: 200, body: { cancelled: true } });
 
@@ -189,4 +206,100 @@ it('takes signed webhook deliveries on the same port, refuses forged ones, and p
       { timeout: 30_000, interval: 200 },
     )
     .toEqual([{ event_id: 'evt-1', processed: true }]);
+});
+
+it('pages the runs list with a keyset cursor: every run once, in order, while new runs start', async () => {
+  const otherOrg = randomUUID();
+  const {
+    rows: [connector],
+  } = await pool.query(
+    `insert into connector_configs (org_id, connector_type, name) values ($1, 'notes', 'Paged notes') returning id`,
+    [otherOrg],
+  );
+  // 23 finished runs: microsecond start times (a Date would round them) and runs of one start
+  // instant, so only (started_at, id) orders them.
+  await pool.query(
+    `insert into connector_sync_logs (org_id, connector_id, status, started_at, completed_at)
+     select $1, $2, 'success', t, t + interval '1 second'
+     from generate_series(1, 23) n
+     cross join lateral (select timestamptz '2026-11-01 10:00:00.123456+00'
+                                - (n / 4) * interval '1.000001 seconds' as t) s`,
+    [otherOrg, connector.id],
+  );
+  const expected = async (connectorId?: string) =>
+    (
+      await pool.query(
+        `select id from connector_sync_logs where $1::uuid is null or connector_id = $1
+         order by started_at desc, id desc`,
+        [connectorId ?? null],
+      )
+    ).rows.map((row: { id: string }) => row.id);
+  const page = async (query: string) => {
+    const response = await operations.app.fetch(
+      new Request(`http://127.0.0.1/api/runs?${query}`, { headers: { [CONSOLE_HEADER]: '1' } }),
+    );
+    expect(response.status).toBe(200);
+    const runs = (await response.json()) as { id: string }[];
+    return { ids: runs.map((run) => run.id), cursor: response.headers.get('x-next-cursor') };
+  };
+
+  for (const connectorId of [undefined, connector.id as string]) {
+    const all = await expected(connectorId);
+    const filter = connectorId ? `connectorId=${connectorId}&` : '';
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const next = await page(`${filter}limit=5${cursor ? `&before=${cursor}` : ''}`);
+      if (pages === 0) {
+        // A run that starts while the operator pages is on the newest page, not a shifted row.
+        await pool.query(
+          `insert into connector_sync_logs (org_id, connector_id, status, started_at, completed_at)
+           values ($1, $2, 'success', now(), now())`,
+          [otherOrg, connector.id],
+        );
+      }
+      expect(next.ids.length).toBeLessThanOrEqual(5);
+      seen.push(...next.ids);
+      cursor = next.cursor;
+      pages += 1;
+    } while (cursor);
+    expect(seen).toEqual(all);
+    expect(pages).toBe(Math.ceil(all.length / 5));
+  }
+
+  const bad = await call('/runs?before=2026-11-01');
+  expect(bad.status).toBe(400);
+  expect(bad.body.error).toMatch(/before must be a cursor from the X-Next-Cursor header/);
+});
+
+it('shows a run on another worker with the progress its heartbeat stored while the source lists', async () => {
+  const {
+    rows: [connector],
+  } = await pool.query(
+    `insert into connector_configs (org_id, connector_type, name) values ($1, 'notes', 'Listing elsewhere') returning id`,
+    [randomUUID()],
+  );
+  const {
+    rows: [run],
+  } = await pool.query(
+    `insert into connector_sync_logs (org_id, connector_id, status, worker_id, lease_expires_at, metadata)
+     select org_id, id, 'running', 'other-worker', now() + interval '5 minutes',
+            '{"progress":{"listed":42,"listing":true,"total":120,"at":"2026-12-04T11:00:00.000Z"}}'
+     from connector_configs where id = $1
+     returning id`,
+    [connector.id],
+  );
+  const rows = (await call('/connectors')).body as unknown as { id: string; running: unknown }[];
+  expect(rows.find((row) => row.id === connector.id)?.running).toEqual({
+    runId: run.id,
+    startedAt: expect.any(String),
+    done: 0,
+    workerId: 'other-worker',
+    progress: { listed: 42, listing: true, total: 120, at: '2026-12-04T11:00:00.000Z' },
+  });
+  await pool.query(
+    `update connector_sync_logs set status = 'cancelled', completed_at = now() where id = $1`,
+    [run.id],
+  );
 });

@@ -1,7 +1,7 @@
 // The console in a real headless browser (Debian's Chromium driven by playwright-core) against a
 // real PostgreSQL server: add a connector through the form, sync it, watch its progress reach
 // 100% over server-sent events, read the run's stage timings and the chart, and find a document
-// through the search playground with its explained score.
+// through the search playground with its explained score; page back through older runs.
 import { createLexicalEmbedder, silentLogger } from '@tributary/core';
 import { fromPg, migrate } from '@tributary/sql';
 import { type PostgresServer, startPostgresServer } from '@tributary/testkit-postgres';
@@ -18,10 +18,12 @@ let server: PostgresServer;
 let operations: OperationsConsole;
 let browser: Browser;
 let page: Page;
+let databaseName = '';
 
 beforeAll(async () => {
   server = await startPostgresServer();
   const name = await server.createDatabase();
+  databaseName = name;
   const pool = server.pool(name, { max: 2 });
   await migrate(fromPg(pool));
   await pool.end();
@@ -111,4 +113,33 @@ it('adds a connector, syncs it to 100% and finds a document through the search p
     /^full text #1 \(bm25 \d+\.\d{3}\)/,
   );
   expect(pageErrors).toEqual([]);
+});
+
+it('pages back through older runs with the Older runs button', async () => {
+  const pool = server.pool(databaseName, { max: 1 });
+  // 30 finished runs of an older connector, an hour apart, a day ago.
+  await pool.query(
+    `with c as (
+       insert into connector_configs (org_id, connector_type, name)
+       values (gen_random_uuid(), 'notes', 'Archive notes') returning id, org_id)
+     insert into connector_sync_logs (org_id, connector_id, status, started_at, completed_at)
+     select c.org_id, c.id, 'success', t, t + interval '1 second'
+     from c cross join generate_series(1, 30) n
+     cross join lateral (select now() - interval '1 day' - n * interval '1 hour' as t) s`,
+  );
+  const { rows } = await pool.query('select count(*)::int as n from connector_sync_logs');
+  await pool.end();
+  const total = rows[0].n as number;
+  expect(total).toBeGreaterThan(25);
+
+  await page.reload();
+  const runRows = page.locator('#runs tbody tr');
+  await poll(() => runRows.count()).toBe(25);
+  expect(await page.isVisible('[data-testid=older-runs]')).toBe(true);
+  await page.click('[data-testid=older-runs]');
+  await poll(() => runRows.count()).toBe(total);
+  expect(await page.isVisible('[data-testid=older-runs]')).toBe(false);
+  // Newest first, every run once.
+  const ids = await runRows.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-testid')));
+  expect(new Set(ids).size).toBe(total);
 });

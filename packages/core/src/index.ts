@@ -270,6 +270,7 @@ export {
   type SweepResult,
   type SyncCounts,
   type SyncFrequency,
+  type SyncLiveProgress,
   type SyncRunMode,
   type SyncRunRecord,
   type SyncRunStatus,

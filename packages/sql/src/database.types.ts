@@ -867,6 +867,7 @@ export type Database = {
           api_calls_made: number
           bytes_transferred: number
           error_message: string
+          progress: Json
         }[]
       }
       get_upload_batch: {

@@ -1005,6 +1005,21 @@ describe('start_connector_sync / heartbeat_connector_sync / commit_sync_checkpoi
       (defined(row).started_at as Date).getTime(),
     );
 
+    // Live progress (0024): stored as metadata.progress, kept by a heartbeat without it, read back
+    // by get_sync_run.
+    const progress = { listed: 40, listing: true, total: 90, at: '2026-12-04T11:00:00.000Z' };
+    await call(service, 'select public.heartbeat_connector_sync($1, 600, $2::jsonb)', [
+      run.sync_log_id,
+      JSON.stringify({ documents_synced: 4, progress }),
+    ]);
+    await call(service, 'select public.heartbeat_connector_sync($1, 600)', [run.sync_log_id]);
+    const [read] = await call<{ progress: unknown; documents_synced: number }>(
+      service,
+      'select progress, documents_synced from public.get_sync_run($1)',
+      [run.sync_log_id],
+    );
+    expect(read).toEqual({ progress, documents_synced: 4 });
+
     const state = () => syncLogsOf(connector);
     const beat = (id: string | null, lease: string) => () =>
       call(service, `select public.heartbeat_connector_sync($1, ${lease})`, [id]);

@@ -175,6 +175,11 @@ function defineGuardSuite(name: string, open: () => Promise<Backend>): void {
           /heartbeat_connector_sync: .*many/,
         ],
         [
+          'select public.heartbeat_connector_sync($1, 300, \'{"progress": [5]}\'::jsonb)',
+          [run?.sync_log_id],
+          /p_progress\.progress must be a JSON object/,
+        ],
+        [
           "select public.finish_connector_sync($1, 'success', '{\"bytes_transferred\": -1}'::jsonb)",
           [run?.sync_log_id],
           /finish_connector_sync: a value breaks connector_sync_logs_counts_check/,

@@ -6,6 +6,7 @@ import type { SyncContext, SyncMode } from '../spec/v1/connector-v1.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import type { SourceDocument } from '../spec/v1/source-document.js';
 import type { GroupScheduler } from './group-scheduler.js';
+import type { ListingProgress } from './listing-progress.js';
 import { type GroupStage, processGroup } from './process-group.js';
 import { REPORT_TOTAL } from './report-total.js';
 import type { RunControl } from './run-control.js';
@@ -38,6 +39,7 @@ export async function consumeChanges<Config, Credentials>(input: {
   groupStage: GroupStage;
   groupSize: number;
   batcher: EmbedBatcher;
+  listingProgress: ListingProgress;
   onTotal(total: number): void;
 }): Promise<Listing | undefined> {
   const { options, control, scheduler, groupStage, groupSize, runId, clock } = input;
@@ -128,6 +130,7 @@ export async function consumeChanges<Config, Credentials>(input: {
         case 'upsert': {
           const id = change.document.externalId;
           groupStage.counts.seen += 1;
+          input.listingProgress.listed();
           if (deleteIds.has(id)) await flushDeletes();
           if (groupIds.has(id)) await submitGroup();
           await scheduler.waitFor([id]);
@@ -172,6 +175,7 @@ export async function consumeChanges<Config, Credentials>(input: {
           logger.warn('unknown change kind ignored', { kind: (change as { kind?: unknown }).kind });
       }
     }
+    input.listingProgress.end();
     if (control.draining) {
       // Cancelled: what was listed after the last checkpoint is dropped (the next run lists it
       // again); what was handed out finishes and its checkpoints commit.

@@ -18,6 +18,7 @@ import type { JsonObject, JsonValue } from '../spec/v1/json-value.js';
 import { consumeChanges, type Listing } from './consume-changes.js';
 import { GroupScheduler } from './group-scheduler.js';
 import { startLeaseHeartbeat } from './lease-heartbeat.js';
+import { ListingProgress } from './listing-progress.js';
 import { type GroupStage, messageOf } from './process-group.js';
 import { RunControl, StopRun } from './run-control.js';
 import { SeenMarker } from './seen-marker.js';
@@ -181,6 +182,12 @@ export async function runSync<Config, Credentials>(
     }
   };
 
+  // Documents listed so far, told while the source lists (events here, the run row by heartbeat).
+  const listingProgress = new ListingProgress({
+    count: () => counts.seen,
+    emit: (listed, listing) => progress({ type: 'listing-progress', listed, listing }),
+  });
+
   const onCallerAbort = () =>
     control.drain(new StopRun('cancelled', 'the sync was cancelled'), options.cancelGraceMs ?? 30_000);
   if (options.signal?.aborted) onCallerAbort();
@@ -202,6 +209,12 @@ export async function runSync<Config, Credentials>(
     control,
     logger,
     progress: logCounts,
+    progressIntervalMs: options.progressWriteIntervalMs ?? 2000,
+    live: () => ({
+      listed: counts.seen,
+      listing: listingProgress.listing,
+      ...(total === undefined ? {} : { total }),
+    }),
   });
 
   const concurrency = options.concurrency ?? {};
@@ -223,8 +236,8 @@ export async function runSync<Config, Credentials>(
       embedder.maxTokensPerRequest,
       options.embedBatch?.maxTokens ?? Number.POSITIVE_INFINITY,
     ),
-    flushDelayMs: options.embedBatch?.flushDelayMs ?? 250,
-    maxWaitMs: options.embedBatch?.maxWaitMs ?? 30_000,
+    flushDelayMs: options.embedBatch?.flushDelayMs ?? 500,
+    maxWaitMs: options.embedBatch?.maxWaitMs ?? 5000,
     concurrency: positiveInteger(concurrency.embed, 2),
     control,
     clock,
@@ -317,6 +330,7 @@ export async function runSync<Config, Credentials>(
       groupStage,
       groupSize: positiveInteger(options.groupSize, 200),
       batcher,
+      listingProgress,
       onTotal: (n) => {
         total = n;
       },
@@ -343,6 +357,7 @@ export async function runSync<Config, Credentials>(
       logger.error('sync failed', { runId, error: failure.message, fatal: isFatalError(error) });
     }
   } finally {
+    listingProgress.end();
     stopHeartbeat();
     control.dispose();
     options.signal?.removeEventListener('abort', onCallerAbort);
@@ -375,7 +390,7 @@ export async function runSync<Config, Credentials>(
     try {
       await repository.finishSync(runId, {
         status: status as FinishedSyncStatus,
-        counts: { ...logCounts(), metadata: runMetadata(summary, listing) },
+        counts: { ...logCounts(), metadata: runMetadata(summary, listing, total) },
         errorMessage: error,
         errorDetails: errors.length > 0 ? errors.slice(0, 100).map((e) => ({ ...e })) : undefined,
       });
@@ -389,7 +404,11 @@ export async function runSync<Config, Credentials>(
 }
 
 /** What `connector_sync_logs.metadata` keeps of the run (its columns hold the counts). */
-function runMetadata(summary: SyncSummary, listing: Listing | undefined): JsonObject {
+function runMetadata(
+  summary: SyncSummary,
+  listing: Listing | undefined,
+  total: number | undefined,
+): JsonObject {
   const { counts } = summary;
   const metadata: JsonObject = {
     mode: summary.mode,
@@ -403,6 +422,13 @@ function runMetadata(summary: SyncSummary, listing: Listing | undefined): JsonOb
     stages: summary.stages as unknown as JsonValue,
     dedup: { ...summary.dedup },
     rateLimit: { ...summary.rateLimit },
+    // The live progress the heartbeats kept, final: the listing is over.
+    progress: {
+      listed: counts.seen,
+      listing: false,
+      ...(total === undefined ? {} : { total }),
+      at: new Date().toISOString(),
+    },
   };
   if (summary.resumeAt) metadata.resumeAt = summary.resumeAt.toISOString();
   if (listing) metadata.listing = { complete: listing.complete, reason: listing.reason ?? null };

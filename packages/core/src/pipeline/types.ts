@@ -161,6 +161,11 @@ export type SyncProgressEvent =
       bytes: number;
       reason?: UnsupportedContentReason | undefined;
     })
+  /**
+   * While the source lists (at most every 250 ms, and once with `listing: false` when it ended):
+   * `listed` documents so far. Documents are stored per group, so this moves first.
+   */
+  | (ProgressBase & { type: 'listing-progress'; listed: number; listing: boolean })
   | (ProgressBase & { type: 'group-committed'; documents: number; deleted: number })
   | (ProgressBase & { type: 'checkpoint' })
   | (ProgressBase & { type: 'sweep'; sweep: SyncSweepSummary })
@@ -242,14 +247,25 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   leaseSeconds?: number | undefined;
   /** Milliseconds between heartbeats. Default: a third of the lease. */
   heartbeatIntervalMs?: number | undefined;
+  /**
+   * While the live progress changes (documents listed, the listing ended, the reported total, the
+   * stored counts), the heartbeat also runs this often (default 2,000 ms) and stores it: the run's
+   * `metadata.progress` (`SyncRunRecord.progress`) and its count columns, so a console or
+   * `tributary status` elsewhere sees the run move while the source is still listing and while
+   * documents are stored. One small UPDATE of the run row per write.
+   */
+  progressWriteIntervalMs?: number | undefined;
   /** Coverage guard of the full-sync sweep: refuse when more than this fraction is unseen. Default 0.5. */
   maxSweepFraction?: number | undefined;
   /**
    * Embedding requests are filled across documents and groups up to the embedder's limits;
    * `maxInputs`/`maxTokens` make them tighter (never looser). A request that is not full goes out
-   * when no new input arrived for `flushDelayMs` (default 250) while no group is about to add
-   * any, or `maxWaitMs` (default 30,000) after its first input, or as soon as no group can add
-   * more (the listing ended, or every group slot waits on embeddings). A group waiting on a batch
+   * when no new input arrived for `flushDelayMs` (default 500) while no group is about to add
+   * any, or `maxWaitMs` (default 5,000) after its first input, or as soon as no group can add
+   * more (the listing ended, or every group slot waits on embeddings). So a run that produces a
+   * full request's inputs within `maxWaitMs` sends only full requests (plus one for the rest),
+   * and a slow source sends at most one partial request per `maxWaitMs`: its first documents are
+   * stored within about `maxWaitMs` of being embedded, not when its listing ends. A group waiting on a batch
    * lets another group run in its place while the waiting groups hold at most `maxInputs` inputs
    * in total (memory stays bounded by about one request's inputs and vectors).
    */

@@ -34,6 +34,7 @@ export type {
   SweepResult,
   SyncCounts,
   SyncFrequency,
+  SyncLiveProgress,
   SyncRunMode,
   SyncRunRecord,
   SyncRunStatus,

@@ -91,6 +91,23 @@ export interface SyncCounts {
 export interface HeartbeatInput {
   leaseSeconds?: number | undefined;
   progress?: SyncCounts | undefined;
+  /** Stored as the run's `metadata.progress` (read back as `SyncRunRecord.progress`). */
+  live?: SyncLiveProgress | undefined;
+}
+
+/**
+ * Where a running sync is, as its heartbeat last stored it (`connector_sync_logs.metadata.progress`):
+ * readable on any machine while the source is still listing, before any document is stored.
+ */
+export interface SyncLiveProgress {
+  /** Documents the source listed so far. */
+  listed: number;
+  /** True while the source is still listing. */
+  listing: boolean;
+  /** Documents the connector said it will yield (`reportSyncTotal`), when it said. */
+  total?: number | undefined;
+  /** When the pipeline measured it (ISO 8601). */
+  at: string;
 }
 
 export interface FinishSyncInput {
@@ -120,6 +137,8 @@ export interface SyncRunRecord {
   apiCallsMade: number;
   bytesTransferred: number;
   errorMessage: string | null;
+  /** The live progress its heartbeat stored (`metadata.progress`); null before the first one. */
+  progress: SyncLiveProgress | null;
 }
 
 /** What the pipeline needs to skip an unchanged document without downloading it (dedup layer 2). */

@@ -43,6 +43,7 @@ import type {
 import { createMemoryConnectorAdmin } from './memory-connector-admin.js';
 import { createMemoryStateStore, type MemoryStateStore } from './memory-state-store.js';
 import { RepositoryError } from './repository-error.js';
+import { liveProgress } from './schema-rows.js';
 import {
   assertChunks,
   assertDocumentIds,
@@ -435,6 +436,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
         apiCallsMade: 0,
         bytesTransferred: 0,
         errorMessage: null,
+        progress: null,
       });
       connector.lastSyncStatus = 'running';
       return { status: 'started', syncRunId: id, leaseExpiresAt: new Date(leaseExpiresAt), cursor };
@@ -447,6 +449,7 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       const run = lockRunning(syncRunId);
       run.leaseExpiresAt = new Date(tick(state) + leaseSeconds * 1000);
       if (input.progress) applyCounts(run, input.progress);
+      if (input.live) run.progress = liveProgress(structuredClone(input.live));
       return new Date(run.leaseExpiresAt);
     },
 
@@ -492,6 +495,10 @@ function buildRepository(state: State, actor: RepositoryActor | undefined): Know
       run.completedAt = new Date(now);
       run.leaseExpiresAt = null;
       if (input.counts) applyCounts(run, input.counts);
+      // As in SQL, finish merges its metadata over the stored one: a progress given wins.
+      if (input.counts?.metadata && 'progress' in input.counts.metadata) {
+        run.progress = liveProgress(structuredClone(input.counts.metadata.progress));
+      }
       run.errorMessage = input.errorMessage?.slice(0, 4000) ?? null;
       const connector = run.connectorId ? state.connectors.get(run.connectorId) : undefined;
       if (connector) {

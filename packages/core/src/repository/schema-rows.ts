@@ -10,6 +10,7 @@ import type {
   SearchResult,
   SemanticStrategy,
   SyncCounts,
+  SyncLiveProgress,
   SyncRunRecord,
 } from './knowledge-repository.js';
 
@@ -72,6 +73,10 @@ export interface SyncRunRow {
   api_calls_made: number;
   bytes_transferred: number | string;
   error_message: string | null;
+  /** get_sync_run: metadata.progress. */
+  progress?: unknown;
+  /** finish_connector_sync: the whole row. */
+  metadata?: unknown;
 }
 
 export function mapSyncRun(row: SyncRunRow): SyncRunRecord {
@@ -94,6 +99,22 @@ export function mapSyncRun(row: SyncRunRow): SyncRunRecord {
     apiCallsMade: Number(row.api_calls_made),
     bytesTransferred: Number(row.bytes_transferred),
     errorMessage: row.error_message,
+    progress: liveProgress(
+      row.progress ?? (row.metadata as { progress?: unknown } | null | undefined)?.progress,
+    ),
+  };
+}
+
+/** A stored `metadata.progress`, or null when there is none (or it is not one). */
+export function liveProgress(value: unknown): SyncLiveProgress | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const progress = value as Record<string, unknown>;
+  if (typeof progress.listed !== 'number' || typeof progress.listing !== 'boolean') return null;
+  return {
+    listed: progress.listed,
+    listing: progress.listing,
+    ...(typeof progress.total === 'number' ? { total: progress.total } : {}),
+    at: typeof progress.at === 'string' ? progress.at : '',
   };
 }
 

@@ -19,6 +19,7 @@ import type {
   ReleasedSyncRun,
   StartSyncInput,
   StartSyncResult,
+  SyncLiveProgress,
 } from '../repository/knowledge-repository.js';
 import { RepositoryError } from '../repository/repository-error.js';
 import { type RpcTransport, rpcJson } from '../repository/rpc-transport.js';
@@ -108,7 +109,13 @@ export function rpcSyncRuns(transport: RpcTransport): SyncRunMethods {
         {
           p_sync_log_id: syncRunId,
           p_lease_seconds: leaseSeconds,
-          p_progress: input.progress ? rpcJson(countsJson(input.progress)) : null,
+          p_progress:
+            input.progress || input.live
+              ? rpcJson({
+                  ...countsJson(input.progress ?? {}),
+                  ...(input.live ? { progress: liveJson(input.live) } : {}),
+                })
+              : null,
         },
         { leaseGuarded: true },
       );
@@ -222,5 +229,15 @@ export function rpcSyncRuns(transport: RpcTransport): SyncRunMethods {
       });
       return rows.map((row) => ({ key: row.key, value: row.value }));
     },
+  };
+}
+
+/** metadata.progress as stored: absent fields left out (jsonb has no undefined). */
+function liveJson(live: SyncLiveProgress): Record<string, JsonValue> {
+  return {
+    listed: live.listed,
+    listing: live.listing,
+    ...(live.total === undefined ? {} : { total: live.total }),
+    at: live.at,
   };
 }

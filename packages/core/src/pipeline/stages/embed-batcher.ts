@@ -18,9 +18,9 @@ export interface EmbedBatcherOptions {
   maxInputs: number;
   /** Most tokens per request (the embedder's limit, or tighter). */
   maxTokens: number;
-  /** A batch that is not full is sent once no input has arrived for this long... */
+  /** A batch that is not full is sent once no input has arrived for this long (while listing)... */
   flushDelayMs: number;
-  /** ...or this long after its first input, whichever comes first. */
+  /** ...or this long after its first input, whichever comes first (also once the listing ended). */
   maxWaitMs: number;
   /** Requests in flight at once. */
   concurrency: number;
@@ -40,10 +40,11 @@ interface Waiting extends EmbedItem {
 /**
  * Fills embedding requests to the provider's limits across documents and groups: callers hand in
  * their chunks and wait; a request goes out when the next input would break the input or token
- * limit, when no input has arrived for `flushDelayMs` (or the oldest has waited `maxWaitMs`;
- * neither applies once the listing has ended), or as soon as no producer (a group
- * between its start and its embedding call) can add more: the listing has ended, or every group
- * slot is taken by groups already waiting here. A hash already waiting or in flight is not sent twice. A failed request fails
+ * limit, when no input has arrived for `flushDelayMs` (not once the listing has ended), when the
+ * oldest has waited `maxWaitMs` (a group that stays busy, e.g. a slow download, delays the others'
+ * writes by at most that), or as soon as no producer (a group between its start and its embedding
+ * call) can add more: the listing has ended, or every group slot is taken by groups already
+ * waiting here. A hash already waiting or in flight is not sent twice. A failed request fails
  * only its own inputs (fatal errors halt the run).
  */
 export class EmbedBatcher {
@@ -82,8 +83,7 @@ export class EmbedBatcher {
   /** The listing ended: once the groups still producing are done, what waits goes out. */
   close(): void {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#schedule();
     this.#sendIfNothingMoreCanCome();
   }
 
@@ -106,21 +106,30 @@ export class EmbedBatcher {
       this.#batchTokens += item.tokens;
       if (this.#batch.length >= this.#options.maxInputs || this.#batchTokens >= this.#options.maxTokens) {
         this.#send();
-      } else if (!this.#closed) {
-        // Idle timer, restarted by every input, never past maxWaitMs from the first. Once the
-        // listing has ended only the producers count: the last one to finish sends the rest.
+      } else {
         if (this.#batch.length === 1) this.#firstAt = Date.now();
-        if (this.#timer) clearTimeout(this.#timer);
-        const wait = Math.min(
-          this.#options.flushDelayMs,
-          this.#firstAt + this.#options.maxWaitMs - Date.now(),
-        );
-        this.#armTimer(wait);
+        this.#schedule();
       }
     });
     this.#pending.set(item.hash, promise);
     void promise.finally(() => this.#pending.delete(item.hash));
     return promise;
+  }
+
+  /**
+   * Idle timer, restarted by every input, never past maxWaitMs from the first. Once the listing has
+   * ended only the cap applies: otherwise the last producer to finish sends the rest.
+   */
+  #schedule(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#batch.length === 0) return;
+    this.#armTimer(this.#nextWait());
+  }
+
+  #nextWait(): number {
+    const left = this.#firstAt + this.#options.maxWaitMs - Date.now();
+    return this.#closed ? left : Math.min(this.#options.flushDelayMs, left);
   }
 
   /**
@@ -132,7 +141,7 @@ export class EmbedBatcher {
     this.#timer = setTimeout(
       () => {
         const left = this.#firstAt + this.#options.maxWaitMs - Date.now();
-        if (this.#producers > 0 && left > 0) this.#armTimer(Math.min(this.#options.flushDelayMs, left));
+        if (this.#producers > 0 && left > 0) this.#armTimer(this.#nextWait());
         else this.#send();
       },
       Math.max(0, wait),

@@ -1,0 +1,85 @@
+-- Run history reads across organisations (the operations console, `tributary status` without
+-- --org). 0003's indexes on connector_sync_logs lead with org_id, so "the newest runs of every
+-- organisation" (and the console's run-duration chart) read and sorted the whole table: ~50 ms at
+-- 50,000 runs, growing with the history. One index in the order these reads page in:
+-- started_at desc, then id desc so runs that started in the same microsecond still have one order
+-- and a keyset cursor (started_at, id) resumes exactly where a page ended. Reads for one
+-- connector pass its org_id and use 0003's connector_sync_logs_connector_idx.
+
+-- Also the run's live progress (issue 16): heartbeat_connector_sync stores `p_progress.progress`
+-- (documents listed so far, whether the source is still listing, the reported total) as
+-- metadata.progress, so a console or `tributary status` on another machine sees a run move while
+-- its source is still listing; get_sync_run returns it as a `progress` column.
+
+-- Fail fast instead of queueing every reader behind a blocked DDL statement (the runner's
+-- transaction scopes both settings to this file).
+set local lock_timeout = '5s';
+set local statement_timeout = '15min';
+
+create index if not exists connector_sync_logs_started_idx
+  on public.connector_sync_logs (started_at desc, id desc);
+
+create or replace function public.heartbeat_connector_sync(p_sync_log_id uuid, p_lease_seconds integer default 300, p_progress jsonb default null)
+returns timestamptz
+language plpgsql
+set search_path = ''
+as $$
+declare
+  new_expiry timestamptz;
+  failed_state text;
+  failed_message text;
+  failed_constraint text;
+begin
+  if p_lease_seconds is null or p_lease_seconds < 5 or p_lease_seconds > 86400 then
+    raise exception using errcode = '22023',
+      message = format('[tributary] p_lease_seconds must be between 5 and 86400, got %s', coalesce(p_lease_seconds::text, 'null'));
+  end if;
+  if p_progress ? 'progress' and jsonb_typeof(p_progress -> 'progress') <> 'object' then
+    raise exception using errcode = '22023', message = '[tributary] p_progress.progress must be a JSON object';
+  end if;
+  perform tributary_private.lock_running_sync(p_sync_log_id);
+  new_expiry := now() + make_interval(secs => p_lease_seconds);
+  begin
+    update public.connector_sync_logs s
+    set lease_expires_at = new_expiry, heartbeat_at = now(),
+        documents_synced = coalesce((p_progress ->> 'documents_synced')::integer, s.documents_synced),
+        documents_updated = coalesce((p_progress ->> 'documents_updated')::integer, s.documents_updated),
+        documents_skipped = coalesce((p_progress ->> 'documents_skipped')::integer, s.documents_skipped),
+        documents_failed = coalesce((p_progress ->> 'documents_failed')::integer, s.documents_failed),
+        documents_deleted = coalesce((p_progress ->> 'documents_deleted')::integer, s.documents_deleted),
+        api_calls_made = coalesce((p_progress ->> 'api_calls_made')::integer, s.api_calls_made),
+        bytes_transferred = coalesce((p_progress ->> 'bytes_transferred')::bigint, s.bytes_transferred),
+        metadata = case when p_progress ? 'progress'
+                        then jsonb_set(s.metadata, '{progress}', p_progress -> 'progress')
+                        else s.metadata end
+    where s.id = p_sync_log_id;
+  exception when check_violation or data_exception then
+    get stacked diagnostics failed_state = returned_sqlstate, failed_message = message_text, failed_constraint = constraint_name;
+    perform tributary_private.raise_invalid_value('heartbeat_connector_sync', failed_state, failed_message, failed_constraint);
+  end;
+  return new_expiry;
+end
+$$;
+
+-- A new result column: the function is dropped and created again (grants as 0019 gave them).
+drop function if exists public.get_sync_run(uuid);
+create or replace function public.get_sync_run(p_sync_log_id uuid)
+returns table (
+  id uuid, org_id uuid, connector_id uuid, sync_type text, sync_mode text, status text,
+  started_at timestamptz, completed_at timestamptz, lease_expires_at timestamptz, worker_id text,
+  documents_synced integer, documents_updated integer, documents_skipped integer, documents_failed integer,
+  documents_deleted integer, api_calls_made integer, bytes_transferred double precision, error_message text,
+  progress jsonb
+)
+language sql stable
+set search_path = ''
+as $$
+  select s.id, s.org_id, s.connector_id, s.sync_type, s.sync_mode, s.status, s.started_at, s.completed_at,
+    s.lease_expires_at, s.worker_id, s.documents_synced, s.documents_updated, s.documents_skipped,
+    s.documents_failed, s.documents_deleted, s.api_calls_made, s.bytes_transferred::double precision,
+    s.error_message, s.metadata -> 'progress'
+  from public.connector_sync_logs s
+  where s.id = p_sync_log_id
+$$;
+revoke all on function public.get_sync_run(uuid) from public, anon;
+grant execute on function public.get_sync_run(uuid) to authenticated, service_role;
