@@ -19,7 +19,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { createGoogleDriveConnector, type GoogleDriveConnectorSettings } from '@tributary/connector-google-drive';
+import {
+  createGoogleDriveConnector,
+  type GoogleDriveConnectorSettings,
+} from '@tributary/connector-google-drive';
 import { createLexicalEmbedder, type KnowledgeRepository, runSync } from '@tributary/core';
 import { createPgliteRepository } from '@tributary/core/pglite';
 import { createNodePostgresRepository } from '@tributary/core/postgres';
@@ -83,7 +86,8 @@ async function openMemory(): Promise<Backend> {
   return {
     name: 'memory',
     repository,
-    newConnector: async () => repository.addConnector({ orgId: randomUUID(), connectorType: 'google_drive' }).id,
+    newConnector: async () =>
+      repository.addConnector({ orgId: randomUUID(), connectorType: 'google_drive' }).id,
     close: async () => undefined,
   };
 }

@@ -177,7 +177,7 @@ describe.each([
     const midway = await repository.getConnector(connectorId);
     // The listing cursor: tokens and queue positions only.
     expect(midway?.syncCursor).toMatchObject({ version: 2, phase: 'listing', queueHead: expect.any(Number) });
-    const committedHead = (midway?.syncCursor as { queueHead: number }).queueHead;
+    const committedHead = (midway?.syncCursor as { queueHead: number } | undefined)?.queueHead ?? 0;
     // 57 checkpoints, most after 100 folders; a few sooner while the 100 areas are listed (each adds
     // 601 state rows, and a checkpoint comes before the next page of up to 1,000 subfolders could
     // take the pending rows past 20,000).
