@@ -122,7 +122,7 @@ describe.each([
     await database?.close();
   });
 
-  it('syncs with a tiny cursor, dies after a checkpoint, resumes to every file once; a re-sync lists nothing', async () => {
+  it('syncs with a tiny cursor, dies after a checkpoint, resumes to every file exactly once', async () => {
     const started = Date.now();
     const store = await database.createStore('local_folder');
     const { repository, connectorId } = store;
@@ -141,11 +141,7 @@ describe.each([
     expect(all.size).toBe(FILES);
     expect(await countStored(repository, connectorId)).toBe(FILES);
 
-    // Nothing changed on disk: the next incremental sync lists no file.
-    const again = await syncRun(repository, connectorId, 'incremental');
-    expect(again.upserts).toHaveLength(0);
-
-    const largestCursor = Math.max(crashed.largestCursor, resumed.largestCursor, again.largestCursor);
+    const largestCursor = Math.max(crashed.largestCursor, resumed.largestCursor);
     expect(largestCursor).toBeLessThan(100);
     expect(crashed.largestStateChange).toBeLessThanOrEqual(1000);
     console.info(
