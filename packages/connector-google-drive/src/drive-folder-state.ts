@@ -19,6 +19,42 @@ export const QUEUE = 'queue';
 /** Folders kept in memory during a run; past this the cache starts over (the store has them all). */
 const CACHE_LIMIT = 20_000;
 
+/** Queue entries read per state call: the listing reads its queue in pages, not one task at a time. */
+export const QUEUE_PAGE = 500;
+
+/** `ctx.state` that counts its writes since the last checkpoint (the listing bounds them). */
+export interface CountedState extends ConnectorState {
+  /** `set`, `delete` and `clear` calls since `resetWrites` (an upper bound of the pending rows). */
+  readonly writes: number;
+  resetWrites(): void;
+}
+
+export function countWrites(state: ConnectorState): CountedState {
+  let writes = 0;
+  return {
+    get writes() {
+      return writes;
+    },
+    resetWrites() {
+      writes = 0;
+    },
+    get: (namespace, keys) => state.get(namespace, keys),
+    iterate: (namespace, options) => state.iterate(namespace, options),
+    set(namespace, key, value) {
+      writes += 1;
+      state.set(namespace, key, value);
+    },
+    delete(namespace, key) {
+      writes += 1;
+      state.delete(namespace, key);
+    },
+    clear(namespace) {
+      writes += 1;
+      state.clear(namespace);
+    },
+  };
+}
+
 const childKey = (parent: string, child: string) => `${parent}/${child}`;
 const queueKey = (position: number) => String(position).padStart(12, '0');
 
@@ -113,8 +149,16 @@ export class DriveFolders {
   }
 }
 
-/** The listing queue: positions `queueHead` to `queueTail - 1` of the `queue` namespace. */
+/**
+ * The listing queue: positions `queueHead` to `queueTail - 1` of the `queue` namespace. Read
+ * `QUEUE_PAGE` positions per state call; a position is written once (by `push`) and only deleted
+ * after it was listed, so a page read ahead never goes stale.
+ */
 export class ListingQueue {
+  /** Tasks read ahead, from position `pageStart` (undefined: a hole). */
+  private page: (ListingTask | undefined)[] = [];
+  private pageStart = 0;
+
   constructor(
     private readonly state: ConnectorState,
     private readonly cursor: DriveListingCursor,
@@ -132,13 +176,27 @@ export class ListingQueue {
   /** The task being listed, or undefined when the queue is empty. */
   async head(): Promise<ListingTask | undefined> {
     while (this.length > 0) {
-      const key = queueKey(this.cursor.queueHead);
-      const task = (await this.state.get(QUEUE, [key])).get(key) as ListingTask | undefined;
+      const offset = this.cursor.queueHead - this.pageStart;
+      if (offset < 0 || offset >= this.page.length) {
+        await this.readPage();
+        continue;
+      }
+      const task = this.page[offset];
       if (task) return task;
       // A hole cannot happen with commits tied to the cursor; skip one rather than loop forever.
       this.cursor.queueHead += 1;
     }
     return undefined;
+  }
+
+  private async readPage(): Promise<void> {
+    const start = this.cursor.queueHead;
+    const end = Math.min(this.cursor.queueTail, start + QUEUE_PAGE);
+    const keys: string[] = [];
+    for (let position = start; position < end; position++) keys.push(queueKey(position));
+    const stored = await this.state.get(QUEUE, keys);
+    this.pageStart = start;
+    this.page = keys.map((key) => stored.get(key) as ListingTask | undefined);
   }
 
   shift(): void {
@@ -148,6 +206,8 @@ export class ListingQueue {
 
   clear(): void {
     this.state.clear(QUEUE);
+    this.page = [];
+    this.pageStart = 0;
     this.cursor.queueHead = 0;
     this.cursor.queueTail = 0;
   }

@@ -17,10 +17,17 @@ import {
   parseDriveCursor,
   toCursorJson,
 } from './drive-cursor.js';
-import { DriveFolders, ListingQueue, migrateLegacyCursor } from './drive-folder-state.js';
+import {
+  type CountedState,
+  countWrites,
+  DriveFolders,
+  ListingQueue,
+  migrateLegacyCursor,
+} from './drive-folder-state.js';
 import { createDriveApi, type DriveApi, type DriveChange, type DriveFile } from './google-drive-api.js';
 import { googleDriveWebhooks } from './google-drive-push.js';
 import {
+  type CheckpointCadence,
   DEFAULT_RATE_LIMIT,
   GOOGLE_DRIVE_CONNECTOR_TYPE,
   type GoogleDriveConfig,
@@ -29,6 +36,7 @@ import {
   googleDriveConfigSchema,
   googleDriveCredentialsSchema,
   MAX_PAGE_SIZE,
+  resolveCheckpointCadence,
 } from './google-drive-settings.js';
 import {
   FOLDER_MIME_TYPE,
@@ -42,6 +50,15 @@ import {
 export type GoogleDriveConnector = ConnectorV1<GoogleDriveConfig, GoogleDriveCredentials>;
 
 type Ctx = SyncContext<GoogleDriveConfig, GoogleDriveCredentials>;
+
+/** What the listing functions share: ctx, the API, the folder map, `ctx.state` with its write count. */
+interface Run {
+  ctx: Ctx;
+  api: DriveApi;
+  folders: DriveFolders;
+  state: CountedState;
+  cadence: CheckpointCadence;
+}
 
 const INCOMPLETE_SEARCH = 'Drive reported incompleteSearch: some results may be missing';
 
@@ -72,6 +89,7 @@ export function createGoogleDriveConnector(
       `[tributary] [google_drive] pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${settings.pageSize}`,
     );
   }
+  const cadence = resolveCheckpointCadence(settings);
 
   return defineConnector<GoogleDriveConfig, GoogleDriveCredentials>({
     type: GOOGLE_DRIVE_CONNECTOR_TYPE,
@@ -101,10 +119,12 @@ export function createGoogleDriveConnector(
         credentials: ctx.credentials,
         settings,
       });
-      const folders = new DriveFolders(ctx.state);
+      const state = countWrites(ctx.state);
+      const folders = new DriveFolders(state);
+      const run: Run = { ctx, api, folders, state, cadence };
       const parsed = parseDriveCursor(ctx.cursor);
       // A version 1 cursor (folders inside it) is moved into ctx.state; written with the first checkpoint.
-      const cursor = parsed?.version === 1 ? migrateLegacyCursor(parsed, folders, ctx.state) : parsed;
+      const cursor = parsed?.version === 1 ? migrateLegacyCursor(parsed, folders, state) : parsed;
       if (ctx.mode === 'incremental' && cursor?.phase === 'changes') {
         yield* syncChanges(ctx, api, cursor, folders);
         return;
@@ -112,17 +132,18 @@ export function createGoogleDriveConnector(
       // An incremental run over a listing that a crash interrupted continues it where it stopped.
       // A full run always lists everything: the delete sweep needs every document seen in this run.
       if (ctx.mode === 'incremental' && cursor?.phase === 'listing') {
-        yield* syncListing(ctx, api, cursor, folders);
+        yield* syncListing(run, cursor);
         return;
       }
-      yield* syncFull(ctx, api, folders);
+      yield* syncFull(run);
     },
   });
 }
 
 // ---- full listing ---------------------------------------------------------------------------
 
-async function* syncFull(ctx: Ctx, api: DriveApi, folders: DriveFolders): AsyncGenerator<ConnectorChange> {
+async function* syncFull(run: Run): AsyncGenerator<ConnectorChange> {
+  const { ctx, api, folders } = run;
   const { config } = ctx;
   // Taken first: whatever changes while the listing runs is in the next incremental sync.
   const changesToken = await api.getStartPageToken();
@@ -136,7 +157,7 @@ async function* syncFull(ctx: Ctx, api: DriveApi, folders: DriveFolders): AsyncG
   };
   // From scratch: the folder map and queue of earlier runs go (committed with the first checkpoint).
   folders.clear();
-  const queue = new ListingQueue(ctx.state, cursor);
+  const queue = new ListingQueue(run.state, cursor);
   queue.clear();
   const addRoot = (id: string, name: string, driveId: string | undefined) => {
     folders.set(id, { parent: null, name, root: true, ...(driveId ? { driveId } : {}) });
@@ -177,16 +198,26 @@ async function* syncFull(ctx: Ctx, api: DriveApi, folders: DriveFolders): AsyncG
       addIncomplete(cursor, `shared drive ${missing} is not visible to the account`);
   }
   if (config.sharedWithMe) queue.push({ kind: 'sharedWithMe' });
-  yield* syncListing(ctx, api, cursor, folders);
+  yield* syncListing(run, cursor);
 }
 
-async function* syncListing(
-  ctx: Ctx,
-  api: DriveApi,
-  cursor: DriveListingCursor,
-  folders: DriveFolders,
-): AsyncGenerator<ConnectorChange> {
-  const queue = new ListingQueue(ctx.state, cursor);
+/**
+ * Lists the queue breadth first. A checkpoint (cursor: queue position and page token; with it
+ * commit the folders and queue entries written since the last one) follows a page when
+ * `everyFolders` folders were listed since the last one (a page of a folder of several pages
+ * counts as one), or `intervalMs` passed, or the next page
+ * could take the pending state writes past `maxStateWrites`. A crashed run resumes at the last
+ * checkpoint: it makes at most `everyFolders` listing calls again, and their files come again with
+ * the same versions (the pipeline skips them).
+ */
+async function* syncListing(run: Run, cursor: DriveListingCursor): AsyncGenerator<ConnectorChange> {
+  const { ctx, api, folders, state, cadence } = run;
+  const queue = new ListingQueue(state, cursor);
+  // One page adds at most: a folder, its parent index entry and a queue entry per subfolder, plus
+  // the shift of the listed folder (and a hole skipped).
+  const writesPerPage = 3 * api.pageSize + 2;
+  let listedSince = 0;
+  let checkpointedAt = Date.now();
   const seen = new Set<string>();
   // Drive gives no count up front: the total is the files listed so far, exact once the listing ends.
   let listed = 0;
@@ -226,9 +257,21 @@ async function* syncListing(
     for (const change of await toUpserts(ctx, api, files, folders)) yield change;
     cursor.pageToken = page.nextPageToken ?? undefined;
     if (!cursor.pageToken) queue.shift();
+    // A folder, or one page of a folder of several pages: what a resumed run may list again.
+    listedSince += 1;
     // Everything of this page is yielded: a resumed run starts at the next page, with the folders
-    // and queue this page added (ctx.state commits with this checkpoint).
-    if (queue.length > 0) yield { kind: 'checkpoint', cursor: toCursorJson(cursor) };
+    // and queue added so far (ctx.state commits with this checkpoint).
+    if (
+      queue.length > 0 &&
+      (listedSince >= cadence.everyFolders ||
+        Date.now() - checkpointedAt >= cadence.intervalMs ||
+        state.writes + writesPerPage > cadence.maxStateWrites)
+    ) {
+      yield { kind: 'checkpoint', cursor: toCursorJson(cursor) };
+      state.resetWrites();
+      listedSince = 0;
+      checkpointedAt = Date.now();
+    }
   }
   const complete = cursor.incomplete.length === 0;
   yield {
@@ -238,6 +281,7 @@ async function* syncListing(
   };
   const next: DriveChangesCursor = { version: 2, phase: 'changes', pageToken: cursor.changesToken };
   yield { kind: 'checkpoint', cursor: toCursorJson(next) };
+  state.resetWrites();
 }
 
 function quote(value: string): string {

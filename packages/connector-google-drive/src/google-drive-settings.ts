@@ -1,4 +1,4 @@
-import type { ConnectorV1, RateLimitSettings } from '@tributary/core';
+import { type ConnectorV1, InvalidConfigError, type RateLimitSettings } from '@tributary/core';
 import { z } from 'zod';
 
 /** Connector type stored with every document. */
@@ -13,6 +13,19 @@ export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 
 /** files.list and changes.list accept at most 1,000 items per page. */
 export const MAX_PAGE_SIZE = 1000;
+
+/** Checkpoint cadence of a full listing: folders listed between two checkpoints (default, range). */
+export const DEFAULT_CHECKPOINT_EVERY_FOLDERS = 100;
+export const CHECKPOINT_EVERY_FOLDERS_RANGE = Object.freeze({ min: 1, max: 10_000 });
+/** ...or this long since the last one, whichever comes first. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5_000;
+export const CHECKPOINT_INTERVAL_MS_RANGE = Object.freeze({ min: 100, max: 3_600_000 });
+/**
+ * ...or before the `ctx.state` writes of one checkpoint could pass this many rows (core refuses
+ * more than 50,000 pending writes; one listed page adds at most 3 per subfolder plus 2).
+ */
+export const DEFAULT_CHECKPOINT_MAX_STATE_WRITES = 20_000;
+export const CHECKPOINT_MAX_STATE_WRITES_RANGE = Object.freeze({ min: 100, max: 40_000 });
 
 /**
  * Default request budget per connector: Drive's default quota is 12,000 queries per minute per
@@ -30,12 +43,75 @@ export interface GoogleDriveConnectorSettings {
   tokenUrl?: string | undefined;
   /** Items per files.list / changes.list page, 1-1000. Default 1000. */
   pageSize?: number | undefined;
+  /**
+   * Full listing: a checkpoint after this many folders are listed (1-10,000; a page of a folder of
+   * several pages counts as one). Default 100. A crashed run resumes at the last checkpoint, so it
+   * makes at most this many listing calls again.
+   */
+  checkpointEveryFolders?: number | undefined;
+  /** Full listing: a checkpoint at least this often, in ms (100-3,600,000). Default 5,000. */
+  checkpointIntervalMs?: number | undefined;
+  /**
+   * Full listing: a checkpoint before the `ctx.state` rows written since the last one (folders,
+   * their parent index, queue entries) could grow past this (100-40,000). Default 20,000.
+   */
+  checkpointMaxStateWrites?: number | undefined;
   /** OAuth scopes requested. Default `drive.readonly`. */
   scopes?: readonly string[] | undefined;
   /** Request budget of one connector (a token bucket). Default 50 requests/s, burst 100. */
   rateLimit?: RateLimitSettings | undefined;
   /** Replaces the fetch the Google client uses (proxies, tests). */
   fetch?: typeof fetch | undefined;
+}
+
+/** The checkpoint cadence of a full listing, from the settings (defaults filled in). */
+export interface CheckpointCadence {
+  everyFolders: number;
+  intervalMs: number;
+  maxStateWrites: number;
+}
+
+/**
+ * Validates the checkpoint settings: `InvalidConfigError` (subject `settings`) naming the setting
+ * and its valid range.
+ */
+export function resolveCheckpointCadence(settings: GoogleDriveConnectorSettings): CheckpointCadence {
+  const check = (
+    name: 'checkpointEveryFolders' | 'checkpointIntervalMs' | 'checkpointMaxStateWrites',
+    fallback: number,
+    range: { min: number; max: number },
+  ): number => {
+    const value = settings[name];
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
+      const shown = typeof value === 'number' ? String(value) : typeof value;
+      throw new InvalidConfigError({
+        connector: GOOGLE_DRIVE_CONNECTOR_TYPE,
+        subject: 'settings',
+        issues: [
+          {
+            fieldPath: name,
+            message: `must be an integer from ${range.min} to ${range.max} (got ${shown})`,
+          },
+        ],
+        hint: `Pass ${name} between ${range.min} and ${range.max} to createGoogleDriveConnector, or leave it out for the default (${fallback})`,
+      });
+    }
+    return value;
+  };
+  return {
+    everyFolders: check(
+      'checkpointEveryFolders',
+      DEFAULT_CHECKPOINT_EVERY_FOLDERS,
+      CHECKPOINT_EVERY_FOLDERS_RANGE,
+    ),
+    intervalMs: check('checkpointIntervalMs', DEFAULT_CHECKPOINT_INTERVAL_MS, CHECKPOINT_INTERVAL_MS_RANGE),
+    maxStateWrites: check(
+      'checkpointMaxStateWrites',
+      DEFAULT_CHECKPOINT_MAX_STATE_WRITES,
+      CHECKPOINT_MAX_STATE_WRITES_RANGE,
+    ),
+  };
 }
 
 const DRIVE_ID = /^[A-Za-z0-9_-]+$/;

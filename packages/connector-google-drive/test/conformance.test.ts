@@ -16,7 +16,10 @@ afterAll(async () => {
 
 testConnector({
   name: 'google_drive',
-  connector: () => (shared ? shared.connector({ pageSize: 3 }) : createGoogleDriveConnector({ pageSize: 3 })),
+  connector: () =>
+    shared
+      ? shared.connector({ pageSize: 3, checkpointEveryFolders: 1 })
+      : createGoogleDriveConnector({ pageSize: 3, checkpointEveryFolders: 1 }),
   source: async () => {
     shared ??= await startDriveHarness();
     const { fake } = shared;

@@ -261,7 +261,7 @@ describe('full sync', () => {
     const folder = fake.addFolder('F', fake.rootFolderId);
     for (let index = 0; index < 9; index++)
       fake.addFile({ name: `f${index}.txt`, parent: folder, content: `${index}` });
-    const changes = await collectChanges(harness.connector({ pageSize: 4 }), {
+    const changes = await collectChanges(harness.connector({ pageSize: 4, checkpointEveryFolders: 1 }), {
       config: { folderIds: [folder] },
       credentials: harness.serviceAccount,
     });

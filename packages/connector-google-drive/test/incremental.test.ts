@@ -234,8 +234,9 @@ describe('incremental sync', () => {
   it('resumes a full listing after a crash mid-listing without loss or duplicates', async () => {
     const tree = buildTree();
     const config = { folderIds: [tree.projects] };
+    // A checkpoint after every page, so the crash comes mid-listing.
     const run = pipeline(harness, config, harness.serviceAccount, { pageSize: 25 });
-    const connector = harness.connector({ pageSize: 25 });
+    const connector = harness.connector({ pageSize: 25, checkpointEveryFolders: 1 });
     const controller = new AbortController();
     let checkpoints = 0;
     const { runSync, createLexicalEmbedder } = await import('@tributary/core');

@@ -34,11 +34,16 @@ export interface ConformanceDatabase {
 /**
  * `pglite` (the default): the Postgres adapter on PGlite with every bundled migration applied, so
  * the database's own checks (sizes, types, JSON caps, RLS-safe functions) hold the connector to
- * what a host's database will. `memory`: core's in-memory repository (no PGlite needed; it keeps
- * the Postgres semantics the repository contract suite checks, but not every database limit).
- * Or a factory of your own (a real server, say).
+ * what a host's database will. `postgres`: the machine's PostgreSQL server with pgvector (see
+ * `startPostgresServer`), migrated the same way, through the node-postgres adapter. `memory`:
+ * core's in-memory repository (no PGlite needed; it keeps the Postgres semantics the repository
+ * contract suite checks, but not every database limit). Or a factory of your own.
  */
-export type ConformanceDatabaseOption = 'pglite' | 'memory' | (() => Promise<ConformanceDatabase>);
+export type ConformanceDatabaseOption =
+  | 'pglite'
+  | 'postgres'
+  | 'memory'
+  | (() => Promise<ConformanceDatabase>);
 
 export interface DatabaseSettings {
   /** Vector size the database must accept: the embedder's. */
@@ -55,6 +60,10 @@ export async function openConformanceDatabase(
   if (option === 'memory') {
     const { createMemoryConformanceDatabase } = await import('./memory-conformance-database.js');
     return createMemoryConformanceDatabase(settings);
+  }
+  if (option === 'postgres') {
+    const { createPostgresConformanceDatabase } = await import('./postgres-conformance-database.js');
+    return createPostgresConformanceDatabase(settings);
   }
   const { createPgliteConformanceDatabase } = await import('./pglite-conformance-database.js');
   return createPgliteConformanceDatabase(settings);
