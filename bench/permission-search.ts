@@ -17,7 +17,8 @@
 // BENCH_KINDS (e.g. `vectors`; default all three), BENCH_VARIANTS: extra source-mode runs with
 // session settings, `name=setting:value,setting:value;name2=...`, e.g.
 // `ef200=tributary.hnsw_filtered_ef_search:200;exact=tributary.permission_exact_max_rows:10000`.
-// BENCH_EXPLAIN=1 prints each run's plans of its first query (auto_explain, nested statements).
+// BENCH_INTERLEAVE=1 runs org, source and each variant in turn on every query (fairer on a
+// shared machine whose load changes). BENCH_EXPLAIN=1 prints each run's plans of its first query (auto_explain, nested statements).
 import { fromPg, migrate } from '@tributary/sql';
 import { startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
@@ -197,6 +198,42 @@ async function main(): Promise<void> {
             settings: v.settings,
           })),
         ];
+        if (process.env.BENCH_INTERLEAVE === '1') {
+          // Every run takes its turn on each query (starting from a rotating one), so a load
+          // change on a shared machine falls on all of them alike.
+          const times = runs.map(() => [] as number[]);
+          const found = runs.map(() => 0);
+          for (const run of runs) {
+            await setMode(run.mode);
+            for (let q = 0; q < 10; q += 1) await search(kind, q);
+          }
+          for (let q = 0; q < QUERIES; q += 1) {
+            for (let k = 0; k < runs.length; k += 1) {
+              const index = (q + k) % runs.length;
+              const run = runs[index] as (typeof runs)[number];
+              await setMode(run.mode);
+              await apply(run.settings);
+              const start = performance.now();
+              const rows = await search(kind, q);
+              times[index]?.push(performance.now() - start);
+              await apply(run.settings, true);
+              for (const row of rows) if (truth[q]?.has(row.chunk_id)) found[index] = (found[index] ?? 0) + 1;
+            }
+          }
+          const total = truth.reduce((n, t) => n + t.size, 0);
+          const orgMedian = percentile(
+            [...(times[0] ?? [])].sort((a, b) => a - b),
+            50,
+          );
+          runs.forEach((run, index) => {
+            const sorted = [...(times[index] ?? [])].sort((a, b) => a - b);
+            const p50 = percentile(sorted, 50);
+            console.log(
+              `${kind.padEnd(10)} ${`${run.label} (interleaved)`.padEnd(30)} p50 ${p50.toFixed(1).padStart(7)} ms  p95 ${percentile(sorted, 95).toFixed(1).padStart(7)} ms${kind === 'vectors' && run.mode === 'source' ? `  recall@10 ${((found[index] ?? 0) / total).toFixed(3)}` : ''}${run.mode === 'source' ? `  source/org p50 ${(p50 / orgMedian).toFixed(2)}x` : ''}`,
+            );
+          });
+          continue;
+        }
         let orgP50 = Number.NaN;
         for (const { label, mode, settings } of runs) {
           await setMode(mode);
