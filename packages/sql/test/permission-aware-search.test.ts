@@ -283,7 +283,9 @@ function suite(
               await tx.query("select set_config('tributary.permission_exact_max_rows', $1, true)", [
                 readableLimit,
               ]);
-              await tx.query("select set_config('tributary.hnsw_filtered_ef_search', $1, true)", [filteredEf]);
+              await tx.query("select set_config('tributary.hnsw_filtered_ef_search', $1, true)", [
+                filteredEf,
+              ]);
               await tx.query("select set_config('hnsw.ef_search', '57', true)");
               const { semantic } = await observe(tx, w.t.orgB);
               // The scan's own ef_search is put back for the caller's later queries.
