@@ -9,8 +9,16 @@
 // identities (about 1% of the documents readable). Full text only, vectors only, and hybrid.
 // Printed: p50/p95 per mode and the ratio of the p50s (target: source within 1.5x of org).
 //
+// For vectors, recall@10 of the source-mode results against the exact nearest readable chunks
+// (forced with `tributary.permission_exact_max_rows` above the readable count) is printed too.
+//
 // Run: pnpm --filter @tributary/bench permission-search   (after `pnpm build`)
-// Tune: BENCH_DOCUMENTS, BENCH_PRINCIPALS, BENCH_QUERIES (default 100), BENCH_DIMENSIONS (64).
+// Tune: BENCH_DOCUMENTS, BENCH_PRINCIPALS, BENCH_QUERIES (default 100), BENCH_DIMENSIONS (64),
+// BENCH_KINDS (e.g. `vectors`; default all three), BENCH_VARIANTS: extra source-mode runs with
+// session settings, `name=setting:value,setting:value;name2=...`, e.g.
+// `ef200=tributary.hnsw_filtered_ef_search:200;exact=tributary.permission_exact_max_rows:10000`.
+// BENCH_INTERLEAVE=1 runs org, source and each variant in turn on every query (fairer on a
+// shared machine whose load changes). BENCH_EXPLAIN=1 prints each run's plans of its first query (auto_explain, nested statements).
 import { fromPg, migrate } from '@tributary/sql';
 import { startPostgresServer } from '@tributary/testkit-postgres';
 import type pg from 'pg';
@@ -19,6 +27,17 @@ const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 100_000);
 const PRINCIPALS = Number(process.env.BENCH_PRINCIPALS ?? 1_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 100);
 const DIMENSIONS = Number(process.env.BENCH_DIMENSIONS ?? 64);
+const KINDS = (process.env.BENCH_KINDS ?? 'full text,vectors,hybrid').split(',').map((k) => k.trim());
+const VARIANTS: { name: string; settings: [string, string][] }[] = (process.env.BENCH_VARIANTS ?? '')
+  .split(';')
+  .filter((v) => v.includes('='))
+  .map((v) => {
+    const [name, list] = v.split('=') as [string, string];
+    return {
+      name: name.trim(),
+      settings: list.split(',').map((pair) => pair.split(':').map((x) => x.trim()) as [string, string]),
+    };
+  });
 const CENTRES = 32;
 const MODEL = `bench:perm@${DIMENSIONS}`;
 const ORG = '00000000-0000-4000-8000-000000000001';
@@ -91,6 +110,26 @@ async function main(): Promise<void> {
     await seed(pool);
     const member = await pool.connect();
     try {
+      const explain = process.env.BENCH_EXPLAIN === '1';
+      if (explain) {
+        await member.query("load 'auto_explain'");
+        member.on('notice', (notice) => {
+          if (/Query Text|Plan/.test(notice.message ?? '')) console.log(notice.message);
+        });
+      }
+      const explaining = async (on: boolean) => {
+        if (!explain) return;
+        await member.query('reset role'); // auto_explain's settings are the superuser's
+        for (const [name, value] of [
+          ['auto_explain.log_min_duration', on ? '0' : '-1'],
+          ['auto_explain.log_analyze', on ? 'on' : 'off'],
+          ['auto_explain.log_buffers', on ? 'on' : 'off'],
+          ['auto_explain.log_nested_statements', on ? 'on' : 'off'],
+          ['auto_explain.log_level', 'notice'],
+        ])
+          await member.query('select set_config($1, $2, false)', [name, value]);
+        await member.query('set role authenticated');
+      };
       await member.query('set role authenticated');
       const groups = [0, 1, 2, 3, 4].map((i) => `gid-${Math.floor(PRINCIPALS * 0.6) + i * 37}`);
       await member.query("select set_config('request.jwt.claims', $1, false)", [
@@ -122,39 +161,116 @@ async function main(): Promise<void> {
         vectors: (q: number) => [vectors[q], MODEL, null],
         hybrid: (q: number) => [vectors[q], MODEL, `topic${q % CENTRES} shared`],
       } as const;
-      for (const [kind, params] of Object.entries(kinds)) {
-        const p50s: number[] = [];
-        for (const mode of ['org', 'source'] as const) {
-          await pool.query('update public.connector_configs set permission_mode = $1 where id = $2', [
-            mode,
-            CONNECTOR,
-          ]);
-          const run = async (q: number) => {
-            const [vector, model, text] = params(q);
-            const { rows } = await member.query(
-              `select chunk_id from public.unified_content_search(query_embedding => $1::extensions.vector,
-                 query_embedding_model => $2, match_org_id => $3, match_count => 10, query_text => $4, match_threshold => -1)`,
-              [vector, model, ORG, text],
+      const search = async (kind: keyof typeof kinds, q: number) => {
+        const [vector, model, text] = kinds[kind](q);
+        const { rows } = await member.query<{ chunk_id: string; semantic_strategy: string | null }>(
+          `select chunk_id, semantic_strategy from public.unified_content_search(query_embedding => $1::extensions.vector,
+             query_embedding_model => $2, match_org_id => $3, match_count => 10, query_text => $4, match_threshold => -1)`,
+          [vector, model, ORG, text],
+        );
+        return rows;
+      };
+      const setMode = (mode: 'org' | 'source') =>
+        pool.query('update public.connector_configs set permission_mode = $1 where id = $2', [
+          mode,
+          CONNECTOR,
+        ]);
+      const apply = async (settings: [string, string][], reset = false) => {
+        for (const [name, value] of settings)
+          await member.query('select set_config($1, $2, false)', [name, reset ? '' : value]);
+      };
+      // Exact nearest readable chunks per vector query (the readable path forced): recall's truth.
+      await setMode('source');
+      await apply([['tributary.permission_exact_max_rows', String(DOCUMENTS * 4)]]);
+      const truth: Set<string>[] = [];
+      for (let q = 0; q < QUERIES; q += 1)
+        truth.push(new Set((await search('vectors', q)).map((row) => row.chunk_id)));
+      await apply([['tributary.permission_exact_max_rows', '']], true);
+
+      for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
+        if (!KINDS.includes(kind)) continue;
+        const runs: { label: string; mode: 'org' | 'source'; settings: [string, string][] }[] = [
+          { label: 'org', mode: 'org', settings: [] },
+          { label: 'source', mode: 'source', settings: [] },
+          ...VARIANTS.map((v) => ({
+            label: `source ${v.name}`,
+            mode: 'source' as const,
+            settings: v.settings,
+          })),
+        ];
+        if (process.env.BENCH_INTERLEAVE === '1') {
+          // Every run takes its turn on each query (starting from a rotating one), so a load
+          // change on a shared machine falls on all of them alike.
+          const times = runs.map(() => [] as number[]);
+          const found = runs.map(() => 0);
+          for (const run of runs) {
+            await setMode(run.mode);
+            for (let q = 0; q < 10; q += 1) await search(kind, q);
+          }
+          for (let q = 0; q < QUERIES; q += 1) {
+            for (let k = 0; k < runs.length; k += 1) {
+              const index = (q + k) % runs.length;
+              const run = runs[index] as (typeof runs)[number];
+              await setMode(run.mode);
+              await apply(run.settings);
+              const start = performance.now();
+              const rows = await search(kind, q);
+              times[index]?.push(performance.now() - start);
+              await apply(run.settings, true);
+              for (const row of rows) if (truth[q]?.has(row.chunk_id)) found[index] = (found[index] ?? 0) + 1;
+            }
+          }
+          const total = truth.reduce((n, t) => n + t.size, 0);
+          const orgMedian = percentile(
+            [...(times[0] ?? [])].sort((a, b) => a - b),
+            50,
+          );
+          runs.forEach((run, index) => {
+            const sorted = [...(times[index] ?? [])].sort((a, b) => a - b);
+            const p50 = percentile(sorted, 50);
+            console.log(
+              `${kind.padEnd(10)} ${`${run.label} (interleaved)`.padEnd(30)} p50 ${p50.toFixed(1).padStart(7)} ms  p95 ${percentile(sorted, 95).toFixed(1).padStart(7)} ms${kind === 'vectors' && run.mode === 'source' ? `  recall@10 ${((found[index] ?? 0) / total).toFixed(3)}` : ''}${run.mode === 'source' ? `  source/org p50 ${(p50 / orgMedian).toFixed(2)}x` : ''}`,
             );
-            return rows.length;
-          };
-          for (let q = 0; q < 10; q += 1) await run(q);
+          });
+          continue;
+        }
+        let orgP50 = Number.NaN;
+        for (const { label, mode, settings } of runs) {
+          await setMode(mode);
+          await apply(settings);
+          for (let q = 0; q < 10; q += 1) await search(kind, q);
+          if (explain) {
+            console.log(`--- plans: ${kind} ${label}`);
+            await explaining(true);
+            await search(kind, 0);
+            await explaining(false);
+          }
           const latencies: number[] = [];
           let hits = 0;
+          let found = 0;
+          const strategies = new Set<string>();
           for (let q = 0; q < QUERIES; q += 1) {
             const start = performance.now();
-            hits += await run(q);
+            const rows = await search(kind, q);
             latencies.push(performance.now() - start);
+            hits += rows.length;
+            for (const row of rows) {
+              if (row.semantic_strategy) strategies.add(row.semantic_strategy);
+              if (truth[q]?.has(row.chunk_id)) found += 1;
+            }
           }
+          await apply(settings, true);
           latencies.sort((a, b) => a - b);
-          p50s.push(percentile(latencies, 50));
+          const p50 = percentile(latencies, 50);
+          if (mode === 'org') orgP50 = p50;
+          const recall =
+            kind === 'vectors' && mode === 'source'
+              ? `  recall@10 ${(found / truth.reduce((n, t) => n + t.size, 0)).toFixed(3)}`
+              : '';
           console.log(
-            `${kind.padEnd(10)} ${mode.padEnd(7)} p50 ${percentile(latencies, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(latencies, 95).toFixed(1).padStart(7)} ms  hits/query ${(hits / QUERIES).toFixed(1)}`,
+            `${kind.padEnd(10)} ${label.padEnd(16)} p50 ${p50.toFixed(1).padStart(7)} ms  p95 ${percentile(latencies, 95).toFixed(1).padStart(7)} ms  hits/query ${(hits / QUERIES).toFixed(1)}  strategy ${[...strategies].join('+') || '-'}${recall}${mode === 'source' ? `  source/org p50 ${(p50 / orgP50).toFixed(2)}x` : ''}`,
           );
         }
-        console.log(
-          `${kind.padEnd(10)} source/org p50 ratio ${((p50s[1] ?? 0) / (p50s[0] ?? 1)).toFixed(2)}x`,
-        );
       }
     } finally {
       member.release();

@@ -1,6 +1,6 @@
 import type { ConnectorChange, DocumentPermission, JsonValue } from '@tributary/core';
 import { type GraphChannel, memberSchema, teamSchema } from './graph-types.js';
-import { memberPermissions, permissionsFingerprint } from './map-thread.js';
+import { memberPermissions, permissionsFingerprint, teamPermissions } from './map-thread.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment } from './teams-ids.js';
 import { readDelta, stopsTheRun, type TeamsRun } from './teams-run.js';
@@ -75,6 +75,16 @@ export async function channelMembership(
   const key = scopeKey.channel(teamId, channel.id);
   const stored = run.start === 'delta' ? (await run.ctx.state.get(MEMBERS, [key])).get(key) : undefined;
   const previous = Array.isArray(stored) ? (stored as unknown as DocumentPermission[]) : undefined;
+  const save = (permissions: DocumentPermission[]) => () =>
+    run.ctx.state.set(MEMBERS, key, permissions as unknown as JsonValue);
+  if (teamWide(run.ctx.config.channelPermissions, channel)) {
+    // The team's group, whatever its members: no call. A switch from `members` (or back) changes
+    // the ACL, so the channel's threads are stored again with it.
+    const permissions = teamPermissions(teamId);
+    const changed =
+      previous !== undefined && permissionsFingerprint(previous) !== permissionsFingerprint(permissions);
+    return { permissions, changed, save: save(permissions) };
+  }
   const mayHaveChanged =
     teams === 'all' || teams.has(teamId) || (channel.membershipType ?? 'standard') !== 'standard';
   if (previous && !mayHaveChanged) return { permissions: previous, changed: false, save: none };
@@ -92,8 +102,13 @@ export async function channelMembership(
     changed,
     // Stored once the channel was read with it: a channel that fails half-way (its state may
     // still be committed by a later checkpoint) compares against the old members next time.
-    save: () => run.ctx.state.set(MEMBERS, key, permissions as unknown as JsonValue),
+    save: save(permissions),
   };
+}
+
+/** `channelPermissions: 'team'` applies to standard channels (private and shared ones have their own members). */
+export function teamWide(mode: 'members' | 'team' | undefined, channel: GraphChannel): boolean {
+  return mode === 'team' && (channel.membershipType ?? 'standard') === 'standard';
 }
 
 /** The team's channels were all read again: its membership change is handled. */

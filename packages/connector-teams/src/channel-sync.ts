@@ -1,5 +1,11 @@
 import { ConnectorApiError, type ConnectorChange } from '@tributary/core';
-import { type ChangedTeams, changedTeams, channelMembership, membershipHandled } from './channel-members.js';
+import {
+  type ChangedTeams,
+  changedTeams,
+  channelMembership,
+  membershipHandled,
+  teamWide,
+} from './channel-members.js';
 import type { GraphApi, GraphPage } from './graph-api.js';
 import {
   channelSchema,
@@ -10,7 +16,14 @@ import {
   memberSchema,
   teamSchema,
 } from './graph-types.js';
-import { isRemoved, isUserMessage, mapThread, memberPermissions, type ThreadContext } from './map-thread.js';
+import {
+  isRemoved,
+  isUserMessage,
+  mapThread,
+  memberPermissions,
+  type ThreadContext,
+  teamPermissions,
+} from './map-thread.js';
 import { forgetKnown, rememberKnown, sweepScope } from './scope-index.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment, threadExternalId } from './teams-ids.js';
@@ -55,7 +68,10 @@ export async function* syncChannels(
   const teams: GraphTeam[] = [];
   yield* listTeams(run, teams);
   const membership: { teams: ChangedTeams } = { teams: 'all' };
-  if (run.ctx.config.includePermissions !== false && teams.length > 0)
+  // With `channelPermissions: 'team'` no standard channel lists its members, so the groups delta
+  // that tells which teams' members changed is not needed (private channels are read every time).
+  if (run.ctx.config.channelPermissions === 'team') membership.teams = new Set();
+  else if (run.ctx.config.includePermissions !== false && teams.length > 0)
     yield* changedTeams(run, new Set(teams.map((team) => team.id)), checkpoint, membership);
   const work: { team: GraphTeam; channel: GraphChannel }[] = [];
   for (const team of teams) {
@@ -234,6 +250,7 @@ export async function fetchThread(
   channelId: string,
   rootId: string,
   withPermissions: boolean,
+  channelPermissions?: 'members' | 'team',
 ) {
   const base = `/teams/${segment(teamId)}/channels/${segment(channelId)}`;
   const root = await api.get(`${base}/messages/${segment(rootId)}`, chatMessageSchema);
@@ -242,15 +259,22 @@ export async function fetchThread(
     api.get(`/teams/${segment(teamId)}?$select=id,displayName`, teamSchema),
     api.get(base, channelSchema),
     listReplies(api, teamId, channelId, rootId),
-    withPermissions ? api.all(`${base}/members`, memberSchema) : Promise.resolve(undefined),
+    withPermissions && channelPermissions !== 'team'
+      ? api.all(`${base}/members`, memberSchema)
+      : Promise.resolve(undefined),
   ]);
+  // A standard channel under `channelPermissions: 'team'` records the team's group; a private one
+  // (its own members) is listed after all.
+  const byTeam = withPermissions && teamWide(channelPermissions, channel);
+  const listed =
+    withPermissions && !byTeam ? (members ?? (await api.all(`${base}/members`, memberSchema))) : undefined;
   return mapThread(
     {
       teamId,
       teamName: team.displayName ?? teamId,
       channelId,
       channelName: channel.displayName ?? channelId,
-      permissions: members ? memberPermissions(members) : undefined,
+      permissions: byTeam ? teamPermissions(teamId) : listed ? memberPermissions(listed) : undefined,
     },
     root,
     replies,

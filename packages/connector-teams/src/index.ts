@@ -9,9 +9,14 @@ export type {
   GraphTeam,
 } from './graph-types.js';
 export { participantPermissions } from './map-meeting.js';
-export { memberPermissions, messageMarkdown, threadVersion } from './map-thread.js';
+export { memberPermissions, messageMarkdown, teamPermissions, threadVersion } from './map-thread.js';
 export { createTeamsConnector, type TeamsConnector } from './teams-connector.js';
 export type { TeamsCursor } from './teams-cursor.js';
+export {
+  GROUP_MEMBER_PERMISSION,
+  listTeamsGroupMemberships,
+  type TeamsGroupMembershipsOptions,
+} from './teams-groups.js';
 export {
   channelExternalId,
   type ParsedExternalId,

@@ -59,6 +59,14 @@ export function memberPermissions(members: readonly GraphMember[]): DocumentPerm
 }
 
 /**
+ * A standard channel's threads as readable by the team's Microsoft 365 group (the team id is the
+ * group id), for `channelPermissions: 'team'`: who is in the group comes from group membership sync.
+ */
+export function teamPermissions(teamId: string): DocumentPermission[] {
+  return [{ type: 'group', id: teamId, role: 'reader' }];
+}
+
+/**
  * One document per thread: a root message with its replies, in order, as Markdown. A thread is
  * the unit people read and answer in; a reply alone ("yes, ship it") means nothing without the
  * question, and one document per message would embed thousands of fragments that search cannot

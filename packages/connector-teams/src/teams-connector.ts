@@ -106,6 +106,7 @@ export function createTeamsConnector(settings: TeamsConnectorSettings = {}): Tea
             parsed.channelId,
             parsed.rootId,
             ctx.config.includePermissions !== false,
+            ctx.config.channelPermissions,
           );
         }
         return await fetchMeetingArtifact(

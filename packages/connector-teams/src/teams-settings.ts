@@ -96,6 +96,15 @@ const teamsConfigObject = z
     recordings: z.boolean().optional(),
     /** Capture channel membership and meeting participants into `permissions`. Default true. */
     includePermissions: z.boolean().optional(),
+    /**
+     * How a standard channel's threads record who may read them. `members` (default): the
+     * channel's members, listed per channel. `team`: the team's Microsoft 365 group
+     * (`{ type: 'group', id: <team id> }`), so group membership synced with
+     * `listTeamsGroupMemberships` + core's `syncGroupMemberships` decides who reads them (one
+     * membership list per team, kept current without re-storing threads). Private and shared
+     * channels have their own membership and always list it.
+     */
+    channelPermissions: z.enum(['members', 'team'], { message: "must be 'members' or 'team'" }).optional(),
   })
   .superRefine((config, context) => {
     if (

@@ -271,7 +271,9 @@ function suite(
           ),
           callerArb,
           fc.constantFrom('0', '10000'),
-          async (docs, caller, readableLimit) => {
+          // 0026: the filtered HNSW scan's candidate list (unset: 800).
+          fc.constantFrom('', '40', '1000'),
+          async (docs, caller, readableLimit, filteredEf) => {
             await rolledBack(w.db, async (tx) => {
               const ids = await writeDocs(tx, inB, docs);
               const keys = principalsOf({ ...caller, stored: [] });
@@ -281,7 +283,14 @@ function suite(
               await tx.query("select set_config('tributary.permission_exact_max_rows', $1, true)", [
                 readableLimit,
               ]);
+              await tx.query("select set_config('tributary.hnsw_filtered_ef_search', $1, true)", [
+                filteredEf,
+              ]);
+              await tx.query("select set_config('hnsw.ef_search', '57', true)");
               const { semantic } = await observe(tx, w.t.orgB);
+              // The scan's own ef_search is put back for the caller's later queries.
+              const after = await tx.query<{ ef: string }>("select current_setting('hnsw.ef_search') as ef");
+              expect(after.rows[0]?.ef).toBe('57');
               if (readableLimit === '0') {
                 // The HNSW scan is approximate (identical vectors, rolled-back rows still in the
                 // index): it may miss readable chunks, but never returns an unreadable one.

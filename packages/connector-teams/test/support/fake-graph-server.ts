@@ -11,7 +11,13 @@ import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { json, readBody } from './fake-http.ts';
 import { FakeIdentity } from './fake-identity.ts';
-import { type FakeArtifact, type FakeMeeting, type FakeTenant, messageJson } from './fake-tenant.ts';
+import {
+  type FakeArtifact,
+  type FakeGroup,
+  type FakeMeeting,
+  type FakeTenant,
+  messageJson,
+} from './fake-tenant.ts';
 
 /** A meeting's join URL, shaped like Teams' (percent-encoded thread id and a query string). */
 export function joinWebUrlOf(meeting: FakeMeeting): string {
@@ -221,6 +227,84 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
           [`${kind}ContentUrl`]: `${base}/v1.0/users/${artifact.organizerId}/onlineMeetings/${artifact.meetingId}/${kind}s/${artifact.id}/content`,
         };
 
+  /** A directoryObject as Graph returns it: `@odata.type` always, the other properties per `$select`. */
+  const directoryObject = (
+    url: URL,
+    object:
+      | { kind: 'user'; user: { id: string; displayName: string; email: string } }
+      | { kind: 'group'; group: FakeGroup },
+  ) => {
+    const full: Record<string, unknown> =
+      object.kind === 'user'
+        ? {
+            '@odata.type': '#microsoft.graph.user',
+            id: object.user.id,
+            displayName: object.user.displayName,
+            mail: object.user.email,
+            userPrincipalName: object.user.email,
+          }
+        : {
+            '@odata.type': '#microsoft.graph.group',
+            id: object.group.id,
+            displayName: object.group.displayName,
+            mail: object.group.mail,
+            resourceProvisioningOptions: tenant.teams.has(object.group.id) ? ['Team'] : [],
+          };
+    const select = url.searchParams.get('$select');
+    if (!select) return full;
+    const keep = new Set(['@odata.type', ...select.split(',').map((field) => field.trim())]);
+    return Object.fromEntries(Object.entries(full).filter(([key]) => keep.has(key)));
+  };
+
+  /**
+   * GET /groups (optionally `$filter=resourceProvisioningOptions/Any(x:x eq 'Team')`), /groups/{id},
+   * /groups/{id}/members (direct: users and nested groups) and /groups/{id}/transitiveMembers
+   * (every user and group reachable through nesting, each once), paged with `@odata.nextLink`.
+   */
+  const groupRoutes = (response: ServerResponse, url: URL, path: string) => {
+    count('groups');
+    if (path === '/groups') {
+      const filter = url.searchParams.get('$filter');
+      const teamsOnly = filter !== null && /resourceProvisioningOptions\/Any\(x:x eq 'Team'\)/i.test(filter);
+      if (filter !== null && !teamsOnly)
+        return graphError(response, 400, 'Request_UnsupportedQuery', `Unsupported filter ${filter}`);
+      const groups = [...tenant.groups.values()].filter((group) => !teamsOnly || tenant.teams.has(group.id));
+      return page(response, url, groups, (group) => directoryObject(url, { kind: 'group', group }));
+    }
+    const match = /^\/groups\/([^/]+)(?:\/(members|transitiveMembers))?$/.exec(path);
+    const group = tenant.groups.get(match?.[1] as string);
+    if (!match || !group)
+      return graphError(
+        response,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${match?.[1]}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    if (!match[2]) return json(response, 200, directoryObject(url, { kind: 'group', group }));
+    count('group-members');
+    type Entry =
+      | { kind: 'user'; user: { id: string; displayName: string; email: string } }
+      | { kind: 'group'; group: FakeGroup };
+    const entries: Entry[] = [];
+    const seen = new Set<string>([group.id]);
+    const walk = (current: FakeGroup) => {
+      for (const member of current.members) {
+        const id = 'user' in member ? member.user.id : member.group;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if ('user' in member) entries.push({ kind: 'user', user: member.user });
+        else {
+          const nested = tenant.groups.get(member.group);
+          if (!nested) continue;
+          entries.push({ kind: 'group', group: nested });
+          if (match[2] === 'transitiveMembers') walk(nested);
+        }
+      }
+    };
+    walk(group);
+    return page(response, url, entries, (entry) => directoryObject(url, entry));
+  };
+
   const graph = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
     count('graph');
     const auth = request.headers.authorization ?? '';
@@ -270,6 +354,10 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
         (team) => ({ id: team.id, displayName: team.displayName, 'members@delta': [] }),
         pageSize,
       );
+    }
+    if (path === '/groups' || /^\/groups\/[^/]+(?:\/(?:members|transitiveMembers))?$/.test(path)) {
+      groupRoutes(response, url, path);
+      return;
     }
     if (path === '/teams' || path === '/me/joinedTeams')
       return page(response, url, [...tenant.teams.values()], (team) => ({

@@ -43,6 +43,14 @@ export interface FakeTeam {
   seq: number;
 }
 
+/** A Microsoft 365 group (every team is one, with the team's id); members are users or nested groups. */
+export interface FakeGroup {
+  id: string;
+  displayName: string;
+  mail: string;
+  members: ({ user: FakeUser } | { group: string })[];
+}
+
 export interface FakeArtifact {
   id: string;
   meetingId: string;
@@ -80,6 +88,7 @@ export class FakeTenant {
   private clock = Date.parse('2026-01-05T09:00:00Z');
   readonly users = new Map<string, FakeUser>();
   readonly teams = new Map<string, FakeTeam>();
+  readonly groups = new Map<string, FakeGroup>();
   readonly meetings = new Map<string, FakeMeeting>();
   readonly transcripts = new Map<string, FakeArtifact>();
   readonly recordings = new Map<string, FakeArtifact>();
@@ -103,7 +112,33 @@ export class FakeTenant {
   addTeam(displayName: string): FakeTeam {
     const team = { id: randomUUID(), displayName, channels: new Map(), seq: ++this.seq };
     this.teams.set(team.id, team);
+    this.groups.set(team.id, this.group(team.id, displayName));
     return team;
+  }
+
+  private group(id: string, displayName: string): FakeGroup {
+    return {
+      id,
+      displayName,
+      mail: `${displayName.toLowerCase().replace(/\W+/g, '.')}@contoso.test`,
+      members: [],
+    };
+  }
+
+  /** A group without a team (e.g. a security group nested into a team's group). */
+  addGroup(displayName: string): FakeGroup {
+    const group = this.group(randomUUID(), displayName);
+    this.groups.set(group.id, group);
+    return group;
+  }
+
+  /** A group's (or a team's group's) direct members: users and nested groups. */
+  setGroupMembers(groupId: string, members: (FakeUser | FakeGroup)[]): void {
+    const group = this.groups.get(groupId);
+    if (!group) throw new Error(`no group ${groupId}`);
+    group.members = members.map((member) => ('members' in member ? { group: member.id } : { user: member }));
+    const team = this.teams.get(groupId);
+    if (team) team.seq = ++this.seq;
   }
 
   addChannel(
