@@ -1,0 +1,235 @@
+-- tributary:requires-extension vector
+-- (It changes the statistics 0015 created; 0015 waits for pgvector, so this waits with it.)
+-- BM25 term statistics folded once per transaction, at commit, instead of once per statement.
+--
+-- 0015 upserted every changed lexeme's row in full_text_terms in each statement that wrote chunks:
+-- ~2-4 ms per single-document statement, and a transaction that wrote many documents updated the
+-- same rows again and again, each update adding a row version the next one had to step over, so
+-- every round was slower than the last. Its cleanup of rows that reach zero also deleted nothing
+-- (a DELETE cannot see the rows its own statement's CTE updated), so zero rows piled up.
+--
+-- Now a statement that writes chunks only appends its net changes to a queue (an append, no
+-- index, no row another writer holds), and a deferred constraint trigger folds all of the
+-- transaction's changes into the statistics once, at commit: one upsert per changed row and
+-- transaction, in key order (two transactions folding at once wait for each other and never
+-- deadlock), rows that reach zero deleted. The queue empties in the same transaction, so nothing
+-- is ever left in it after a commit. The search reads the statistics through views that add the
+-- queue, so a transaction sees its own chunks before it commits; other transactions cannot see
+-- its queue rows (MVCC), so they see exactly the committed statistics.
+--
+-- The queue is an ordinary (logged) table: an UNLOGGED one would cost less WAL and lose nothing
+-- in a crash (it holds no committed row), but Postgres refuses to plan any query that names an
+-- unlogged table on a hot standby, so every search on a read replica would fail.
+
+set local lock_timeout = '5s';
+set local statement_timeout = '15min';
+
+-- The committed statistics (0015's tables, renamed; same columns, shards and keys).
+alter table tributary_private.full_text_stats rename to full_text_stats_committed;
+alter table tributary_private.full_text_terms rename to full_text_terms_committed;
+comment on table tributary_private.full_text_terms_committed is
+  'Tributary: chunks per lexeme and organisation (BM25 document frequencies), folded in at commit from full_text_changes.';
+
+-- 0015 never removed a row: the ones that count nothing go (a shard row can be negative when one
+-- writer adds a lexeme and another removes it; the sum over shards is what counts).
+delete from tributary_private.full_text_terms_committed where chunk_count = 0;
+delete from tributary_private.full_text_stats_committed where chunk_count = 0 and total_length = 0;
+
+-- Net changes of transactions that have not committed yet: (org, language) rows with lexeme null
+-- carry chunk and length changes; (org, lexeme) rows carry document frequency changes.
+create table if not exists tributary_private.full_text_changes (
+  org_id uuid not null,
+  language regconfig,
+  lexeme text collate "C",
+  chunk_count bigint not null,
+  total_length bigint not null default 0
+);
+-- One row per transaction with changes in the queue; inserting it queues the fold at commit.
+create table if not exists tributary_private.full_text_fold_requests (
+  xact xid8 primary key
+);
+revoke all on tributary_private.full_text_changes, tributary_private.full_text_fold_requests
+  from public, anon, authenticated;
+grant select on tributary_private.full_text_changes to service_role;
+
+-- Whether this transaction has changes still in the queue. Read-only transactions (no
+-- transaction id) answer without reading anything.
+create or replace function tributary_private.full_text_changes_pending()
+returns boolean
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return pg_catalog.pg_current_xact_id_if_assigned() is not null
+     and exists (select from tributary_private.full_text_fold_requests r
+                 where r.xact = pg_catalog.pg_current_xact_id());
+end
+$$;
+revoke all on function tributary_private.full_text_changes_pending() from public, anon, authenticated;
+grant execute on function tributary_private.full_text_changes_pending() to service_role;
+
+-- What the search reads: the committed statistics plus this transaction's own queued changes
+-- (shard -1). Readers add up rows per key, as they did over shards.
+create or replace view tributary_private.full_text_stats as
+  select s.org_id, s.language, s.shard, s.chunk_count, s.total_length
+  from tributary_private.full_text_stats_committed s
+  union all
+  select q.org_id, q.language, (-1)::smallint, q.chunk_count, q.total_length
+  from tributary_private.full_text_changes q
+  where q.lexeme is null and tributary_private.full_text_changes_pending();
+create or replace view tributary_private.full_text_terms as
+  select t.org_id, t.lexeme, t.shard, t.chunk_count
+  from tributary_private.full_text_terms_committed t
+  union all
+  select q.org_id, q.lexeme, (-1)::smallint, q.chunk_count
+  from tributary_private.full_text_changes q
+  where q.lexeme is not null and tributary_private.full_text_changes_pending();
+revoke all on tributary_private.full_text_stats, tributary_private.full_text_terms from public, anon, authenticated;
+grant select on tributary_private.full_text_stats, tributary_private.full_text_terms to service_role;
+
+-- Chunk statements queue their net changes (one insert per statement, whatever the number of
+-- chunks) and ask for a fold at commit once per transaction.
+create or replace function tributary_private.maintain_full_text_stats()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  queued bigint;
+begin
+  if tg_op = 'INSERT' then
+    with changed as (select n.org_id, n.language, n.fts, 1 as sign from new_rows n)
+    insert into tributary_private.full_text_changes (org_id, language, lexeme, chunk_count, total_length)
+    select c.org_id, c.language, null, sum(c.sign), sum(c.sign * length(c.fts)) from changed c group by 1, 2
+    union all
+    select c.org_id, null, l.lexeme, sum(c.sign), 0
+    from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme) group by 1, 3;
+  elsif tg_op = 'DELETE' then
+    with changed as (select o.org_id, o.language, o.fts, -1 as sign from old_rows o)
+    insert into tributary_private.full_text_changes (org_id, language, lexeme, chunk_count, total_length)
+    select c.org_id, c.language, null, sum(c.sign), sum(c.sign * length(c.fts)) from changed c group by 1, 2
+    union all
+    select c.org_id, null, l.lexeme, sum(c.sign), 0
+    from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme) group by 1, 3;
+  else
+    -- Only rows whose text changed: a new embedding alone changes no statistic.
+    with changed as (
+      select o.org_id, o.language, o.fts, -1 as sign from old_rows o join new_rows n on n.id = o.id
+      where n.fts is distinct from o.fts or n.org_id <> o.org_id or n.language <> o.language
+      union all
+      select n.org_id, n.language, n.fts, 1 from new_rows n join old_rows o on o.id = n.id
+      where n.fts is distinct from o.fts or n.org_id <> o.org_id or n.language <> o.language
+    )
+    insert into tributary_private.full_text_changes (org_id, language, lexeme, chunk_count, total_length)
+    select c.org_id, c.language, null, sum(c.sign), sum(c.sign * length(c.fts)) from changed c group by 1, 2
+    having sum(c.sign) <> 0 or sum(c.sign * length(c.fts)) <> 0
+    union all
+    select c.org_id, null, l.lexeme, sum(c.sign), 0
+    from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme) group by 1, 3
+    having sum(c.sign) <> 0;
+  end if;
+  get diagnostics queued = row_count;
+  if queued > 0 then
+    insert into tributary_private.full_text_fold_requests (xact) values (pg_catalog.pg_current_xact_id())
+    on conflict do nothing;
+  end if;
+  return null;
+end
+$$;
+revoke all on function tributary_private.maintain_full_text_stats() from public, anon, authenticated;
+
+-- The fold, at commit (or at the end of the statement after SET CONSTRAINTS ... IMMEDIATE): takes
+-- every queued change this transaction can see (its own; other transactions' are invisible, and
+-- no committed one is left behind), adds them up per key and applies them to this backend's
+-- shard in key order, stats before terms, so concurrent folds lock rows in one global order.
+create or replace function tributary_private.fold_full_text_changes()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  writer_shard smallint := (pg_catalog.pg_backend_pid() % 8)::smallint;
+  stat_orgs uuid[];
+  stat_languages regconfig[];
+  stat_counts bigint[];
+  stat_lengths bigint[];
+  term_orgs uuid[];
+  term_lexemes text[];
+  term_counts bigint[];
+begin
+  delete from tributary_private.full_text_fold_requests r where r.xact = new.xact;
+  with taken as (
+    delete from tributary_private.full_text_changes q
+    returning q.org_id, q.language, q.lexeme, q.chunk_count, q.total_length
+  ),
+  stats as (
+    select t.org_id, t.language, sum(t.chunk_count) as chunks, sum(t.total_length) as lengths
+    from taken t where t.lexeme is null group by 1, 2
+    having sum(t.chunk_count) <> 0 or sum(t.total_length) <> 0
+  ),
+  terms as (
+    select t.org_id, t.lexeme, sum(t.chunk_count) as chunks
+    from taken t where t.lexeme is not null group by 1, 2 having sum(t.chunk_count) <> 0
+  )
+  select (select array_agg(s.org_id order by s.org_id, s.language) from stats s),
+         (select array_agg(s.language order by s.org_id, s.language) from stats s),
+         (select array_agg(s.chunks order by s.org_id, s.language) from stats s),
+         (select array_agg(s.lengths order by s.org_id, s.language) from stats s),
+         (select array_agg(m.org_id order by m.org_id, m.lexeme) from terms m),
+         (select array_agg(m.lexeme order by m.org_id, m.lexeme) from terms m),
+         (select array_agg(m.chunks order by m.org_id, m.lexeme) from terms m)
+  into stat_orgs, stat_languages, stat_counts, stat_lengths, term_orgs, term_lexemes, term_counts;
+
+  if stat_orgs is not null then
+    insert into tributary_private.full_text_stats_committed as s (org_id, language, shard, chunk_count, total_length)
+    select k.org_id, k.language, writer_shard, k.chunks, k.lengths
+    from unnest(stat_orgs, stat_languages, stat_counts, stat_lengths) k(org_id, language, chunks, lengths)
+    order by k.org_id, k.language
+    on conflict (org_id, language, shard) do update
+      set chunk_count = s.chunk_count + excluded.chunk_count, total_length = s.total_length + excluded.total_length;
+    delete from tributary_private.full_text_stats_committed s
+    using unnest(stat_orgs, stat_languages) k(org_id, language)
+    where s.org_id = k.org_id and s.language = k.language and s.shard = writer_shard
+      and s.chunk_count = 0 and s.total_length = 0;
+  end if;
+  if term_orgs is not null then
+    insert into tributary_private.full_text_terms_committed as s (org_id, lexeme, shard, chunk_count)
+    select k.org_id, k.lexeme, writer_shard, k.chunks
+    from unnest(term_orgs, term_lexemes, term_counts) k(org_id, lexeme, chunks)
+    order by k.org_id, k.lexeme collate "C"
+    on conflict (org_id, lexeme, shard) do update set chunk_count = s.chunk_count + excluded.chunk_count;
+    delete from tributary_private.full_text_terms_committed s
+    using unnest(term_orgs, term_lexemes) k(org_id, lexeme)
+    where s.org_id = k.org_id and s.lexeme = k.lexeme collate "C" and s.shard = writer_shard
+      and s.chunk_count = 0;
+  end if;
+  return null;
+end
+$$;
+revoke all on function tributary_private.fold_full_text_changes() from public, anon, authenticated;
+
+drop trigger if exists full_text_fold_requests_fold on tributary_private.full_text_fold_requests;
+create constraint trigger full_text_fold_requests_fold after insert on tributary_private.full_text_fold_requests
+  deferrable initially deferred
+  for each row execute function tributary_private.fold_full_text_changes();
+
+-- TRUNCATE document_chunks empties the statistics too (0015 left them counting the lost chunks).
+-- This transaction's queued changes go with them; a fold still due finds nothing to fold.
+create or replace function tributary_private.clear_full_text_stats()
+returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  truncate tributary_private.full_text_stats_committed, tributary_private.full_text_terms_committed;
+  delete from tributary_private.full_text_changes;
+  return null;
+end
+$$;
+revoke all on function tributary_private.clear_full_text_stats() from public, anon, authenticated;
+drop trigger if exists document_chunks_full_text_stats_truncate on public.document_chunks;
+create trigger document_chunks_full_text_stats_truncate after truncate on public.document_chunks
+  for each statement execute function tributary_private.clear_full_text_stats();
+
+-- Writes now go through the queue; 0015's per-statement upsert is gone (the down script restores it).
+drop function if exists tributary_private.apply_full_text_changes(uuid[], regconfig[], tsvector[], integer[]);
