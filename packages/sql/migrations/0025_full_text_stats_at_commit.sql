@@ -35,35 +35,30 @@ comment on table tributary_private.full_text_terms_committed is
 delete from tributary_private.full_text_terms_committed where chunk_count = 0;
 delete from tributary_private.full_text_stats_committed where chunk_count = 0 and total_length = 0;
 
--- Net changes of transactions that have not committed yet: (org, language) rows with lexeme null
--- carry chunk and length changes; (org, lexeme) rows carry document frequency changes.
+-- Net changes of transactions that have not committed yet: one row per statement, organisation
+-- and language, with the chunk and length change and the document frequency change of every
+-- lexeme (two arrays in lexeme order). One short row per statement instead of a row per lexeme
+-- keeps the queue small: the fold reads all of it that it can see.
 create table if not exists tributary_private.full_text_changes (
   org_id uuid not null,
-  language regconfig,
-  lexeme text collate "C",
+  language regconfig not null,
   chunk_count bigint not null,
-  total_length bigint not null default 0
+  total_length bigint not null,
+  lexemes text[] collate "C",
+  lexeme_counts bigint[]
 );
--- One row per transaction with changes in the queue; inserting it queues the fold at commit.
-create table if not exists tributary_private.full_text_fold_requests (
-  xact xid8 primary key
-);
-revoke all on tributary_private.full_text_changes, tributary_private.full_text_fold_requests
-  from public, anon, authenticated;
+revoke all on tributary_private.full_text_changes from public, anon, authenticated;
 grant select on tributary_private.full_text_changes to service_role;
 
--- Whether this transaction has changes still in the queue. Read-only transactions (no
--- transaction id) answer without reading anything.
+-- Whether this transaction has changes in the queue that are not folded yet: the statements that
+-- queue set tributary.full_text_queued (transaction-local, so it ends with the transaction, and a
+-- rollback to a savepoint restores it with the queue rows), the fold clears it.
 create or replace function tributary_private.full_text_changes_pending()
 returns boolean
-language plpgsql stable
+language sql stable
 set search_path = ''
 as $$
-begin
-  return pg_catalog.pg_current_xact_id_if_assigned() is not null
-     and exists (select from tributary_private.full_text_fold_requests r
-                 where r.xact = pg_catalog.pg_current_xact_id());
-end
+  select coalesce(pg_catalog.current_setting('tributary.full_text_queued', true), '') = 'on'
 $$;
 revoke all on function tributary_private.full_text_changes_pending() from public, anon, authenticated;
 grant execute on function tributary_private.full_text_changes_pending() to service_role;
@@ -76,14 +71,15 @@ create or replace view tributary_private.full_text_stats as
   union all
   select q.org_id, q.language, (-1)::smallint, q.chunk_count, q.total_length
   from tributary_private.full_text_changes q
-  where q.lexeme is null and tributary_private.full_text_changes_pending();
+  where tributary_private.full_text_changes_pending();
 create or replace view tributary_private.full_text_terms as
   select t.org_id, t.lexeme, t.shard, t.chunk_count
   from tributary_private.full_text_terms_committed t
   union all
-  select q.org_id, q.lexeme, (-1)::smallint, q.chunk_count
+  select q.org_id, l.lexeme, (-1)::smallint, l.chunk_count
   from tributary_private.full_text_changes q
-  where q.lexeme is not null and tributary_private.full_text_changes_pending();
+  cross join lateral unnest(q.lexemes, q.lexeme_counts) l(lexeme, chunk_count)
+  where tributary_private.full_text_changes_pending();
 revoke all on tributary_private.full_text_stats, tributary_private.full_text_terms from public, anon, authenticated;
 grant select on tributary_private.full_text_stats, tributary_private.full_text_terms to service_role;
 
@@ -94,23 +90,47 @@ returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
-declare
-  queued bigint;
 begin
+  -- Before the insert: under SET CONSTRAINTS ... IMMEDIATE the fold runs as soon as it ends.
+  perform pg_catalog.set_config('tributary.full_text_queued', 'on', true);
+  -- The same statement three times: a transition table can only be named in the trigger's own
+  -- function, and new_rows / old_rows exist only for the operations that have them.
   if tg_op = 'INSERT' then
-    with changed as (select n.org_id, n.language, n.fts, 1 as sign from new_rows n)
-    insert into tributary_private.full_text_changes (org_id, language, lexeme, chunk_count, total_length)
-    select c.org_id, c.language, null, sum(c.sign), sum(c.sign * length(c.fts)) from changed c group by 1, 2
-    union all
-    select c.org_id, null, l.lexeme, sum(c.sign), 0
-    from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme) group by 1, 3;
+    with changed as (
+      select n.org_id, n.language, n.fts, 1 as sign from new_rows n
+    ),
+    terms as (
+      select c.org_id, c.language, l.lexeme, sum(c.sign) as chunks
+      from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme)
+      group by 1, 2, 3 having sum(c.sign) <> 0
+    )
+    insert into tributary_private.full_text_changes
+      (org_id, language, chunk_count, total_length, lexemes, lexeme_counts)
+    select s.org_id, s.language, s.chunks, s.lengths, t.lexemes, t.counts
+    from (select c.org_id, c.language, sum(c.sign) as chunks, sum(c.sign * length(c.fts)) as lengths
+          from changed c group by 1, 2) s
+    left join (select m.org_id, m.language, array_agg(m.lexeme order by m.lexeme collate "C") as lexemes,
+                      array_agg(m.chunks order by m.lexeme collate "C") as counts
+               from terms m group by 1, 2) t on t.org_id = s.org_id and t.language = s.language
+    where s.chunks <> 0 or s.lengths <> 0 or t.lexemes is not null;
   elsif tg_op = 'DELETE' then
-    with changed as (select o.org_id, o.language, o.fts, -1 as sign from old_rows o)
-    insert into tributary_private.full_text_changes (org_id, language, lexeme, chunk_count, total_length)
-    select c.org_id, c.language, null, sum(c.sign), sum(c.sign * length(c.fts)) from changed c group by 1, 2
-    union all
-    select c.org_id, null, l.lexeme, sum(c.sign), 0
-    from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme) group by 1, 3;
+    with changed as (
+      select o.org_id, o.language, o.fts, -1 as sign from old_rows o
+    ),
+    terms as (
+      select c.org_id, c.language, l.lexeme, sum(c.sign) as chunks
+      from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme)
+      group by 1, 2, 3 having sum(c.sign) <> 0
+    )
+    insert into tributary_private.full_text_changes
+      (org_id, language, chunk_count, total_length, lexemes, lexeme_counts)
+    select s.org_id, s.language, s.chunks, s.lengths, t.lexemes, t.counts
+    from (select c.org_id, c.language, sum(c.sign) as chunks, sum(c.sign * length(c.fts)) as lengths
+          from changed c group by 1, 2) s
+    left join (select m.org_id, m.language, array_agg(m.lexeme order by m.lexeme collate "C") as lexemes,
+                      array_agg(m.chunks order by m.lexeme collate "C") as counts
+               from terms m group by 1, 2) t on t.org_id = s.org_id and t.language = s.language
+    where s.chunks <> 0 or s.lengths <> 0 or t.lexemes is not null;
   else
     -- Only rows whose text changed: a new embedding alone changes no statistic.
     with changed as (
@@ -119,19 +139,21 @@ begin
       union all
       select n.org_id, n.language, n.fts, 1 from new_rows n join old_rows o on o.id = n.id
       where n.fts is distinct from o.fts or n.org_id <> o.org_id or n.language <> o.language
+    ),
+    terms as (
+      select c.org_id, c.language, l.lexeme, sum(c.sign) as chunks
+      from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme)
+      group by 1, 2, 3 having sum(c.sign) <> 0
     )
-    insert into tributary_private.full_text_changes (org_id, language, lexeme, chunk_count, total_length)
-    select c.org_id, c.language, null, sum(c.sign), sum(c.sign * length(c.fts)) from changed c group by 1, 2
-    having sum(c.sign) <> 0 or sum(c.sign * length(c.fts)) <> 0
-    union all
-    select c.org_id, null, l.lexeme, sum(c.sign), 0
-    from changed c cross join lateral unnest(tsvector_to_array(c.fts)) l(lexeme) group by 1, 3
-    having sum(c.sign) <> 0;
-  end if;
-  get diagnostics queued = row_count;
-  if queued > 0 then
-    insert into tributary_private.full_text_fold_requests (xact) values (pg_catalog.pg_current_xact_id())
-    on conflict do nothing;
+    insert into tributary_private.full_text_changes
+      (org_id, language, chunk_count, total_length, lexemes, lexeme_counts)
+    select s.org_id, s.language, s.chunks, s.lengths, t.lexemes, t.counts
+    from (select c.org_id, c.language, sum(c.sign) as chunks, sum(c.sign * length(c.fts)) as lengths
+          from changed c group by 1, 2) s
+    left join (select m.org_id, m.language, array_agg(m.lexeme order by m.lexeme collate "C") as lexemes,
+                      array_agg(m.chunks order by m.lexeme collate "C") as counts
+               from terms m group by 1, 2) t on t.org_id = s.org_id and t.language = s.language
+    where s.chunks <> 0 or s.lengths <> 0 or t.lexemes is not null;
   end if;
   return null;
 end
@@ -156,20 +178,28 @@ declare
   term_orgs uuid[];
   term_lexemes text[];
   term_counts bigint[];
+  zero_orgs uuid[];
+  zero_languages regconfig[];
+  zero_lexemes text[];
 begin
-  delete from tributary_private.full_text_fold_requests r where r.xact = new.xact;
+  -- Every queued row has its own deferred event; the first one folds them all, the rest return here.
+  if not tributary_private.full_text_changes_pending() then
+    return null;
+  end if;
+  perform pg_catalog.set_config('tributary.full_text_queued', '', true);
   with taken as (
     delete from tributary_private.full_text_changes q
-    returning q.org_id, q.language, q.lexeme, q.chunk_count, q.total_length
+    returning q.org_id, q.language, q.chunk_count, q.total_length, q.lexemes, q.lexeme_counts
   ),
   stats as (
     select t.org_id, t.language, sum(t.chunk_count) as chunks, sum(t.total_length) as lengths
-    from taken t where t.lexeme is null group by 1, 2
+    from taken t group by 1, 2
     having sum(t.chunk_count) <> 0 or sum(t.total_length) <> 0
   ),
   terms as (
-    select t.org_id, t.lexeme, sum(t.chunk_count) as chunks
-    from taken t where t.lexeme is not null group by 1, 2 having sum(t.chunk_count) <> 0
+    select t.org_id, l.lexeme, sum(l.chunks) as chunks
+    from taken t cross join lateral unnest(t.lexemes, t.lexeme_counts) l(lexeme, chunks)
+    group by 1, 2 having sum(l.chunks) <> 0
   )
   select (select array_agg(s.org_id order by s.org_id, s.language) from stats s),
          (select array_agg(s.language order by s.org_id, s.language) from stats s),
@@ -180,36 +210,52 @@ begin
          (select array_agg(m.chunks order by m.org_id, m.lexeme) from terms m)
   into stat_orgs, stat_languages, stat_counts, stat_lengths, term_orgs, term_lexemes, term_counts;
 
+  -- Rows that reach zero are deleted by a second statement (a statement cannot delete rows it
+  -- has just updated), only when there are some.
   if stat_orgs is not null then
-    insert into tributary_private.full_text_stats_committed as s (org_id, language, shard, chunk_count, total_length)
-    select k.org_id, k.language, writer_shard, k.chunks, k.lengths
-    from unnest(stat_orgs, stat_languages, stat_counts, stat_lengths) k(org_id, language, chunks, lengths)
-    order by k.org_id, k.language
-    on conflict (org_id, language, shard) do update
-      set chunk_count = s.chunk_count + excluded.chunk_count, total_length = s.total_length + excluded.total_length;
-    delete from tributary_private.full_text_stats_committed s
-    using unnest(stat_orgs, stat_languages) k(org_id, language)
-    where s.org_id = k.org_id and s.language = k.language and s.shard = writer_shard
-      and s.chunk_count = 0 and s.total_length = 0;
+    with upserted as (
+      insert into tributary_private.full_text_stats_committed as s (org_id, language, shard, chunk_count, total_length)
+      select k.org_id, k.language, writer_shard, k.chunks, k.lengths
+      from unnest(stat_orgs, stat_languages, stat_counts, stat_lengths) k(org_id, language, chunks, lengths)
+      order by k.org_id, k.language
+      on conflict (org_id, language, shard) do update
+        set chunk_count = s.chunk_count + excluded.chunk_count, total_length = s.total_length + excluded.total_length
+      returning s.org_id, s.language, s.chunk_count, s.total_length
+    )
+    select array_agg(u.org_id), array_agg(u.language) into zero_orgs, zero_languages
+    from upserted u where u.chunk_count = 0 and u.total_length = 0;
+    if zero_orgs is not null then
+      delete from tributary_private.full_text_stats_committed s
+      using unnest(zero_orgs, zero_languages) k(org_id, language)
+      where s.org_id = k.org_id and s.language = k.language and s.shard = writer_shard
+        and s.chunk_count = 0 and s.total_length = 0;
+    end if;
   end if;
   if term_orgs is not null then
-    insert into tributary_private.full_text_terms_committed as s (org_id, lexeme, shard, chunk_count)
-    select k.org_id, k.lexeme, writer_shard, k.chunks
-    from unnest(term_orgs, term_lexemes, term_counts) k(org_id, lexeme, chunks)
-    order by k.org_id, k.lexeme collate "C"
-    on conflict (org_id, lexeme, shard) do update set chunk_count = s.chunk_count + excluded.chunk_count;
-    delete from tributary_private.full_text_terms_committed s
-    using unnest(term_orgs, term_lexemes) k(org_id, lexeme)
-    where s.org_id = k.org_id and s.lexeme = k.lexeme collate "C" and s.shard = writer_shard
-      and s.chunk_count = 0;
+    with upserted as (
+      insert into tributary_private.full_text_terms_committed as s (org_id, lexeme, shard, chunk_count)
+      select k.org_id, k.lexeme, writer_shard, k.chunks
+      from unnest(term_orgs, term_lexemes, term_counts) k(org_id, lexeme, chunks)
+      order by k.org_id, k.lexeme collate "C"
+      on conflict (org_id, lexeme, shard) do update set chunk_count = s.chunk_count + excluded.chunk_count
+      returning s.org_id, s.lexeme, s.chunk_count
+    )
+    select array_agg(u.org_id), array_agg(u.lexeme) into zero_orgs, zero_lexemes
+    from upserted u where u.chunk_count = 0;
+    if zero_orgs is not null then
+      delete from tributary_private.full_text_terms_committed s
+      using unnest(zero_orgs, zero_lexemes) k(org_id, lexeme)
+      where s.org_id = k.org_id and s.lexeme = k.lexeme collate "C" and s.shard = writer_shard
+        and s.chunk_count = 0;
+    end if;
   end if;
   return null;
 end
 $$;
 revoke all on function tributary_private.fold_full_text_changes() from public, anon, authenticated;
 
-drop trigger if exists full_text_fold_requests_fold on tributary_private.full_text_fold_requests;
-create constraint trigger full_text_fold_requests_fold after insert on tributary_private.full_text_fold_requests
+drop trigger if exists full_text_changes_fold on tributary_private.full_text_changes;
+create constraint trigger full_text_changes_fold after insert on tributary_private.full_text_changes
   deferrable initially deferred
   for each row execute function tributary_private.fold_full_text_changes();
 
@@ -223,6 +269,7 @@ as $$
 begin
   truncate tributary_private.full_text_stats_committed, tributary_private.full_text_terms_committed;
   delete from tributary_private.full_text_changes;
+  perform pg_catalog.set_config('tributary.full_text_queued', '', true);
   return null;
 end
 $$;
