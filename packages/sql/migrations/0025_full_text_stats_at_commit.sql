@@ -46,7 +46,11 @@ create table if not exists tributary_private.full_text_changes (
   total_length bigint not null,
   lexemes text[] collate "C",
   lexeme_counts bigint[]
-);
+) with (toast_tuple_target = 8160);
+-- Kept in the row (compressed) up to a page: a statement's arrays are written once and read once,
+-- so moving them to the TOAST table would only add writes.
+alter table tributary_private.full_text_changes
+  alter column lexemes set storage main, alter column lexeme_counts set storage main;
 revoke all on tributary_private.full_text_changes from public, anon, authenticated;
 grant select on tributary_private.full_text_changes to service_role;
 
@@ -91,6 +95,15 @@ language plpgsql security definer
 set search_path = ''
 as $$
 begin
+  -- Every statement fires all three triggers; most have no row (an INSERT's UPDATE trigger, ...).
+  if tg_op = 'DELETE' then
+    perform from old_rows limit 1;
+  else
+    perform from new_rows limit 1;
+  end if;
+  if not found then
+    return null;
+  end if;
   -- Before the insert: under SET CONSTRAINTS ... IMMEDIATE the fold runs as soon as it ends.
   perform pg_catalog.set_config('tributary.full_text_queued', 'on', true);
   -- The same statement three times: a transition table can only be named in the trigger's own
@@ -171,13 +184,6 @@ set search_path = ''
 as $$
 declare
   writer_shard smallint := (pg_catalog.pg_backend_pid() % 8)::smallint;
-  stat_orgs uuid[];
-  stat_languages regconfig[];
-  stat_counts bigint[];
-  stat_lengths bigint[];
-  term_orgs uuid[];
-  term_lexemes text[];
-  term_counts bigint[];
   zero_orgs uuid[];
   zero_languages regconfig[];
   zero_lexemes text[];
@@ -187,68 +193,52 @@ begin
     return null;
   end if;
   perform pg_catalog.set_config('tributary.full_text_queued', '', true);
-  with taken as (
-    delete from tributary_private.full_text_changes q
-    returning q.org_id, q.language, q.chunk_count, q.total_length, q.lexemes, q.lexeme_counts
-  ),
-  stats as (
-    select t.org_id, t.language, sum(t.chunk_count) as chunks, sum(t.total_length) as lengths
-    from taken t group by 1, 2
-    having sum(t.chunk_count) <> 0 or sum(t.total_length) <> 0
-  ),
-  terms as (
-    select t.org_id, l.lexeme, sum(l.chunks) as chunks
-    from taken t cross join lateral unnest(t.lexemes, t.lexeme_counts) l(lexeme, chunks)
-    group by 1, 2 having sum(l.chunks) <> 0
-  )
-  select (select array_agg(s.org_id order by s.org_id, s.language) from stats s),
-         (select array_agg(s.language order by s.org_id, s.language) from stats s),
-         (select array_agg(s.chunks order by s.org_id, s.language) from stats s),
-         (select array_agg(s.lengths order by s.org_id, s.language) from stats s),
-         (select array_agg(m.org_id order by m.org_id, m.lexeme) from terms m),
-         (select array_agg(m.lexeme order by m.org_id, m.lexeme) from terms m),
-         (select array_agg(m.chunks order by m.org_id, m.lexeme) from terms m)
-  into stat_orgs, stat_languages, stat_counts, stat_lengths, term_orgs, term_lexemes, term_counts;
 
-  -- Rows that reach zero are deleted by a second statement (a statement cannot delete rows it
-  -- has just updated), only when there are some.
-  if stat_orgs is not null then
-    with upserted as (
-      insert into tributary_private.full_text_stats_committed as s (org_id, language, shard, chunk_count, total_length)
-      select k.org_id, k.language, writer_shard, k.chunks, k.lengths
-      from unnest(stat_orgs, stat_languages, stat_counts, stat_lengths) k(org_id, language, chunks, lengths)
-      order by k.org_id, k.language
-      on conflict (org_id, language, shard) do update
-        set chunk_count = s.chunk_count + excluded.chunk_count, total_length = s.total_length + excluded.total_length
-      returning s.org_id, s.language, s.chunk_count, s.total_length
-    )
-    select array_agg(u.org_id), array_agg(u.language) into zero_orgs, zero_languages
-    from upserted u where u.chunk_count = 0 and u.total_length = 0;
-    if zero_orgs is not null then
-      delete from tributary_private.full_text_stats_committed s
-      using unnest(zero_orgs, zero_languages) k(org_id, language)
-      where s.org_id = k.org_id and s.language = k.language and s.shard = writer_shard
-        and s.chunk_count = 0 and s.total_length = 0;
-    end if;
+  -- Rows that reach zero are deleted by a later statement (a statement cannot delete rows it has
+  -- just updated), and only when there are some.
+  with upserted as (
+    insert into tributary_private.full_text_stats_committed as s (org_id, language, shard, chunk_count, total_length)
+    select q.org_id, q.language, writer_shard, sum(q.chunk_count), sum(q.total_length)
+    from tributary_private.full_text_changes q
+    group by q.org_id, q.language
+    having sum(q.chunk_count) <> 0 or sum(q.total_length) <> 0
+    order by q.org_id, q.language
+    on conflict (org_id, language, shard) do update
+      set chunk_count = s.chunk_count + excluded.chunk_count, total_length = s.total_length + excluded.total_length
+    returning s.org_id, s.language, s.chunk_count, s.total_length
+  )
+  select array_agg(u.org_id), array_agg(u.language) into zero_orgs, zero_languages
+  from upserted u where u.chunk_count = 0 and u.total_length = 0;
+  if zero_orgs is not null then
+    delete from tributary_private.full_text_stats_committed s
+    using unnest(zero_orgs, zero_languages) k(org_id, language)
+    where s.org_id = k.org_id and s.language = k.language and s.shard = writer_shard
+      and s.chunk_count = 0 and s.total_length = 0;
   end if;
-  if term_orgs is not null then
-    with upserted as (
-      insert into tributary_private.full_text_terms_committed as s (org_id, lexeme, shard, chunk_count)
-      select k.org_id, k.lexeme, writer_shard, k.chunks
-      from unnest(term_orgs, term_lexemes, term_counts) k(org_id, lexeme, chunks)
-      order by k.org_id, k.lexeme collate "C"
-      on conflict (org_id, lexeme, shard) do update set chunk_count = s.chunk_count + excluded.chunk_count
-      returning s.org_id, s.lexeme, s.chunk_count
-    )
-    select array_agg(u.org_id), array_agg(u.lexeme) into zero_orgs, zero_lexemes
-    from upserted u where u.chunk_count = 0;
-    if zero_orgs is not null then
-      delete from tributary_private.full_text_terms_committed s
-      using unnest(zero_orgs, zero_lexemes) k(org_id, lexeme)
-      where s.org_id = k.org_id and s.lexeme = k.lexeme collate "C" and s.shard = writer_shard
-        and s.chunk_count = 0;
-    end if;
+
+  with upserted as (
+    insert into tributary_private.full_text_terms_committed as s (org_id, lexeme, shard, chunk_count)
+    select q.org_id, l.lexeme, writer_shard, sum(l.chunks)
+    from tributary_private.full_text_changes q
+    cross join lateral unnest(q.lexemes, q.lexeme_counts) l(lexeme, chunks)
+    group by q.org_id, l.lexeme
+    having sum(l.chunks) <> 0
+    order by q.org_id, l.lexeme
+    on conflict (org_id, lexeme, shard) do update set chunk_count = s.chunk_count + excluded.chunk_count
+    returning s.org_id, s.lexeme, s.chunk_count
+  )
+  select array_agg(u.org_id), array_agg(u.lexeme) into zero_orgs, zero_lexemes
+  from upserted u where u.chunk_count = 0;
+  if zero_orgs is not null then
+    delete from tributary_private.full_text_terms_committed s
+    using unnest(zero_orgs, zero_lexemes) k(org_id, lexeme)
+    where s.org_id = k.org_id and s.lexeme = k.lexeme collate "C" and s.shard = writer_shard
+      and s.chunk_count = 0;
   end if;
+
+  -- Only this transaction's rows are visible here (and no committed one exists): the queue is
+  -- empty again once this transaction commits.
+  delete from tributary_private.full_text_changes;
   return null;
 end
 $$;
