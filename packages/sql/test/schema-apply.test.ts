@@ -156,6 +156,7 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0020_cross_source_duplicates',
       '0021_permission_search_speed',
       '0022_pipeline_seen_marks',
+      '0025_full_text_stats_at_commit',
       '0026_filtered_vector_search',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
