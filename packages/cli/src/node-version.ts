@@ -39,13 +39,18 @@ export function pluginNodeRange(specifier: string, resolvedUrl: string, cwd: str
   if (resolvedUrl.startsWith('file:')) {
     climb(dirname(fileURLToPath(resolvedUrl)), (directory) => join(directory, 'package.json'));
   } else {
-    const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+    const name = specifier.startsWith('@')
+      ? specifier.split('/').slice(0, 2).join('/')
+      : specifier.split('/')[0];
     if (name) climb(cwd, (directory) => join(directory, 'node_modules', name, 'package.json'));
   }
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     try {
-      const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; engines?: { node?: unknown } };
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as {
+        name?: unknown;
+        engines?: { node?: unknown };
+      };
       if (typeof manifest.name !== 'string') continue;
       return typeof manifest.engines?.node === 'string' ? manifest.engines.node : undefined;
     } catch {

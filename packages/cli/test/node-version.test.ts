@@ -35,7 +35,10 @@ describe('loading a plugin built for a newer Node.js', () => {
         JSON.stringify({ name, type: 'module', exports: './index.js', engines: { node: range } }),
       );
       // What an old Node.js does to a dependency that needs a newer one.
-      await writeFile(join(folder, 'index.js'), "throw new TypeError(\"Cannot read properties of undefined (reading 'bind')\");\n");
+      await writeFile(
+        join(folder, 'index.js'),
+        'throw new TypeError("Cannot read properties of undefined (reading \'bind\')");\n',
+      );
     };
     await write('future-plugin', '>=99');
     await write('current-plugin', '>=18');
@@ -51,13 +54,17 @@ describe('loading a plugin built for a newer Node.js', () => {
   it('names the Node.js it needs, with the original failure kept', async () => {
     const failure = loadConnectorPlugin('future-plugin', { cwd });
     await expect(failure).rejects.toMatchObject({ code: 'node_too_old' });
-    await expect(failure).rejects.toThrow(/future-plugin needs Node\.js >=99; this is Node\.js \d+\.\d+\.\d+/);
+    await expect(failure).rejects.toThrow(
+      /future-plugin needs Node\.js >=99; this is Node\.js \d+\.\d+\.\d+/,
+    );
     await expect(failure).rejects.toThrow(/reading 'bind'/);
   });
 
   it('reports any other import failure as it is', async () => {
     const failure = loadConnectorPlugin('current-plugin', { cwd });
     await expect(failure).rejects.toMatchObject({ code: 'plugin_import_failed' });
-    await expect(failure).rejects.toThrow(/cannot load the connector plugin current-plugin: Cannot read properties/);
+    await expect(failure).rejects.toThrow(
+      /cannot load the connector plugin current-plugin: Cannot read properties/,
+    );
   });
 });
