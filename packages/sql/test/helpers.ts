@@ -2,7 +2,7 @@ import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SqlQueryable } from '../src/index.js';
+import { loadMigrations, type SqlQueryable } from '../src/index.js';
 
 export const fixturesDirectory = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -74,4 +74,12 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
     return error as Error;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** The bundled migrations from `name` on, in order: what a rollback to the one before `name` undoes. */
+export async function migrationsFrom(name: string): Promise<string[]> {
+  const names = (await loadMigrations()).map((migration) => migration.name);
+  const index = names.indexOf(name);
+  if (index < 0) throw new Error(`No bundled migration named ${name}`);
+  return names.slice(index);
 }
