@@ -45,9 +45,11 @@ export async function loadConnectorFor(
   },
 ): Promise<LoadedPlugin> {
   if (options.plugin !== undefined) {
+    // A first-party package named as a plugin: its factory is the connector (there is no default export).
+    const firstParty = Object.values(builtinConnectors).find((entry) => entry.packageName === options.plugin);
     return loadConnectorPlugin(options.plugin, {
       cwd: options.cwd,
-      exportName: options.exportName,
+      exportName: options.exportName ?? firstParty?.factory,
       factoryArgument: options.settings,
     });
   }

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import {
   type ConnectorRecord,
   createConnectorManager,
@@ -7,9 +5,10 @@ import {
   secretKeyRingFromEnv,
 } from '@tributary/core';
 import { Command, Option } from 'commander';
+import { builtinConnectors, loadConnectorFor } from './builtin-connectors.js';
 import { TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
-import { loadConnectorPlugin } from './connector-plugin.js';
+import { readJsonObjectFile } from './json-file.js';
 import {
   addDatabaseOptions,
   type KnowledgeBaseFlags,
@@ -58,21 +57,58 @@ function describeRow(row: ConnectorRecord): string {
   return `${row.id}  ${row.connectorType.padEnd(14)} ${row.name}  (${row.isActive ? 'active' : 'inactive'}, ${row.syncFrequency}, ${last}, errors ${row.errorCount})`;
 }
 
-const pluginOptions = (command: Command) =>
+const builtinTypes = Object.keys(builtinConnectors).join(', ');
+
+const pluginOptions = (command: Command, pluginDefault: string) =>
   command
-    .requiredOption('--plugin <module>', 'the connector plugin: a package name or a file path (.js/.mjs)')
+    .option(
+      '--plugin <module>',
+      `the connector plugin: a package name (e.g. @tributary/connector-url) or a file path (.js/.mjs); ${pluginDefault}`,
+    )
     .option(
       '--export <name>',
-      'the export holding the connector or its factory (default: the default export)',
+      "the export holding the connector or its factory (default: the default export, or a first-party package's factory)",
+    )
+    .option(
+      '--settings <file>',
+      "JSON file passed to the connector's factory (a built-in connector's settings, e.g. a URL allowlist)",
     );
+
+interface PluginFlags {
+  plugin?: string;
+  export?: string;
+  settings?: string;
+}
+
+/** The connector to check a config or secrets against: `--plugin`, else the built-in one for `type`. */
+async function pluginFor(options: PluginFlags, type: string | undefined, io: CliIo) {
+  const settings =
+    options.settings === undefined ? undefined : await readJsonObjectFile(options.settings, '--settings', io);
+  if (options.plugin === undefined && type === undefined) {
+    throw new TributaryCliError(
+      'plugin_required',
+      `name the connector: --type <type> for a built-in one (${builtinTypes}), or --plugin <package or file> for your own`,
+    );
+  }
+  return loadConnectorFor(type ?? '', {
+    cwd: io.cwd,
+    plugin: options.plugin,
+    exportName: options.export,
+    settings,
+  });
+}
 
 export function connectorCommand(io: CliIo): Command {
   const json = (command: Command) => command.optsWithGlobals<KnowledgeBaseFlags>().json ?? false;
   const connector = new Command('connector').description('create, inspect and remove connectors');
 
   const add = pluginOptions(
-    new Command('add').description('create a connector from a plugin, config checked by its schema'),
+    new Command('add').description(
+      "create a connector, built-in (--type url) or from a plugin; its config is checked by the connector's schema",
+    ),
+    'or use --type',
   )
+    .option('--type <type>', `a built-in connector type (${builtinTypes}); its package must be installed`)
     .requiredOption('--org-id <uuid>', 'the organisation it belongs to', parseUuid)
     .option('--name <name>', "display name (default: the plugin's)")
     .option('--config <file>', "JSON file with the connector's config")
@@ -85,14 +121,15 @@ export function connectorCommand(io: CliIo): Command {
       ]),
     );
   addDatabaseOptions(add).action(async (options, sub: Command) => {
-    const plugin = await loadConnectorPlugin(options.plugin, { cwd: io.cwd, exportName: options.export });
+    const plugin = await pluginFor(options, options.type, io);
+    if (options.type !== undefined && plugin.connector.type !== options.type) {
+      throw new TributaryCliError(
+        'connector_type_mismatch',
+        `--type ${options.type} does not match the plugin ${plugin.specifier}, whose type is "${plugin.connector.type}"`,
+      );
+    }
     const config =
-      options.config === undefined
-        ? {}
-        : parseObject(
-            await readFile(resolve(io.cwd, options.config), 'utf8'),
-            `--config file ${options.config}`,
-          );
+      options.config === undefined ? {} : await readJsonObjectFile(options.config, '--config', io);
     const row = await withManager(sub, io, (manager) =>
       manager.create(plugin.connector, {
         orgId: options.orgId,
@@ -104,7 +141,9 @@ export function connectorCommand(io: CliIo): Command {
     if (json(sub)) printJson(io, { connector: row });
     else
       io.stdout(
-        `Created ${row.connectorType} connector "${row.name}": ${row.id}\n  set its credentials with: tributary connector set-secret ${row.id} --plugin ${options.plugin}\n`,
+        `Created ${row.connectorType} connector "${row.name}": ${row.id}\n` +
+          `  set its credentials with: tributary connector set-secret ${row.id}${options.plugin === undefined ? '' : ` --plugin ${options.plugin}`}\n` +
+          `  sync it with:             tributary sync --connector-id ${row.id}${options.plugin === undefined ? '' : ` --plugin ${options.plugin}`}${options.settings === undefined ? '' : ` --settings ${options.settings}`}\n`,
       );
   });
 
@@ -147,12 +186,14 @@ export function connectorCommand(io: CliIo): Command {
         "set or replace a connector's credentials (JSON) or webhook secret, read from stdin or a prompt",
       )
       .argument('<id>', 'connector id', parseUuid),
+    "default: the built-in connector for the row's type",
   )
     .option('--webhook', 'the value is the webhook secret (text), not the credentials')
     .option('--clear', 'remove the secret instead of setting it');
   addDatabaseOptions(setSecret).action(async (id: string, options, sub: Command) => {
     const which = options.webhook ? 'webhook secret' : 'credentials';
-    const plugin = await loadConnectorPlugin(options.plugin, { cwd: io.cwd, exportName: options.export });
+    // A plugin given by path or package loads before the database opens; a built-in one needs the row's type.
+    const given = options.plugin === undefined ? undefined : await pluginFor(options, undefined, io);
     let value: string | undefined;
     if (!options.clear) {
       if (!io.readSecret)
@@ -162,6 +203,8 @@ export function connectorCommand(io: CliIo): Command {
     }
     await withManager(sub, io, async (manager) => {
       if (options.clear) return manager.clearSecret(id, options.webhook ? 'webhookSecret' : 'credentials');
+      const plugin =
+        given ?? (await pluginFor(options, (await manager.show(id)).connector.connectorType, io));
       return options.webhook
         ? manager.setSecrets(plugin.connector, id, { webhookSecret: value })
         : manager.setSecrets(plugin.connector, id, {

@@ -2,9 +2,9 @@ import { ConsoleError, createConsole, resolveConsoleListen } from '@tributary/co
 import type { ConnectorV1 } from '@tributary/core';
 import { createJsonLogger } from '@tributary/worker';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConnectorFor } from './builtin-connectors.js';
 import { TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
-import { loadConnectorPlugin } from './connector-plugin.js';
 import { chooseEmbedder, type EmbedderChoice, embedderOption, parseCount } from './knowledge-base.js';
 import { serverUrl, storedDimensions } from './worker-command.js';
 
@@ -72,7 +72,7 @@ export function serveCommand(io: CliIo): Command {
       const connectionString = serverUrl(flags, io);
       const connectors: ConnectorV1[] = [];
       for (const specifier of flags.plugin ?? []) {
-        connectors.push((await loadConnectorPlugin(specifier, { cwd: io.cwd })).connector);
+        connectors.push((await loadConnectorFor('', { cwd: io.cwd, plugin: specifier })).connector);
       }
       const token = io.env.TRIBUTARY_CONSOLE_TOKEN;
       try {

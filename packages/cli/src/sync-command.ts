@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { runSync, type SyncMode, type SyncProgressEvent, type SyncSummary } from '@tributary/core';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { loadConnectorFor } from './builtin-connectors.js';
 import { TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
+import { readJsonFile } from './json-file.js';
 import {
   addDatabaseOptions,
   chooseEmbedder,
@@ -30,31 +29,6 @@ interface SyncOptions {
   mode?: SyncMode;
   embedder: EmbedderChoice;
   takeOver?: boolean;
-}
-
-function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new TributaryCliError(
-      'invalid_json',
-      `${source} is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
-    );
-  }
-}
-
-async function readJsonFile(file: string, flag: string, io: CliIo): Promise<unknown> {
-  const path = resolve(io.cwd, file);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new TributaryCliError(
-      'unreadable_file',
-      `cannot read ${flag} file ${path}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  return parseJson(text, `${flag} file ${path}`);
 }
 
 async function readCredentials(options: SyncOptions, io: CliIo): Promise<unknown> {

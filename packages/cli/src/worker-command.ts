@@ -3,9 +3,9 @@ import type { ConnectorV1 } from '@tributary/core';
 import { createJsonLogger, createWorker, serveHealth, type Worker } from '@tributary/worker';
 import { Command, Option } from 'commander';
 import pg from 'pg';
+import { loadConnectorFor } from './builtin-connectors.js';
 import { TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
-import { loadConnectorPlugin } from './connector-plugin.js';
 import {
   chooseEmbedder,
   type EmbedderChoice,
@@ -110,7 +110,7 @@ export function workerCommand(io: CliIo): Command {
       const connectionString = serverUrl(flags, io);
       const connectors: ConnectorV1[] = [];
       for (const specifier of flags.plugin) {
-        connectors.push((await loadConnectorPlugin(specifier, { cwd: io.cwd })).connector);
+        connectors.push((await loadConnectorFor('', { cwd: io.cwd, plugin: specifier })).connector);
       }
       const { embedder } = await chooseEmbedder(flags.embedder, io, await storedDimensions(connectionString));
       const logger = createJsonLogger({ level: flags.logLevel, write: (line) => io.stdout(line) });

@@ -139,3 +139,128 @@ describe('tributary sync without --plugin', () => {
     );
   });
 });
+
+describe('tributary connector add for a built-in connector', () => {
+  it('creates a url connector by --type, its config checked by the package, and syncs it without --plugin', async () => {
+    await writeFile(join(cwd, 'url-config.json'), JSON.stringify({ urls: [`http://${base}/harbour`] }));
+    await writeFile(join(cwd, 'url-bad-config.json'), JSON.stringify({ urls: `http://${base}/harbour` }));
+    const bad = await run(cwd, [
+      'connector',
+      'add',
+      '--type',
+      'url',
+      '--org-id',
+      ORG_ID,
+      '--config',
+      'url-bad-config.json',
+      ...db,
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/invalid config/);
+
+    const added = await run(cwd, [
+      'connector',
+      'add',
+      '--type',
+      'url',
+      '--org-id',
+      ORG_ID,
+      '--name',
+      'Harbour pages',
+      '--config',
+      'url-config.json',
+      '--settings',
+      'url-settings.json',
+      ...db,
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    const id = /: ([0-9a-f-]{36})\n/.exec(added.stdout)?.[1] as string;
+    expect(added.stdout).toContain(`tributary sync --connector-id ${id} --settings url-settings.json`);
+
+    const synced = await run(cwd, [
+      'sync',
+      '--connector-id',
+      id,
+      '--settings',
+      'url-settings.json',
+      '--json',
+      ...db,
+    ]);
+    expect(synced.code, synced.stderr).toBe(0);
+    expect(JSON.parse(synced.stdout)).toMatchObject({
+      status: 'success',
+      connector: { type: 'url' },
+      counts: { inserted: 1 },
+    });
+  });
+
+  it('accepts the first-party package as --plugin (its factory, not a default export)', async () => {
+    const added = await run(cwd, [
+      '--json',
+      'connector',
+      'add',
+      '--plugin',
+      '@tributary/connector-url',
+      '--org-id',
+      ORG_ID,
+      '--config',
+      'url-config.json',
+      ...db,
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ connector: { connectorType: 'url', orgId: ORG_ID } });
+  });
+
+  it('asks for --type or --plugin, and refuses a --type the plugin does not have', async () => {
+    const neither = await run(cwd, ['connector', 'add', '--org-id', ORG_ID, ...db]);
+    expect(neither.code).toBe(1);
+    expect(neither.stderr).toMatch(
+      /name the connector: --type <type> for a built-in one \(google_drive, url, notion, zoom, teams\), or --plugin/,
+    );
+    const mismatch = await run(cwd, [
+      'connector',
+      'add',
+      '--type',
+      'zoom',
+      '--plugin',
+      '@tributary/connector-url',
+      '--org-id',
+      ORG_ID,
+      ...db,
+    ]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(
+      /--type zoom does not match the plugin @tributary\/connector-url, whose type is "url"/,
+    );
+  });
+
+  it('names a missing or malformed --config file without a stack trace', async () => {
+    await writeFile(join(cwd, 'broken.json'), '{"urls": [');
+    const absent = await run(cwd, [
+      'connector',
+      'add',
+      '--type',
+      'url',
+      '--org-id',
+      ORG_ID,
+      '--config',
+      'nope.json',
+      ...db,
+    ]);
+    expect(absent.code).toBe(1);
+    expect(absent.stderr).toMatch(/^\[tributary\] cannot read --config file .*nope\.json: no such file/);
+    const broken = await run(cwd, [
+      'connector',
+      'add',
+      '--type',
+      'url',
+      '--org-id',
+      ORG_ID,
+      '--config',
+      'broken.json',
+      ...db,
+    ]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/--config file .*broken\.json is not valid JSON/);
+  });
+});

@@ -183,5 +183,5 @@ describe.each(targets)('tributary connector on %s', (_name, open) => {
     const removed = await run(['connector', 'remove', id, '--yes', ...flags]);
     expect(removed.stdout).toBe(`Removed connector ${id}; 0 document(s) soft-deleted\n`);
     expect((await run(['connector', 'list', ...flags])).stdout).toBe('No connectors.\n');
-  });
+  }, 240_000);
 });
