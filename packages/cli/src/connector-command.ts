@@ -142,7 +142,9 @@ export function connectorCommand(io: CliIo): Command {
     else
       io.stdout(
         `Created ${row.connectorType} connector "${row.name}": ${row.id}\n` +
-          `  set its credentials with: tributary connector set-secret ${row.id}${options.plugin === undefined ? '' : ` --plugin ${options.plugin}`}\n` +
+          (plugin.connector.credentialsSchema === undefined
+            ? ''
+            : `  set its credentials with: tributary connector set-secret ${row.id}${options.plugin === undefined ? '' : ` --plugin ${options.plugin}`}\n`) +
           `  sync it with:             tributary sync --connector-id ${row.id}${options.plugin === undefined ? '' : ` --plugin ${options.plugin}`}${options.settings === undefined ? '' : ` --settings ${options.settings}`}\n`,
       );
   });

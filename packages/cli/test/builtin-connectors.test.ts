@@ -176,6 +176,8 @@ describe('tributary connector add for a built-in connector', () => {
     expect(added.code, added.stderr).toBe(0);
     const id = /: ([0-9a-f-]{36})\n/.exec(added.stdout)?.[1] as string;
     expect(added.stdout).toContain(`tributary sync --connector-id ${id} --settings url-settings.json`);
+    // The URL connector takes no credentials: no set-secret hint.
+    expect(added.stdout).not.toContain('set-secret');
 
     const synced = await run(cwd, [
       'sync',
