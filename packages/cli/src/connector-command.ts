@@ -74,6 +74,16 @@ const pluginOptions = (command: Command, pluginDefault: string) =>
       "JSON file passed to the connector's factory (a built-in connector's settings, e.g. a URL allowlist)",
     );
 
+/** False for a connector whose credentials schema is the empty object (defineConnector's default). */
+function takesCredentials(connector: { credentialsSchema?: unknown }): boolean {
+  type Def = { type?: string; innerType?: unknown; shape?: Record<string, unknown>; catchall?: unknown };
+  let def = (connector.credentialsSchema as { _zod?: { def?: Def } } | undefined)?._zod?.def;
+  while (def && (def.type === 'default' || def.type === 'optional' || def.type === 'prefault')) {
+    def = (def.innerType as { _zod?: { def?: Def } } | undefined)?._zod?.def;
+  }
+  return !(def?.type === 'object' && Object.keys(def.shape ?? {}).length === 0 && def.catchall === undefined);
+}
+
 interface PluginFlags {
   plugin?: string;
   export?: string;
@@ -142,7 +152,7 @@ export function connectorCommand(io: CliIo): Command {
     else
       io.stdout(
         `Created ${row.connectorType} connector "${row.name}": ${row.id}\n` +
-          (plugin.connector.credentialsSchema === undefined
+          (!takesCredentials(plugin.connector)
             ? ''
             : `  set its credentials with: tributary connector set-secret ${row.id}${options.plugin === undefined ? '' : ` --plugin ${options.plugin}`}\n`) +
           `  sync it with:             tributary sync --connector-id ${row.id}${options.plugin === undefined ? '' : ` --plugin ${options.plugin}`}${options.settings === undefined ? '' : ` --settings ${options.settings}`}\n`,
