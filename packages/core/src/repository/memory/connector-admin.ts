@@ -3,10 +3,10 @@ import type {
   ConnectorAdminRepository,
   ConnectorStatusRecord,
   StoredConnectorSecrets,
-} from './connector-admin-repository.js';
-import type { ConnectorRecord } from './knowledge-repository.js';
-import { publicConnector, type State, tick } from './memory-repository.js';
-import { RepositoryError } from './repository-error.js';
+} from '../connector-admin-repository.js';
+import type { ConnectorRecord } from '../knowledge-repository.js';
+import { RepositoryError } from '../repository-error.js';
+import { publicConnector, type State, tick } from './state.js';
 
 // The in-memory twin of 0011_connector_management.sql, for unit tests: same refusals (null or
 // unknown ids, the type rule, non-object credentials, stale revisions, deleting while a sync runs),
