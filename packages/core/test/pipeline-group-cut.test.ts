@@ -4,6 +4,7 @@
 // change: nothing lost, nothing twice); a fast source's groups and embedding requests are what they
 // are without the cut; a cancel mid-listing keeps what was cut. The sources wait for what they
 // expect to see (with a 20 s way out that fails the test) instead of the test timing anything.
+// Below, the reader that lets the list stage stop waiting on a pending next(), on its own.
 import { randomUUID } from 'node:crypto';
 import { fromPglite, migrate } from '@tributary/sql';
 import { createPgliteDatabase } from '@tributary/testkit-postgres';
@@ -19,6 +20,7 @@ import {
   type SyncProgressEvent,
 } from '../src/index.js';
 import { createPgliteRepository } from '../src/pglite.js';
+import { ChangeReader, DEADLINE_PASSED } from '../src/pipeline/change-reader.js';
 import { migrationsFingerprint } from './repository-database-fixture.js';
 
 const WAY_OUT_MS = 20_000;
@@ -313,5 +315,53 @@ describe('runSync: time-based group cut on PGlite', () => {
       [connectorId],
     );
     expect(runs.rows[0]?.n).toBe(0);
+  });
+});
+
+describe('ChangeReader: waiting on a slow source with a deadline', () => {
+  /** An iterator whose answers the test releases one by one; counts the next() calls it got. */
+  function heldIterator() {
+    const calls = { next: 0 };
+    const answers: { resolve(result: IteratorResult<string>): void; reject(error: Error): void }[] = [];
+    const iterator: AsyncIterator<string> = {
+      next: () => {
+        calls.next += 1;
+        return new Promise((resolve, reject) => answers.push({ resolve, reject }));
+      },
+    };
+    return { iterator, calls, answers };
+  }
+
+  it('gives up at the deadline and hands over the same answer later: asked once, delivered once', async () => {
+    const { iterator, calls, answers } = heldIterator();
+    const reader = new ChangeReader(iterator);
+    expect(await reader.next(performance.now() + 5)).toBe(DEADLINE_PASSED);
+    expect(await reader.next(performance.now() - 1)).toBe(DEADLINE_PASSED);
+    expect(calls.next).toBe(1);
+    answers[0]?.resolve({ done: false, value: 'first' });
+    expect(await reader.next(performance.now() + 60_000)).toMatchObject({
+      ok: true,
+      result: { done: false, value: 'first' },
+    });
+    expect(calls.next).toBe(1);
+    // The next call asks for the next change.
+    const second = reader.next();
+    expect(calls.next).toBe(2);
+    answers[1]?.resolve({ done: true, value: undefined });
+    expect(await second).toMatchObject({ ok: true, result: { done: true } });
+  });
+
+  it('delivers a failure of a next() left waiting as a value (no unhandled rejection)', async () => {
+    const { iterator, answers } = heldIterator();
+    const reader = new ChangeReader(iterator);
+    expect(await reader.next(performance.now() + 5)).toBe(DEADLINE_PASSED);
+    answers[0]?.reject(new Error('the source went away'));
+    // Let the rejection settle while nobody awaits it.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const read = await reader.next();
+    expect(read).toMatchObject({ ok: false });
+    expect(read !== DEADLINE_PASSED && !read.ok && (read.error as Error).message).toBe(
+      'the source went away',
+    );
   });
 });
