@@ -462,7 +462,8 @@ function checkGroupMaxWaitMs(value: number | undefined): number {
       hint: 'Pass milliseconds such as 2000 (the default), or Infinity to hand out groups only when full or at a checkpoint',
     });
   }
-  return value;
+  // Timers wait at most 2^31-1 ms (Node fires longer ones after 1 ms): longer means never.
+  return value > 2_147_483_647 ? Number.POSITIVE_INFINITY : value;
 }
 
 function positiveInteger(value: number | undefined, fallback: number): number {
