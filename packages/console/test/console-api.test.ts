@@ -44,7 +44,13 @@ beforeAll(async () => {
     port: 0,
     keyRing,
     logger: silentLogger,
-    worker: { pollingIntervalSeconds: 0.5, schedule: false },
+    // No time-based group cut (groupMaxWaitMs): the cancel test looks at a run that has stored
+    // nothing yet while its slow source lists.
+    worker: {
+      pollingIntervalSeconds: 0.5,
+      schedule: false,
+      runOptions: { groupMaxWaitMs: Number.POSITIVE_INFINITY },
+    },
   });
   await operations.start();
 });

@@ -23,6 +23,7 @@ export type WorkerRunOptions = Pick<
   | 'maxSweepFraction'
   | 'embedBatch'
   | 'groupSize'
+  | 'groupMaxWaitMs'
   | 'fetch'
   | 'heartbeatIntervalMs'
 >;

@@ -5,6 +5,7 @@ import type { ConnectorChange } from '../spec/v1/connector-change.js';
 import type { SyncContext, SyncMode } from '../spec/v1/connector-v1.js';
 import type { JsonValue } from '../spec/v1/json-value.js';
 import type { SourceDocument } from '../spec/v1/source-document.js';
+import { ChangeReader, DEADLINE_PASSED } from './change-reader.js';
 import type { GroupScheduler } from './group-scheduler.js';
 import type { ListingProgress } from './listing-progress.js';
 import { type GroupStage, processGroup } from './process-group.js';
@@ -23,7 +24,9 @@ export interface Listing {
  * The list stage: reads the connector's changes, cuts them into groups handed to the scheduler
  * (which runs them concurrently), applies deletes in order, and queues each checkpoint behind
  * everything listed before it. Order per document is kept: an upsert or delete of an id waits for
- * the group still holding that id. Returns how the listing ended.
+ * the group still holding that id. A group is handed out when it is full, at a checkpoint, or once
+ * its first document has waited `groupMaxWaitMs` (pending deletes likewise), so a slow source's
+ * documents are stored while it still lists. Returns how the listing ended.
  */
 export async function consumeChanges<Config, Credentials>(input: {
   options: RunSyncOptions<Config, Credentials>;
@@ -38,11 +41,13 @@ export async function consumeChanges<Config, Credentials>(input: {
   scheduler: GroupScheduler;
   groupStage: GroupStage;
   groupSize: number;
+  /** Hand out a group (or the pending deletes) once its oldest entry waited this long; Infinity: never. */
+  groupMaxWaitMs: number;
   batcher: EmbedBatcher;
   listingProgress: ListingProgress;
   onTotal(total: number): void;
 }): Promise<Listing | undefined> {
-  const { options, control, scheduler, groupStage, groupSize, runId, clock } = input;
+  const { options, control, scheduler, groupStage, groupSize, groupMaxWaitMs, runId, clock } = input;
   const { repository, connectorId, connector } = options;
   const logger = groupStage.logger;
   // ctx.state: writes wait in memory for the next checkpoint and commit with its cursor, so the
@@ -79,6 +84,9 @@ export async function consumeChanges<Config, Credentials>(input: {
   let groupIds = new Set<string>();
   let deletes: string[] = [];
   let deleteIds = new Set<string>();
+  // When the first entry of `group` / `deletes` arrived (performance.now()).
+  let groupSince = 0;
+  let deletesSince = 0;
   let listing: Listing | undefined;
 
   const submitGroup = async () => {
@@ -103,22 +111,47 @@ export async function consumeChanges<Config, Credentials>(input: {
     groupStage.progress({ type: 'group-committed', documents: 0, deleted: removed });
   };
 
+  // The time-based cut: when the oldest document (or delete) still held here has waited
+  // groupMaxWaitMs. A fast source fills its groups long before, so only slow ones are cut early.
+  const cutDue = (): number | undefined => {
+    if (!Number.isFinite(groupMaxWaitMs)) return undefined;
+    let oldest = Number.POSITIVE_INFINITY;
+    if (group.length > 0) oldest = groupSince;
+    if (deletes.length > 0) oldest = Math.min(oldest, deletesSince);
+    return Number.isFinite(oldest) ? oldest + groupMaxWaitMs : undefined;
+  };
+  // Only what is due: a young group is not cut because old deletes are (ids in the two are distinct,
+  // see the upsert and delete cases, so their order does not matter).
+  const cutOverdue = async () => {
+    const now = performance.now();
+    if (group.length > 0 && now - groupSince >= groupMaxWaitMs) await submitGroup();
+    if (deletes.length > 0 && now - deletesSince >= groupMaxWaitMs) await flushDeletes();
+  };
+
   const iterator = connector.sync(context)[Symbol.asyncIterator]();
+  // While the source is slow to answer, the listing must still cut groups on time: the reader keeps
+  // the one outstanding next() across a cut and hands its change over afterwards.
+  const reader = new ChangeReader<ConnectorChange>(iterator);
   let finished = false;
   try {
     for (;;) {
       control.check();
       if (control.draining) break;
-      const asked = performance.now();
-      let next: IteratorResult<ConnectorChange>;
-      try {
-        next = await iterator.next();
-      } catch (error) {
+      const read = await reader.next(cutDue());
+      if (read === DEADLINE_PASSED) {
+        control.check();
+        // Cancelled while waiting: what is not handed out yet is dropped, as below.
+        if (control.draining) break;
+        await cutOverdue();
+        continue;
+      }
+      if (!read.ok) {
         // The connector stopped because the run is draining: not a failure of the listing.
         if (control.draining && !control.stopped) break;
-        throw error;
+        throw read.error;
       }
-      clock.add('list', performance.now() - asked, next.done ? 0 : 1);
+      const next = read.result;
+      clock.add('list', read.listMs, next.done ? 0 : 1);
       if (next.done) {
         finished = true;
         break;
@@ -134,6 +167,7 @@ export async function consumeChanges<Config, Credentials>(input: {
           if (deleteIds.has(id)) await flushDeletes();
           if (groupIds.has(id)) await submitGroup();
           await scheduler.waitFor([id]);
+          if (group.length === 0) groupSince = performance.now();
           group.push(change.document);
           groupIds.add(id);
           if (group.length >= groupSize) await submitGroup();
@@ -143,6 +177,7 @@ export async function consumeChanges<Config, Credentials>(input: {
           const id = change.externalId;
           if (groupIds.has(id)) await submitGroup();
           if (deleteIds.has(id)) break;
+          if (deletes.length === 0) deletesSince = performance.now();
           deletes.push(id);
           deleteIds.add(id);
           if (deletes.length >= groupSize) await flushDeletes();

@@ -1,7 +1,7 @@
 /**
- * How far the source's listing got, told while it lists: groups are handed out only every
- * `groupSize` documents (or at a checkpoint), so without this nothing moves until a group is
- * stored. Calls `emit` at most once per `intervalMs` while documents are listed (the last count is
+ * How far the source's listing got, told while it lists: groups are handed out every `groupSize`
+ * documents, at a checkpoint or after `groupMaxWaitMs`, so without this nothing moves until a group
+ * is stored. Calls `emit` at most once per `intervalMs` while documents are listed (the last count is
  * always told, on a trailing timer), and once more with `listing: false` when the listing ends.
  */
 export class ListingProgress {

@@ -4,6 +4,7 @@ import { ConnectorTypeMismatchError } from '../connectors/connector-errors.js';
 import { readConnectorSecrets } from '../connectors/connector-secrets.js';
 import { createExtractorRegistry } from '../content/extractor-registry.js';
 import { checkDuplicateOptions } from '../dedup/link-duplicates-stage.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isFatalError } from '../errors/is-fatal-error.js';
 import { RateLimitError } from '../errors/rate-limit-error.js';
 import { UnsupportedContentError } from '../errors/unsupported-content-error.js';
@@ -67,6 +68,7 @@ export async function runSync<Config, Credentials>(
   const logger = options.logger ?? silentLogger;
   const leaseSeconds = options.leaseSeconds ?? 300;
   const duplicates = checkDuplicateOptions(options.duplicates);
+  const groupMaxWaitMs = checkGroupMaxWaitMs(options.groupMaxWaitMs);
 
   const record = await repository.getConnector(connectorId);
   if (!record) {
@@ -329,6 +331,7 @@ export async function runSync<Config, Credentials>(
       scheduler,
       groupStage,
       groupSize: positiveInteger(options.groupSize, 200),
+      groupMaxWaitMs,
       batcher,
       listingProgress,
       onTotal: (n) => {
@@ -443,6 +446,24 @@ function runMetadata(
     };
   }
   return metadata;
+}
+
+/** Default of `groupMaxWaitMs`. */
+const DEFAULT_GROUP_MAX_WAIT_MS = 2000;
+
+function checkGroupMaxWaitMs(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_GROUP_MAX_WAIT_MS;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidConfigError({
+      subject: 'runSync options',
+      issues: [
+        { fieldPath: 'groupMaxWaitMs', message: `must be 0 or more milliseconds, got ${String(value)}` },
+      ],
+      hint: 'Pass milliseconds such as 2000 (the default), or Infinity to hand out groups only when full or at a checkpoint',
+    });
+  }
+  // Timers wait at most 2^31-1 ms (Node fires longer ones after 1 ms): longer means never.
+  return value > 2_147_483_647 ? Number.POSITIVE_INFINITY : value;
 }
 
 function positiveInteger(value: number | undefined, fallback: number): number {

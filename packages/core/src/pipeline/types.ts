@@ -280,6 +280,20 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
   /** Upserts processed together (one version lookup, one upsert; chunks written 50 documents per statement). Default 200. */
   groupSize?: number | undefined;
   /**
+   * A group that is not full is handed out anyway once its first document has waited this long
+   * (default 2,000 ms), even with no checkpoint: a slow source (a rate-limited API yielding a
+   * document a second) has its documents stored, searchable and counted while it still lists,
+   * and a cancel mid-listing finishes what was handed out (a crash keeps what was stored; the
+   * next run skips it by version). Pending deletes are applied on
+   * the same clock. A source that lists `groupSize` documents within this time never sees it (its
+   * groups fill first; embedding requests are filled across groups either way); a source slower
+   * than that gets smaller groups. Checkpoints still commit only after everything before them is
+   * stored. `0` hands out every document at once; `Infinity` turns the cut off (groups only when
+   * full or at a checkpoint; so does anything over 2^31-1 ms, the longest timer). Negative or
+   * NaN: `InvalidConfigError` before the run starts.
+   */
+  groupMaxWaitMs?: number | undefined;
+  /**
    * Cross-source and near-duplicate detection (dedup layer 5, on by default): an exact copy of
    * content stored in the organisation takes its chunks and embeddings instead of being embedded
    * again; near duplicates (MinHash over word shingles, `threshold` default 0.6) are linked. See
