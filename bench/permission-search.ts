@@ -10,13 +10,15 @@
 // Printed: p50/p95 per mode and the ratio of the p50s (target: source within 1.5x of org).
 //
 // For vectors, recall@10 of the source-mode results against the exact nearest readable chunks
-// (forced with `tributary.permission_exact_max_rows` above the readable count) is printed too.
+// (computed by the bench itself: every chunk of a document whose ACL names one of the member's
+// principals, compared exactly) is printed too.
 //
 // Run: pnpm --filter @tributary/bench permission-search   (after `pnpm build`)
 // Tune: BENCH_DOCUMENTS, BENCH_PRINCIPALS, BENCH_QUERIES (default 100), BENCH_DIMENSIONS (64),
 // BENCH_KINDS (e.g. `vectors`; default all three), BENCH_VARIANTS: extra source-mode runs with
 // session settings, `name=setting:value,setting:value;name2=...`, e.g.
-// `ef200=tributary.hnsw_filtered_ef_search:200;exact=tributary.permission_exact_max_rows:10000`.
+// `ef200=tributary.hnsw_filtered_ef_search:200;hnsw=tributary.permission_exact_max_rows:0` (0: never the
+// exact readers path of 0028, always the filtered HNSW scan).
 // BENCH_INTERLEAVE=1 runs org, source and each variant in turn on every query (fairer on a
 // shared machine whose load changes). BENCH_EXPLAIN=1 prints each run's plans of its first query (auto_explain, nested statements).
 import { fromPg, migrate } from '@tributary/sql';
@@ -179,13 +181,31 @@ async function main(): Promise<void> {
         for (const [name, value] of settings)
           await member.query('select set_config($1, $2, false)', [name, reset ? '' : value]);
       };
-      // Exact nearest readable chunks per vector query (the readable path forced): recall's truth.
-      await setMode('source');
-      await apply([['tributary.permission_exact_max_rows', String(DOCUMENTS * 4)]]);
+      // Exact nearest readable chunks per vector query: recall's truth, computed apart from the
+      // search function (every chunk of a document whose ACL names one of the member's principals,
+      // compared exactly; the materialised CTE keeps the HNSW index out).
+      const principals =
+        (
+          await member.query<{ keys: string[] }>(
+            'select array(select tributary_private.caller_principals()) as keys',
+          )
+        ).rows[0]?.keys ?? [];
       const truth: Set<string>[] = [];
-      for (let q = 0; q < QUERIES; q += 1)
-        truth.push(new Set((await search('vectors', q)).map((row) => row.chunk_id)));
-      await apply([['tributary.permission_exact_max_rows', '']], true);
+      for (let q = 0; q < QUERIES; q += 1) {
+        const { rows } = await pool.query<{ id: string }>(
+          `with readable as materialized (
+             select c.id, c.embedding from public.document_chunks c
+             join public.imported_documents d on d.org_id = c.org_id and d.id = c.document_id
+             where c.org_id = $1 and c.embedding_model = $2 and c.embedding is not null
+               and not d.is_deleted and d.processing_status = 'completed'
+               and exists (select from tributary_private.document_principals p
+                           where p.document_id = d.id and p.principal = any ($3::text[])))
+           select r.id from readable r
+           order by r.embedding operator(extensions.<=>) $4::extensions.vector, r.id limit 10`,
+          [ORG, MODEL, principals, vectors[q]],
+        );
+        truth.push(new Set(rows.map((row) => row.id)));
+      }
 
       for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
         if (!KINDS.includes(kind)) continue;

@@ -270,12 +270,22 @@ function suite(
             { minLength: 2, maxLength: 8 },
           ),
           callerArb,
-          fc.constantFrom('0', '10000'),
+          // 0028: '' is the default limit (the readers path for these few chunks), '0' the HNSW scan.
+          fc.constantFrom('0', '', '10000'),
           // 0026: the filtered HNSW scan's candidate list (unset: 800).
           fc.constantFrom('', '40', '1000'),
-          async (docs, caller, readableLimit, filteredEf) => {
+          // 0028: chunks written before 0021 and never filled keep null readers; the readers path
+          // still finds them (and the document-level check still decides).
+          fc.boolean(),
+          async (docs, caller, readableLimit, filteredEf, staleReaders) => {
             await rolledBack(w.db, async (tx) => {
               const ids = await writeDocs(tx, inB, docs);
+              if (staleReaders) {
+                await tx.query(
+                  'update public.document_chunks set readers = null where document_id = any ($1)',
+                  [ids],
+                );
+              }
               const keys = principalsOf({ ...caller, stored: [] });
               const expected = ids.filter((_, i) => docs[i] !== undefined && canOpen(docs[i], keys)).sort();
               await asCaller(tx, w.t.memberB, { ...caller, stored: [] });
@@ -297,6 +307,16 @@ function suite(
                 expect(semantic.filter((id) => !expected.includes(id))).toEqual([]);
               } else {
                 expect(semantic).toEqual(expected);
+                // Compared exactly (0028's readers path), not through the HNSW index.
+                const strategies = await tx.query<{ strategy: string }>(
+                  `select distinct semantic_strategy as strategy from public.unified_content_search(match_org_id => $1,
+                     query_embedding => $2::extensions.vector, query_embedding_model => 'test-embedding-1536',
+                     match_count => 200, full_text_weight => 0)`,
+                  [w.t.orgB, axis0],
+                );
+                expect(strategies.rows.map((row) => row.strategy)).toEqual(
+                  expected.length > 0 ? ['exact'] : [],
+                );
               }
             });
           },

@@ -697,6 +697,7 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0022_pipeline_seen_marks',
       '0025_full_text_stats_at_commit',
       '0026_filtered_vector_search',
+      '0028_readable_chunks_search',
     ],
     close: () => server.stop(),
   };
