@@ -246,11 +246,20 @@ function createStubEmbedder(dimensions = DIMENSIONS): StubEmbedder {
         throw new Error(`stub: request over the limits (${texts.length} inputs, ${tokens} tokens)`);
       }
       await sleep(EMBED_DELAY_MS, undefined, { signal: options?.signal });
+      // One array of doubles per vector, as an SDK's decoded response holds them (a callback per
+      // value and a spread into Math.hypot would box every double and triple the garbage).
       const vectors = texts.map((text) => {
         const random = mulberry32(fnv1a(text));
-        const values = Array.from({ length: dimensions }, () => random() * 2 - 1);
-        const norm = Math.hypot(...values) || 1;
-        return values.map((value) => value / norm);
+        const values: number[] = new Array(dimensions);
+        let squares = 0;
+        for (let index = 0; index < dimensions; index++) {
+          const value = random() * 2 - 1;
+          values[index] = value;
+          squares += value * value;
+        }
+        const norm = Math.sqrt(squares) || 1;
+        for (let index = 0; index < dimensions; index++) values[index] = (values[index] as number) / norm;
+        return values;
       });
       return { vectors, usage: { requests: 1, inputs: texts.length, tokens, costUsd: 0 } };
     },

@@ -38,4 +38,11 @@ describe('vectorText', () => {
     const vector = values(1536).map((value) => value / 1e4);
     expect(vectorText(vector).length).toBeLessThan(`[${vector.join(',')}]`.length * 0.8);
   });
+
+  it('reuses its buffer safely: a short vector after a long one is written alone', () => {
+    const long = vectorText(values(5000));
+    expect(long.split(',')).toHaveLength(5000);
+    expect(vectorText([0.5, -2, 0])).toBe('[0.500000000,-2.00000000,0]');
+    expect(vectorText([1])).toBe('[1.00000000]');
+  });
 });

@@ -39,6 +39,7 @@ import type {
   SyncSummaryStatus,
   SyncSweepSummary,
 } from './types.js';
+import { VectorBudget } from './vector-budget.js';
 
 const MAX_KEPT_ERRORS = 1000;
 
@@ -231,6 +232,13 @@ export async function runSync<Config, Credentials>(
     control,
     concurrency.groups === undefined ? maxInputs : 0,
   );
+  // Vectors held until written: by default two full requests' worth (~50 MB at 1536 dimensions).
+  const vectorBudget = new VectorBudget(
+    positiveInteger(
+      options.embedBatch?.maxHeldVectors,
+      Number.isFinite(maxInputs) ? 3 * maxInputs : Number.MAX_SAFE_INTEGER,
+    ),
+  );
   const batcher = new EmbedBatcher({
     embedder,
     maxInputs,
@@ -244,7 +252,10 @@ export async function runSync<Config, Credentials>(
     control,
     clock,
     counts: embeddings,
-    saturated: () => scheduler.saturated(),
+    // Every slot busy: nothing more can come, unless a write in progress is about to make room
+    // for a group waiting on the vector budget.
+    saturated: () => scheduler.saturated() && !vectorBudget.roomComing(),
+    moreComing: () => vectorBudget.roomComing(),
   });
   const groupStage: GroupStage = {
     repository,
@@ -268,6 +279,7 @@ export async function runSync<Config, Credentials>(
       batcher,
       writeLimit: pLimit(positiveInteger(concurrency.write, 2)),
       park: (weight: number) => scheduler.park(weight),
+      vectorBudget,
       control,
       clock,
       embeddings,

@@ -275,6 +275,13 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
         maxTokens?: number | undefined;
         flushDelayMs?: number | undefined;
         maxWaitMs?: number | undefined;
+        /**
+         * Most embedded vectors held in memory until their chunks are written (default: two full
+         * requests, `2 * maxInputs`: 4,096 vectors, ~50 MB at 1536 dimensions). A group waits for
+         * room before it embeds, so when writes are the bottleneck embedding waits for them instead
+         * of piling up vectors; a group larger than the budget runs alone.
+         */
+        maxHeldVectors?: number | undefined;
       }
     | undefined;
   /** Upserts processed together (one version lookup, one upsert; chunks written 50 documents per statement). Default 200. */

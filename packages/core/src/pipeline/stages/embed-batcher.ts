@@ -29,6 +29,11 @@ export interface EmbedBatcherOptions {
   counts: SyncEmbeddingCounts;
   /** True while every slot for groups is taken (the listing waits): nothing new can arrive until a flush. */
   saturated: () => boolean;
+  /**
+   * True while inputs are sure to come without this batch going out (a write in progress will make
+   * room for a group waiting on the vector budget): the batch keeps waiting past `maxWaitMs`.
+   */
+  moreComing?: (() => boolean) | undefined;
 }
 
 type Outcome = number[] | Error;
@@ -141,7 +146,8 @@ export class EmbedBatcher {
     this.#timer = setTimeout(
       () => {
         const left = this.#firstAt + this.#options.maxWaitMs - Date.now();
-        if (this.#producers > 0 && left > 0) this.#armTimer(this.#nextWait());
+        if (this.#options.moreComing?.()) this.#armTimer(this.#options.flushDelayMs);
+        else if (this.#producers > 0 && left > 0) this.#armTimer(this.#nextWait());
         else this.#send();
       },
       Math.max(0, wait),

@@ -11,6 +11,7 @@ import type { Logger } from '../../spec/logger.js';
 import type { RunControl } from '../run-control.js';
 import type { StageClock } from '../stage-timings.js';
 import type { SyncDedupCounts, SyncEmbeddingCounts } from '../types.js';
+import type { VectorBudget } from '../vector-budget.js';
 import type { EmbedBatcher } from './embed-batcher.js';
 import type { Prepared } from './load-document.js';
 
@@ -45,6 +46,8 @@ export interface IndexStage {
    * is called once this group's chunks are written. Optional: without it the group keeps its slot.
    */
   park?: ((weight: number) => () => void) | undefined;
+  /** Bounds the vectors held until written: the group waits for room before it embeds. */
+  vectorBudget?: VectorBudget | undefined;
 }
 
 /** Documents per chunk-write statement; the slices of a group go to the writers in parallel. */
@@ -111,8 +114,24 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
   const missing = [...wanted].filter(([hash]) => !vectors.has(hash));
   const errorsByHash = new Map<string, Error>();
   let unpark = () => {};
+  let releaseVectors = () => {};
+  let stopWriting = () => {};
   try {
     if (missing.length > 0) {
+      if (stage.vectorBudget) {
+        const budget = stage.vectorBudget;
+        if (budget.wouldWait(missing.length)) {
+          // Writes are behind: wait for room without holding back the batch that others started
+          // (while waiting this group adds nothing, so the batcher may send what it has).
+          stage.batcher.leave();
+          try {
+            releaseVectors = await budget.acquire(missing.length, control.signal);
+          } finally {
+            stage.batcher.enter();
+          }
+          control.check();
+        } else releaseVectors = await budget.acquire(missing.length);
+      }
       const embedding = stage.batcher.embed(
         missing.map(([hash, { text, tokens }]) => ({ hash, text, tokens })),
       );
@@ -120,6 +139,7 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
       // Held until the chunks are written: the bound covers these inputs' vectors too.
       unpark = stage.park?.(missing.length) ?? unpark;
       const outcomes = await embedding;
+      stopWriting = stage.vectorBudget?.startWriting() ?? stopWriting;
       control.check();
       for (const [hash, outcome] of outcomes) {
         if (outcome instanceof Error) errorsByHash.set(hash, outcome);
@@ -129,6 +149,8 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
     stage.doneProducing();
     await writeReady(chunksOf, vectors, errorsByHash, failures, stage);
   } finally {
+    stopWriting();
+    releaseVectors();
     unpark();
   }
   for (const [item, error] of failures) await stage.failed(item, error);

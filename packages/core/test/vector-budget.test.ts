@@ -1,0 +1,162 @@
+// The bound on embedded vectors held until written: the VectorBudget on its own (order, a request
+// larger than the budget, abort), then runSync with writes slower than embedding, where the vectors
+// embedded but not yet written never exceed `embedBatch.maxHeldVectors`, and every chunk arrives.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  type ConnectorChange,
+  createChunker,
+  createLexicalEmbedder,
+  defineConnector,
+  type Embedder,
+  runSync,
+} from '../src/index.js';
+import { VectorBudget } from '../src/pipeline/vector-budget.js';
+import { createMemoryRepository } from '../src/testing.js';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('VectorBudget', () => {
+  it('grants in order while requests fit, and lets waiting ones in as room is given back', async () => {
+    const budget = new VectorBudget(10);
+    const releaseA = await budget.acquire(6);
+    const order: string[] = [];
+    const b = budget.acquire(5).then((release) => {
+      order.push('b');
+      return release;
+    });
+    // c fits on its own but must not overtake b.
+    const c = budget.acquire(3).then((release) => {
+      order.push('c');
+      return release;
+    });
+    await tick();
+    expect(order).toEqual([]);
+    expect(budget.used).toBe(6);
+    releaseA();
+    const releaseB = await b;
+    const releaseC = await c;
+    expect(order).toEqual(['b', 'c']);
+    expect(budget.used).toBe(8);
+    releaseB();
+    releaseB(); // a second call gives nothing back twice
+    releaseC();
+    expect(budget.used).toBe(0);
+  });
+
+  it('lets a request larger than the whole budget through alone', async () => {
+    const budget = new VectorBudget(4);
+    const small = await budget.acquire(1);
+    let granted = false;
+    const big = budget.acquire(9).then((release) => {
+      granted = true;
+      return release;
+    });
+    await tick();
+    expect(granted).toBe(false);
+    small();
+    (await big)();
+    expect(granted).toBe(true);
+    expect(budget.used).toBe(0);
+  });
+
+  it('an aborted wait rejects, takes nothing and lets the next one in', async () => {
+    const budget = new VectorBudget(4);
+    const held = await budget.acquire(4);
+    const controller = new AbortController();
+    const aborted = budget.acquire(2, controller.signal);
+    const next = budget.acquire(1);
+    controller.abort(new Error('run cancelled'));
+    await expect(aborted).rejects.toThrow('run cancelled');
+    held();
+    (await next)();
+    expect(budget.used).toBe(0);
+  });
+});
+
+describe('runSync: embedded vectors held until written stay within maxHeldVectors', () => {
+  const chunker = createChunker({ maxTokens: 48, overlapTokens: 0 });
+
+  function article(index: number): ConnectorChange {
+    const paragraphs = Array.from(
+      { length: 4 },
+      (_, p) =>
+        `## Part ${p}\n\nDocument ${index} part ${p}: ${'river delta basin current estuary '.repeat(6)}`,
+    );
+    return {
+      kind: 'upsert',
+      document: {
+        externalId: `doc-${index}`,
+        title: `Document ${index}`,
+        version: '1',
+        mimeType: 'text/markdown',
+        content: { kind: 'text', text: `# Document ${index}\n\n${paragraphs.join('\n\n')}` },
+      },
+    };
+  }
+
+  async function ingest(maxHeldVectors: number | undefined) {
+    const memory = createMemoryRepository();
+    const orgId = randomUUID();
+    const record = memory.addConnector({ orgId, connectorType: 'held_source', name: 'Held' });
+    const inner = createLexicalEmbedder();
+    const held = { embedded: 0, written: 0, most: 0 };
+    const embedder: Embedder = {
+      ...inner,
+      maxInputsPerRequest: 8,
+      async embed(texts, options) {
+        const result = await inner.embed(texts, options);
+        held.embedded += texts.length;
+        held.most = Math.max(held.most, held.embedded - held.written);
+        return result;
+      },
+    };
+    // Writes are the bottleneck: each statement waits a few turns of the event loop.
+    const repository = new Proxy(memory, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== 'replaceChunksBatch') return value;
+        return async (batch: { chunks: unknown[] }[]) => {
+          for (let turn = 0; turn < 20; turn++) await tick();
+          const result = await (value as (b: unknown) => Promise<unknown>).call(target, batch);
+          for (const entry of batch) held.written += entry.chunks.length;
+          return result;
+        };
+      },
+    });
+    const connector = defineConnector({
+      type: 'held_source',
+      async check() {},
+      async *sync() {
+        for (let index = 0; index < 24; index++) yield article(index);
+      },
+    });
+    const summary = await runSync({
+      repository,
+      connector,
+      connectorId: record.id,
+      embedder,
+      chunker,
+      groupSize: 2,
+      ...(maxHeldVectors === undefined ? {} : { embedBatch: { maxHeldVectors } }),
+    });
+    return { summary, held };
+  }
+
+  it('never holds more than the budget, and stores every chunk', async () => {
+    // Each group of two documents embeds 16 chunks: room for two groups at a time.
+    const bounded = await ingest(40);
+    expect(bounded.summary.status).toBe('success');
+    expect(bounded.summary.counts.inserted).toBe(24);
+    expect(bounded.held.written).toBe(bounded.held.embedded);
+    expect(bounded.held.embedded).toBeGreaterThan(24 * 4);
+    expect(bounded.held.most).toBeLessThanOrEqual(40);
+
+    // The same run with room for everything: the slow writes let vectors pile up past that bound,
+    // so the bound above is the budget's doing.
+    const unbounded = await ingest(100_000);
+    expect(unbounded.summary.status).toBe('success');
+    expect(unbounded.held.written).toBe(bounded.held.written);
+    expect(unbounded.held.most).toBeGreaterThan(40);
+  });
+});
