@@ -4,6 +4,7 @@ import {
   type DocumentPermission,
   type Logger,
 } from '@tributary/core';
+import pMap from 'p-map';
 import type { DriveFolders } from './drive-folder-state.js';
 import type { Ctx } from './drive-sync-run.js';
 import type { DriveApi, DriveFile } from './google-drive-api.js';
@@ -27,17 +28,21 @@ export async function toUpserts(
     const parent = file.parents?.[0];
     if (parent && !parentPaths.has(parent)) parentPaths.set(parent, await folders.path(parent));
   }
-  return mapLimit(files, PERMISSION_CONCURRENCY, async (file) => {
-    let permissions: DocumentPermission[] | undefined;
-    if (withPermissions) permissions = await permissionsOf(api, file, ctx.logger);
-    const parent = file.parents?.[0];
-    const prefix = parent ? parentPaths.get(parent) : undefined;
-    const path = prefix ? `${prefix}/${file.name ?? ''}` : (file.name ?? '');
-    return {
-      kind: 'upsert',
-      document: mapDriveFile(file, { api, path, permissions, logger: ctx.logger }),
-    } satisfies ConnectorChange;
-  });
+  return pMap(
+    files,
+    async (file) => {
+      let permissions: DocumentPermission[] | undefined;
+      if (withPermissions) permissions = await permissionsOf(api, file, ctx.logger);
+      const parent = file.parents?.[0];
+      const prefix = parent ? parentPaths.get(parent) : undefined;
+      const path = prefix ? `${prefix}/${file.name ?? ''}` : (file.name ?? '');
+      return {
+        kind: 'upsert',
+        document: mapDriveFile(file, { api, path, permissions, logger: ctx.logger }),
+      } satisfies ConnectorChange;
+    },
+    { concurrency: PERMISSION_CONCURRENCY },
+  );
 }
 
 /**
@@ -61,17 +66,4 @@ async function permissionsOf(
     });
     return undefined;
   }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

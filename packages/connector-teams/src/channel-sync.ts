@@ -1,4 +1,5 @@
 import { ConnectorApiError, type ConnectorChange } from '@tributary/core';
+import pMap from 'p-map';
 import {
   type ChangedTeams,
   changedTeams,
@@ -27,7 +28,7 @@ import {
 import { forgetKnown, rememberKnown, sweepScope } from './scope-index.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment, threadExternalId } from './teams-ids.js';
-import { firstLink, guardScope, guardStep, mapLimit, readDelta, type TeamsRun } from './teams-run.js';
+import { firstLink, guardScope, guardStep, readDelta, type TeamsRun } from './teams-run.js';
 
 const RECENT = 'recent';
 const HOUR_MS = 3_600_000;
@@ -165,13 +166,17 @@ async function* syncChannel(
   const handled = new Set<string>();
 
   const toThreads = async (roots: GraphChatMessage[]) =>
-    mapLimit(roots, run.settings.concurrency, async (root) => {
-      const replies = await listReplies(api, team.id, channel.id, root.id);
-      const activity = lastActivity(root, replies);
-      if (windowMs > 0 && Date.now() - activity < windowMs)
-        ctx.state.set(RECENT, recentPrefix + root.id, activity);
-      return mapThread(context, root, replies);
-    });
+    pMap(
+      roots,
+      async (root) => {
+        const replies = await listReplies(api, team.id, channel.id, root.id);
+        const activity = lastActivity(root, replies);
+        if (windowMs > 0 && Date.now() - activity < windowMs)
+          ctx.state.set(RECENT, recentPrefix + root.id, activity);
+        return mapThread(context, root, replies);
+      },
+      { concurrency: run.settings.concurrency },
+    );
 
   yield* readDelta(
     run,
@@ -219,19 +224,23 @@ async function* syncChannel(
     else recheck.push(rootId);
   }
   if (recheck.length === 0) return;
-  const roots = await mapLimit(recheck, run.settings.concurrency, async (rootId) => {
-    try {
-      return await api.get(
-        `/teams/${segment(team.id)}/channels/${segment(channel.id)}/messages/${segment(rootId)}`,
-        chatMessageSchema,
-      );
-    } catch (error) {
-      // Gone since it was last seen: its thread leaves too.
-      if (ConnectorApiError.isInstance(error) && error.status === 404)
-        return { id: rootId, deletedDateTime: 'gone' };
-      throw error;
-    }
-  });
+  const roots = await pMap(
+    recheck,
+    async (rootId) => {
+      try {
+        return await api.get(
+          `/teams/${segment(team.id)}/channels/${segment(channel.id)}/messages/${segment(rootId)}`,
+          chatMessageSchema,
+        );
+      } catch (error) {
+        // Gone since it was last seen: its thread leaves too.
+        if (ConnectorApiError.isInstance(error) && error.status === 404)
+          return { id: rootId, deletedDateTime: 'gone' };
+        throw error;
+      }
+    },
+    { concurrency: run.settings.concurrency },
+  );
   for (const root of roots) {
     if (!isRemoved(root)) continue;
     ctx.state.delete(RECENT, recentPrefix + root.id);

@@ -4,6 +4,7 @@ import {
   type JsonValue,
   type SourceDocument,
 } from '@tributary/core';
+import pMap from 'p-map';
 import {
   type GraphMeetingArtifact,
   type GraphOnlineMeeting,
@@ -14,7 +15,7 @@ import { mapRecording, mapTranscript, meetingPath } from './map-meeting.js';
 import { forgetKnown, knownExternalIds, rememberKnown, sweepScope } from './scope-index.js';
 import { scopeKey } from './teams-cursor.js';
 import { segment } from './teams-ids.js';
-import { guardScope, mapLimit, readDelta, type TeamsRun } from './teams-run.js';
+import { guardScope, readDelta, type TeamsRun } from './teams-run.js';
 import type { TeamsTranscriber } from './teams-transcriber.js';
 
 /** `meetings`: meeting id → `{ transcript: boolean, recordings: string[] }` (external ids of transcribed recordings). */
@@ -167,14 +168,18 @@ async function* syncTranscripts(
       const entries = await meetingEntries(run, meetingIds);
       const meetings = new Map<string, GraphOnlineMeeting | undefined>();
       const recordings = new Map<string, GraphMeetingArtifact[] | undefined>();
-      await mapLimit(meetingIds, run.settings.concurrency, async (id) => {
-        const [meeting, found] = await Promise.all([
-          readMeeting(run, organizerId, id),
-          readRecordings(run, organizerId, id),
-        ]);
-        meetings.set(id, meeting);
-        recordings.set(id, found);
-      });
+      await pMap(
+        meetingIds,
+        async (id) => {
+          const [meeting, found] = await Promise.all([
+            readMeeting(run, organizerId, id),
+            readRecordings(run, organizerId, id),
+          ]);
+          meetings.set(id, meeting);
+          recordings.set(id, found);
+        },
+        { concurrency: run.settings.concurrency },
+      );
       for (const transcript of added) {
         const meetingId = transcript.meetingId as string;
         const document = mapTranscript(

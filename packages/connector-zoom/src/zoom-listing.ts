@@ -1,4 +1,5 @@
 import { ConnectorApiError, type ConnectorChange, type SyncContext } from '@tributary/core';
+import pMap from 'p-map';
 import { mapZoomMeeting } from './map-zoom-meeting.js';
 import type { ZoomMeeting, ZoomParticipant } from './zoom-api.js';
 import type { ZoomRunServices } from './zoom-connector.js';
@@ -175,11 +176,15 @@ async function pageUpserts(
   if (ctx.config.includeParticipants && meetings.length > 0) {
     participants = await state.participants(meetings.map((meeting) => meeting.uuid));
     const missing = meetings.filter((meeting) => !participants.has(meeting.uuid));
-    await mapLimit(missing, PARTICIPANT_CONCURRENCY, async (meeting) => {
-      const list = await run.api.participants(meeting.uuid);
-      participants.set(meeting.uuid, list);
-      state.setParticipants(meeting.uuid, list);
-    });
+    await pMap(
+      missing,
+      async (meeting) => {
+        const list = await run.api.participants(meeting.uuid);
+        participants.set(meeting.uuid, list);
+        state.setParticipants(meeting.uuid, list);
+      },
+      { concurrency: PARTICIPANT_CONCURRENCY },
+    );
   }
   return meetings.map((meeting) => {
     const document = mapZoomMeeting(meeting, {
@@ -232,19 +237,4 @@ async function* recheckAwaiting(
     }
     for (const change of await pageUpserts(ctx, run, state, entry.userId, [meeting])) yield change;
   }
-}
-
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
