@@ -5,12 +5,8 @@ import type { PGlite } from '@electric-sql/pglite';
 import { createPgliteRepository } from '@tributary/core/pglite';
 import { fromPglite, migrate, migrationsDirectory } from '@tributary/sql';
 import { createPgliteDatabase } from '@tributary/testkit-postgres';
-import {
-  type ConformanceDatabase,
-  type ConformanceStore,
-  type DatabaseSettings,
-  newOrgId,
-} from './conformance-database.js';
+import type { ConformanceDatabase, ConformanceStore, DatabaseSettings } from './conformance-database.js';
+import { createSqlConformanceStore } from './sql-conformance-store.js';
 
 /** Changes whenever a bundled migration changes, so a stale snapshot is never reused. */
 function migrationsFingerprint(): string {
@@ -52,51 +48,12 @@ export async function createPgliteConformanceDatabase(
 ): Promise<ConformanceDatabase> {
   const pglite = await openPglite(settings.dimensions);
   return {
-    async createStore(connectorType): Promise<ConformanceStore> {
-      const { rows } = await pglite.query<{ id: string }>(
-        `insert into public.connector_configs (org_id, connector_type, name)
-         values ($1, $2, 'conformance') returning id`,
-        [newOrgId(), connectorType],
-      );
-      const connectorId = rows[0]?.id;
-      if (connectorId === undefined) throw new Error('[tributary] [testkit] no connector row was created');
-      return {
-        repository: createPgliteRepository(pglite, { actor: { role: 'service_role' } }),
-        connectorId,
-        async listDocuments() {
-          const result = await pglite.query<{
-            external_id: string;
-            title: string | null;
-            content_hash: string | null;
-            processing_status: string;
-            is_deleted: boolean;
-            chunk_count: number;
-          }>(
-            `select d.external_id, d.title, d.content_hash, d.processing_status, d.is_deleted,
-                    (select count(*)::int from public.document_chunks c where c.document_id = d.id) as chunk_count
-             from public.imported_documents d
-             where d.connector_id = $1
-             order by d.external_id`,
-            [connectorId],
-          );
-          return result.rows.map((row) => ({
-            externalId: row.external_id,
-            title: row.title,
-            contentHash: row.content_hash,
-            processingStatus: row.processing_status,
-            isDeleted: row.is_deleted,
-            chunkCount: row.chunk_count,
-          }));
-        },
-        async expireLeases() {
-          await pglite.query(
-            `update public.connector_sync_logs set lease_expires_at = now() - interval '1 second'
-             where connector_id = $1 and status = 'running'`,
-            [connectorId],
-          );
-        },
-      };
-    },
+    createStore: (connectorType): Promise<ConformanceStore> =>
+      createSqlConformanceStore(
+        pglite,
+        connectorType,
+        createPgliteRepository(pglite, { actor: { role: 'service_role' } }),
+      ),
     close: () => pglite.close(),
   };
 }
