@@ -19,6 +19,9 @@
 // session settings, `name=setting:value,setting:value;name2=...`, e.g.
 // `ef200=tributary.hnsw_filtered_ef_search:200;hnsw=tributary.permission_exact_max_rows:0` (0: never the
 // exact readers path of 0028, always the filtered HNSW scan).
+// BENCH_MIXED_DOCUMENTS (default 0): documents of a second connector that stays in `org` mode, and
+// BENCH_UPLOADS (default 0): documents without a connector (uploads), beside the source-mode one:
+// an organisation that mixes modes (0029), every member reads those.
 // BENCH_INTERLEAVE=1 runs org, source and each variant in turn on every query (fairer on a
 // shared machine whose load changes). BENCH_EXPLAIN=1 prints each run's plans of its first query (auto_explain, nested statements).
 import { fromPg, migrate } from '@tributary/sql';
@@ -40,11 +43,14 @@ const VARIANTS: { name: string; settings: [string, string][] }[] = (process.env.
       settings: list.split(',').map((pair) => pair.split(':').map((x) => x.trim()) as [string, string]),
     };
   });
+const MIXED_DOCUMENTS = Number(process.env.BENCH_MIXED_DOCUMENTS ?? 0);
+const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 0);
 const CENTRES = 32;
 const MODEL = `bench:perm@${DIMENSIONS}`;
 const ORG = '00000000-0000-4000-8000-000000000001';
 const MEMBER = '10000000-0000-4000-8000-000000000001';
 const CONNECTOR = '20000000-0000-4000-8000-000000000001';
+const ORG_CONNECTOR = '20000000-0000-4000-8000-000000000002';
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
@@ -57,7 +63,8 @@ async function seed(pool: pg.Pool): Promise<void> {
     `insert into tributary_private.memberships (user_id, org_id, role) values ('${MEMBER}', '${ORG}', 'member')`,
   );
   await pool.query(
-    `insert into public.connector_configs (id, org_id, connector_type, name) values ('${CONNECTOR}', '${ORG}', 'bench', 'Bench')`,
+    `insert into public.connector_configs (id, org_id, connector_type, name) values ('${CONNECTOR}', '${ORG}', 'bench', 'Bench'),
+       ('${ORG_CONNECTOR}', '${ORG}', 'bench', 'Bench (org mode)')`,
   );
   // ACL entry for principal p (0..PRINCIPALS-1) as JSON, set-based.
   const entry = `case
@@ -66,16 +73,24 @@ async function seed(pool: pg.Pool): Promise<void> {
       when p.n < ${PRINCIPALS - 2} then jsonb_build_object('type', 'group', 'id', 'gid-' || p.n, 'role', 'reader')
       else jsonb_build_object('type', 'domain', 'domain', 'domain' || p.n || '.example', 'role', 'reader') end`;
   const batch = 10_000;
-  for (let from = 0; from < DOCUMENTS; from += batch) {
-    await pool.query(
-      `with docs as (
+  // The source-mode connector's documents (with ACLs), then the mixed organisation's others: an
+  // org-mode connector's and uploads (no connector, no ACL).
+  const parts = [
+    { connector: `'${CONNECTOR}'`, prefix: 'doc-', count: DOCUMENTS, acl: true },
+    { connector: `'${ORG_CONNECTOR}'`, prefix: 'org-', count: MIXED_DOCUMENTS, acl: false },
+    { connector: 'null', prefix: 'upload-', count: UPLOADS, acl: false },
+  ];
+  for (const part of parts)
+    for (let from = 0; from < part.count; from += batch) {
+      await pool.query(
+        `with docs as (
          insert into public.imported_documents (org_id, connector_id, external_id, title, processing_status, metadata)
-         select '${ORG}', '${CONNECTOR}', 'doc-' || d, 'Doc ' || d, 'completed',
-                jsonb_build_object('permissions', case when d % 50 = 0
+         select '${ORG}', ${part.connector}::uuid, '${part.prefix}' || d, 'Doc ' || d, 'completed',
+                case when not ${part.acl} then '{}'::jsonb else jsonb_build_object('permissions', case when d % 50 = 0
                   then jsonb_build_array(jsonb_build_object('type', 'anyone', 'role', 'reader'))
                   else (select jsonb_agg(${entry}) from (
                           select (abs(hashtext(d || ':' || k)) % ${PRINCIPALS}) as n
-                          from generate_series(1, 1 + abs(hashtext(d::text)) % 3) k) p) end)
+                          from generate_series(1, 1 + abs(hashtext(d::text)) % 3) k) p) end) end
          from generate_series($1::integer, $2::integer) d
          returning id, external_id)
        insert into public.document_chunks (org_id, document_id, chunk_index, content, content_hash, embedding, embedding_model)
@@ -86,9 +101,9 @@ async function seed(pool: pg.Pool): Promise<void> {
          select 'topic' || pick.centre || ' word' || (abs(hashtext(docs.id::text)) % 500) || ' shared text' as content,
                 (select array_agg(((abs(hashtext(pick.centre || ':' || i)) % 1000) / 500.0 - 1) + (random() - 0.5) * 0.6)
                  from generate_series(1, ${DIMENSIONS}) i)::extensions.vector as vec) body`,
-      [from + 1, Math.min(DOCUMENTS, from + batch)],
-    );
-  }
+        [from + 1, Math.min(part.count, from + batch)],
+      );
+    }
   console.log(`loaded ${DOCUMENTS.toLocaleString('en-US')} documents in ${seconds(started)}`);
   await pool.query("set maintenance_work_mem = '1GB'");
   await pool.query(
@@ -152,7 +167,9 @@ async function main(): Promise<void> {
       const readable = await member.query<{ n: string }>(
         'select count(*) as n from public.imported_documents',
       );
-      console.log(`in source mode the member can open ${readable.rows[0]?.n} of ${DOCUMENTS} documents`);
+      console.log(
+        `in source mode the member can open ${readable.rows[0]?.n} of ${(DOCUMENTS + MIXED_DOCUMENTS + UPLOADS).toLocaleString('en-US')} documents (${MIXED_DOCUMENTS.toLocaleString('en-US')} of an org-mode connector, ${UPLOADS.toLocaleString('en-US')} uploads)`,
+      );
       const vectors = Array.from(
         { length: QUERIES },
         (_, q) =>
@@ -198,8 +215,9 @@ async function main(): Promise<void> {
              join public.imported_documents d on d.org_id = c.org_id and d.id = c.document_id
              where c.org_id = $1 and c.embedding_model = $2 and c.embedding is not null
                and not d.is_deleted and d.processing_status = 'completed'
-               and exists (select from tributary_private.document_principals p
-                           where p.document_id = d.id and p.principal = any ($3::text[])))
+               and (d.connector_id is distinct from '${CONNECTOR}'::uuid
+                    or exists (select from tributary_private.document_principals p
+                               where p.document_id = d.id and p.principal = any ($3::text[]))))
            select r.id from readable r
            order by r.embedding operator(extensions.<=>) $4::extensions.vector, r.id limit 10`,
           [ORG, MODEL, principals, vectors[q]],

@@ -152,6 +152,38 @@ async function writeDocs(tx: SqlQueryable, w: World, docs: readonly Doc[]): Prom
   return ids;
 }
 
+/** Uploads: documents without a connector (every member reads them; their chunks' readers are null). */
+async function writeUploads(tx: SqlQueryable, w: World, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const content = `alpha upload number ${index}`;
+    const { rows } = await tx.query<{ id: string }>(
+      `insert into public.imported_documents (org_id, external_id, title, content, content_hash, processing_status)
+       values ($1, $2, $3, $4, $5, 'completed') returning id`,
+      [w.t.orgA, `upload-${index}`, `Upload ${index}`, content, sha256Hex(content)],
+    );
+    const id = rows[0]?.id ?? '';
+    await tx.query(
+      `insert into public.document_chunks (org_id, document_id, chunk_index, content, content_hash, embedding, embedding_model)
+       values ($1, $2, 0, $3, $4, $5::extensions.vector, 'test-embedding-1536')`,
+      [w.t.orgA, id, content, sha256Hex(content), axis0],
+    );
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** The vector strategies a search reports (`exact` for the readers path, `index` for HNSW). */
+async function strategiesOf(tx: SqlQueryable, orgId: string): Promise<string[]> {
+  const { rows } = await tx.query<{ strategy: string }>(
+    `select distinct semantic_strategy as strategy from public.unified_content_search(match_org_id => $1,
+       query_embedding => $2::extensions.vector, query_embedding_model => 'test-embedding-1536',
+       match_count => 200, full_text_weight => 0)`,
+    [orgId, axis0],
+  );
+  return rows.map((row) => row.strategy);
+}
+
 async function asCaller(tx: SqlQueryable, userId: string, caller: Caller): Promise<void> {
   const claims: Record<string, unknown> = { sub: userId, role: 'authenticated' };
   if (caller.email) claims.email = caller.email;
@@ -324,6 +356,60 @@ function suite(
         { numRuns: Math.ceil(runs / 2) },
       );
     }, 300_000);
+
+    it('finds the same chunks through the readers path where org-mode connectors and uploads sit beside source ones', async () => {
+      // 0029: orgA mixes a source-mode connector, an org-mode one and uploads (no connector, null
+      // readers); a member with few readable chunks is compared exactly over them, not through the
+      // HNSW scan, and sees exactly what the oracle allows.
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(docArb, { minLength: 1, maxLength: 8 }),
+          fc.integer({ min: 0, max: 3 }),
+          callerArb,
+          fc.constantFrom('', '10000'),
+          async (docs, uploads, caller, readableLimit) => {
+            await rolledBack(w.db, async (tx) => {
+              const ids = await writeDocs(tx, w, docs);
+              const uploaded = await writeUploads(tx, w, uploads);
+              const keys = principalsOf({ ...caller, stored: [] });
+              const expected = [
+                ...ids.filter((_, i) => docs[i] !== undefined && canOpen(docs[i], keys)),
+                ...uploaded,
+              ].sort();
+              await asCaller(tx, w.t.memberA, { ...caller, stored: [] });
+              await tx.query("select set_config('tributary.exact_search_max_rows', '1', true)");
+              await tx.query("select set_config('tributary.permission_exact_max_rows', $1, true)", [
+                readableLimit,
+              ]);
+              const { semantic } = await observe(tx, w.t.orgA);
+              expect(semantic).toEqual(expected);
+              expect(await strategiesOf(tx, w.t.orgA)).toEqual(expected.length > 0 ? ['exact'] : []);
+            });
+          },
+        ),
+        { numRuns: Math.ceil(runs / 2) },
+      );
+    }, 300_000);
+
+    it('counts org-mode documents and uploads against the readers limit, and scans HNSW past it', async () => {
+      for (const shape of ['org-mode documents', 'uploads'] as const) {
+        await rolledBack(w.db, async (tx) => {
+          // One readable source document, plus 4 chunks every member reads.
+          const readable: Doc = { source: true, acl: [{ type: 'anyone', role: 'reader' }] };
+          const everyone: Doc = { source: false, acl: null };
+          const docs = shape === 'uploads' ? [readable] : [readable, everyone, everyone, everyone, everyone];
+          await writeDocs(tx, w, docs);
+          await writeUploads(tx, w, shape === 'uploads' ? 4 : 0);
+          await asCaller(tx, w.t.memberA, { email: null, identities: [], groups: [], stored: [] });
+          await tx.query("select set_config('tributary.exact_search_max_rows', '1', true)");
+          // 5 readable chunks: within a limit of 5 the readers path, past a limit of 4 the HNSW scan.
+          await tx.query("select set_config('tributary.permission_exact_max_rows', '5', true)");
+          expect(await strategiesOf(tx, w.t.orgA), shape).toEqual(['exact']);
+          await tx.query("select set_config('tributary.permission_exact_max_rows', '4', true)");
+          expect(await strategiesOf(tx, w.t.orgA), shape).toEqual(['index']);
+        });
+      }
+    }, 120_000);
 
     it('applies permission changes on re-upsert even when the content did not change', async () => {
       await rolledBack(w.db, async (tx) => {

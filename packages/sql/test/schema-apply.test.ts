@@ -159,6 +159,7 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0025_full_text_stats_at_commit',
       '0026_filtered_vector_search',
       '0028_readable_chunks_search',
+      '0029_mixed_permission_search',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);

@@ -698,6 +698,7 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0025_full_text_stats_at_commit',
       '0026_filtered_vector_search',
       '0028_readable_chunks_search',
+      '0029_mixed_permission_search',
     ],
     close: () => server.stop(),
   };
