@@ -316,6 +316,63 @@ describe('runSync: time-based group cut on PGlite', () => {
     );
     expect(runs.rows[0]?.n).toBe(0);
   });
+
+  it('refuses tuning options that cannot be meant, naming every bad field, before a run starts', async () => {
+    const { connectorId } = await newConnector('fast_notes');
+    const connector = defineConnector({
+      type: 'fast_notes',
+      async check() {},
+      async *sync(): AsyncIterable<ConnectorChange> {
+        yield note('tuned-1', 'heron');
+        yield { kind: 'listing-complete', complete: true };
+      },
+    });
+    const { embedder, stats } = countingEmbedder();
+    const error = await runSync({
+      connector,
+      connectorId,
+      repository,
+      embedder,
+      // Before, each of these was replaced by its default without a word.
+      concurrency: { write: 0, load: 2.5 },
+      groupSize: -5,
+      embedBatch: { maxWaitMs: Number.NaN, maxInputs: 0 },
+      rateLimitPause: { maxRetries: -1 },
+    }).catch((caught: unknown) => caught);
+    expect(InvalidConfigError.isInstance(error)).toBe(true);
+    const invalid = error as InvalidConfigError;
+    expect(invalid.issues.map((issue) => issue.fieldPath).sort()).toEqual(
+      [
+        'concurrency.load',
+        'concurrency.write',
+        'embedBatch.maxInputs',
+        'embedBatch.maxWaitMs',
+        'groupSize',
+        'rateLimitPause.maxRetries',
+      ].sort(),
+    );
+    expect(invalid.message).toContain('concurrency.load');
+    const runs = await query<{ n: number }>(
+      'select count(*)::int as n from public.connector_sync_logs where connector_id = $1',
+      [connectorId],
+    );
+    expect(runs.rows[0]?.n).toBe(0);
+    expect(stats.requests).toBe(0);
+
+    // Infinity is a limit's "none"; valid values run as before.
+    const summary = await runSync({
+      connector,
+      connectorId,
+      repository,
+      embedder,
+      concurrency: { write: 1, load: 1 },
+      groupSize: 1,
+      maxContentBytes: Number.POSITIVE_INFINITY,
+      embedBatch: { maxWaitMs: 0, maxHeldVectors: Number.POSITIVE_INFINITY },
+    });
+    expect(summary.status).toBe('success');
+    expect(summary.counts.inserted).toBe(1);
+  });
 });
 
 describe('ChangeReader: waiting on a slow source with a deadline', () => {

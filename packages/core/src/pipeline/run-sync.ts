@@ -28,6 +28,7 @@ import { EmbedBatcher } from './stages/embed-batcher.js';
 import { RateLimitGate } from './stages/rate-limit-gate.js';
 import { DEFAULT_MAX_CONTENT_BYTES } from './stages/read-content.js';
 import { sweepUnseen } from './sweep-unseen.js';
+import { checkTuningOptions } from './tuning-options.js';
 import type {
   RunSyncOptions,
   SyncDedupCounts,
@@ -70,6 +71,7 @@ export async function runSync<Config, Credentials>(
   const leaseSeconds = options.leaseSeconds ?? 300;
   const duplicates = checkDuplicateOptions(options.duplicates);
   const groupMaxWaitMs = checkGroupMaxWaitMs(options.groupMaxWaitMs);
+  checkTuningOptions(options);
 
   const record = await repository.getConnector(connectorId);
   if (!record) {
@@ -228,15 +230,16 @@ export async function runSync<Config, Credentials>(
   // Groups waiting on embeddings may let others run while they hold at most one request's inputs;
   // a `concurrency.groups` the caller set is a hard limit (no lending).
   const scheduler = new GroupScheduler(
-    positiveInteger(concurrency.groups, 8),
+    concurrency.groups ?? 8,
     control,
     concurrency.groups === undefined ? maxInputs : 0,
   );
   // Vectors held until written: by default two full requests' worth (~50 MB at 1536 dimensions).
   const vectorBudget = new VectorBudget(
-    positiveInteger(
-      options.embedBatch?.maxHeldVectors,
-      Number.isFinite(maxInputs) ? 3 * maxInputs : Number.MAX_SAFE_INTEGER,
+    Math.min(
+      Number.MAX_SAFE_INTEGER,
+      options.embedBatch?.maxHeldVectors ??
+        (Number.isFinite(maxInputs) ? 3 * maxInputs : Number.MAX_SAFE_INTEGER),
     ),
   );
   const batcher = new EmbedBatcher({
@@ -248,7 +251,7 @@ export async function runSync<Config, Credentials>(
     ),
     flushDelayMs: options.embedBatch?.flushDelayMs ?? 500,
     maxWaitMs: options.embedBatch?.maxWaitMs ?? 5000,
-    concurrency: positiveInteger(concurrency.embed, 2),
+    concurrency: concurrency.embed ?? 2,
     control,
     clock,
     counts: embeddings,
@@ -268,7 +271,7 @@ export async function runSync<Config, Credentials>(
     extractors: options.extractors ?? createExtractorRegistry(),
     maxContentBytes: options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES,
     capturesPermissions: connector.capabilities.permissions,
-    loadLimit: pLimit(positiveInteger(concurrency.load, 4)),
+    loadLimit: pLimit(concurrency.load ?? 4),
     counts,
     dedup,
     index: {
@@ -277,7 +280,7 @@ export async function runSync<Config, Credentials>(
       embedder,
       chunker: options.chunker ?? createChunker(),
       batcher,
-      writeLimit: pLimit(positiveInteger(concurrency.write, 2)),
+      writeLimit: pLimit(concurrency.write ?? 2),
       park: (weight: number) => scheduler.park(weight),
       vectorBudget,
       control,
@@ -342,7 +345,7 @@ export async function runSync<Config, Credentials>(
       metrics,
       scheduler,
       groupStage,
-      groupSize: positiveInteger(options.groupSize, 200),
+      groupSize: options.groupSize ?? 200,
       groupMaxWaitMs,
       batcher,
       listingProgress,
@@ -476,8 +479,4 @@ function checkGroupMaxWaitMs(value: number | undefined): number {
   }
   // Timers wait at most 2^31-1 ms (Node fires longer ones after 1 ms): longer means never.
   return value > 2_147_483_647 ? Number.POSITIVE_INFINITY : value;
-}
-
-function positiveInteger(value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
 }
