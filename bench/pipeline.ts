@@ -334,6 +334,7 @@ async function runPhase(
   source: Source,
   embedder: StubEmbedder,
   expect: { loads?: number; requests?: number },
+  embedBatch?: { maxWaitMs: number },
 ): Promise<PhaseResult> {
   const timings = new Map<string, { calls: number; ms: number }>();
   const loadsBefore = source.loads;
@@ -346,14 +347,20 @@ async function runPhase(
   peakRss = rssAtStart;
   let lastReport = performance.now();
   const started = performance.now();
+  // When the progress first counts a document inserted or updated (its row upserted; its chunks follow).
+  let firstStoredMs: number | undefined;
   const summary = await runSync({
     connector: createBenchConnector(source),
     connectorId: backend.connectorId,
     repository: timedRepository(backend.repository, timings),
     embedder,
     concurrency: { write: WRITERS },
+    ...(embedBatch ? { embedBatch } : {}),
     onProgress: (event) => {
       const now = performance.now();
+      if (firstStoredMs === undefined && event.counts.inserted + event.counts.updated > 0) {
+        firstStoredMs = now - started;
+      }
       if (now - lastReport < 30_000 || event.type === 'document-started') return;
       lastReport = now;
       const { counts } = event;
@@ -386,7 +393,8 @@ async function runPhase(
   console.log(`== ${backend.name}: ${phase}`);
   console.log(
     `   status ${summary.status} in ${seconds(wallMs)} (${docsPerSecond.toFixed(1)} documents/s); ` +
-      `summary.durationMs ${seconds(summary.durationMs)}`,
+      `summary.durationMs ${seconds(summary.durationMs)}; first document counted inserted or updated after ` +
+      `${firstStoredMs === undefined ? '-' : seconds(firstStoredMs)}`,
   );
   console.log(
     `   documents: ${counts.seen} listed, ${counts.inserted} inserted, ${counts.updated} updated, ` +
@@ -448,17 +456,30 @@ async function runBackend(backend: Backend): Promise<PhaseResult[]> {
   results.push(
     await runPhase(backend, 're-sync, nothing changed', source, embedder, { loads: 0, requests: 0 }),
   );
-  let changed = 0;
+  // One 10%-changed re-sync per batcher cap in BENCH_CHANGED_MAX_WAITS (ms, e.g. `5000,600000`;
+  // default: the pipeline's own default), each on another 10% of the documents.
+  const waits = (process.env.BENCH_CHANGED_MAX_WAITS ?? '')
+    .split(',')
+    .filter((w) => w.trim() !== '')
+    .map(Number);
   const every = Math.round(1 / CHANGED_SHARE);
-  for (let doc = 0; doc < DOCUMENTS; doc += every) {
-    source.revisions[doc] = 2;
-    changed += 1;
+  for (const [round, wait] of (waits.length > 0 ? waits : [undefined]).entries()) {
+    let changed = 0;
+    for (let doc = round % every; doc < DOCUMENTS; doc += every) {
+      source.revisions[doc] = (source.revisions[doc] ?? 1) + 1;
+      changed += 1;
+    }
+    results.push(
+      await runPhase(
+        backend,
+        `re-sync, ${changed} documents (10%) changed${wait === undefined ? '' : `, embedBatch.maxWaitMs ${wait}`}`,
+        source,
+        embedder,
+        { loads: changed },
+        wait === undefined ? undefined : { maxWaitMs: wait },
+      ),
+    );
   }
-  results.push(
-    await runPhase(backend, `re-sync, ${changed} documents (10%) changed`, source, embedder, {
-      loads: changed,
-    }),
-  );
   return results;
 }
 
