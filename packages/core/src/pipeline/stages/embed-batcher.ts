@@ -36,7 +36,8 @@ export interface EmbedBatcherOptions {
   moreComing?: (() => boolean) | undefined;
 }
 
-type Outcome = number[] | Error;
+/** A vector as float32 (what pgvector stores; half the bytes of a number[]), or why there is none. */
+type Outcome = Float32Array | Error;
 
 interface Waiting extends EmbedItem {
   settle: (outcome: Outcome) => void;
@@ -181,7 +182,7 @@ export class EmbedBatcher {
           item.settle(
             new Error(`the embedder returned ${vector.length} dimensions, not ${embedder.dimensions}`),
           );
-        } else item.settle(vector);
+        } else item.settle(Float32Array.from(vector));
       }
     } catch (error) {
       if (isFatalError(error)) {

@@ -94,10 +94,14 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
 
   // Layer 4: identical chunks reuse stored embeddings. A broken lookup fails open: everything is
   // embedded, and the run says so (log and summary counter).
-  let vectors = new Map<string, number[]>();
+  // Held as float32 (what pgvector stores) until written: half the bytes of a number[] of doubles.
+  const vectors = new Map<string, Float32Array>();
   if (wanted.size > 0) {
     try {
-      vectors = await stage.repository.findReusableEmbeddings(stage.orgId, embedder.id, [...wanted.keys()]);
+      const reused = await stage.repository.findReusableEmbeddings(stage.orgId, embedder.id, [
+        ...wanted.keys(),
+      ]);
+      for (const [hash, vector] of reused) vectors.set(hash, Float32Array.from(vector));
     } catch (error) {
       stage.dedup.reuseLookupFailures += 1;
       stage.logger.warn('embedding reuse lookup failed; embedding every chunk of the group (fail open)', {
@@ -156,35 +160,46 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
   for (const [item, error] of failures) await stage.failed(item, error);
 }
 
+/** A document ready to write; its entry (with the vectors as plain arrays) is built only while it is written. */
+interface ReadyDocument {
+  item: ToIndex;
+  entry: () => ReplaceChunksEntry;
+}
+
 /** Writes every document whose vectors are all in hand, 50 documents per statement. */
 async function writeReady(
   chunksOf: Map<ToIndex, Chunk[]>,
-  vectors: Map<string, number[]>,
+  vectors: Map<string, Float32Array>,
   errorsByHash: Map<string, Error>,
   failures: Map<ToIndex, unknown>,
   stage: IndexStage,
 ): Promise<void> {
   const { control, embedder } = stage;
-  const ready: { item: ToIndex; entry: ReplaceChunksEntry }[] = [];
+  const ready: ReadyDocument[] = [];
   for (const [item, chunks] of chunksOf) {
     const broken = chunks.find((chunk) => !vectors.has(chunk.hash));
     if (broken) {
       failures.set(item, errorsByHash.get(broken.hash) ?? new Error('chunk embedding missing'));
       continue;
     }
-    const inputs: ChunkInput[] = chunks.map((chunk) => ({
-      index: chunk.index,
-      context: chunk.context,
-      content: chunk.content,
-      contentHash: chunk.hash,
-      tokenCount: chunk.tokenCount,
-      embedding: vectors.get(chunk.hash) ?? null,
-      embeddingModel: embedder.id,
-    }));
-    ready.push({ item, entry: { documentId: item.documentId, chunks: inputs } });
+    const entry = (): ReplaceChunksEntry => ({
+      documentId: item.documentId,
+      chunks: chunks.map(
+        (chunk): ChunkInput => ({
+          index: chunk.index,
+          context: chunk.context,
+          content: chunk.content,
+          contentHash: chunk.hash,
+          tokenCount: chunk.tokenCount,
+          embedding: Array.from(vectors.get(chunk.hash) ?? []),
+          embeddingModel: embedder.id,
+        }),
+      ),
+    });
+    ready.push({ item, entry });
   }
 
-  const slices: { item: ToIndex; entry: ReplaceChunksEntry }[][] = [];
+  const slices: ReadyDocument[][] = [];
   for (let start = 0; start < ready.length; start += WRITE_BATCH_DOCUMENTS) {
     slices.push(ready.slice(start, start + WRITE_BATCH_DOCUMENTS));
   }
@@ -208,14 +223,14 @@ async function writeReady(
 
 /** One statement for the whole slice; when it fails, each document alone, so one bad document fails only itself. */
 async function writeChunks(
-  slice: { item: ToIndex; entry: ReplaceChunksEntry }[],
+  slice: ReadyDocument[],
   stage: IndexStage,
   failures: Map<ToIndex, unknown>,
-): Promise<{ item: ToIndex; entry: ReplaceChunksEntry }[]> {
+): Promise<ReadyDocument[]> {
   const { repository, writeLimit, clock, control } = stage;
   try {
     await writeLimit(() =>
-      clock.time('write', () => repository.replaceChunksBatch(slice.map((s) => s.entry))),
+      clock.time('write', () => repository.replaceChunksBatch(slice.map((s) => s.entry()))),
     );
     return slice;
   } catch (error) {
@@ -225,11 +240,11 @@ async function writeChunks(
       return [];
     }
   }
-  const written: { item: ToIndex; entry: ReplaceChunksEntry }[] = [];
+  const written: ReadyDocument[] = [];
   for (const one of slice) {
     try {
       control.check();
-      await writeLimit(() => clock.time('write', () => repository.replaceChunksBatch([one.entry])));
+      await writeLimit(() => clock.time('write', () => repository.replaceChunksBatch([one.entry()])));
       written.push(one);
     } catch (error) {
       if (control.stopped || isFatalError(error)) throw control.stopped ?? error;
