@@ -234,7 +234,8 @@ export async function runSync<Config, Credentials>(
     control,
     concurrency.groups === undefined ? maxInputs : 0,
   );
-  // Vectors held until written: by default two full requests' worth (~50 MB at 1536 dimensions).
+  // Vectors held until written: by default three full requests' worth (6,144 float32 vectors,
+  // ~38 MB at 1536 dimensions).
   const vectorBudget = new VectorBudget(
     Math.min(
       Number.MAX_SAFE_INTEGER,
