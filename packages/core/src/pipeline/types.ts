@@ -276,9 +276,9 @@ export interface RunSyncOptions<Config = unknown, Credentials = unknown> {
         flushDelayMs?: number | undefined;
         maxWaitMs?: number | undefined;
         /**
-         * Most embedded vectors held in memory until their chunks are written (default: two full
-         * requests, `2 * maxInputs`: 4,096 vectors, ~50 MB at 1536 dimensions). A group waits for
-         * room before it embeds, so when writes are the bottleneck embedding waits for them instead
+         * Most embedded vectors held in memory until their chunks are written (default: three full
+         * requests, `3 * maxInputs`: 6,144 vectors held as float32, ~38 MB at 1536 dimensions;
+         * `Infinity`: no bound). A group waits for room before it embeds, so when writes are the bottleneck embedding waits for them instead
          * of piling up vectors; a group larger than the budget runs alone.
          */
         maxHeldVectors?: number | undefined;
