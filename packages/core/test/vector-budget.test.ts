@@ -77,37 +77,46 @@ describe('VectorBudget', () => {
 describe('runSync: embedded vectors held until written stay within maxHeldVectors', () => {
   const chunker = createChunker({ maxTokens: 48, overlapTokens: 0 });
 
-  function article(index: number): ConnectorChange {
+  /** Revision 2 rewrites part 0 only: the other chunks' vectors are reused on a re-sync. */
+  function article(index: number, revision = 1): ConnectorChange {
     const paragraphs = Array.from(
       { length: 4 },
       (_, p) =>
-        `## Part ${p}\n\nDocument ${index} part ${p}: ${'river delta basin current estuary '.repeat(6)}`,
+        `## Part ${p}\n\nDocument ${index} part ${p}${p === 0 && revision > 1 ? ` revised ${revision}` : ''}: ${'river delta basin current estuary '.repeat(6)}`,
     );
     return {
       kind: 'upsert',
       document: {
         externalId: `doc-${index}`,
         title: `Document ${index}`,
-        version: '1',
+        version: String(revision),
         mimeType: 'text/markdown',
         content: { kind: 'text', text: `# Document ${index}\n\n${paragraphs.join('\n\n')}` },
       },
     };
   }
 
-  async function ingest(maxHeldVectors: number | undefined) {
+  /**
+   * Syncs 24 documents at `revision` (above 1: after an untracked, unbounded first sync at
+   * revision 1) while writes are slow, counting vectors in hand (embedded, or reused from storage)
+   * and written.
+   */
+  async function ingest(maxHeldVectors: number | undefined, revision = 1) {
     const memory = createMemoryRepository();
     const orgId = randomUUID();
     const record = memory.addConnector({ orgId, connectorType: 'held_source', name: 'Held' });
     const inner = createLexicalEmbedder();
-    const held = { embedded: 0, written: 0, most: 0 };
+    const held = { embedded: 0, reused: 0, written: 0, most: 0, tracking: false };
+    const inHand = () => held.embedded + held.reused - held.written;
     const embedder: Embedder = {
       ...inner,
       maxInputsPerRequest: 8,
       async embed(texts, options) {
         const result = await inner.embed(texts, options);
-        held.embedded += texts.length;
-        held.most = Math.max(held.most, held.embedded - held.written);
+        if (held.tracking) {
+          held.embedded += texts.length;
+          held.most = Math.max(held.most, inHand());
+        }
         return result;
       },
     };
@@ -115,31 +124,47 @@ describe('runSync: embedded vectors held until written stay within maxHeldVector
     const repository = new Proxy(memory, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver);
+        if (property === 'findReusableEmbeddings') {
+          return async (...args: unknown[]) => {
+            const found = (await (value as (...a: unknown[]) => Promise<Map<string, number[]>>).apply(
+              target,
+              args,
+            )) as Map<string, number[]>;
+            if (held.tracking) {
+              held.reused += found.size;
+              held.most = Math.max(held.most, inHand());
+            }
+            return found;
+          };
+        }
         if (property !== 'replaceChunksBatch') return value;
         return async (batch: { chunks: unknown[] }[]) => {
           for (let turn = 0; turn < 20; turn++) await tick();
           const result = await (value as (b: unknown) => Promise<unknown>).call(target, batch);
-          for (const entry of batch) held.written += entry.chunks.length;
+          if (held.tracking) for (const entry of batch) held.written += entry.chunks.length;
           return result;
         };
       },
     });
-    const connector = defineConnector({
-      type: 'held_source',
-      async check() {},
-      async *sync() {
-        for (let index = 0; index < 24; index++) yield article(index);
-      },
-    });
-    const summary = await runSync({
-      repository,
-      connector,
-      connectorId: record.id,
-      embedder,
-      chunker,
-      groupSize: 2,
-      ...(maxHeldVectors === undefined ? {} : { embedBatch: { maxHeldVectors } }),
-    });
+    const sync = (at: number, budget: number | undefined) =>
+      runSync({
+        repository,
+        connector: defineConnector({
+          type: 'held_source',
+          async check() {},
+          async *sync() {
+            for (let index = 0; index < 24; index++) yield article(index, at);
+          },
+        }),
+        connectorId: record.id,
+        embedder,
+        chunker,
+        groupSize: 2,
+        ...(budget === undefined ? {} : { embedBatch: { maxHeldVectors: budget } }),
+      });
+    if (revision > 1) await sync(1, 100_000);
+    held.tracking = true;
+    const summary = await sync(revision, maxHeldVectors);
     return { summary, held };
   }
 
@@ -156,6 +181,21 @@ describe('runSync: embedded vectors held until written stay within maxHeldVector
     // so the bound above is the budget's doing.
     const unbounded = await ingest(100_000);
     expect(unbounded.summary.status).toBe('success');
+    expect(unbounded.held.written).toBe(bounded.held.written);
+    expect(unbounded.held.most).toBeGreaterThan(40);
+  });
+
+  it('counts vectors reused from storage against the budget too (a re-sync where most chunks are reused)', async () => {
+    // Every document changed one part: per group of two, 16 chunks in hand, 14 of them reused.
+    const bounded = await ingest(40, 2);
+    expect(bounded.summary.status).toBe('success');
+    expect(bounded.summary.counts.updated).toBe(24);
+    expect(bounded.held.reused).toBeGreaterThan(bounded.held.embedded);
+    expect(bounded.held.written).toBe(bounded.held.embedded + bounded.held.reused);
+    expect(bounded.held.most).toBeLessThanOrEqual(40);
+
+    // With room for everything the reused vectors pile up past that bound.
+    const unbounded = await ingest(100_000, 2);
     expect(unbounded.held.written).toBe(bounded.held.written);
     expect(unbounded.held.most).toBeGreaterThan(40);
   });

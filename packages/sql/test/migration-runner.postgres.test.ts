@@ -5,6 +5,7 @@ import {
   loadMigrations,
   MissingExtensionError,
   migrate,
+  migrationLockKey,
   migrationStatus,
   rollback,
   type SqlDatabase,
@@ -58,8 +59,34 @@ describe('migration runner on a PostgreSQL server', () => {
     expect(notes.rows[0]?.n).toBe(2);
 
     // Two rollbacks of one step at once: the latest file is rolled back once, the other runner
-    // skips it instead of rolling back one more.
-    const downs = await Promise.all(runners.map((runner) => rollback(runner, { migrations, steps: 1 })));
+    // skips it instead of rolling back one more. "At once" is made sure of: a third session holds
+    // the migration lock until both runners have planned (read the history) and wait for it; left to
+    // chance, a runner started late on a loaded machine plans after the first one finished and
+    // rightly rolls back the next file.
+    const holderPool = server.pool(name, { max: 1 });
+    const holder = await holderPool.connect();
+    let downs: Awaited<ReturnType<typeof rollback>>[];
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(${migrationLockKey})`);
+      const pending = Promise.all(runners.map((runner) => rollback(runner, { migrations, steps: 1 })));
+      pending.catch(() => undefined);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const waiting = await db.query<{ n: number }>(
+          "select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where l.locktype = 'advisory' and not l.granted and d.datname = current_database()",
+        );
+        if ((waiting.rows[0]?.n ?? 0) >= 2) break;
+        if (Date.now() > deadline)
+          throw new Error('the two rollbacks never both waited for the migration lock');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await holder.query('commit');
+      downs = await pending;
+    } finally {
+      holder.release();
+      await holderPool.end();
+    }
     expect(downs.flatMap((result) => result.rolledBack.map((entry) => entry.name))).toEqual(['0003_tags']);
     expect(downs.flatMap((result) => result.skipped)).toEqual([
       { name: '0003_tags', reason: 'rolled-back-concurrently' },

@@ -92,50 +92,54 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
     }
   }
 
-  // Layer 4: identical chunks reuse stored embeddings. A broken lookup fails open: everything is
-  // embedded, and the run says so (log and summary counter).
-  // Held as float32 (what pgvector stores) until written: half the bytes of a number[] of doubles.
-  const vectors = new Map<string, Float32Array>();
-  if (wanted.size > 0) {
-    try {
-      const reused = await stage.repository.findReusableEmbeddings(stage.orgId, embedder.id, [
-        ...wanted.keys(),
-      ]);
-      for (const [hash, vector] of reused) vectors.set(hash, Float32Array.from(vector));
-    } catch (error) {
-      stage.dedup.reuseLookupFailures += 1;
-      stage.logger.warn('embedding reuse lookup failed; embedding every chunk of the group (fail open)', {
-        runId: stage.runId,
-        chunks: wanted.size,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-  }
-  control.check();
-  for (const chunks of chunksOf.values()) {
-    stage.embeddings.reused += chunks.filter((chunk) => vectors.has(chunk.hash)).length;
-  }
-  const missing = [...wanted].filter(([hash]) => !vectors.has(hash));
   const errorsByHash = new Map<string, Error>();
   let unpark = () => {};
   let releaseVectors = () => {};
   let stopWriting = () => {};
   try {
-    if (missing.length > 0) {
-      if (stage.vectorBudget) {
-        const budget = stage.vectorBudget;
-        if (budget.wouldWait(missing.length)) {
-          // Writes are behind: wait for room without holding back the batch that others started
-          // (while waiting this group adds nothing, so the batcher may send what it has).
-          stage.batcher.leave();
-          try {
-            releaseVectors = await budget.acquire(missing.length, control.signal);
-          } finally {
-            stage.batcher.enter();
-          }
-          control.check();
-        } else releaseVectors = await budget.acquire(missing.length);
+    // Every wanted chunk holds one vector until it is written, reused or embedded, so the group
+    // asks the budget for room for all of them before it reads or embeds any (a re-sync's reused
+    // vectors count as much as new ones).
+    if (wanted.size > 0 && stage.vectorBudget) {
+      const budget = stage.vectorBudget;
+      if (budget.wouldWait(wanted.size)) {
+        // Writes are behind: wait for room without holding back the batch that others started
+        // (while waiting this group adds nothing, so the batcher may send what it has).
+        stage.batcher.leave();
+        try {
+          releaseVectors = await budget.acquire(wanted.size, control.signal);
+        } finally {
+          stage.batcher.enter();
+        }
+        control.check();
+      } else releaseVectors = await budget.acquire(wanted.size);
+    }
+
+    // Layer 4: identical chunks reuse stored embeddings. A broken lookup fails open: everything is
+    // embedded, and the run says so (log and summary counter).
+    // Held as float32 (what pgvector stores) until written: half the bytes of a number[] of doubles.
+    const vectors = new Map<string, Float32Array>();
+    if (wanted.size > 0) {
+      try {
+        const reused = await stage.repository.findReusableEmbeddings(stage.orgId, embedder.id, [
+          ...wanted.keys(),
+        ]);
+        for (const [hash, vector] of reused) vectors.set(hash, Float32Array.from(vector));
+      } catch (error) {
+        stage.dedup.reuseLookupFailures += 1;
+        stage.logger.warn('embedding reuse lookup failed; embedding every chunk of the group (fail open)', {
+          runId: stage.runId,
+          chunks: wanted.size,
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
+    }
+    control.check();
+    for (const chunks of chunksOf.values()) {
+      stage.embeddings.reused += chunks.filter((chunk) => vectors.has(chunk.hash)).length;
+    }
+    const missing = [...wanted].filter(([hash]) => !vectors.has(hash));
+    if (missing.length > 0) {
       const embedding = stage.batcher.embed(
         missing.map(([hash, { text, tokens }]) => ({ hash, text, tokens })),
       );
@@ -143,7 +147,6 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
       // Held until the chunks are written: the bound covers these inputs' vectors too.
       unpark = stage.park?.(missing.length) ?? unpark;
       const outcomes = await embedding;
-      stopWriting = stage.vectorBudget?.startWriting() ?? stopWriting;
       control.check();
       for (const [hash, outcome] of outcomes) {
         if (outcome instanceof Error) errorsByHash.set(hash, outcome);
@@ -151,6 +154,8 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
       }
     }
     stage.doneProducing();
+    // Every vector is in hand: the room this group holds comes back once it has written.
+    stopWriting = stage.vectorBudget?.startWriting() ?? stopWriting;
     await writeReady(chunksOf, vectors, errorsByHash, failures, stage);
   } finally {
     stopWriting();
