@@ -703,6 +703,14 @@ export type Database = {
         }[]
       }
       ensure_upload_connector: { Args: { p_org_id: string }; Returns: string }
+      find_reusable_embedding_hashes: {
+        Args: {
+          p_org_id: string
+          p_embedding_model: string
+          p_content_hashes: string[]
+        }
+        Returns: string[]
+      }
       find_reusable_embeddings: {
         Args: {
           p_org_id: string
@@ -1135,6 +1143,7 @@ export type Database = {
           chunk_count: number
           removed: number
           embeddings_generated: boolean
+          missing_embeddings: string[]
         }[]
       }
       replace_group_memberships: {

@@ -581,6 +581,196 @@ describe('replace_document_chunks / find_reusable_embeddings / get_document_vers
   });
 });
 
+describe('embedding reuse inside the database (0030)', () => {
+  const vector = (seed: number) =>
+    `[${Array.from({ length: 1536 }, (_, i) => (i === seed ? 1 : 0)).join(',')}]`;
+  const sent = (index: number, content: string, seed: number) => ({
+    chunk_index: index,
+    content,
+    content_hash: sha256Hex(content),
+    embedding: vector(seed),
+    embedding_model: 'model-a',
+  });
+  const reuse = (index: number, content: string, model = 'model-a') => ({
+    chunk_index: index,
+    content,
+    content_hash: sha256Hex(content),
+    reuse_embedding: true,
+    embedding_model: model,
+  });
+  interface Written {
+    document_id: string;
+    chunk_count: number;
+    removed: number;
+    embeddings_generated: boolean;
+    missing_embeddings: string[];
+  }
+  const replace = (documents: unknown[]) =>
+    call<Written>(service, 'select * from public.replace_document_chunks($1::jsonb) order by document_id', [
+      JSON.stringify(documents),
+    ]);
+
+  async function twoDocuments() {
+    const { orgA, orgB } = await seedTenancy(db);
+    const connector = await insertConnector(db, orgA);
+    const other = await insertConnector(db, orgB);
+    const upsert = async (connectorId: string, externalIds: string[]) =>
+      (
+        await callOne<{ ids: string[] }>(
+          service,
+          'select array_agg(document_id order by external_id) as ids from public.upsert_documents($1, $2::jsonb)',
+          [
+            connectorId,
+            JSON.stringify(externalIds.map((id) => ({ external_id: id, content_hash: sha256Hex(id) }))),
+          ],
+        )
+      ).ids;
+    const [a, b] = (await upsert(connector, ['a', 'b'])) as [string, string];
+    const [foreign] = (await upsert(other, ['f'])) as [string];
+    return { orgA, orgB, a, b, foreign };
+  }
+  const stored = (documentIds: string[]) =>
+    rowsOf(
+      `select document_id, chunk_index, content, embedding::text as embedding, embedding_model
+       from public.document_chunks where document_id = any ($1) order by document_id, chunk_index`,
+      [documentIds],
+    );
+
+  it("copies a stored vector by hash and model, also from the document's own chunks it replaces", async () => {
+    const { orgA, a, b } = await twoDocuments();
+    await replace([{ document_id: a, chunks: [sent(0, 'intro', 1), sent(1, 'footer', 2)] }]);
+    const hashes = await call<{ content_hash: string }>(
+      service,
+      'select content_hash from public.find_reusable_embedding_hashes($1, $2, $3::text[]) order by 1',
+      [orgA, 'model-a', [sha256Hex('footer'), sha256Hex('footer'), sha256Hex('intro'), sha256Hex('new')]],
+    );
+    expect(hashes.map((row) => row.content_hash)).toEqual([sha256Hex('footer'), sha256Hex('intro')].sort());
+    const before = await stored([a]);
+
+    // a: a new first chunk, its old chunks moved one position on (copied, while they are replaced);
+    // b: reuses a's footer.
+    const written = await replace([
+      { document_id: a, chunks: [sent(0, 'new', 3), reuse(1, 'intro'), reuse(2, 'footer')] },
+      { document_id: b, chunks: [reuse(0, 'footer')] },
+    ]);
+    expect(
+      written.map((row) => [
+        row.document_id,
+        row.chunk_count,
+        row.embeddings_generated,
+        row.missing_embeddings,
+      ]),
+    ).toEqual(
+      [
+        [a, 3, true, []],
+        [b, 1, true, []],
+      ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+    );
+    const after = await stored([a, b]);
+    const vectorOf = (rows: Record<string, unknown>[], content: string) =>
+      rows.find((row) => row.content === content)?.embedding;
+    expect(
+      vectorOf(
+        after.filter((row) => row.document_id === a),
+        'intro',
+      ),
+    ).toBe(vectorOf(before, 'intro'));
+    expect(
+      vectorOf(
+        after.filter((row) => row.document_id === a),
+        'footer',
+      ),
+    ).toBe(vectorOf(before, 'footer'));
+    expect(
+      vectorOf(
+        after.filter((row) => row.document_id === b),
+        'footer',
+      ),
+    ).toBe(vectorOf(before, 'footer'));
+    expect(after.every((row) => row.embedding_model === 'model-a')).toBe(true);
+  });
+
+  it('leaves a document whose reused hash is not stored as it was, and names the hashes', async () => {
+    const { a, b, foreign } = await twoDocuments();
+    await replace([
+      { document_id: a, chunks: [sent(0, 'kept', 1)] },
+      { document_id: foreign, chunks: [sent(0, 'elsewhere', 5)] },
+    ]);
+    const before = await stored([a, b]);
+    const written = await replace([
+      // Another organisation's vector, another model's, and a hash nobody stored: none is copied.
+      { document_id: a, chunks: [reuse(0, 'elsewhere'), reuse(1, 'kept', 'model-b'), reuse(2, 'never')] },
+      { document_id: b, chunks: [reuse(0, 'kept')] },
+    ]);
+    const byId = new Map(written.map((row) => [row.document_id, row]));
+    expect(byId.get(a)?.missing_embeddings).toEqual(
+      [sha256Hex('elsewhere'), sha256Hex('kept'), sha256Hex('never')].sort(),
+    );
+    expect(byId.get(a)?.chunk_count).toBe(1);
+    expect(byId.get(b)).toMatchObject({ chunk_count: 1, embeddings_generated: true, missing_embeddings: [] });
+    const after = await stored([a, b]);
+    expect(after.filter((row) => row.document_id === a)).toEqual(
+      before.filter((row) => row.document_id === a),
+    );
+    expect(after.find((row) => row.document_id === b)?.embedding).toBe(
+      before.find((row) => row.content === 'kept')?.embedding,
+    );
+  });
+
+  it('refuses a reuse flag with an embedding, without a model, or not a boolean (22023, nothing written)', async () => {
+    const { a } = await twoDocuments();
+    const state = () => stored([a]);
+    for (const bad of [
+      { ...sent(0, 'x', 1), reuse_embedding: true },
+      { ...reuse(0, 'x'), embedding_model: null },
+      { ...reuse(0, 'x'), reuse_embedding: 'yes' },
+    ]) {
+      await expectRefused(
+        () => replace([{ document_id: a, chunks: [bad] }]),
+        '22023',
+        /reuse_embedding/,
+        state,
+      );
+    }
+  });
+
+  it('finds hashes only with the caller rights (members of the organisation) and refuses null or oversized input', async () => {
+    const { orgA, a } = await twoDocuments();
+    await replace([{ document_id: a, chunks: [sent(0, 'members only', 1)] }]);
+    const lookup = (actor: Actor) =>
+      call<{ content_hash: string }>(
+        actor,
+        'select content_hash from public.find_reusable_embedding_hashes($1, $2, $3::text[])',
+        [orgA, 'model-a', [sha256Hex('members only')]],
+      );
+    expect(await lookup(user(randomUUID()))).toEqual([]);
+    await expectRefused(
+      () => lookup(anon),
+      '42501',
+      undefined,
+      () => stored([a]),
+    );
+    await expectRefused(
+      () =>
+        call(service, 'select * from public.find_reusable_embedding_hashes($1, $2, null)', [orgA, 'model-a']),
+      '22004',
+      /must not be null/,
+      () => stored([a]),
+    );
+    await expectRefused(
+      () =>
+        call(service, 'select * from public.find_reusable_embedding_hashes($1, $2, $3::text[])', [
+          orgA,
+          'model-a',
+          Array.from({ length: 5001 }, (_, i) => String(i)),
+        ]),
+      '22023',
+      /at most 5000/,
+      () => stored([a]),
+    );
+  });
+});
+
 describe('get_connector_stats', () => {
   it('returns exact numbers for an organisation in one call, the same for a member and the service role', async () => {
     const t = await seedTenancy(db);
