@@ -293,7 +293,7 @@ describe('runSync failure semantics (memory repository)', () => {
     const broken = new Proxy(env.memory, {
       get(target, property, receiver) {
         if (property === 'getDocumentVersions') return () => Promise.reject(new Error('connection reset'));
-        if (property === 'findReusableEmbeddings')
+        if (property === 'findReusableEmbeddingHashes')
           return () => Promise.reject(new Error('statement timeout'));
         return Reflect.get(target, property, receiver);
       },
@@ -319,7 +319,7 @@ describe('runSync failure semantics (memory repository)', () => {
     const { embedder, stats } = countingEmbedder();
     const broken = new Proxy(env.memory, {
       get(target, property, receiver) {
-        if (property === 'findReusableEmbeddings')
+        if (property === 'findReusableEmbeddingHashes')
           return () => Promise.reject(new Error('statement timeout'));
         return Reflect.get(target, property, receiver);
       },
@@ -333,6 +333,43 @@ describe('runSync failure semantics (memory repository)', () => {
     expect(summary.status).toBe('success');
     expect(summary.dedup.reuseLookupFailures).toBeGreaterThanOrEqual(1);
     expect(stats.inputs).toBeGreaterThanOrEqual(4);
+  });
+
+  it('embeds reused chunks after all when their stored vectors vanished before the write', async () => {
+    const env = setup();
+    const wiki = createWiki();
+    fillWiki(wiki);
+    const { embedder, stats } = countingEmbedder();
+    // The lookup says every chunk is stored; nothing is (as if another writer had just deleted
+    // the last copies), so every write comes back with the hashes it could not copy.
+    let claimed = 0;
+    const stale = new Proxy(env.memory, {
+      get(target, property, receiver) {
+        if (property === 'findReusableEmbeddingHashes') {
+          return async (_orgId: string, _model: string, hashes: readonly string[]) => {
+            claimed += hashes.length;
+            return new Set(hashes);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const summary = await runSync({
+      connector: wiki.connector,
+      connectorId: env.connectorId,
+      embedder,
+      repository: stale,
+    });
+    expect(summary.status).toBe('success');
+    expect(claimed).toBeGreaterThanOrEqual(4);
+    expect(summary.counts.inserted).toBe(4);
+    expect(summary.embeddings.reused).toBe(0);
+    expect(stats.inputs).toBe(claimed);
+    const documents = env.memory.listDocuments(env.connectorId);
+    expect(documents).toHaveLength(4);
+    for (const document of documents) {
+      expect(document).toMatchObject({ processingStatus: 'completed', embeddedChunks: document.chunkCount });
+    }
   });
 
   it('a short Retry-After pauses every load, then the throttled document is loaded again', async () => {

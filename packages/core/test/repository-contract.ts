@@ -360,6 +360,90 @@ export function defineRepositoryContract(
         expect((await repo.findReusableEmbeddings(orgId, 'model-b', [sha256('first')])).size).toBe(0);
         expect((await repo.findReusableEmbeddings(randomUUID(), 'model-a', [sha256('first')])).size).toBe(0);
       });
+
+      it('copies stored vectors for chunks written with reuseEmbedding, and leaves a document whose vector vanished as it was', async () => {
+        const { orgId, connectorId } = await freshConnector();
+        const [a, b] = await repo.upsertDocuments(connectorId, [doc('a', 'text a'), doc('b', 'text b')]);
+        const first = a?.documentId ?? '';
+        const second = b?.documentId ?? '';
+        const reused = (index: number, content: string) => ({
+          index,
+          content,
+          contentHash: sha256(content),
+          reuseEmbedding: true,
+          embeddingModel: 'model-a',
+        });
+        if (!fixture.capabilities.vectors) {
+          expect((await repo.findReusableEmbeddingHashes(orgId, 'model-a', [sha256('intro')])).size).toBe(0);
+          await expectRepositoryError(repo.replaceChunks(first, [reused(0, 'intro')]), 'unavailable');
+          return;
+        }
+        const intro = axisVector({ 0: 0.5, 1: 0.25 });
+        const footer = axisVector({ 3: 1 });
+        await repo.replaceChunks(first, [
+          {
+            index: 0,
+            content: 'intro',
+            contentHash: sha256('intro'),
+            embedding: intro,
+            embeddingModel: 'model-a',
+          },
+          {
+            index: 1,
+            content: 'footer',
+            contentHash: sha256('footer'),
+            embedding: footer,
+            embeddingModel: 'model-a',
+          },
+        ]);
+        const hashes = await repo.findReusableEmbeddingHashes(orgId, 'model-a', [
+          sha256('intro'),
+          sha256('footer'),
+          sha256('other'),
+        ]);
+        expect([...hashes].sort()).toEqual([sha256('intro'), sha256('footer')].sort());
+        expect((await repo.findReusableEmbeddingHashes(orgId, 'model-b', [sha256('intro')])).size).toBe(0);
+        expect(
+          (await repo.findReusableEmbeddingHashes(randomUUID(), 'model-a', [sha256('intro')])).size,
+        ).toBe(0);
+
+        // One batch: the first document drops its intro and moves the footer to position 0 (copied
+        // from its own chunk while it is replaced); the second copies the intro the first drops.
+        const results = await repo.replaceChunksBatch([
+          { documentId: first, chunks: [reused(0, 'footer')] },
+          { documentId: second, chunks: [reused(0, 'intro'), reused(1, 'footer')] },
+        ]);
+        expect(results).toEqual([
+          { chunkCount: 1, removed: 1, embeddingsGenerated: true },
+          { chunkCount: 2, removed: 0, embeddingsGenerated: true },
+        ]);
+        const vectors = await repo.findReusableEmbeddings(orgId, 'model-a', [
+          sha256('intro'),
+          sha256('footer'),
+        ]);
+        expect(vectors.get(sha256('intro'))).toEqual(intro);
+        expect(vectors.get(sha256('footer'))).toEqual(footer);
+
+        // The intro is stored only in the second document now; once it rewrites its chunks without
+        // it, reusing the intro finds nothing: that document is left as it was and named.
+        await repo.replaceChunks(second, [reused(0, 'footer')]);
+        const vanished = await repo.replaceChunksBatch([
+          { documentId: first, chunks: [reused(0, 'footer'), reused(1, 'intro')] },
+        ]);
+        expect(vanished).toEqual([
+          { chunkCount: 1, removed: 0, embeddingsGenerated: true, missingEmbeddings: [sha256('intro')] },
+        ]);
+        expect((await repo.findReusableEmbeddingHashes(orgId, 'model-a', [sha256('intro')])).size).toBe(0);
+
+        await expectRepositoryError(
+          repo.replaceChunks(first, [{ ...reused(0, 'footer'), embedding: footer }]),
+          'invalid_input',
+        );
+        await expectRepositoryError(
+          repo.replaceChunks(first, [{ ...reused(0, 'footer'), embeddingModel: null }]),
+          'invalid_input',
+        );
+      });
     });
 
     describe('sync runs and leases', () => {

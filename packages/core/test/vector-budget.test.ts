@@ -9,6 +9,7 @@ import {
   createLexicalEmbedder,
   defineConnector,
   type Embedder,
+  type ReplaceChunksEntry,
   runSync,
 } from '../src/index.js';
 import { VectorBudget } from '../src/pipeline/vector-budget.js';
@@ -98,16 +99,16 @@ describe('runSync: embedded vectors held until written stay within maxHeldVector
 
   /**
    * Syncs 24 documents at `revision` (above 1: after an untracked, unbounded first sync at
-   * revision 1) while writes are slow, counting vectors in hand (embedded, or reused from storage)
-   * and written.
+   * revision 1) while writes are slow, counting vectors in hand (embedded, not yet written),
+   * written, and chunks written as copies of stored vectors.
    */
   async function ingest(maxHeldVectors: number | undefined, revision = 1) {
     const memory = createMemoryRepository();
     const orgId = randomUUID();
     const record = memory.addConnector({ orgId, connectorType: 'held_source', name: 'Held' });
     const inner = createLexicalEmbedder();
-    const held = { embedded: 0, reused: 0, written: 0, most: 0, tracking: false };
-    const inHand = () => held.embedded + held.reused - held.written;
+    const held = { embedded: 0, written: 0, copied: 0, most: 0, tracking: false };
+    const inHand = () => held.embedded - held.written;
     const embedder: Embedder = {
       ...inner,
       maxInputsPerRequest: 8,
@@ -124,24 +125,16 @@ describe('runSync: embedded vectors held until written stay within maxHeldVector
     const repository = new Proxy(memory, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver);
-        if (property === 'findReusableEmbeddings') {
-          return async (...args: unknown[]) => {
-            const found = (await (value as (...a: unknown[]) => Promise<Map<string, number[]>>).apply(
-              target,
-              args,
-            )) as Map<string, number[]>;
-            if (held.tracking) {
-              held.reused += found.size;
-              held.most = Math.max(held.most, inHand());
-            }
-            return found;
-          };
-        }
         if (property !== 'replaceChunksBatch') return value;
-        return async (batch: { chunks: unknown[] }[]) => {
+        return async (batch: ReplaceChunksEntry[]) => {
           for (let turn = 0; turn < 20; turn++) await tick();
           const result = await (value as (b: unknown) => Promise<unknown>).call(target, batch);
-          if (held.tracking) for (const entry of batch) held.written += entry.chunks.length;
+          if (held.tracking) {
+            for (const entry of batch) {
+              held.written += entry.chunks.filter((chunk) => chunk.embedding != null).length;
+              held.copied += entry.chunks.filter((chunk) => chunk.reuseEmbedding).length;
+            }
+          }
           return result;
         };
       },
@@ -165,7 +158,7 @@ describe('runSync: embedded vectors held until written stay within maxHeldVector
     if (revision > 1) await sync(1, 100_000);
     held.tracking = true;
     const summary = await sync(revision, maxHeldVectors);
-    return { summary, held };
+    return { summary, held, memory, connectorId: record.id };
   }
 
   it('never holds more than the budget, and stores every chunk', async () => {
@@ -185,18 +178,20 @@ describe('runSync: embedded vectors held until written stay within maxHeldVector
     expect(unbounded.held.most).toBeGreaterThan(40);
   });
 
-  it('counts vectors reused from storage against the budget too (a re-sync where most chunks are reused)', async () => {
-    // Every document changed one part: per group of two, 16 chunks in hand, 14 of them reused.
-    const bounded = await ingest(40, 2);
+  it('holds only the vectors it embeds on a re-sync: reused ones are copied inside the store', async () => {
+    // Every document changed one part: most of its chunks are stored already.
+    const bounded = await ingest(12, 2);
     expect(bounded.summary.status).toBe('success');
     expect(bounded.summary.counts.updated).toBe(24);
-    expect(bounded.held.reused).toBeGreaterThan(bounded.held.embedded);
-    expect(bounded.held.written).toBe(bounded.held.embedded + bounded.held.reused);
-    expect(bounded.held.most).toBeLessThanOrEqual(40);
+    expect(bounded.summary.embeddings.reused).toBe(bounded.held.copied);
+    expect(bounded.held.copied).toBeGreaterThan(bounded.held.embedded);
+    expect(bounded.held.written).toBe(bounded.held.embedded);
+    // Room for two groups' changed chunks, however many chunks they reuse.
+    expect(bounded.held.most).toBeLessThanOrEqual(12);
 
-    // With room for everything the reused vectors pile up past that bound.
-    const unbounded = await ingest(100_000, 2);
-    expect(unbounded.held.written).toBe(bounded.held.written);
-    expect(unbounded.held.most).toBeGreaterThan(40);
+    // Every chunk holds a vector, copied or embedded.
+    const documents = bounded.memory.listDocuments(bounded.connectorId);
+    expect(documents).toHaveLength(24);
+    for (const document of documents) expect(document.embeddedChunks).toBe(document.chunkCount);
   });
 });

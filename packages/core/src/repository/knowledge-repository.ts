@@ -236,8 +236,15 @@ export interface ChunkInput {
   contentHash: string;
   tokenCount?: number | null | undefined;
   embedding?: readonly number[] | null | undefined;
-  /** Required when `embedding` is given. */
+  /** Required when `embedding` is given or `reuseEmbedding` is true. */
   embeddingModel?: string | null | undefined;
+  /**
+   * Instead of an `embedding`: copy the vector stored for a chunk of the organisation with the
+   * same `contentHash` and `embeddingModel` (found with `findReusableEmbeddingHashes`). The vector
+   * never leaves the database. When no such chunk is stored any more, the document is not written
+   * and its result lists the hash in `missingEmbeddings`.
+   */
+  reuseEmbedding?: boolean | undefined;
 }
 
 /** One document's complete set of chunks, for `replaceChunksBatch`. */
@@ -252,6 +259,12 @@ export interface ReplaceChunksResult {
   removed: number;
   /** True when every chunk now has an embedding (vacuously true for zero chunks). */
   embeddingsGenerated: boolean;
+  /**
+   * Hashes of `reuseEmbedding` chunks whose vector is no longer stored (its last copy was deleted
+   * or rewritten since the lookup). When non-empty the document was not written: its chunks and
+   * counters are as before, and the caller sends those chunks with their embeddings.
+   */
+  missingEmbeddings?: readonly string[] | undefined;
 }
 
 export interface WebhookEventInput {
@@ -444,11 +457,21 @@ export interface KnowledgeRepository extends ConnectorAdminRepository {
    */
   replaceChunksBatch(batch: readonly ReplaceChunksEntry[]): Promise<ReplaceChunksResult[]>;
   replaceChunks(documentId: string, chunks: readonly ChunkInput[]): Promise<ReplaceChunksResult>;
+  /** Stored vectors by chunk hash (one per distinct hash), for callers that need the numbers. */
   findReusableEmbeddings(
     orgId: string,
     embeddingModel: string,
     contentHashes: readonly string[],
   ): Promise<Map<string, number[]>>;
+  /**
+   * The hashes (of those given) with a stored vector of that model in the organisation, without
+   * the vectors: write those chunks with `reuseEmbedding: true` and the database copies them.
+   */
+  findReusableEmbeddingHashes(
+    orgId: string,
+    embeddingModel: string,
+    contentHashes: readonly string[],
+  ): Promise<Set<string>>;
 
   // duplicates (dedup layer 5)
   /**

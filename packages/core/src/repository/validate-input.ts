@@ -69,6 +69,17 @@ export function assertChunks(chunks: readonly ChunkInput[]): void {
     if (!sha256Hex.test(chunk.contentHash)) {
       throw invalidInput(`${where}.contentHash must be 64 lowercase hex characters (sha256)`);
     }
+    if (chunk.reuseEmbedding !== undefined && typeof chunk.reuseEmbedding !== 'boolean') {
+      throw invalidInput(`${where}.reuseEmbedding must be a boolean`);
+    }
+    if (chunk.reuseEmbedding && chunk.embedding != null) {
+      throw invalidInput(`${where} has both an embedding and reuseEmbedding: send one of them`);
+    }
+    if (chunk.reuseEmbedding && !chunk.embeddingModel) {
+      throw invalidInput(
+        `${where} has reuseEmbedding but no embeddingModel (the model whose stored vector to copy)`,
+      );
+    }
     if (chunk.embedding != null) {
       assertVector(chunk.embedding, `${where}.embedding`);
       if (!chunk.embeddingModel) throw invalidInput(`${where} has an embedding but no embeddingModel`);

@@ -24,6 +24,7 @@ export type ChunkMethods = Pick<
   | 'replaceChunks'
   | 'replaceChunksBatch'
   | 'findReusableEmbeddings'
+  | 'findReusableEmbeddingHashes'
   | 'recordWebhookEvent'
   | 'completeWebhookEvent'
   | 'search'
@@ -71,7 +72,9 @@ export function chunksPayload(batch: readonly ReplaceChunksEntry[]): JsonValue {
       content_hash: chunk.contentHash,
       token_count: chunk.tokenCount ?? null,
       embedding: chunk.embedding == null ? null : vectorText(chunk.embedding),
-      embedding_model: chunk.embedding == null ? null : (chunk.embeddingModel ?? null),
+      embedding_model:
+        chunk.embedding == null && !chunk.reuseEmbedding ? null : (chunk.embeddingModel ?? null),
+      ...(chunk.reuseEmbedding ? { reuse_embedding: true } : {}),
     })),
   }));
 }
@@ -89,7 +92,7 @@ export function rpcChunks(transport: RpcTransport, hasVectors: () => Promise<boo
     if (batch.length === 0) return [];
     for (const entry of batch) assertChunks(entry.chunks);
     if (
-      batch.some((entry) => entry.chunks.some((chunk) => chunk.embedding != null)) &&
+      batch.some((entry) => entry.chunks.some((chunk) => chunk.embedding != null || chunk.reuseEmbedding)) &&
       !(await hasVectors())
     ) {
       throw vectorsUnavailable('Storing chunk embeddings');
@@ -99,6 +102,7 @@ export function rpcChunks(transport: RpcTransport, hasVectors: () => Promise<boo
       chunk_count: number;
       removed: number;
       embeddings_generated: boolean;
+      missing_embeddings: string[] | null;
     }>('replace_document_chunks', { p_documents: rpcJson(chunksPayload(batch)) });
     const byDocument = new Map(rows.map((row) => [row.document_id, row]));
     return batch.map((entry) => {
@@ -109,6 +113,7 @@ export function rpcChunks(transport: RpcTransport, hasVectors: () => Promise<boo
         chunkCount: Number(row.chunk_count),
         removed: Number(row.removed),
         embeddingsGenerated: row.embeddings_generated,
+        ...(row.missing_embeddings?.length ? { missingEmbeddings: row.missing_embeddings } : {}),
       };
     });
   };
@@ -135,6 +140,29 @@ export function rpcChunks(transport: RpcTransport, hasVectors: () => Promise<boo
           { p_org_id: orgId, p_embedding_model: embeddingModel, p_content_hashes: page },
         );
         for (const row of rows) found.set(row.content_hash, parseVector(row.embedding));
+      }
+      return found;
+    },
+
+    /** The hashes with a stored vector (`public.find_reusable_embedding_hashes`), 5,000 a call. */
+    findReusableEmbeddingHashes: async (
+      orgId: string,
+      embeddingModel: string,
+      contentHashes: readonly string[],
+    ) => {
+      const found = new Set<string>();
+      if (contentHashes.length === 0 || !(await hasVectors())) return found;
+      for (const page of slices([...new Set(contentHashes)], LOOKUP_PAGE_SIZE)) {
+        // A one-column table is a set of text to PostgREST, which sends the values bare.
+        const rows = await transport.rpc<{ content_hash: string } | string>(
+          'find_reusable_embedding_hashes',
+          {
+            p_org_id: orgId,
+            p_embedding_model: embeddingModel,
+            p_content_hashes: page,
+          },
+        );
+        for (const row of rows) found.add(typeof row === 'string' ? row : row.content_hash);
       }
       return found;
     },

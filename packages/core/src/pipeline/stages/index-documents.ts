@@ -6,6 +6,7 @@ import type {
   ChunkInput,
   KnowledgeRepository,
   ReplaceChunksEntry,
+  ReplaceChunksResult,
 } from '../../repository/knowledge-repository.js';
 import type { Logger } from '../../spec/logger.js';
 import type { RunControl } from '../run-control.js';
@@ -97,34 +98,16 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
   let releaseVectors = () => {};
   let stopWriting = () => {};
   try {
-    // Every wanted chunk holds one vector until it is written, reused or embedded, so the group
-    // asks the budget for room for all of them before it reads or embeds any (a re-sync's reused
-    // vectors count as much as new ones).
-    if (wanted.size > 0 && stage.vectorBudget) {
-      const budget = stage.vectorBudget;
-      if (budget.wouldWait(wanted.size)) {
-        // Writes are behind: wait for room without holding back the batch that others started
-        // (while waiting this group adds nothing, so the batcher may send what it has).
-        stage.batcher.leave();
-        try {
-          releaseVectors = await budget.acquire(wanted.size, control.signal);
-        } finally {
-          stage.batcher.enter();
-        }
-        control.check();
-      } else releaseVectors = await budget.acquire(wanted.size);
-    }
-
-    // Layer 4: identical chunks reuse stored embeddings. A broken lookup fails open: everything is
-    // embedded, and the run says so (log and summary counter).
-    // Held as float32 (what pgvector stores) until written: half the bytes of a number[] of doubles.
-    const vectors = new Map<string, Float32Array>();
+    // Layer 4: identical chunks reuse stored embeddings. Only the hashes come back: the write
+    // copies the vectors inside the database, so reused vectors never travel or take memory here.
+    // A broken lookup fails open: everything is embedded, and the run says so (log and summary
+    // counter).
+    let reusable = new Set<string>();
     if (wanted.size > 0) {
       try {
-        const reused = await stage.repository.findReusableEmbeddings(stage.orgId, embedder.id, [
+        reusable = await stage.repository.findReusableEmbeddingHashes(stage.orgId, embedder.id, [
           ...wanted.keys(),
         ]);
-        for (const [hash, vector] of reused) vectors.set(hash, Float32Array.from(vector));
       } catch (error) {
         stage.dedup.reuseLookupFailures += 1;
         stage.logger.warn('embedding reuse lookup failed; embedding every chunk of the group (fail open)', {
@@ -136,9 +119,29 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
     }
     control.check();
     for (const chunks of chunksOf.values()) {
-      stage.embeddings.reused += chunks.filter((chunk) => vectors.has(chunk.hash)).length;
+      stage.embeddings.reused += chunks.filter((chunk) => reusable.has(chunk.hash)).length;
     }
-    const missing = [...wanted].filter(([hash]) => !vectors.has(hash));
+    const missing = [...wanted].filter(([hash]) => !reusable.has(hash));
+
+    // Every chunk embedded here holds one vector until it is written, so the group asks the budget
+    // for room for all of them before it embeds any.
+    if (missing.length > 0 && stage.vectorBudget) {
+      const budget = stage.vectorBudget;
+      if (budget.wouldWait(missing.length)) {
+        // Writes are behind: wait for room without holding back the batch that others started
+        // (while waiting this group adds nothing, so the batcher may send what it has).
+        stage.batcher.leave();
+        try {
+          releaseVectors = await budget.acquire(missing.length, control.signal);
+        } finally {
+          stage.batcher.enter();
+        }
+        control.check();
+      } else releaseVectors = await budget.acquire(missing.length);
+    }
+
+    // Held as float32 (what pgvector stores) until written: half the bytes of a number[] of doubles.
+    const vectors = new Map<string, Float32Array>();
     if (missing.length > 0) {
       const embedding = stage.batcher.embed(
         missing.map(([hash, { text, tokens }]) => ({ hash, text, tokens })),
@@ -156,7 +159,9 @@ export async function indexDocuments(items: readonly ToIndex[], stage: IndexStag
     stage.doneProducing();
     // Every vector is in hand: the room this group holds comes back once it has written.
     stopWriting = stage.vectorBudget?.startWriting() ?? stopWriting;
-    await writeReady(chunksOf, vectors, errorsByHash, failures, stage);
+    const written = { chunksOf, vectors, reusable, errorsByHash, failures };
+    const vanished = await writeReady(written, stage);
+    if (vanished.size > 0) await rewriteVanished(vanished, written, wanted, stage);
   } finally {
     stopWriting();
     releaseVectors();
@@ -171,35 +176,44 @@ interface ReadyDocument {
   entry: () => ReplaceChunksEntry;
 }
 
-/** Writes every document whose vectors are all in hand, 50 documents per statement. */
-async function writeReady(
-  chunksOf: Map<ToIndex, Chunk[]>,
-  vectors: Map<string, Float32Array>,
-  errorsByHash: Map<string, Error>,
-  failures: Map<ToIndex, unknown>,
-  stage: IndexStage,
-): Promise<void> {
+/** What a group writes: its documents' chunks, the vectors in hand and the hashes the database holds. */
+interface GroupWrite {
+  chunksOf: Map<ToIndex, Chunk[]>;
+  vectors: Map<string, Float32Array>;
+  reusable: Set<string>;
+  errorsByHash: Map<string, Error>;
+  failures: Map<ToIndex, unknown>;
+}
+
+/**
+ * Writes every document whose vectors are all in hand or stored, 50 documents per statement.
+ * Returns the documents the database left unwritten because a reused vector was no longer stored,
+ * with those hashes.
+ */
+async function writeReady(group: GroupWrite, stage: IndexStage): Promise<Map<ToIndex, readonly string[]>> {
   const { control, embedder } = stage;
+  const { chunksOf, vectors, reusable, errorsByHash, failures } = group;
   const ready: ReadyDocument[] = [];
   for (const [item, chunks] of chunksOf) {
-    const broken = chunks.find((chunk) => !vectors.has(chunk.hash));
+    const broken = chunks.find((chunk) => !vectors.has(chunk.hash) && !reusable.has(chunk.hash));
     if (broken) {
       failures.set(item, errorsByHash.get(broken.hash) ?? new Error('chunk embedding missing'));
       continue;
     }
     const entry = (): ReplaceChunksEntry => ({
       documentId: item.documentId,
-      chunks: chunks.map(
-        (chunk): ChunkInput => ({
+      chunks: chunks.map((chunk): ChunkInput => {
+        const vector = vectors.get(chunk.hash);
+        return {
           index: chunk.index,
           context: chunk.context,
           content: chunk.content,
           contentHash: chunk.hash,
           tokenCount: chunk.tokenCount,
-          embedding: Array.from(vectors.get(chunk.hash) ?? []),
+          ...(vector ? { embedding: Array.from(vector) } : { reuseEmbedding: true }),
           embeddingModel: embedder.id,
-        }),
-      ),
+        };
+      }),
     });
     ready.push({ item, entry });
   }
@@ -208,10 +222,11 @@ async function writeReady(
   for (let start = 0; start < ready.length; start += WRITE_BATCH_DOCUMENTS) {
     slices.push(ready.slice(start, start + WRITE_BATCH_DOCUMENTS));
   }
+  const vanished = new Map<ToIndex, readonly string[]>();
   await Promise.all(
     slices.map(async (slice) => {
       control.check();
-      const written = await writeChunks(slice, stage, failures);
+      const written = await writeChunks(slice, stage, failures, vanished);
       if (written.length === 0) return;
       await stage.writeLimit(() =>
         stage.clock.time('write', () =>
@@ -224,6 +239,55 @@ async function writeReady(
       for (const { item } of written) stage.finished(item);
     }),
   );
+  return vanished;
+}
+
+/**
+ * Documents whose reused vectors vanished between the lookup and the write (another group rewrote
+ * or deleted the last chunks holding them): those hashes are embedded after all and the documents
+ * written again, now carrying those vectors. Rare, and bounded by the vanished hashes.
+ */
+async function rewriteVanished(
+  vanished: Map<ToIndex, readonly string[]>,
+  group: GroupWrite,
+  wanted: Map<string, { text: string; tokens: number }>,
+  stage: IndexStage,
+): Promise<void> {
+  const hashes = new Set([...vanished.values()].flat());
+  stage.logger.info('reused embeddings vanished before the write; embedding them', {
+    runId: stage.runId,
+    documents: vanished.size,
+    chunks: hashes.size,
+  });
+  const items = [...hashes].flatMap((hash) => {
+    const input = wanted.get(hash);
+    return input ? [{ hash, ...input }] : [];
+  });
+  const outcomes = await stage.batcher.embed(items);
+  stage.control.check();
+  const vectors = new Map<string, Float32Array>();
+  for (const [hash, outcome] of outcomes) {
+    if (outcome instanceof Error) group.errorsByHash.set(hash, outcome);
+    else vectors.set(hash, outcome);
+  }
+  const chunksOf = new Map<ToIndex, Chunk[]>();
+  for (const item of vanished.keys()) {
+    const chunks = group.chunksOf.get(item) ?? [];
+    stage.embeddings.reused -= chunks.filter((chunk) => hashes.has(chunk.hash)).length;
+    chunksOf.set(item, chunks);
+  }
+  for (const [hash, vector] of group.vectors) if (!vectors.has(hash)) vectors.set(hash, vector);
+  const reusable = new Set([...group.reusable].filter((hash) => !hashes.has(hash)));
+  const again = await writeReady({ ...group, chunksOf, vectors, reusable }, stage);
+  // Vanished twice (the same races again): the document fails this run and is retried by the next.
+  for (const [item, missing] of again) {
+    group.failures.set(
+      item,
+      new Error(
+        `stored embeddings vanished twice while writing (${missing.length} chunks); retried by the next sync`,
+      ),
+    );
+  }
 }
 
 /** One statement for the whole slice; when it fails, each document alone, so one bad document fails only itself. */
@@ -231,13 +295,22 @@ async function writeChunks(
   slice: ReadyDocument[],
   stage: IndexStage,
   failures: Map<ToIndex, unknown>,
+  vanished: Map<ToIndex, readonly string[]>,
 ): Promise<ReadyDocument[]> {
   const { repository, writeLimit, clock, control } = stage;
+  /** The documents the database wrote (not those whose reused vectors vanished). */
+  const stored = (written: ReadyDocument[], results: readonly ReplaceChunksResult[]) =>
+    written.filter((one, index) => {
+      const missing = results[index]?.missingEmbeddings;
+      if (!missing?.length) return true;
+      vanished.set(one.item, missing);
+      return false;
+    });
   try {
-    await writeLimit(() =>
+    const results = await writeLimit(() =>
       clock.time('write', () => repository.replaceChunksBatch(slice.map((s) => s.entry()))),
     );
-    return slice;
+    return stored(slice, results);
   } catch (error) {
     if (control.stopped || isFatalError(error)) throw control.stopped ?? error;
     if (slice.length === 1) {
@@ -249,8 +322,10 @@ async function writeChunks(
   for (const one of slice) {
     try {
       control.check();
-      await writeLimit(() => clock.time('write', () => repository.replaceChunksBatch([one.entry()])));
-      written.push(one);
+      const results = await writeLimit(() =>
+        clock.time('write', () => repository.replaceChunksBatch([one.entry()])),
+      );
+      written.push(...stored([one], results));
     } catch (error) {
       if (control.stopped || isFatalError(error)) throw control.stopped ?? error;
       failures.set(one.item, error);
