@@ -378,6 +378,7 @@ describe('row level security on PGlite', () => {
         'public.create_upload_batch',
         'public.delete_connector',
         'public.ensure_upload_connector',
+        'public.find_reusable_embedding_hashes',
         'public.find_reusable_embeddings',
         'public.find_stale_upload_batches',
         'public.get_connector_state',
