@@ -112,4 +112,58 @@ describe('search and sync on a halfvec(768) database', () => {
     );
     expect(wrongSize.calls).toBe(0);
   });
+  it('copies halfvec vectors inside the database when a re-sync reuses them', async () => {
+    const narrow = counting(createLexicalEmbedder({ dimensions: 768 }));
+    const paragraph = (topic: string) =>
+      `${topic} ${'river otters and sea otters share the coast '.repeat(40)}`;
+    const texts = { first: 'Otters eat urchins.', second: 'Otters eat crabs.' };
+    let revision: keyof typeof texts = 'first';
+    const long = defineConnector({
+      type: 'long_notes',
+      async check() {},
+      async *sync() {
+        yield {
+          kind: 'upsert' as const,
+          document: {
+            externalId: 'coast',
+            title: 'Coast',
+            content: {
+              kind: 'text' as const,
+              text: ['# Coast', paragraph('Kelp.'), paragraph('Tides.'), texts[revision]].join('\n\n'),
+            },
+          },
+        };
+      },
+    });
+    const record = await pglite.query<{ id: string }>(
+      "insert into public.connector_configs (org_id, connector_type, name) values ($1, 'long_notes', 'Long notes') returning id",
+      [orgId],
+    );
+    const longId = record.rows[0]?.id ?? '';
+    const base = { connector: long, connectorId: longId, repository, embedder: narrow };
+    expect((await runSync(base)).status).toBe('success');
+    const stored = async () =>
+      (
+        await pglite.query<{ content_hash: string; embedding: string }>(
+          `select c.content_hash, c.embedding::text as embedding from public.document_chunks c
+           join public.imported_documents d on d.id = c.document_id
+           where d.connector_id = $1 order by c.chunk_index`,
+          [longId],
+        )
+      ).rows;
+    const before = await stored();
+    expect(before.length).toBeGreaterThan(1);
+    revision = 'second';
+    const summary = await runSync(base);
+    expect(summary.status).toBe('success');
+    expect(summary.embeddings.reused).toBeGreaterThan(0);
+    const after = await stored();
+    expect(after.every((row) => row.embedding !== null)).toBe(true);
+    // Reused chunks hold the same halfvec values as before; only the changed chunk was embedded.
+    const earlier = new Map(before.map((row) => [row.content_hash, row.embedding]));
+    const kept = after.filter((row) => earlier.has(row.content_hash));
+    expect(kept).toHaveLength(summary.embeddings.reused);
+    for (const row of kept) expect(row.embedding).toBe(earlier.get(row.content_hash));
+    expect(summary.embeddings.inputs).toBe(after.length - kept.length);
+  });
 });
