@@ -111,7 +111,7 @@ describe('runSync: embedded vectors held until written stay within maxHeldVector
     const inHand = () => held.embedded - held.written;
     const embedder: Embedder = {
       ...inner,
-      maxInputsPerRequest: 8,
+      maxInputsPerRequest: 12,
       async embed(texts, options) {
         const result = await inner.embed(texts, options);
         if (held.tracking) {
@@ -176,6 +176,16 @@ describe('runSync: embedded vectors held until written stay within maxHeldVector
     expect(unbounded.summary.status).toBe('success');
     expect(unbounded.held.written).toBe(bounded.held.written);
     expect(unbounded.held.most).toBeGreaterThan(40);
+  });
+
+  it('keeps requests full after the listing ended while groups wait for room', async () => {
+    // The listing ends at once and most groups wait for room. Room for 3 groups (48 chunks) is 4
+    // full requests of 12; each later group's 16 inputs join the next request instead of leaving
+    // in a partial one of their own (before: 22 requests where 16 carry every input).
+    const aligned = await ingest(48);
+    expect(aligned.summary.status).toBe('success');
+    expect(aligned.held.most).toBeLessThanOrEqual(48);
+    expect(aligned.summary.embeddings.requests).toBe(Math.ceil(aligned.held.embedded / 12));
   });
 
   it('holds only the vectors it embeds on a re-sync: reused ones are copied inside the store', async () => {

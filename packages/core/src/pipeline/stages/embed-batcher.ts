@@ -50,7 +50,7 @@ interface Waiting extends EmbedItem {
  * oldest has waited `maxWaitMs` (a group that stays busy, e.g. a slow download, delays the others'
  * writes by at most that), or as soon as no producer (a group between its start and its embedding
  * call) can add more: the listing has ended, or every group slot is taken by groups already
- * waiting here. A hash already waiting or in flight is not sent twice. A failed request fails
+ * waiting here, and no group waits for vector-budget room that a write in progress will free. A hash already waiting or in flight is not sent twice. A failed request fails
  * only its own inputs (fatal errors halt the run).
  */
 export class EmbedBatcher {
@@ -93,8 +93,14 @@ export class EmbedBatcher {
     this.#sendIfNothingMoreCanCome();
   }
 
+  /**
+   * Once the listing ended, a group still waiting on the vector budget for room that a write in
+   * progress will give back is sure to add inputs: the batch waits for it (the idle timer sends it
+   * once no write is in progress), so each later group does not send its own partial request.
+   */
   #sendIfNothingMoreCanCome(): void {
-    if (this.#producers === 0 && (this.#closed || this.#options.saturated())) this.#send();
+    if (this.#producers > 0 || this.#options.moreComing?.()) return;
+    if (this.#closed || this.#options.saturated()) this.#send();
   }
 
   #enqueue(item: EmbedItem): Promise<Outcome> {
