@@ -333,6 +333,14 @@ describe.each(backends)('BM25 statistics folded at commit (0025) on $name', (bac
         const clients: pg.PoolClient[] = [];
         try {
           await coordinator.query('select pg_advisory_lock($1)', [key]);
+          // Distinct documents to delete: two writers deleting the same row would wait on each
+          // other's row lock instead of on the advisory lock, and the wait below would never end.
+          const victims = (
+            await coordinator.query<{ id: string }>(
+              'select id from public.imported_documents order by id offset $1 limit $2',
+              [round, writers],
+            )
+          ).rows.map((row) => row.id);
           for (let index = 0; index < writers; index++) clients.push(await pool.connect());
           const runs = clients.map(async (client, index) => {
             await client.query('begin');
@@ -350,10 +358,8 @@ describe.each(backends)('BM25 statistics folded at commit (0025) on $name', (bac
                   [chosen.join(' '), chosen.slice(0, 3).join(' ')],
                 );
               }
-              if (index % 3 === 0) {
-                const id = await pickDocument(tx, index * 7 + round);
-                if (id) await client.query('delete from public.imported_documents where id = $1', [id]);
-              }
+              const victim = index % 3 === 0 ? victims[index] : undefined;
+              if (victim) await client.query('delete from public.imported_documents where id = $1', [victim]);
               await client.query('select pg_advisory_xact_lock_shared($1)', [key]); // wait, then all commit at once
               await client.query('commit');
             } catch (error) {
