@@ -35,8 +35,17 @@ describe('mapping the RPCs’ SQLSTATEs to RepositoryError reasons', () => {
       );
       for (const error of [direct, viaPostgrest]) {
         expect(error).toMatchObject({ reason, sqlState });
-        // One prefix (the RPC's own `[tributary]` is dropped), the message, then the hint.
-        expect(error.message).toBe('[tributary] [repository] connector 6f1c not found. Check the id.');
+        // One prefix (the RPC's own `[tributary]` is dropped), the message, then the hint; a
+        // missing function says to apply the migrations instead of Postgres's cast advice.
+        if (reason === 'unavailable') {
+          expect(error.message).toMatch(
+            /^\[tributary\] \[repository\] connector 6f1c not found\. This database lacks/,
+          );
+          expect(error.message).toContain('apply the migrations bundled with the matching @tributary/sql');
+          expect(error.message).not.toContain('Check the id.');
+        } else {
+          expect(error.message).toBe('[tributary] [repository] connector 6f1c not found. Check the id.');
+        }
         expect(error.isRetryable).toBe(reason === 'database');
       }
     });

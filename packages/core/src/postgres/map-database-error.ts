@@ -17,9 +17,20 @@ export function mapDatabaseError(error: unknown, options: { leaseGuarded?: boole
   const sqlState = typeof details.code === 'string' ? details.code : undefined;
   const raw = typeof details.message === 'string' ? details.message : String(error);
   const message = raw.replace(/^\[tributary\]\s*/, '');
-  const hint = typeof details.hint === 'string' ? details.hint : undefined;
-  return new RepositoryError({ reason: reasonFor(sqlState, options), message, hint, sqlState, cause: error });
+  const reason = reasonFor(sqlState, options);
+  // A missing function, table or column: the database is behind this version of core. Postgres's
+  // own hint for 42883 ("add explicit type casts") points the wrong way.
+  const hint =
+    reason === 'unavailable'
+      ? missingSchemaHint
+      : typeof details.hint === 'string'
+        ? details.hint
+        : undefined;
+  return new RepositoryError({ reason, message, hint, sqlState, cause: error });
 }
+
+const missingSchemaHint =
+  'This database lacks part of the schema this version of @tributary/core calls: apply the migrations bundled with the matching @tributary/sql (`npx tributary migrate`, `migrate(db)`, or `tributary migrate export` for the Supabase CLI). Search and embeddings also need the vector extension: their migrations wait until it is installed';
 
 function reasonFor(sqlState: string | undefined, options: { leaseGuarded?: boolean }): RepositoryErrorReason {
   if (sqlState === undefined) return 'database';
