@@ -1,16 +1,16 @@
 import { ConsoleError, createConsole, resolveConsoleListen } from '@tributary/console';
-import type { ConnectorV1 } from '@tributary/core';
 import { createJsonLogger } from '@tributary/worker';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConnectorFor } from './builtin-connectors.js';
 import { TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
 import { chooseEmbedder, type EmbedderChoice, embedderOption, parseCount } from './knowledge-base.js';
+import { loadPlugins, pluginSettingsHelp } from './plugin-settings.js';
 import { serverUrl, storedDimensions } from './worker-command.js';
 
 interface ServeFlags {
   databaseUrl?: string;
   plugin?: string[];
+  settings?: string[];
   embedder: EmbedderChoice;
   host: string;
   port: number;
@@ -48,6 +48,7 @@ export function serveCommand(io: CliIo): Command {
       'a connector plugin (package or file); repeat for each connector type',
       collect,
     )
+    .option('--settings <plugin=file>', pluginSettingsHelp, collect)
     .addOption(embedderOption())
     .option('--host <address>', 'interface to listen on; anything but loopback needs a token', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', parsePort, 3000)
@@ -70,10 +71,7 @@ export function serveCommand(io: CliIo): Command {
     )
     .action(async (flags: ServeFlags) => {
       const connectionString = serverUrl(flags, io);
-      const connectors: ConnectorV1[] = [];
-      for (const specifier of flags.plugin ?? []) {
-        connectors.push((await loadConnectorFor('', { cwd: io.cwd, plugin: specifier })).connector);
-      }
+      const connectors = await loadPlugins(flags.plugin ?? [], flags.settings, io);
       const token = io.env.TRIBUTARY_CONSOLE_TOKEN;
       try {
         // Before anything connects: a refused bind costs no database round trip.

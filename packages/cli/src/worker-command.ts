@@ -1,9 +1,7 @@
 import type { Server } from 'node:http';
-import type { ConnectorV1 } from '@tributary/core';
 import { createJsonLogger, createWorker, serveHealth, type Worker } from '@tributary/worker';
 import { Command, Option } from 'commander';
 import pg from 'pg';
-import { loadConnectorFor } from './builtin-connectors.js';
 import { TributaryCliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
 import {
@@ -14,10 +12,12 @@ import {
   parseUuid,
   printJson,
 } from './knowledge-base.js';
+import { loadPlugins, pluginSettingsHelp } from './plugin-settings.js';
 
 interface WorkerFlags {
   databaseUrl?: string;
   plugin: string[];
+  settings?: string[];
   embedder: EmbedderChoice;
   concurrency: number;
   webhookConcurrency?: number;
@@ -79,6 +79,7 @@ export function workerCommand(io: CliIo): Command {
       'a connector plugin (package or file); repeat for each connector type',
       collect,
     )
+    .option('--settings <plugin=file>', pluginSettingsHelp, collect)
     .addOption(embedderOption())
     .option('--concurrency <n>', 'syncs this process runs at once', parseCount(1000), 2)
     .option(
@@ -108,10 +109,7 @@ export function workerCommand(io: CliIo): Command {
     )
     .action(async (flags: WorkerFlags) => {
       const connectionString = serverUrl(flags, io);
-      const connectors: ConnectorV1[] = [];
-      for (const specifier of flags.plugin) {
-        connectors.push((await loadConnectorFor('', { cwd: io.cwd, plugin: specifier })).connector);
-      }
+      const connectors = await loadPlugins(flags.plugin, flags.settings, io);
       const { embedder } = await chooseEmbedder(flags.embedder, io, await storedDimensions(connectionString));
       const logger = createJsonLogger({ level: flags.logLevel, write: (line) => io.stdout(line) });
       const worker: Worker = createWorker({

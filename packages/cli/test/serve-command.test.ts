@@ -57,6 +57,22 @@ describe('tributary serve', () => {
     expect(short.stderr).toMatch(/shorter than 16 characters/);
   });
 
+  it('refuses --settings that names no --plugin, before connecting', async () => {
+    const result = await run([
+      'serve',
+      '--database-url',
+      'postgres://127.0.0.1:9/none',
+      '--plugin',
+      notesPlugin,
+      '--settings',
+      './notes-connector.mjs=notes-settings.json',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `--settings names ./notes-connector.mjs, which is not a --plugin of this command (given: ${notesPlugin})`,
+    );
+  });
+
   it('serves the console, its API and health, runs a sync, and exits 0 on SIGTERM', {
     timeout: 90_000,
   }, async () => {

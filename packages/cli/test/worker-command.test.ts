@@ -10,6 +10,7 @@ import { captureCli } from './support/capture-cli.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '..', 'dist', 'bin.js');
 const notesPlugin = join(here, 'fixtures', 'plugins', 'notes-connector.mjs');
+const notesSettings = join(here, 'fixtures', 'plugins', 'notes-settings.json');
 const ORG_ID = '00000000-0000-4000-8000-0000000c1601';
 
 let server: PostgresServer;
@@ -41,6 +42,30 @@ describe('tributary worker / enqueue', () => {
     );
   });
 
+  it('refuses --settings that is not <plugin>=<file> or names no --plugin', async () => {
+    const base = ['worker', '--database-url', 'postgres://127.0.0.1:9/none', '--plugin', notesPlugin];
+    const shape = await run([...base, '--settings', 'notes.json']);
+    expect(shape.code).toBe(1);
+    expect(shape.stderr).toContain('--settings takes <plugin>=<file>, got "notes.json"');
+    const other = await run([...base, '--settings', '@tributary/connector-url=url.json']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain(
+      `--settings names @tributary/connector-url, which is not a --plugin of this command (given: ${notesPlugin})`,
+    );
+    const twice = await run([
+      ...base,
+      '--settings',
+      `${notesPlugin}=a.json`,
+      '--settings',
+      `${notesPlugin}=b.json`,
+    ]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(`--settings names ${notesPlugin} twice`);
+    const missing = await run([...base, '--settings', `${notesPlugin}=missing-settings.json`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/missing-settings\.json/);
+  });
+
   it('runs queued syncs, reports health, and exits 0 on SIGTERM', { timeout: 90_000 }, async () => {
     const pool = server.pool(new URL(url).pathname.slice(1));
     const { rows } = await pool.query<{ id: string }>(
@@ -58,6 +83,9 @@ describe('tributary worker / enqueue', () => {
         url,
         '--plugin',
         notesPlugin,
+        // The plugin's factory gets this JSON: its notes' titles start with "Worker: ".
+        '--settings',
+        `${notesPlugin}=${notesSettings}`,
         '--health-port',
         String(healthPort),
         '--shutdown-timeout',
@@ -86,6 +114,15 @@ describe('tributary worker / enqueue', () => {
     };
     expect(job.state).toBe('completed');
     expect(job.output).toMatchObject({ status: 'success', counts: { inserted: 3 } });
+    const titles = await pool.query<{ title: string }>(
+      'select title from imported_documents where connector_id = $1 order by title',
+      [connectorId],
+    );
+    expect(titles.rows.map((row) => row.title)).toEqual([
+      'Worker: Bike maintenance',
+      'Worker: Garden plan',
+      'Worker: Salmon dinner',
+    ]);
 
     const health = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
     expect(health.status).toBe(200);
