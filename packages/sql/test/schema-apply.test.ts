@@ -160,6 +160,7 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0026_filtered_vector_search',
       '0028_readable_chunks_search',
       '0029_mixed_permission_search',
+      '0031_inline_embeddings',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);

@@ -699,6 +699,7 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0026_filtered_vector_search',
       '0028_readable_chunks_search',
       '0029_mixed_permission_search',
+      '0031_inline_embeddings',
     ],
     close: () => server.stop(),
   };
