@@ -14,7 +14,8 @@
 // principals, compared exactly) is printed too.
 //
 // Run: pnpm --filter @tributary/bench permission-search   (after `pnpm build`)
-// Tune: BENCH_DOCUMENTS, BENCH_PRINCIPALS, BENCH_QUERIES (default 100), BENCH_DIMENSIONS (64),
+// Tune: BENCH_DOCUMENTS, BENCH_PRINCIPALS, BENCH_QUERIES (default 100), BENCH_DIMENSIONS (default 1536, the
+// column's default and what most embedders produce; until 2026-12-04 the default was 64),
 // BENCH_KINDS (e.g. `vectors`; default all three), BENCH_VARIANTS: extra source-mode runs with
 // session settings, `name=setting:value,setting:value;name2=...`, e.g.
 // `ef200=tributary.hnsw_filtered_ef_search:200;hnsw=tributary.permission_exact_max_rows:0` (0: never the
@@ -31,7 +32,7 @@ import type pg from 'pg';
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 100_000);
 const PRINCIPALS = Number(process.env.BENCH_PRINCIPALS ?? 1_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 100);
-const DIMENSIONS = Number(process.env.BENCH_DIMENSIONS ?? 64);
+const DIMENSIONS = Number(process.env.BENCH_DIMENSIONS ?? 1536);
 const KINDS = (process.env.BENCH_KINDS ?? 'full text,vectors,hybrid').split(',').map((k) => k.trim());
 const VARIANTS: { name: string; settings: [string, string][] }[] = (process.env.BENCH_VARIANTS ?? '')
   .split(';')

@@ -8,6 +8,7 @@ import {
   createMigratedPglite,
   insertConnector,
   type MigratedServer,
+  rolledBack,
   seedTenancy,
   sha256Hex,
   startMigratedServer,
@@ -111,18 +112,6 @@ async function linkOf(tx: SqlQueryable, id: string) {
     [id],
   );
   return rows[0];
-}
-
-async function rolledBack(db: SqlDatabase, fn: (tx: SqlQueryable) => Promise<void>): Promise<void> {
-  const rollback = new Error('rollback');
-  try {
-    await db.transaction(async (tx) => {
-      await fn(tx);
-      throw rollback;
-    });
-  } catch (error) {
-    if (error !== rollback) throw error;
-  }
 }
 
 async function asMember(tx: SqlQueryable, userId: string, email: string): Promise<void> {

@@ -10,6 +10,7 @@ import {
   createMigratedPglite,
   insertConnector,
   type MigratedServer,
+  rolledBack,
   seedTenancy,
   sha256Hex,
   startMigratedServer,
@@ -22,19 +23,6 @@ interface World {
   db: SqlDatabase;
   t: Tenancy;
   connector: string;
-}
-
-/** Runs fn in a transaction that is always rolled back. */
-async function rolledBack(db: SqlDatabase, fn: (tx: SqlQueryable) => Promise<void>): Promise<void> {
-  const rollback = new Error('rollback');
-  try {
-    await db.transaction(async (tx) => {
-      await fn(tx);
-      throw rollback;
-    });
-  } catch (error) {
-    if (error !== rollback) throw error;
-  }
 }
 
 async function writeDoc(tx: SqlQueryable, w: World, index: number, metadata: object): Promise<string> {

@@ -8,6 +8,7 @@ import {
   createMigratedPglite,
   insertConnector,
   type MigratedServer,
+  rolledBack,
   seedTenancy,
   sha256Hex,
   startMigratedServer,
@@ -56,18 +57,6 @@ async function layoutOf(tx: SqlQueryable, orgId: string, documentId: string, con
   );
   const cleared = await values();
   return { toasted: written - before, vectorToasted: written - cleared } satisfies Layout;
-}
-
-async function rolledBack(db: SqlDatabase, fn: (tx: SqlQueryable) => Promise<void>): Promise<void> {
-  const rollback = new Error('rollback');
-  try {
-    await db.transaction(async (tx) => {
-      await fn(tx);
-      throw rollback;
-    });
-  } catch (error) {
-    if (error !== rollback) throw error;
-  }
 }
 
 function suite(name: string, open: () => Promise<{ db: SqlDatabase; close: () => Promise<void> }>) {

@@ -9,6 +9,7 @@ import {
   createMigratedPglite,
   insertConnector,
   type MigratedServer,
+  rolledBack,
   seedTenancy,
   sha256Hex,
   startMigratedServer,
@@ -231,19 +232,6 @@ async function observe(tx: SqlQueryable, orgId: string): Promise<Seen> {
       [orgId, axis0],
     ),
   };
-}
-
-/** Runs fn in a transaction that is always rolled back. */
-async function rolledBack(db: SqlDatabase, fn: (tx: SqlQueryable) => Promise<void>): Promise<void> {
-  const rollback = new Error('rollback');
-  try {
-    await db.transaction(async (tx) => {
-      await fn(tx);
-      throw rollback;
-    });
-  } catch (error) {
-    if (error !== rollback) throw error;
-  }
 }
 
 function suite(

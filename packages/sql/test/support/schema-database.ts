@@ -142,3 +142,16 @@ export async function insertConnector(
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/** Runs `fn` in a transaction that is always rolled back, so tests leave nothing behind. */
+export async function rolledBack(db: SqlDatabase, fn: (tx: SqlQueryable) => Promise<void>): Promise<void> {
+  const rollback = new Error('rollback');
+  try {
+    await db.transaction(async (tx) => {
+      await fn(tx);
+      throw rollback;
+    });
+  } catch (error) {
+    if (error !== rollback) throw error;
+  }
+}
