@@ -26,6 +26,8 @@ const provider = new MeterProvider({ readers: [reader] });
 let database: TestDatabase;
 let source: Awaited<ReturnType<typeof startBudgetFakeServer>>;
 let worker: Worker;
+/** Lets the held run end (also after a failed assertion, so the worker can stop). */
+let release: () => void = () => undefined;
 
 /** Flushes the SDK and returns the metrics of the latest export by name. */
 async function collect(): Promise<Map<string, MetricData>> {
@@ -53,6 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  release();
   await worker?.stop();
   await provider.shutdown();
   metrics.disable();
@@ -62,10 +65,15 @@ afterAll(async () => {
 
 it('exports runs, documents, API calls, bytes, durations, queue depth and lease age', async () => {
   const firstDocument = new Map<string, () => void>();
+  // The slow run (no sourceUrl) waits for this before it ends, so it is still running whatever
+  // the collection below takes (CI once saw it finish first: lease age 0).
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   worker = createWorker({
     connectionString: database.connectionString,
     // Slow documents (when a connector has no sourceUrl) keep the first run in progress while we look.
-    connectors: [createTickConnector({ delayMs: 300 })],
+    connectors: [createTickConnector({ delayMs: 300, holdBeforeEnd: held })],
     embedder: createLexicalEmbedder(),
     logger: silentLogger,
     pollingIntervalSeconds: 0.5,
@@ -86,7 +94,7 @@ it('exports runs, documents, API calls, bytes, durations, queue depth and lease 
     settings: { docs: 3, sourceUrl: source.url, label: 'fetching' },
   });
   // The slow run's first finished document (seen through onProgress): its lease is then at least
-  // one delay old, and five more documents keep it running while the SDK collects.
+  // one delay old, and it keeps running until released, after the SDK has collected.
   const slowStarted = new Promise<void>((resolve) => firstDocument.set(slow as string, resolve));
   const first = await worker.requestSync(slow as string);
   await slowStarted;
@@ -102,6 +110,7 @@ it('exports runs, documents, API calls, bytes, durations, queue depth and lease 
   const [leaseAge] = points(during.get('tributary.lease.age'));
   expect(leaseAge?.value).toBeGreaterThanOrEqual(0.3);
 
+  release();
   await worker.waitForJob(first.jobId, { timeoutMs: 30_000, intervalMs: 100 });
   await worker.waitForJob(second.jobId, { timeoutMs: 30_000, intervalMs: 100 });
   const after = await collect();

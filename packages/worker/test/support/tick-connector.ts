@@ -4,10 +4,16 @@ import { z } from 'zod';
 /**
  * A tiny source for worker tests: `docs` documents whose version is the config's `round`, each
  * upsert preceded by an optional delay or, with `sourceUrl`, one request to that server through
- * the HTTP kit (so rate limits apply), then a checkpoint.
+ * the HTTP kit (so rate limits apply), then a checkpoint. With `holdBeforeEnd`, a run without
+ * `sourceUrl` lists its documents and then waits for that promise before it ends its listing, so a
+ * test can look at it while it is certainly still running.
  */
 export function createTickConnector(
-  options: { delayMs?: number; rateLimit?: { requestsPerSecond: number; burst?: number } } = {},
+  options: {
+    delayMs?: number;
+    rateLimit?: { requestsPerSecond: number; burst?: number };
+    holdBeforeEnd?: Promise<void>;
+  } = {},
 ) {
   return defineConnector({
     type: 'tick',
@@ -42,6 +48,7 @@ export function createTickConnector(
           },
         };
       }
+      if (options.holdBeforeEnd && !ctx.config.sourceUrl) await options.holdBeforeEnd;
       yield { kind: 'checkpoint', cursor: { round: ctx.config.round } };
       yield { kind: 'listing-complete', complete: true };
     },
