@@ -13,6 +13,7 @@ import {
   addDatabaseOptions,
   type KnowledgeBaseFlags,
   openKnowledgeBase,
+  parseCount,
   parseUuid,
   printJson,
 } from './knowledge-base.js';
@@ -259,7 +260,7 @@ export function secretsCommand(io: CliIo): Command {
     .description(
       'rewrap every connector data key under the first key of TRIBUTARY_SECRET_KEYS and encrypt plaintext rows',
     )
-    .option('--page-size <n>', 'rows per page', (value) => Number.parseInt(value, 10), 100);
+    .option('--page-size <n>', 'rows per page (1-1000)', parseCount(1000), 100);
   addDatabaseOptions(rotate).action(async (options, sub: Command) => {
     const report = await withManager(sub, io, (manager) => manager.rotateKey({ pageSize: options.pageSize }));
     if (sub.optsWithGlobals<KnowledgeBaseFlags>().json) printJson(io, report);

@@ -161,6 +161,14 @@ describe.each(targets)('tributary connector on %s', (_name, open) => {
     for (const output of [added, stored, webhook, shown, listed])
       expect(output.all).not.toMatch(/tok-secret|whsec-secret/);
 
+    // A page size that is not a whole number from 1 to 1000 is refused before anything is read.
+    const badPage = await run(['secrets', 'rotate-key', '--page-size', 'ten', ...flags], {
+      TRIBUTARY_SECRET_KEYS: `b:${keyB},a:${keyA}`,
+    });
+    expect(badPage.code).toBe(1);
+    expect(badPage.stderr).toMatch(/--page-size.*expected a whole number from 1 to 1000, got "ten"/);
+    expect(await rawSecrets()).toContain('"key_id":"a"');
+
     const rotated = await run(['secrets', 'rotate-key', ...flags], {
       TRIBUTARY_SECRET_KEYS: `b:${keyB},a:${keyA}`,
     });

@@ -263,6 +263,21 @@ describe.each(targets)('connector management on %s', (_name, open) => {
     expect(await createConnectorManager({ repository, keyRing: k2 }).rotateKey()).toMatchObject({
       rewrapped: 0,
     });
+
+    // A page size that cannot be meant is refused before a row is read: the row keeps its key.
+    const pending = await withK1.create(feed, {
+      orgId,
+      config: { folder: 'l3' },
+      credentials: { token: 't-3' },
+    });
+    for (const pageSize of [Number.NaN, 0, 2.5, 1001]) {
+      const refused = await createConnectorManager({ repository, keyRing: k2 })
+        .rotateKey({ pageSize })
+        .catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(InvalidConfigError);
+      expect((refused as InvalidConfigError).fieldPath).toBe('pageSize');
+    }
+    expect((await repository.getConnectorSecrets(pending.id)).keyId).toBe('k1');
   });
 
   it('runs a sync from the stored row, refuses another plugin, and removes the connector with its documents', async () => {

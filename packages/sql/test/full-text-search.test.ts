@@ -8,6 +8,7 @@ import {
   createMigratedPglite,
   insertConnector,
   type MigratedServer,
+  rolledBack,
   seedTenancy,
   sha256Hex,
   startMigratedServer,
@@ -173,6 +174,21 @@ describe.each(backends)('BM25 full text (0015) on $name', (backend) => {
     expect(score(both)).toBeGreaterThan(score(rareOnly));
     expect(score(rareOnly)).toBeGreaterThan(score(common));
     expect(hits.map((hit) => hit.full_text_rank)).toEqual(hits.map((_, index) => index + 1));
+  });
+
+  it('lets only terms within tributary.full_text_max_matches decide the candidates; the others still score them', async () => {
+    // 0032: `report` is in 13 chunks of A, `zebra` in 2. With a bound of 5, `report` no longer
+    // makes candidates (before, any term after rarer ones under the bound did, however many
+    // chunks it matched), so only the zebra chunks are scored, `report` still ranking the one
+    // that has it first. The rarest term decides even past the bound.
+    await rolledBack(db, async (tx) => {
+      await tx.query("select set_config('tributary.full_text_max_matches', '5', true)");
+      const bounded = await search(t.orgA, 'report zebra', tx);
+      expect(titles(bounded)).toEqual(['Zebra report', 'Zebra only']);
+      // At most twice the bound are scored (README: Bounded work).
+      expect(titles(await search(t.orgA, 'report', tx))).toHaveLength(10);
+    });
+    expect(titles(await search(t.orgA, 'report zebra'))).toHaveLength(14);
   });
 
   it('honours "quoted phrases", -exclusions, OR and prefix*', async () => {

@@ -414,6 +414,38 @@ function suite(
       }
     }, 120_000);
 
+    it('takes the readers path for a member who reads few chunks whatever the organisation holds, and still reports none for a model it lacks', async () => {
+      // 0032: the readers check comes before the count of the organisation's chunks. A member who
+      // reads few chunks gets the same exact ranking whether the count would have chosen `exact`
+      // (a small organisation) or `index`; a model without chunks still reports `none`.
+      await rolledBack(w.db, async (tx) => {
+        const reader: Caller = { email: 'user1@a.example', identities: [], groups: [], stored: [] };
+        const docs: Doc[] = [
+          { source: true, acl: [{ type: 'user', email: 'user1@a.example', role: 'reader' }] },
+          { source: true, acl: [{ type: 'user', email: 'user2@a.example', role: 'reader' }] },
+          { source: true, acl: [{ type: 'anyone', role: 'reader' }] },
+          { source: false, acl: null },
+        ];
+        const ids = await writeDocs(tx, w, docs);
+        const expected = [ids[0], ids[2], ids[3]].sort();
+        await asCaller(tx, w.t.memberA, reader);
+        for (const exactLimit of ['1', '100000']) {
+          await tx.query("select set_config('tributary.exact_search_max_rows', $1, true)", [exactLimit]);
+          expect((await observe(tx, w.t.orgA)).semantic, exactLimit).toEqual(expected);
+          expect(await strategiesOf(tx, w.t.orgA), exactLimit).toEqual(['exact']);
+        }
+        const { rows } = await tx.query<{ strategy: string | null; semantic_rank: number | null }>(
+          `select semantic_strategy as strategy, semantic_rank from public.unified_content_search(match_org_id => $1,
+             query_embedding => $2::extensions.vector, query_embedding_model => 'no-such-model',
+             query_text => 'alpha', match_count => 200)`,
+          [w.t.orgA, axis0],
+        );
+        expect(rows.length).toBe(expected.length);
+        expect(new Set(rows.map((row) => row.strategy))).toEqual(new Set(['none']));
+        expect(rows.every((row) => row.semantic_rank === null)).toBe(true);
+      });
+    }, 120_000);
+
     it('applies permission changes on re-upsert even when the content did not change', async () => {
       await rolledBack(w.db, async (tx) => {
         const reader: Caller = { email: 'user1@a.example', identities: [], groups: [], stored: [] };

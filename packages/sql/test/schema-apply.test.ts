@@ -161,6 +161,7 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0028_readable_chunks_search',
       '0029_mixed_permission_search',
       '0031_inline_embeddings',
+      '0032_search_overheads',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);

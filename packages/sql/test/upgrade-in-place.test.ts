@@ -700,6 +700,7 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0028_readable_chunks_search',
       '0029_mixed_permission_search',
       '0031_inline_embeddings',
+      '0032_search_overheads',
     ],
     close: () => server.stop(),
   };

@@ -1,3 +1,4 @@
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import type { ConnectorAdminRepository, RewrappedSecrets } from '../repository/connector-admin-repository.js';
 import {
   createDataKey,
@@ -10,7 +11,10 @@ import { SecretDecryptionError } from '../secrets/secret-errors.js';
 import type { SecretKeyRing } from '../secrets/secret-key-ring.js';
 
 export interface RotateSecretKeyOptions {
-  /** Rows per page (one list call and one write call each). Default 100, at most 1,000. */
+  /**
+   * Rows per page (one list call and one write call each): a whole number from 1 to 1,000, default
+   * 100. Anything else is refused with an InvalidConfigError before a row is read.
+   */
   pageSize?: number | undefined;
   onPage?: ((report: SecretKeyRotationReport) => void) | undefined;
 }
@@ -39,7 +43,17 @@ export async function rotateSecretKey(
   keyRing: SecretKeyRing,
   options: RotateSecretKeyOptions = {},
 ): Promise<SecretKeyRotationReport> {
-  const pageSize = Math.min(Math.max(Math.trunc(options.pageSize ?? 100), 1), 1000);
+  const pageSize = options.pageSize ?? 100;
+  if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
+    // Before, NaN went through the clamp untouched and reached SQL as the page limit.
+    throw new InvalidConfigError({
+      subject: 'rotateKey options',
+      issues: [
+        { fieldPath: 'pageSize', message: `must be a whole number from 1 to 1000, got ${String(pageSize)}` },
+      ],
+      hint: 'Pass a page size from 1 to 1000, or leave it out for 100; no key was rotated.',
+    });
+  }
   const report: SecretKeyRotationReport = {
     keyId: keyRing.primaryKeyId,
     rewrapped: 0,
