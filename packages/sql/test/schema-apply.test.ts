@@ -162,6 +162,7 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0029_mixed_permission_search',
       '0031_inline_embeddings',
       '0032_search_overheads',
+      '0033_static_readers_search',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);

@@ -701,6 +701,7 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0029_mixed_permission_search',
       '0031_inline_embeddings',
       '0032_search_overheads',
+      '0033_static_readers_search',
     ],
     close: () => server.stop(),
   };
