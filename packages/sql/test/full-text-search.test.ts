@@ -191,6 +191,53 @@ describe.each(backends)('BM25 full text (0015) on $name', (backend) => {
     expect(titles(await search(t.orgA, 'report zebra'))).toHaveLength(14);
   });
 
+  it('checks documents after ranking, and every match when the best ones fail the filters', async () => {
+    // 0034: the matched chunks are ranked first and the best 2 x 40 candidates have their document
+    // checked. Here the 100 best `walrus` chunks belong to documents the search must not return
+    // (deleted, still processing, or outside the connector filter), so the first pass finds none
+    // and the second checks every match: the three weak matches that qualify still come back.
+    await rolledBack(db, async (tx) => {
+      const other = await insertConnector(tx, t.orgA, { name: 'Other connector' });
+      const strong = 'walrus walrus walrus walrus on the ice';
+      const { rows: blocked } = await tx.query<{ id: string; i: number }>(
+        `insert into public.imported_documents (org_id, connector_id, external_id, title, processing_status,
+           is_deleted, deleted_at)
+         select $1, case when i % 3 = 0 then $2::uuid else $3::uuid end, 'strong-' || i, 'Strong ' || i,
+                case when i % 3 = 1 then 'pending' else 'completed' end, i % 3 = 2,
+                case when i % 3 = 2 then now() end
+         from generate_series(0, 99) i returning id, substr(external_id, 8)::integer as i`,
+        [t.orgA, other, connectorA],
+      );
+      const weak = [0, 1, 2].map((i) => `A note on seals, one walrus and the colony number ${i}.`);
+      const { rows: live } = await tx.query<{ id: string }>(
+        `insert into public.imported_documents (org_id, connector_id, external_id, title, processing_status)
+         select $1, $2, 'weak-' || i, 'Weak ' || i, 'completed' from generate_series(0, 2) i returning id`,
+        [t.orgA, connectorA],
+      );
+      const chunksOf = (id: string, content: string) => ({
+        document_id: id,
+        chunks: [{ chunk_index: 0, content, content_hash: sha256Hex(content) }],
+      });
+      await tx.query('select * from public.replace_document_chunks($1::jsonb)', [
+        JSON.stringify([
+          ...blocked.map((row) => chunksOf(row.id, `${strong} ${row.i}`)),
+          ...live.map((row, i) => chunksOf(row.id, weak[i] ?? '')),
+        ]),
+      ]);
+      const { rows } = await tx.query<Hit>(
+        `select chunk_id, document_id, title, content, snippet, full_text_rank, full_text_score
+         from public.unified_content_search(match_org_id => $1, query_text => 'walrus', match_count => 5,
+           connector_ids => array[$2::uuid])`,
+        [t.orgA, connectorA],
+      );
+      expect(titles(rows).sort()).toEqual(['Weak 0', 'Weak 1', 'Weak 2']);
+      // Without the connector filter the 34 completed, live `Strong` documents outrank them.
+      const unfiltered = await search(t.orgA, 'walrus', tx);
+      expect(titles(unfiltered).filter((title) => title.startsWith('Strong'))).toHaveLength(34);
+      expect(titles(unfiltered).slice(-3).sort()).toEqual(['Weak 0', 'Weak 1', 'Weak 2']);
+    });
+  });
+
   it('honours "quoted phrases", -exclusions, OR and prefix*', async () => {
     expect(titles(await search(t.orgA, '"grilled salmon"'))).toEqual(['Grilled salmon']);
     const notSmoked = titles(await search(t.orgA, 'salmon -smoked'));

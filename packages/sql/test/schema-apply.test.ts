@@ -163,6 +163,7 @@ describe('bundled migrations on a real PostgreSQL server without pgvector', () =
       '0031_inline_embeddings',
       '0032_search_overheads',
       '0033_static_readers_search',
+      '0034_full_text_documents_after_ranking',
     ]);
     const second = await migrate(db, { deferMissingExtensions: ['vector'] });
     expect(second.applied).toEqual([]);

@@ -702,6 +702,7 @@ defineUpgradeSuite('a real PostgreSQL server without pgvector (vector migration 
       '0031_inline_embeddings',
       '0032_search_overheads',
       '0033_static_readers_search',
+      '0034_full_text_documents_after_ranking',
     ],
     close: () => server.stop(),
   };
