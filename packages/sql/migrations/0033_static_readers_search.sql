@@ -48,7 +48,6 @@ begin
     raise exception using errcode = '55000', message = '[tributary] vector settings are missing',
       hint = 'Apply the migrations (0010_vector_models).';
   end if;
-  statement := tributary_private.semantic_candidates_sql(vector_type, p_strategy, true);
   if p_strategy = 'readers' then
     -- 0033: static statements, one per column type, so PL/pgSQL keeps their plan for the session
     -- (0028 built the statement as text and planned it on every search through EXECUTE). Nothing in
@@ -135,6 +134,9 @@ begin
     return query select u.id, u.distance from unnest(ids, distances) u(id, distance);
     return;
   end if;
+  -- The other strategies' statements are still built as text (and planned per call: the HNSW
+  -- scan's plan depends on the filters' selectivity in this organisation).
+  statement := tributary_private.semantic_candidates_sql(vector_type, p_strategy, true);
   if p_strategy in ('exact', 'readable') then
     return query execute statement
       using p_org_id, p_model, p_query, p_count, p_connector_ids, p_mime_types, p_metadata, p_principals, p_source_connectors;
